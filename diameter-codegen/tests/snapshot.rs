@@ -30,8 +30,8 @@ fn small_dictionary_snapshot() {
     // Every generated public item carries rustdoc that names the specification.
     assert!(text.contains("ACME Diameter Test Application §3.4"));
     assert!(
-        text.contains("pub acme_tree: Option<Box<AcmeTree>>"),
-        "optional recursion is boxed"
+        text.contains("pub acme_tree: Option<rt::lazy::Lazy<AcmeTree>>"),
+        "optional recursion is boxed (in a Lazy)"
     );
     assert!(text.contains("pub acme_peer: Vec<rt::data::Address>"));
     assert!(text.contains("pub const AUTO_3GPP: Self = Self(2);"));

@@ -13,7 +13,9 @@ use crate::message::Message;
 use crate::writer::WriteError;
 
 mod fields;
+mod grouped;
 pub use fields::{FieldVisitor, Fields, debug_fields, eq_fields, put_fields};
+pub use grouped::Grouped;
 
 /// A typed request or answer generated from a command's ABNF.
 pub trait Command: Sized {
@@ -205,6 +207,11 @@ pub fn header_of(msg: &Message) -> Header {
 pub struct FlagOverrides(Vec<(AvpKey, u32, AvpFlags)>);
 
 impl FlagOverrides {
+    /// None: every AVP has the dictionary's flags.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
     /// Records the flags of the `index`-th occurrence of an AVP if they are not the
     /// default ones.
     #[inline]
@@ -517,18 +524,6 @@ pub fn put_extra(extra: &[RawAvp], buf: &mut BytesMut) {
     }
 }
 
-/// A Grouped value decoded in place into its `Default` (the `AvpData::decode` of generated
-/// structs).
-#[inline]
-pub fn decode_default<T: AvpData + Default>(
-    avp: &AvpRef<'_>,
-    cx: DecodeCx,
-) -> Result<T, DecodeError> {
-    let mut out = T::default();
-    out.decode_in_place(avp, cx)?;
-    Ok(out)
-}
-
 /// `r` with the error (if any) inside the Grouped AVP `key`.
 #[inline]
 pub fn within(r: Result<(), DecodeError>, key: AvpKey) -> Result<(), DecodeError> {
@@ -575,28 +570,6 @@ pub fn missing(key: AvpKey, ty: AvpType, flags: AvpFlags, offset: usize) -> Deco
     put_header(&mut buf, key.code, flags, key.vendor, data_len);
     buf.put_bytes(0, data_len);
     ErrorKind::MissingAvp(key).at(offset).with_avp(buf.freeze())
-}
-
-/// Boxed values (Grouped AVPs that can contain themselves) decode and encode as their
-/// contents; the decode fills the heap allocation in place. Wide Grouped members use
-/// [`crate::lazy::Lazy`] instead.
-impl<T: AvpData + Default> AvpData for Box<T> {
-    const TYPE: AvpType = T::TYPE;
-
-    fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
-        let mut b = Box::<T>::default();
-        b.decode_in_place(avp, cx)?;
-        Ok(b)
-    }
-    fn decode_in_place(&mut self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
-        (**self).decode_in_place(avp, cx)
-    }
-    fn data_len(&self) -> usize {
-        (**self).data_len()
-    }
-    fn encode_data(&self, buf: &mut BytesMut) {
-        (**self).encode_data(buf)
-    }
 }
 
 /// The outcome an answer carries: a Result-Code (RFC 6733 §7.1) or an Experimental-Result

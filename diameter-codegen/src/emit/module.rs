@@ -104,12 +104,14 @@ impl Ctx<'_> {
                 used.insert(ident.clone());
             }
             let mut ty = self.value_type(avp);
-            if card != Card::Many && self.is_lazy(&avp.name) {
-                // Wide Grouped members are decoded on first access.
+            // Wide Grouped members are decoded on first access; a member that can contain
+            // its container needs a box, which `Lazy` is too.
+            if card != Card::Many
+                && (self.is_lazy(&avp.name)
+                    || container.is_some_and(|c| self.reaches(&avp.name, c)))
+            {
                 let rt = &self.rt;
                 ty = quote!(#rt::lazy::Lazy<#ty>);
-            } else if card != Card::Many && container.is_some_and(|c| self.reaches(&avp.name, c)) {
-                ty = quote!(Box<#ty>);
             }
             out.push(Field {
                 ident: format_ident!("{}", ident),
@@ -265,8 +267,9 @@ impl Ctx<'_> {
     }
 
     /// An owned struct's walk over its fields (diameter-core's `typed::Fields`),
-    /// which its encoder, its `Debug` and its `PartialEq` run: each member once, in ABNF
-    /// order, as `v.{one,opt,all}(name, &self.x, code, vendor, flags)`; `v.extra` where
+    /// which its encoder, its `Debug` and its `PartialEq` run: `v.flags(&self.avp_flags)`
+    /// first (the encoder needs them before any member); each member once, in ABNF order,
+    /// as `v.{one,opt,all}(name, &self.x, code, vendor, flags)`; `v.extra` where
     /// `*[ AVP ]` stands (else after the members); then the fields that are not members,
     /// for `Debug` and `PartialEq` only, in declaration order. One body instead of an
     /// encoder, a derived `Debug` and a derived `PartialEq`, each a call per member (2.2 %
@@ -282,7 +285,7 @@ impl Ctx<'_> {
         header: bool,
     ) -> TokenStream {
         let rt = &self.rt;
-        let mut walk = Vec::new();
+        let mut walk = vec![quote!(v.flags(&self.avp_flags);)];
         if header {
             walk.push(quote!(v.other("header", &self.header);));
         }
@@ -316,7 +319,6 @@ impl Ctx<'_> {
                 fn fields<'s, V: #rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
                     #(#walk)*
                     v.other("extra", &self.extra);
-                    v.other("avp_flags", &self.avp_flags);
                 }
             }
 
@@ -478,7 +480,7 @@ impl Ctx<'_> {
             let view = format_ident!("{}View", name);
             quote! {
                 #[inline]
-                fn check(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+                fn check_members(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     #view::check(avp, cx)
                 }
             }
@@ -557,21 +559,14 @@ impl Ctx<'_> {
                 #required
             }
 
-            impl #rt::AvpData for #name {
-                const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Grouped;
-
-                fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
-                    #rt::typed::decode_default(avp, cx)
-                }
-                fn decode_in_place(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
+            // `AvpData` through `Grouped`'s blanket impl: only what differs per type here.
+            impl #rt::typed::Grouped for #name {
+                fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     let cx = cx.enter(parent)?;
                     let r = 'walk: { #decode };
                     #rt::typed::within(r, Self::KEY)
                 }
                 #check
-                fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
-                    #rt::typed::put_fields(self, buf, &self.avp_flags)
-                }
             }
         }
     }
@@ -686,7 +681,7 @@ impl Ctx<'_> {
                     }
                 }
                 fn encode_avps(&self, buf: &mut #rt::bytes::BytesMut) {
-                    #rt::typed::put_fields(self, buf, &self.avp_flags)
+                    #rt::typed::put_fields(self, buf)
                 }
             }
         }

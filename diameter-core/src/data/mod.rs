@@ -148,9 +148,9 @@ pub trait AvpData: Sized + std::fmt::Debug + PartialEq + 'static {
     /// Decodes the AVP's data. Errors carry the AVP as Failed-AVP.
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError>;
 
-    /// Decodes into an existing value, replacing it. Grouped types override this to fill
-    /// their fields in place, which spares moving large structs (and lets `Box<T>` decode
-    /// straight into its heap allocation).
+    /// Decodes into an existing value, replacing it. Grouped types fill their fields in
+    /// place ([`crate::typed::Grouped`]), which spares moving large structs (and lets a
+    /// boxed value decode straight into its heap allocation).
     #[inline]
     fn decode_in_place(&mut self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
         *self = Self::decode(avp, cx)?;

@@ -982,11 +982,11 @@ impl Clone for ProxyInfo {
 impl Eq for ProxyInfo {}
 impl rt::typed::Fields for ProxyInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("proxy_host", &self.proxy_host, 280, 0, 64);
         v.one("proxy_state", &self.proxy_state, 33, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for ProxyInfo {
@@ -1032,15 +1032,8 @@ impl ProxyInfo {
         },
     ];
 }
-impl rt::AvpData for ProxyInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProxyInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1071,9 +1064,6 @@ impl rt::AvpData for ProxyInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Vendor-Specific-Application-Id (code 260), Grouped, IETF RFC 6733 §6.11.
@@ -1112,12 +1102,12 @@ impl Clone for VendorSpecificApplicationId {
 impl Eq for VendorSpecificApplicationId {}
 impl rt::typed::Fields for VendorSpecificApplicationId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.opt("auth_application_id", &self.auth_application_id, 258, 0, 64);
         v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for VendorSpecificApplicationId {
@@ -1156,15 +1146,8 @@ impl VendorSpecificApplicationId {
         },
     ];
 }
-impl rt::AvpData for VendorSpecificApplicationId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for VendorSpecificApplicationId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1201,9 +1184,6 @@ impl rt::AvpData for VendorSpecificApplicationId {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 /// Failed-AVP (code 279), Grouped, IETF RFC 6733 §7.5.
 ///
@@ -1230,9 +1210,9 @@ impl Clone for FailedAvp {
 impl Eq for FailedAvp {}
 impl rt::typed::Fields for FailedAvp {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for FailedAvp {
@@ -1259,15 +1239,8 @@ impl FailedAvp {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
-impl rt::AvpData for FailedAvp {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FailedAvp {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1296,9 +1269,6 @@ impl rt::AvpData for FailedAvp {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Experimental-Result (code 297), Grouped, IETF RFC 6733 §7.6.
@@ -1333,11 +1303,11 @@ impl Clone for ExperimentalResult {
 impl Eq for ExperimentalResult {}
 impl rt::typed::Fields for ExperimentalResult {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.one("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for ExperimentalResult {
@@ -1383,15 +1353,8 @@ impl ExperimentalResult {
         },
     ];
 }
-impl rt::AvpData for ExperimentalResult {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ExperimentalResult {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1431,9 +1394,6 @@ impl rt::AvpData for ExperimentalResult {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 /// E2E-Sequence (code 300), Grouped, IETF RFC 6733 RFC 3588 4.4.
 ///
@@ -1462,9 +1422,9 @@ impl Clone for E2eSequence {
 impl Eq for E2eSequence {}
 impl rt::typed::Fields for E2eSequence {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for E2eSequence {
@@ -1491,15 +1451,8 @@ impl E2eSequence {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
-impl rt::AvpData for E2eSequence {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for E2eSequence {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1528,9 +1481,6 @@ impl rt::AvpData for E2eSequence {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 /// Capabilities-Exchange-Request (CER): command code 257, application 0, IETF RFC 6733 §5.3.1.
@@ -1609,6 +1559,7 @@ impl Clone for CapabilitiesExchangeRequest {
 impl Eq for CapabilitiesExchangeRequest {}
 impl rt::typed::Fields for CapabilitiesExchangeRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
@@ -1630,7 +1581,6 @@ impl rt::typed::Fields for CapabilitiesExchangeRequest {
         v.opt("firmware_revision", &self.firmware_revision, 267, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for CapabilitiesExchangeRequest {
@@ -1826,7 +1776,7 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Capabilities-Exchange-Answer (CEA): command code 257, application 0, IETF RFC 6733 §5.3.2.
@@ -1917,6 +1867,7 @@ impl Clone for CapabilitiesExchangeAnswer {
 impl Eq for CapabilitiesExchangeAnswer {}
 impl rt::typed::Fields for CapabilitiesExchangeAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("result_code", &self.result_code, 268, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -1941,7 +1892,6 @@ impl rt::typed::Fields for CapabilitiesExchangeAnswer {
         v.opt("firmware_revision", &self.firmware_revision, 267, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for CapabilitiesExchangeAnswer {
@@ -2151,7 +2101,7 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
@@ -2243,13 +2193,13 @@ impl Clone for DisconnectPeerRequest {
 impl Eq for DisconnectPeerRequest {}
 impl rt::typed::Fields for DisconnectPeerRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.one("disconnect_cause", &self.disconnect_cause, 273, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for DisconnectPeerRequest {
@@ -2355,7 +2305,7 @@ impl rt::typed::Command for DisconnectPeerRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Disconnect-Peer-Answer (DPA): command code 282, application 0, IETF RFC 6733 §5.4.2.
@@ -2406,6 +2356,7 @@ impl Clone for DisconnectPeerAnswer {
 impl Eq for DisconnectPeerAnswer {}
 impl rt::typed::Fields for DisconnectPeerAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("result_code", &self.result_code, 268, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -2414,7 +2365,6 @@ impl rt::typed::Fields for DisconnectPeerAnswer {
         v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for DisconnectPeerAnswer {
@@ -2522,7 +2472,7 @@ impl rt::typed::Command for DisconnectPeerAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for DisconnectPeerRequest {
@@ -2605,13 +2555,13 @@ impl Clone for DeviceWatchdogRequest {
 impl Eq for DeviceWatchdogRequest {}
 impl rt::typed::Fields for DeviceWatchdogRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for DeviceWatchdogRequest {
@@ -2709,7 +2659,7 @@ impl rt::typed::Command for DeviceWatchdogRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Device-Watchdog-Answer (DWA): command code 280, application 0, IETF RFC 6733 §5.5.2.
@@ -2764,6 +2714,7 @@ impl Clone for DeviceWatchdogAnswer {
 impl Eq for DeviceWatchdogAnswer {}
 impl rt::typed::Fields for DeviceWatchdogAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("result_code", &self.result_code, 268, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -2773,7 +2724,6 @@ impl rt::typed::Fields for DeviceWatchdogAnswer {
         v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for DeviceWatchdogAnswer {
@@ -2885,7 +2835,7 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for DeviceWatchdogRequest {
@@ -3000,6 +2950,7 @@ impl Clone for ReAuthRequest {
 impl Eq for ReAuthRequest {}
 impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -3014,7 +2965,6 @@ impl rt::typed::Fields for ReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for ReAuthRequest {
@@ -3200,7 +3150,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Re-Auth-Answer (RAA): command code 258, application 0, IETF RFC 6733 §8.3.2.
@@ -3283,6 +3233,7 @@ impl Clone for ReAuthAnswer {
 impl Eq for ReAuthAnswer {}
 impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -3299,7 +3250,6 @@ impl rt::typed::Fields for ReAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for ReAuthAnswer {
@@ -3462,7 +3412,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for ReAuthRequest {
@@ -3605,6 +3555,7 @@ impl Clone for SessionTerminationRequest {
 impl Eq for SessionTerminationRequest {}
 impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -3620,7 +3571,6 @@ impl rt::typed::Fields for SessionTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for SessionTerminationRequest {
@@ -3796,7 +3746,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Session-Termination-Answer (STA): command code 275, application 0, IETF RFC 6733 §8.4.2.
@@ -3883,6 +3833,7 @@ impl Clone for SessionTerminationAnswer {
 impl Eq for SessionTerminationAnswer {}
 impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -3900,7 +3851,6 @@ impl rt::typed::Fields for SessionTerminationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for SessionTerminationAnswer {
@@ -4067,7 +4017,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for SessionTerminationRequest {
@@ -4199,6 +4149,7 @@ impl Clone for AbortSessionRequest {
 impl Eq for AbortSessionRequest {}
 impl rt::typed::Fields for AbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4212,7 +4163,6 @@ impl rt::typed::Fields for AbortSessionRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for AbortSessionRequest {
@@ -4380,7 +4330,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Abort-Session-Answer (ASA): command code 274, application 0, IETF RFC 6733 §8.5.2.
@@ -4463,6 +4413,7 @@ impl Clone for AbortSessionAnswer {
 impl Eq for AbortSessionAnswer {}
 impl rt::typed::Fields for AbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -4479,7 +4430,6 @@ impl rt::typed::Fields for AbortSessionAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for AbortSessionAnswer {
@@ -4642,7 +4592,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for AbortSessionRequest {
@@ -4813,6 +4763,7 @@ impl Clone for AccountingRequest {
 impl Eq for AccountingRequest {}
 impl rt::typed::Fields for AccountingRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4847,7 +4798,6 @@ impl rt::typed::Fields for AccountingRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for AccountingRequest {
@@ -5074,7 +5024,7 @@ impl rt::typed::Command for AccountingRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 /// Accounting-Answer (ACA): command code 271, application 3, IETF RFC 6733 §9.7.2.
@@ -5185,6 +5135,7 @@ impl Clone for AccountingAnswer {
 impl Eq for AccountingAnswer {}
 impl rt::typed::Fields for AccountingAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -5220,7 +5171,6 @@ impl rt::typed::Fields for AccountingAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 impl std::fmt::Debug for AccountingAnswer {
@@ -5438,7 +5388,7 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 impl rt::typed::RequestCommand for AccountingRequest {

@@ -1512,12 +1512,12 @@ impl Eq for CostInformation {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CostInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.one("currency_code", &self.currency_code, 425, 0, 64);
         v.opt("cost_unit", &self.cost_unit, 424, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1569,15 +1569,8 @@ impl CostInformation {
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CostInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CostInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1613,14 +1606,11 @@ impl rt::AvpData for CostInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CostInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1711,11 +1701,11 @@ impl Eq for UnitValue {}
 )]
 impl rt::typed::Fields for UnitValue {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1823,15 +1813,8 @@ impl UnitValue {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UnitValue {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UnitValue {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1864,9 +1847,6 @@ impl rt::AvpData for UnitValue {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1942,6 +1922,7 @@ impl Eq for MultipleServicesCreditControl {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MultipleServicesCreditControl {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
         v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
         v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
@@ -1955,7 +1936,6 @@ impl rt::typed::Fields for MultipleServicesCreditControl {
         v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1998,15 +1978,8 @@ impl MultipleServicesCreditControl {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MultipleServicesCreditControl {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MultipleServicesCreditControl {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2095,14 +2068,11 @@ impl rt::AvpData for MultipleServicesCreditControl {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MultipleServicesCreditControlView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2214,6 +2184,7 @@ impl Eq for GrantedServiceUnit {}
 )]
 impl rt::typed::Fields for GrantedServiceUnit {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
         v.opt("cc_time", &self.cc_time, 420, 0, 64);
         v.opt("cc_money", &self.cc_money, 413, 0, 64);
@@ -2223,7 +2194,6 @@ impl rt::typed::Fields for GrantedServiceUnit {
         v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2327,15 +2297,8 @@ impl GrantedServiceUnit {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for GrantedServiceUnit {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GrantedServiceUnit {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2388,14 +2351,11 @@ impl rt::AvpData for GrantedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GrantedServiceUnitView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2451,6 +2411,7 @@ impl Eq for RequestedServiceUnit {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RequestedServiceUnit {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("cc_time", &self.cc_time, 420, 0, 64);
         v.opt("cc_money", &self.cc_money, 413, 0, 64);
         v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
@@ -2459,7 +2420,6 @@ impl rt::typed::Fields for RequestedServiceUnit {
         v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2497,15 +2457,8 @@ impl RequestedServiceUnit {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RequestedServiceUnit {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RequestedServiceUnit {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2555,14 +2508,11 @@ impl rt::AvpData for RequestedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RequestedServiceUnitView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2674,6 +2624,7 @@ impl Eq for UsedServiceUnit {}
 )]
 impl rt::typed::Fields for UsedServiceUnit {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tariff_change_usage", &self.tariff_change_usage, 452, 0, 64);
         v.opt("cc_time", &self.cc_time, 420, 0, 64);
         v.opt("cc_money", &self.cc_money, 413, 0, 64);
@@ -2683,7 +2634,6 @@ impl rt::typed::Fields for UsedServiceUnit {
         v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2787,15 +2737,8 @@ impl UsedServiceUnit {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UsedServiceUnit {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UsedServiceUnit {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2848,14 +2791,11 @@ impl rt::AvpData for UsedServiceUnit {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UsedServiceUnitView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2946,11 +2886,11 @@ impl Eq for CcMoney {}
 )]
 impl rt::typed::Fields for CcMoney {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3058,15 +2998,8 @@ impl CcMoney {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CcMoney {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CcMoney {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3097,9 +3030,6 @@ impl rt::AvpData for CcMoney {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3142,12 +3072,12 @@ impl Eq for GSUPoolReference {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for GSUPoolReference {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("g_s_u_pool_identifier", &self.g_s_u_pool_identifier, 453, 0, 64);
         v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3207,15 +3137,8 @@ impl GSUPoolReference {
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for GSUPoolReference {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GSUPoolReference {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3257,9 +3180,6 @@ impl rt::AvpData for GSUPoolReference {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3354,13 +3274,13 @@ impl Eq for FinalUnitIndication {}
 )]
 impl rt::typed::Fields for FinalUnitIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
         v.all("restriction_filter_rule", &self.restriction_filter_rule, 438, 0, 64);
         v.all("filter_id", &self.filter_id, 11, 0, 64);
         v.opt("redirect_server", &self.redirect_server, 434, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3465,15 +3385,8 @@ impl FinalUnitIndication {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for FinalUnitIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FinalUnitIndication {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3530,14 +3443,11 @@ impl rt::AvpData for FinalUnitIndication {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FinalUnitIndicationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3624,11 +3534,11 @@ impl Eq for RedirectServer {}
 )]
 impl rt::typed::Fields for RedirectServer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
         v.one("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3739,15 +3649,8 @@ impl RedirectServer {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for RedirectServer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RedirectServer {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3795,9 +3698,6 @@ impl rt::AvpData for RedirectServer {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 /// Service-Parameter-Info (code 440), Grouped, IETF RFC 8506 §8.43.
@@ -3835,11 +3735,11 @@ impl Eq for ServiceParameterInfo {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceParameterInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("service_parameter_type", &self.service_parameter_type, 441, 0, 0);
         v.one("service_parameter_value", &self.service_parameter_value, 442, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3890,15 +3790,8 @@ impl ServiceParameterInfo {
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ServiceParameterInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceParameterInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3945,9 +3838,6 @@ impl rt::AvpData for ServiceParameterInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4074,11 +3964,11 @@ impl Eq for SubscriptionId {}
 )]
 impl rt::typed::Fields for SubscriptionId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("subscription_id_type", &self.subscription_id_type, 450, 0, 64);
         v.one("subscription_id_data", &self.subscription_id_data, 444, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4239,15 +4129,8 @@ impl SubscriptionId {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for SubscriptionId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubscriptionId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4294,9 +4177,6 @@ impl rt::AvpData for SubscriptionId {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4391,11 +4271,11 @@ impl Eq for UserEquipmentInfo {}
 )]
 impl rt::typed::Fields for UserEquipmentInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("user_equipment_info_type", &self.user_equipment_info_type, 459, 0, 0);
         v.one("user_equipment_info_value", &self.user_equipment_info_value, 460, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4516,15 +4396,8 @@ impl UserEquipmentInfo {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UserEquipmentInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserEquipmentInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4571,9 +4444,6 @@ impl rt::AvpData for UserEquipmentInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4675,6 +4545,7 @@ impl Eq for UserEquipmentInfoExtension {}
 )]
 impl rt::typed::Fields for UserEquipmentInfoExtension {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("user_equipment_info_imeisv", &self.user_equipment_info_imeisv, 654, 0, 0);
         v.opt("user_equipment_info_mac", &self.user_equipment_info_mac, 655, 0, 0);
         v.opt("user_equipment_info_eui64", &self.user_equipment_info_eui64, 656, 0, 0);
@@ -4688,7 +4559,6 @@ impl rt::typed::Fields for UserEquipmentInfoExtension {
         v.opt("user_equipment_info_imei", &self.user_equipment_info_imei, 658, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4785,15 +4655,8 @@ impl UserEquipmentInfoExtension {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UserEquipmentInfoExtension {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserEquipmentInfoExtension {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4864,14 +4727,11 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UserEquipmentInfoExtensionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4923,6 +4783,7 @@ impl Eq for SubscriptionIdExtension {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SubscriptionIdExtension {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("subscription_id_e164", &self.subscription_id_e164, 660, 0, 0);
         v.opt("subscription_id_imsi", &self.subscription_id_imsi, 661, 0, 0);
         v.opt("subscription_id_sip_uri", &self.subscription_id_sip_uri, 662, 0, 0);
@@ -4930,7 +4791,6 @@ impl rt::typed::Fields for SubscriptionIdExtension {
         v.opt("subscription_id_private", &self.subscription_id_private, 664, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4967,15 +4827,8 @@ impl SubscriptionIdExtension {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SubscriptionIdExtension {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubscriptionIdExtension {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5031,14 +4884,11 @@ impl rt::AvpData for SubscriptionIdExtension {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionIdExtensionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5082,12 +4932,12 @@ impl Eq for RedirectServerExtension {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RedirectServerExtension {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("redirect_address_ipaddress", &self.redirect_address_ipaddress, 666, 0, 0);
         v.opt("redirect_address_url", &self.redirect_address_url, 667, 0, 0);
         v.opt("redirect_address_sip_uri", &self.redirect_address_sip_uri, 668, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5122,15 +4972,8 @@ impl RedirectServerExtension {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RedirectServerExtension {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RedirectServerExtension {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5180,14 +5023,11 @@ impl rt::AvpData for RedirectServerExtension {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RedirectServerExtensionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5235,13 +5075,13 @@ impl Eq for QosFinalUnitIndication {}
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for QosFinalUnitIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
         v.all("filter_rule", &self.filter_rule, 509, 0, 64);
         v.all("filter_id", &self.filter_id, 11, 0, 64);
         v.opt("redirect_server_extension", &self.redirect_server_extension, 665, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5286,15 +5126,8 @@ impl QosFinalUnitIndication {
     ];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for QosFinalUnitIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosFinalUnitIndication {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5356,14 +5189,11 @@ impl rt::AvpData for QosFinalUnitIndication {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosFinalUnitIndicationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5525,6 +5355,7 @@ impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Fields for CreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -5575,7 +5406,6 @@ impl rt::typed::Fields for CreditControlRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5883,7 +5713,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -6043,6 +5873,7 @@ impl Eq for CreditControlAnswer {}
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl rt::typed::Fields for CreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -6092,7 +5923,6 @@ impl rt::typed::Fields for CreditControlAnswer {
         v.all("failed_avp", &self.failed_avp, 279, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -6380,7 +6210,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

@@ -512,10 +512,10 @@ impl Eq for OcSupportedFeatures {}
 )]
 impl rt::typed::Fields for OcSupportedFeatures {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("oc_feature_vector", &self.oc_feature_vector, 622, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -768,15 +768,8 @@ impl OcSupportedFeatures {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for OcSupportedFeatures {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for OcSupportedFeatures {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -808,9 +801,6 @@ impl rt::AvpData for OcSupportedFeatures {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1034,13 +1024,13 @@ impl Eq for OcOlr {}
 )]
 impl rt::typed::Fields for OcOlr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("oc_sequence_number", &self.oc_sequence_number, 624, 0, 0);
         v.one("oc_report_type", &self.oc_report_type, 626, 0, 0);
         v.opt("oc_reduction_percentage", &self.oc_reduction_percentage, 627, 0, 0);
         v.opt("oc_validity_duration", &self.oc_validity_duration, 625, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1313,15 +1303,8 @@ impl OcOlr {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for OcOlr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for OcOlr {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1367,9 +1350,6 @@ impl rt::AvpData for OcOlr {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(

@@ -919,12 +919,12 @@ impl Eq for GloballyUniqueAddress {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for GloballyUniqueAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
         v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
         v.opt("address_realm", &self.address_realm, 301, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -962,15 +962,8 @@ impl GloballyUniqueAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for GloballyUniqueAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GloballyUniqueAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1010,14 +1003,11 @@ impl rt::AvpData for GloballyUniqueAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GloballyUniqueAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1061,6 +1051,7 @@ impl Eq for InitialGateSetting {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for InitialGateSetting {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
         v.opt(
             "maximum_allowed_bandwidth_ul",
@@ -1078,7 +1069,6 @@ impl rt::typed::Fields for InitialGateSetting {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1116,15 +1106,8 @@ impl InitialGateSetting {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for InitialGateSetting {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for InitialGateSetting {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1180,9 +1163,6 @@ impl rt::AvpData for InitialGateSetting {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 /// QoS-Profile (code 304, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
@@ -1237,6 +1217,7 @@ impl Eq for QosProfile {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for QosProfile {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("application_class_id", &self.application_class_id, 312, 13019, 192);
         v.all("media_type", &self.media_type, 520, 10415, 192);
         v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
@@ -1257,7 +1238,6 @@ impl rt::typed::Fields for QosProfile {
         v.opt("transport_class", &self.transport_class, 311, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1298,15 +1278,8 @@ impl QosProfile {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for QosProfile {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosProfile {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1371,9 +1344,6 @@ impl rt::AvpData for QosProfile {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 /// Access-Network-Type (code 306, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
@@ -1412,6 +1382,7 @@ impl Eq for AccessNetworkType {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for AccessNetworkType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("nas_port_type", &self.nas_port_type, 61, 0, 64);
         v.opt(
             "aggregation_network_type",
@@ -1422,7 +1393,6 @@ impl rt::typed::Fields for AccessNetworkType {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1468,15 +1438,8 @@ impl AccessNetworkType {
     ];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for AccessNetworkType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1516,9 +1479,6 @@ impl rt::AvpData for AccessNetworkType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1564,12 +1524,12 @@ impl Eq for EtsiLocationInformation {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("line_identifier", &self.line_identifier, 500, 13019, 192);
         v.opt("civic_location", &self.civic_location, 355, 13019, 192);
         v.opt("geospatial_location", &self.geospatial_location, 356, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1607,15 +1567,8 @@ impl EtsiLocationInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiLocationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EtsiLocationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1655,14 +1608,11 @@ impl rt::AvpData for EtsiLocationInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiLocationInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1702,11 +1652,11 @@ impl Eq for BindingInformation {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for BindingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("binding_input_list", &self.binding_input_list, 451, 13019, 192);
         v.opt("binding_output_list", &self.binding_output_list, 452, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1755,15 +1705,8 @@ impl BindingInformation {
     ];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for BindingInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for BindingInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1806,14 +1749,11 @@ impl rt::AvpData for BindingInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         BindingInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1853,11 +1793,11 @@ impl Eq for BindingInputList {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for BindingInputList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
         v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1894,15 +1834,8 @@ impl BindingInputList {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for BindingInputList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for BindingInputList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1951,9 +1884,6 @@ impl rt::AvpData for BindingInputList {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1993,11 +1923,11 @@ impl Eq for BindingOutputList {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for BindingOutputList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
         v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2034,15 +1964,8 @@ impl BindingOutputList {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for BindingOutputList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for BindingOutputList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2092,9 +2015,6 @@ impl rt::AvpData for BindingOutputList {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "etsi"))]
 /// V6-Transport-Address (code 453, vendor 13019), Grouped, ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
@@ -2133,11 +2053,11 @@ impl Eq for V6TransportAddress {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for V6TransportAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
         v.one("port_number", &self.port_number, 455, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2194,15 +2114,8 @@ impl V6TransportAddress {
     ];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for V6TransportAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for V6TransportAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2237,9 +2150,6 @@ impl rt::AvpData for V6TransportAddress {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2279,11 +2189,11 @@ impl Eq for V4TransportAddress {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for V4TransportAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
         v.one("port_number", &self.port_number, 455, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2340,15 +2250,8 @@ impl V4TransportAddress {
     ];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for V4TransportAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for V4TransportAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2383,9 +2286,6 @@ impl rt::AvpData for V4TransportAddress {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2453,6 +2353,7 @@ impl Eq for EtsiSipAuthenticate {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiSipAuthenticate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
         v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
         v.opt("etsi_digest_domain", &self.etsi_digest_domain, 506, 13019, 192);
@@ -2464,7 +2365,6 @@ impl rt::typed::Fields for EtsiSipAuthenticate {
         v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 512, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2531,15 +2431,8 @@ impl EtsiSipAuthenticate {
     ];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiSipAuthenticate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EtsiSipAuthenticate {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2609,14 +2502,11 @@ impl rt::AvpData for EtsiSipAuthenticate {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiSipAuthenticateView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2700,6 +2590,7 @@ impl Eq for EtsiSipAuthorization {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiSipAuthorization {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("etsi_digest_username", &self.etsi_digest_username, 513, 13019, 192);
         v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
         v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
@@ -2721,7 +2612,6 @@ impl rt::typed::Fields for EtsiSipAuthorization {
         v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 512, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2825,15 +2715,8 @@ impl EtsiSipAuthorization {
     ];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiSipAuthorization {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EtsiSipAuthorization {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2937,14 +2820,11 @@ impl rt::AvpData for EtsiSipAuthorization {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiSipAuthorizationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2996,6 +2876,7 @@ impl Eq for EtsiSipAuthenticationInfo {}
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Fields for EtsiSipAuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("etsi_digest_nextnonce", &self.etsi_digest_nextnonce, 520, 13019, 192);
         v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
         v.opt(
@@ -3009,7 +2890,6 @@ impl rt::typed::Fields for EtsiSipAuthenticationInfo {
         v.opt("etsi_digest_nonce_count", &self.etsi_digest_nonce_count, 517, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3049,15 +2929,8 @@ impl EtsiSipAuthenticationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiSipAuthenticationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3118,14 +2991,11 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiSipAuthenticationInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "etsi"))]

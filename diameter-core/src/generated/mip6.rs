@@ -187,12 +187,12 @@ impl Eq for Mip6AgentInfo {}
 )]
 impl rt::typed::Fields for Mip6AgentInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
         v.opt("mip_home_agent_host", &self.mip_home_agent_host, 348, 0, 64);
         v.opt("mip6_home_link_prefix", &self.mip6_home_link_prefix, 125, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -297,15 +297,8 @@ impl Mip6AgentInfo {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for Mip6AgentInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Mip6AgentInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -352,14 +345,11 @@ impl rt::AvpData for Mip6AgentInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Mip6AgentInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -411,6 +401,7 @@ impl Eq for MipMnHaMsa {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Fields for MipMnHaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.one("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
         v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
@@ -418,7 +409,6 @@ impl rt::typed::Fields for MipMnHaMsa {
         v.opt("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -472,15 +462,8 @@ impl MipMnHaMsa {
     ];
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
-impl rt::AvpData for MipMnHaMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipMnHaMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -522,9 +505,6 @@ impl rt::AvpData for MipMnHaMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -693,6 +673,7 @@ impl Eq for Mip6Request {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Fields for Mip6Request {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -729,7 +710,6 @@ impl rt::typed::Fields for Mip6Request {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1039,7 +1019,7 @@ impl rt::typed::Command for Mip6Request {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1176,6 +1156,7 @@ impl Eq for Mip6Answer {}
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Fields for Mip6Answer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1204,7 +1185,6 @@ impl rt::typed::Fields for Mip6Answer {
         v.all("failed_avp", &self.failed_avp, 279, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1462,7 +1442,7 @@ impl rt::typed::Command for Mip6Answer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]

@@ -274,6 +274,7 @@ impl Eq for MipMnAaaAuth {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipMnAaaAuth {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 341, 0, 64);
         v.one(
             "mip_auth_input_data_length",
@@ -286,7 +287,6 @@ impl rt::typed::Fields for MipMnAaaAuth {
         v.one("mip_authenticator_offset", &self.mip_authenticator_offset, 340, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -355,15 +355,8 @@ impl MipMnAaaAuth {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipMnAaaAuth {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipMnAaaAuth {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -423,9 +416,6 @@ impl rt::AvpData for MipMnAaaAuth {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "mipv4"))]
 /// MIP-Originating-Foreign-AAA (code 347), Grouped, IETF RFC 4004 §7.10.
@@ -464,11 +454,11 @@ impl Eq for MipOriginatingForeignAaa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipOriginatingForeignAaa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -519,15 +509,8 @@ impl MipOriginatingForeignAaa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipOriginatingForeignAaa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipOriginatingForeignAaa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -562,9 +545,6 @@ impl rt::AvpData for MipOriginatingForeignAaa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -666,11 +646,11 @@ impl Eq for MipHomeAgentHost {}
 )]
 impl rt::typed::Fields for MipHomeAgentHost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("destination_realm", &self.destination_realm, 283, 0, 64);
         v.one("destination_host", &self.destination_host, 293, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -796,15 +776,8 @@ impl MipHomeAgentHost {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for MipHomeAgentHost {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipHomeAgentHost {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -839,9 +812,6 @@ impl rt::AvpData for MipHomeAgentHost {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -885,12 +855,12 @@ impl Eq for MipFaToMnMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipFaToMnMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 319, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -950,15 +920,8 @@ impl MipFaToMnMsa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipFaToMnMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipFaToMnMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -996,9 +959,6 @@ impl rt::AvpData for MipFaToMnMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1042,12 +1002,12 @@ impl Eq for MipFaToHaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipFaToHaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 318, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1107,15 +1067,8 @@ impl MipFaToHaMsa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipFaToHaMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipFaToHaMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1153,9 +1106,6 @@ impl rt::AvpData for MipFaToHaMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1199,12 +1149,12 @@ impl Eq for MipHaToFaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipHaToFaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 323, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1264,15 +1214,8 @@ impl MipHaToFaMsa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipHaToFaMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipHaToFaMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1310,9 +1253,6 @@ impl rt::AvpData for MipHaToFaMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1363,13 +1303,13 @@ impl Eq for MipHaToMnMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipHaToMnMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
         v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1438,15 +1378,8 @@ impl MipHaToMnMsa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipHaToMnMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipHaToMnMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1487,9 +1420,6 @@ impl rt::AvpData for MipHaToMnMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1535,12 +1465,12 @@ impl Eq for MipMnToFaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipMnToFaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_mn_to_fa_spi", &self.mip_mn_to_fa_spi, 324, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1600,15 +1530,8 @@ impl MipMnToFaMsa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipMnToFaMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipMnToFaMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1644,9 +1567,6 @@ impl rt::AvpData for MipMnToFaMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1696,13 +1616,13 @@ impl Eq for MipMnToHaMsa {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for MipMnToHaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
         v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
         v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
         v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1771,15 +1691,8 @@ impl MipMnToHaMsa {
     ];
 }
 #[cfg(any(feature = "mipv4"))]
-impl rt::AvpData for MipMnToHaMsa {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MipMnToHaMsa {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1818,9 +1731,6 @@ impl rt::AvpData for MipMnToHaMsa {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1955,6 +1865,7 @@ impl Eq for AaMobileNodeRequest {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for AaMobileNodeRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1993,7 +1904,6 @@ impl rt::typed::Fields for AaMobileNodeRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2249,7 +2159,7 @@ impl rt::typed::Command for AaMobileNodeRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2392,6 +2302,7 @@ impl Eq for AaMobileNodeAnswer {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for AaMobileNodeAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2420,7 +2331,6 @@ impl rt::typed::Fields for AaMobileNodeAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2644,7 +2554,7 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2837,6 +2747,7 @@ impl Eq for HomeAgentMipRequest {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for HomeAgentMipRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2869,7 +2780,6 @@ impl rt::typed::Fields for HomeAgentMipRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3149,7 +3059,7 @@ impl rt::typed::Command for HomeAgentMipRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3248,6 +3158,7 @@ impl Eq for HomeAgentMipAnswer {}
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Fields for HomeAgentMipAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3267,7 +3178,6 @@ impl rt::typed::Fields for HomeAgentMipAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3448,7 +3358,7 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mipv4"))]

@@ -1264,12 +1264,12 @@ impl Eq for ChapAuth {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for ChapAuth {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("chap_algorithm", &self.chap_algorithm, 403, 0, 64);
         v.one("chap_ident", &self.chap_ident, 404, 0, 64);
         v.opt("chap_response", &self.chap_response, 405, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1321,15 +1321,8 @@ impl ChapAuth {
     ];
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for ChapAuth {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChapAuth {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1363,9 +1356,6 @@ impl rt::AvpData for ChapAuth {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1436,6 +1426,7 @@ impl Eq for Tunneling {}
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::typed::Fields for Tunneling {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tunnel_type", &self.tunnel_type, 64, 0, 64);
         v.one("tunnel_medium_type", &self.tunnel_medium_type, 65, 0, 64);
         v.one("tunnel_client_endpoint", &self.tunnel_client_endpoint, 66, 0, 64);
@@ -1448,7 +1439,6 @@ impl rt::typed::Fields for Tunneling {
         v.opt("tunnel_private_group_id", &self.tunnel_private_group_id, 81, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1523,15 +1513,8 @@ impl Tunneling {
     ];
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for Tunneling {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tunneling {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1607,14 +1590,11 @@ impl rt::AvpData for Tunneling {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TunnelingView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1845,6 +1825,7 @@ impl Eq for AaRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1897,7 +1878,6 @@ impl rt::typed::Fields for AaRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2228,7 +2208,7 @@ impl rt::typed::Command for AaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2531,6 +2511,7 @@ impl Eq for AaAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2601,7 +2582,6 @@ impl rt::typed::Fields for AaAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3073,7 +3053,7 @@ impl rt::typed::Command for AaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3290,6 +3270,7 @@ impl Eq for ReAuthRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -3323,7 +3304,6 @@ impl rt::typed::Fields for ReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3572,7 +3552,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3706,6 +3686,7 @@ impl Eq for ReAuthAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -3733,7 +3714,6 @@ impl rt::typed::Fields for ReAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3960,7 +3940,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4107,6 +4087,7 @@ impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4123,7 +4104,6 @@ impl rt::typed::Fields for SessionTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4308,7 +4288,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4403,6 +4383,7 @@ impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -4421,7 +4402,6 @@ impl rt::typed::Fields for SessionTerminationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4606,7 +4586,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4817,6 +4797,7 @@ impl Eq for AbortSessionRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -4849,7 +4830,6 @@ impl rt::typed::Fields for AbortSessionRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5089,7 +5069,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5187,6 +5167,7 @@ impl Eq for AbortSessionAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -5205,7 +5186,6 @@ impl rt::typed::Fields for AbortSessionAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5388,7 +5368,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5793,6 +5773,7 @@ impl Eq for AccountingRequest {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AccountingRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("origin_host", &self.origin_host, 264, 0, 64);
@@ -5879,7 +5860,6 @@ impl rt::typed::Fields for AccountingRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6400,7 +6380,7 @@ impl rt::typed::Command for AccountingRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6553,6 +6533,7 @@ impl Eq for AccountingAnswer {}
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Fields for AccountingAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("result_code", &self.result_code, 268, 0, 64);
@@ -6591,7 +6572,6 @@ impl rt::typed::Fields for AccountingAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6850,7 +6830,7 @@ impl rt::typed::Command for AccountingAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nasreq"))]

@@ -250,6 +250,7 @@ impl Eq for M2mInformation {}
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::typed::Fields for M2mInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("application_entity_id", &self.application_entity_id, 1001, 45687, 192);
         v.opt("external_id", &self.external_id, 1005, 45687, 192);
         v.opt("receiver", &self.receiver, 1014, 45687, 192);
@@ -288,7 +289,6 @@ impl rt::typed::Fields for M2mInformation {
         v.opt("node_id", &self.node_id, 2064, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
@@ -347,15 +347,8 @@ impl M2mInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
-impl rt::AvpData for M2mInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for M2mInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -484,14 +477,11 @@ impl rt::AvpData for M2mInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         M2mInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -1650,10 +1650,10 @@ impl Eq for QosResources {}
 )]
 impl rt::typed::Fields for QosResources {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("filter_rule", &self.filter_rule, 509, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1735,15 +1735,8 @@ impl QosResources {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for QosResources {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosResources {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1782,9 +1775,6 @@ impl rt::AvpData for QosResources {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1892,6 +1882,7 @@ impl Eq for FilterRule {}
 )]
 impl rt::typed::Fields for FilterRule {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("filter_rule_precedence", &self.filter_rule_precedence, 510, 0, 64);
         v.opt("classifier", &self.classifier, 511, 0, 64);
         v.all("time_of_day_condition", &self.time_of_day_condition, 560, 0, 64);
@@ -1902,7 +1893,6 @@ impl rt::typed::Fields for FilterRule {
         v.opt("excess_treatment", &self.excess_treatment, 577, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1997,15 +1987,8 @@ impl FilterRule {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for FilterRule {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FilterRule {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2068,14 +2051,11 @@ impl rt::AvpData for FilterRule {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FilterRuleView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2199,6 +2179,7 @@ impl Eq for Classifier {}
 )]
 impl rt::typed::Fields for Classifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("classifier_id", &self.classifier_id, 512, 0, 64);
         v.opt("protocol", &self.protocol, 513, 0, 64);
         v.opt("direction", &self.direction, 514, 0, 64);
@@ -2213,7 +2194,6 @@ impl rt::typed::Fields for Classifier {
         v.all("eth_option", &self.eth_option, 548, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2321,15 +2301,8 @@ impl Classifier {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for Classifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Classifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2432,14 +2405,11 @@ impl rt::AvpData for Classifier {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ClassifierView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2559,6 +2529,7 @@ impl Eq for FromSpec {}
 )]
 impl rt::typed::Fields for FromSpec {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("ip_address", &self.ip_address, 518, 0, 64);
         v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
         v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
@@ -2572,7 +2543,6 @@ impl rt::typed::Fields for FromSpec {
         v.opt("use_assigned_address", &self.use_assigned_address, 534, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2670,15 +2640,8 @@ impl FromSpec {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for FromSpec {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FromSpec {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2796,14 +2759,11 @@ impl rt::AvpData for FromSpec {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FromSpecView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2923,6 +2883,7 @@ impl Eq for ToSpec {}
 )]
 impl rt::typed::Fields for ToSpec {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("ip_address", &self.ip_address, 518, 0, 64);
         v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
         v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
@@ -2936,7 +2897,6 @@ impl rt::typed::Fields for ToSpec {
         v.opt("use_assigned_address", &self.use_assigned_address, 534, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3034,15 +2994,8 @@ impl ToSpec {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for ToSpec {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ToSpec {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3160,14 +3113,11 @@ impl rt::AvpData for ToSpec {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ToSpecView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3251,11 +3201,11 @@ impl Eq for IpAddressRange {}
 )]
 impl rt::typed::Fields for IpAddressRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ip_address_start", &self.ip_address_start, 520, 0, 64);
         v.opt("ip_address_end", &self.ip_address_end, 521, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3344,15 +3294,8 @@ impl IpAddressRange {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IpAddressRange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IpAddressRange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3387,9 +3330,6 @@ impl rt::AvpData for IpAddressRange {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3473,11 +3413,11 @@ impl Eq for IpAddressMask {}
 )]
 impl rt::typed::Fields for IpAddressMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ip_address", &self.ip_address, 518, 0, 64);
         v.one("ip_bit_mask_width", &self.ip_bit_mask_width, 523, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3583,15 +3523,8 @@ impl IpAddressMask {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IpAddressMask {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IpAddressMask {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3624,9 +3557,6 @@ impl rt::AvpData for IpAddressMask {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3710,11 +3640,11 @@ impl Eq for MacAddressMask {}
 )]
 impl rt::typed::Fields for MacAddressMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mac_address", &self.mac_address, 524, 0, 64);
         v.one("mac_address_mask_pattern", &self.mac_address_mask_pattern, 526, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3820,15 +3750,8 @@ impl MacAddressMask {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for MacAddressMask {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MacAddressMask {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3869,9 +3792,6 @@ impl rt::AvpData for MacAddressMask {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3955,6 +3875,7 @@ impl Eq for Eui64AddressMask {}
 )]
 impl rt::typed::Fields for Eui64AddressMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("eui64_address", &self.eui64_address, 527, 0, 64);
         v.one(
             "eui64_address_mask_pattern",
@@ -3965,7 +3886,6 @@ impl rt::typed::Fields for Eui64AddressMask {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4071,15 +3991,8 @@ impl Eui64AddressMask {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for Eui64AddressMask {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Eui64AddressMask {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4120,9 +4033,6 @@ impl rt::AvpData for Eui64AddressMask {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4206,11 +4116,11 @@ impl Eq for PortRange {}
 )]
 impl rt::typed::Fields for PortRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("port_start", &self.port_start, 532, 0, 64);
         v.opt("port_end", &self.port_end, 533, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4299,15 +4209,8 @@ impl PortRange {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for PortRange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PortRange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4338,9 +4241,6 @@ impl rt::AvpData for PortRange {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4428,12 +4328,12 @@ impl Eq for IpOption {}
 )]
 impl rt::typed::Fields for IpOption {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ip_option_type", &self.ip_option_type, 538, 0, 64);
         v.all("ip_option_value", &self.ip_option_value, 539, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4532,15 +4432,8 @@ impl IpOption {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IpOption {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IpOption {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4583,9 +4476,6 @@ impl rt::AvpData for IpOption {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4673,12 +4563,12 @@ impl Eq for TcpOption {}
 )]
 impl rt::typed::Fields for TcpOption {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tcp_option_type", &self.tcp_option_type, 541, 0, 64);
         v.all("tcp_option_value", &self.tcp_option_value, 542, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4777,15 +4667,8 @@ impl TcpOption {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TcpOption {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TcpOption {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4828,9 +4711,6 @@ impl rt::AvpData for TcpOption {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4914,11 +4794,11 @@ impl Eq for TcpFlags {}
 )]
 impl rt::typed::Fields for TcpFlags {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tcp_flag_type", &self.tcp_flag_type, 544, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -5016,15 +4896,8 @@ impl TcpFlags {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TcpFlags {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TcpFlags {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5057,9 +4930,6 @@ impl rt::AvpData for TcpFlags {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5147,12 +5017,12 @@ impl Eq for IcmpType {}
 )]
 impl rt::typed::Fields for IcmpType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("icmp_type_number", &self.icmp_type_number, 546, 0, 64);
         v.all("icmp_code", &self.icmp_code, 547, 0, 64);
         v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -5251,15 +5121,8 @@ impl IcmpType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IcmpType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IcmpType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5302,9 +5165,6 @@ impl rt::AvpData for IcmpType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5392,12 +5252,12 @@ impl Eq for EthOption {}
 )]
 impl rt::typed::Fields for EthOption {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("eth_proto_type", &self.eth_proto_type, 549, 0, 64);
         v.all("vlan_id_range", &self.vlan_id_range, 552, 0, 64);
         v.all("user_priority_range", &self.user_priority_range, 557, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -5496,15 +5356,8 @@ impl EthOption {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for EthOption {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EthOption {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5558,14 +5411,11 @@ impl rt::AvpData for EthOption {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EthOptionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5649,11 +5499,11 @@ impl Eq for EthProtoType {}
 )]
 impl rt::typed::Fields for EthProtoType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("eth_ether_type", &self.eth_ether_type, 550, 0, 64);
         v.all("eth_sap", &self.eth_sap, 551, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -5742,15 +5592,8 @@ impl EthProtoType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for EthProtoType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EthProtoType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5792,9 +5635,6 @@ impl rt::AvpData for EthProtoType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5886,13 +5726,13 @@ impl Eq for VlanIdRange {}
 )]
 impl rt::typed::Fields for VlanIdRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("s_vid_start", &self.s_vid_start, 553, 0, 64);
         v.opt("s_vid_end", &self.s_vid_end, 554, 0, 64);
         v.opt("c_vid_start", &self.c_vid_start, 555, 0, 64);
         v.opt("c_vid_end", &self.c_vid_end, 556, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -5983,15 +5823,8 @@ impl VlanIdRange {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for VlanIdRange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for VlanIdRange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6024,9 +5857,6 @@ impl rt::AvpData for VlanIdRange {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6110,11 +5940,11 @@ impl Eq for UserPriorityRange {}
 )]
 impl rt::typed::Fields for UserPriorityRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("low_user_priority", &self.low_user_priority, 558, 0, 64);
         v.all("high_user_priority", &self.high_user_priority, 559, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -6203,15 +6033,8 @@ impl UserPriorityRange {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UserPriorityRange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserPriorityRange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6260,9 +6083,6 @@ impl rt::AvpData for UserPriorityRange {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6370,6 +6190,7 @@ impl Eq for TimeOfDayCondition {}
 )]
 impl rt::typed::Fields for TimeOfDayCondition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
         v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
         v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
@@ -6380,7 +6201,6 @@ impl rt::typed::Fields for TimeOfDayCondition {
         v.opt("timezone_flag", &self.timezone_flag, 570, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -6475,15 +6295,8 @@ impl TimeOfDayCondition {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TimeOfDayCondition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TimeOfDayCondition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6534,9 +6347,6 @@ impl rt::AvpData for TimeOfDayCondition {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6628,11 +6438,11 @@ impl Eq for QosProfileTemplate {}
 )]
 impl rt::typed::Fields for QosProfileTemplate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.one("qos_profile_id", &self.qos_profile_id, 573, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -6748,15 +6558,8 @@ impl QosProfileTemplate {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for QosProfileTemplate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosProfileTemplate {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6789,9 +6592,6 @@ impl rt::AvpData for QosProfileTemplate {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6867,9 +6667,9 @@ impl Eq for QosParameters {}
 )]
 impl rt::typed::Fields for QosParameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -6956,15 +6756,8 @@ impl QosParameters {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for QosParameters {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosParameters {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6993,9 +6786,6 @@ impl rt::AvpData for QosParameters {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7083,12 +6873,12 @@ impl Eq for ExcessTreatment {}
 )]
 impl rt::typed::Fields for ExcessTreatment {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("treatment_action", &self.treatment_action, 572, 0, 64);
         v.opt("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
         v.opt("qos_parameters", &self.qos_parameters, 576, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7187,15 +6977,8 @@ impl ExcessTreatment {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for ExcessTreatment {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ExcessTreatment {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7235,14 +7018,11 @@ impl rt::AvpData for ExcessTreatment {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ExcessTreatmentView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7318,10 +7098,10 @@ impl Eq for QosCapability {}
 )]
 impl rt::typed::Fields for QosCapability {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7413,15 +7193,8 @@ impl QosCapability {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for QosCapability {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosCapability {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7460,9 +7233,6 @@ impl rt::AvpData for QosCapability {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(

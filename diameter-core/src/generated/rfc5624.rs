@@ -74,6 +74,7 @@ impl Clone for Tmod1 {
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Fields for Tmod1 {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("token_rate", &self.token_rate, 496, 0, 64);
         v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
         v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
@@ -81,7 +82,6 @@ impl rt::typed::Fields for Tmod1 {
         v.one("maximum_packet_size", &self.maximum_packet_size, 500, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -159,15 +159,8 @@ impl Tmod1 {
     ];
 }
 #[cfg(any(feature = "rfc5624"))]
-impl rt::AvpData for Tmod1 {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tmod1 {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -222,9 +215,6 @@ impl rt::AvpData for Tmod1 {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "rfc5624"))]
 /// TMOD-2 (code 501), Grouped, IETF RFC 5624 §3.2.
@@ -272,6 +262,7 @@ impl Clone for Tmod2 {
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Fields for Tmod2 {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("token_rate", &self.token_rate, 496, 0, 64);
         v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
         v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
@@ -279,7 +270,6 @@ impl rt::typed::Fields for Tmod2 {
         v.one("maximum_packet_size", &self.maximum_packet_size, 500, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -357,15 +347,8 @@ impl Tmod2 {
     ];
 }
 #[cfg(any(feature = "rfc5624"))]
-impl rt::AvpData for Tmod2 {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tmod2 {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -419,9 +402,6 @@ impl rt::AvpData for Tmod2 {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc5624"))]

@@ -130,6 +130,7 @@ impl Eq for Key {}
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for Key {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("key_type", &self.key_type, 582, 0, 0);
         v.one("keying_material", &self.keying_material, 583, 0, 0);
         v.opt("key_lifetime", &self.key_lifetime, 584, 0, 0);
@@ -137,7 +138,6 @@ impl rt::typed::Fields for Key {
         v.opt("key_spi", &self.key_spi, 585, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -191,15 +191,8 @@ impl Key {
     ];
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
-impl rt::AvpData for Key {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Key {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -235,9 +228,6 @@ impl rt::AvpData for Key {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

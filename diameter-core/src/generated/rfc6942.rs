@@ -47,10 +47,10 @@ impl Eq for ErpRkRequest {}
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for ErpRkRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("erp_realm", &self.erp_realm, 619, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
@@ -92,15 +92,8 @@ impl ErpRkRequest {
     ];
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
-impl rt::AvpData for ErpRkRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ErpRkRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -130,9 +123,6 @@ impl rt::AvpData for ErpRkRequest {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]

@@ -558,6 +558,7 @@ impl Eq for SipAccountingInformation {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAccountingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("sip_accounting_server_uri", &self.sip_accounting_server_uri, 369, 0, 64);
         v.all(
             "sip_credit_control_server_uri",
@@ -568,7 +569,6 @@ impl rt::typed::Fields for SipAccountingInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -602,15 +602,8 @@ impl SipAccountingInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipAccountingInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipAccountingInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -660,9 +653,6 @@ impl rt::AvpData for SipAccountingInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "sip"))]
 /// SIP-Server-Capabilities (code 372), Grouped, IETF RFC 4740 §9.3.
@@ -705,12 +695,12 @@ impl Eq for SipServerCapabilities {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipServerCapabilities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("sip_mandatory_capability", &self.sip_mandatory_capability, 373, 0, 64);
         v.all("sip_optional_capability", &self.sip_optional_capability, 374, 0, 64);
         v.all("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -745,15 +735,8 @@ impl SipServerCapabilities {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipServerCapabilities {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipServerCapabilities {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -813,9 +796,6 @@ impl rt::AvpData for SipServerCapabilities {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "sip"))]
 /// SIP-Auth-Data-Item (code 376), Grouped, IETF RFC 4740 §9.5.
@@ -866,6 +846,7 @@ impl Eq for SipAuthDataItem {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthDataItem {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("sip_authentication_scheme", &self.sip_authentication_scheme, 377, 0, 64);
         v.opt("sip_item_number", &self.sip_item_number, 378, 0, 64);
         v.opt("sip_authenticate", &self.sip_authenticate, 379, 0, 64);
@@ -873,7 +854,6 @@ impl rt::typed::Fields for SipAuthDataItem {
         v.opt("sip_authentication_info", &self.sip_authentication_info, 381, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -919,15 +899,8 @@ impl SipAuthDataItem {
     ];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipAuthDataItem {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipAuthDataItem {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -984,14 +957,11 @@ impl rt::AvpData for SipAuthDataItem {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthDataItemView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1061,6 +1031,7 @@ impl Eq for SipAuthenticate {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthenticate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("digest_realm", &self.digest_realm, 104, 0, 64);
         v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
         v.opt("digest_domain", &self.digest_domain, 119, 0, 64);
@@ -1072,7 +1043,6 @@ impl rt::typed::Fields for SipAuthenticate {
         v.all("digest_auth_param", &self.digest_auth_param, 117, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1130,15 +1100,8 @@ impl SipAuthenticate {
     ];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipAuthenticate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipAuthenticate {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1193,14 +1156,11 @@ impl rt::AvpData for SipAuthenticate {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthenticateView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1286,6 +1246,7 @@ impl Eq for SipAuthorization {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthorization {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("digest_username", &self.digest_username, 115, 0, 64);
         v.one("digest_realm", &self.digest_realm, 104, 0, 64);
         v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
@@ -1301,7 +1262,6 @@ impl rt::typed::Fields for SipAuthorization {
         v.all("digest_auth_param", &self.digest_auth_param, 117, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1387,15 +1347,8 @@ impl SipAuthorization {
     ];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipAuthorization {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipAuthorization {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1467,14 +1420,11 @@ impl rt::AvpData for SipAuthorization {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthorizationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1528,6 +1478,7 @@ impl Eq for SipAuthenticationInfo {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipAuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("digest_nextnonce", &self.digest_nextnonce, 107, 0, 64);
         v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
         v.opt("digest_response_auth", &self.digest_response_auth, 106, 0, 64);
@@ -1535,7 +1486,6 @@ impl rt::typed::Fields for SipAuthenticationInfo {
         v.opt("digest_nonce_count", &self.digest_nonce_count, 114, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1572,15 +1522,8 @@ impl SipAuthenticationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipAuthenticationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipAuthenticationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1622,14 +1565,11 @@ impl rt::AvpData for SipAuthenticationInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthenticationInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1669,11 +1609,11 @@ impl Eq for SipDeregistrationReason {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipDeregistrationReason {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("sip_reason_code", &self.sip_reason_code, 384, 0, 64);
         v.opt("sip_reason_info", &self.sip_reason_info, 385, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1716,15 +1656,8 @@ impl SipDeregistrationReason {
     ];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipDeregistrationReason {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipDeregistrationReason {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1759,9 +1692,6 @@ impl rt::AvpData for SipDeregistrationReason {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1801,11 +1731,11 @@ impl Eq for SipUserData {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for SipUserData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("sip_user_data_type", &self.sip_user_data_type, 390, 0, 64);
         v.one("sip_user_data_contents", &self.sip_user_data_contents, 391, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1856,15 +1786,8 @@ impl SipUserData {
     ];
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipUserData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipUserData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1905,9 +1828,6 @@ impl rt::AvpData for SipUserData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2012,6 +1932,7 @@ impl Eq for UserAuthorizationRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for UserAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2034,7 +1955,6 @@ impl rt::typed::Fields for UserAuthorizationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2230,7 +2150,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2343,6 +2263,7 @@ impl Eq for UserAuthorizationAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for UserAuthorizationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2361,7 +2282,6 @@ impl rt::typed::Fields for UserAuthorizationAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2560,7 +2480,7 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2719,6 +2639,7 @@ impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for ServerAssignmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -2755,7 +2676,6 @@ impl rt::typed::Fields for ServerAssignmentRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2981,7 +2901,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3084,6 +3004,7 @@ impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for ServerAssignmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3116,7 +3037,6 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3337,7 +3257,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3471,6 +3391,7 @@ impl Eq for LocationInfoRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for LocationInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3484,7 +3405,6 @@ impl rt::typed::Fields for LocationInfoRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3665,7 +3585,7 @@ impl rt::typed::Command for LocationInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3760,6 +3680,7 @@ impl Eq for LocationInfoAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for LocationInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -3778,7 +3699,6 @@ impl rt::typed::Fields for LocationInfoAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3977,7 +3897,7 @@ impl rt::typed::Command for LocationInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4134,6 +4054,7 @@ impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -4152,7 +4073,6 @@ impl rt::typed::Fields for MultimediaAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4355,7 +4275,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4458,6 +4378,7 @@ impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -4478,7 +4399,6 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4685,7 +4605,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4833,6 +4753,7 @@ impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for RegistrationTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -4848,7 +4769,6 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5043,7 +4963,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5130,6 +5050,7 @@ impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for RegistrationTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -5146,7 +5067,6 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5334,7 +5254,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5479,6 +5399,7 @@ impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for PushProfileRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -5502,7 +5423,6 @@ impl rt::typed::Fields for PushProfileRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5711,7 +5631,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5790,6 +5710,7 @@ impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Fields for PushProfileAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -5804,7 +5725,6 @@ impl rt::typed::Fields for PushProfileAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5984,7 +5904,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sip"))]

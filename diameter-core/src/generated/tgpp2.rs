@@ -408,6 +408,7 @@ impl Eq for Tgpp2ChargingRuleInstall {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2ChargingRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "tgpp2_charging_rule_definition",
             &self.tgpp2_charging_rule_definition,
@@ -425,7 +426,6 @@ impl rt::typed::Fields for Tgpp2ChargingRuleInstall {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -463,15 +463,8 @@ impl Tgpp2ChargingRuleInstall {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for Tgpp2ChargingRuleInstall {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -530,9 +523,6 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -620,6 +610,7 @@ impl Eq for Tgpp2ChargingRuleDefinition {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2ChargingRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
         v.opt("rating_group", &self.rating_group, 432, 0, 64);
@@ -636,7 +627,6 @@ impl rt::typed::Fields for Tgpp2ChargingRuleDefinition {
         v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -697,15 +687,8 @@ impl Tgpp2ChargingRuleDefinition {
     ];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for Tgpp2ChargingRuleDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -795,14 +778,11 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Tgpp2ChargingRuleDefinitionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -854,6 +834,7 @@ impl Eq for Tgpp2QosInformation {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2QosInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
@@ -873,7 +854,6 @@ impl rt::typed::Fields for Tgpp2QosInformation {
         v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -913,15 +893,8 @@ impl Tgpp2QosInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for Tgpp2QosInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tgpp2QosInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -986,9 +959,6 @@ impl rt::AvpData for Tgpp2QosInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 /// 3GPP2-Charging-Rule-Report (code 805, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
@@ -1035,6 +1005,7 @@ impl Eq for Tgpp2ChargingRuleReport {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for Tgpp2ChargingRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
@@ -1047,7 +1018,6 @@ impl rt::typed::Fields for Tgpp2ChargingRuleReport {
         v.opt("rule_reason_code", &self.rule_reason_code, 814, 5535, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1086,15 +1056,8 @@ impl Tgpp2ChargingRuleReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for Tgpp2ChargingRuleReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1150,9 +1113,6 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 /// Flow-Info (code 809, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
@@ -1203,6 +1163,7 @@ impl Eq for FlowInfo {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for FlowInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("flow_identifier", &self.flow_identifier, 810, 5535, 192);
         v.all("flow_description_info", &self.flow_description_info, 813, 5535, 128);
         v.opt("requested_qos", &self.requested_qos, 812, 5535, 128);
@@ -1210,7 +1171,6 @@ impl rt::typed::Fields for FlowInfo {
         v.opt("flow_status", &self.flow_status, 511, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1250,15 +1210,8 @@ impl FlowInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for FlowInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FlowInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1311,14 +1264,11 @@ impl rt::AvpData for FlowInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FlowInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1362,12 +1312,12 @@ impl Eq for GrantedQos {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for GrantedQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
         v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1405,15 +1355,8 @@ impl GrantedQos {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for GrantedQos {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GrantedQos {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1461,9 +1404,6 @@ impl rt::AvpData for GrantedQos {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1507,12 +1447,12 @@ impl Eq for RequestedQos {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for RequestedQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
         v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1550,15 +1490,8 @@ impl RequestedQos {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for RequestedQos {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RequestedQos {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1607,9 +1540,6 @@ impl rt::AvpData for RequestedQos {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "tgpp2"))]
 /// Flow-Description-Info (code 813, vendor 5535), Grouped, 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
@@ -1648,11 +1578,11 @@ impl Eq for FlowDescriptionInfo {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for FlowDescriptionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt("precedence", &self.precedence, 1010, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1689,15 +1619,8 @@ impl FlowDescriptionInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for FlowDescriptionInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FlowDescriptionInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1732,9 +1655,6 @@ impl rt::AvpData for FlowDescriptionInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1778,6 +1698,7 @@ impl Eq for AccessNetworkPhysicalAccessId {}
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Fields for AccessNetworkPhysicalAccessId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "access_network_physical_access_id_value",
             &self.access_network_physical_access_id_value,
@@ -1794,7 +1715,6 @@ impl rt::typed::Fields for AccessNetworkPhysicalAccessId {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1831,15 +1751,8 @@ impl AccessNetworkPhysicalAccessId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for AccessNetworkPhysicalAccessId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1884,9 +1797,6 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "tgpp2"))]

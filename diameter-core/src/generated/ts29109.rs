@@ -481,6 +481,7 @@ impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -511,7 +512,6 @@ impl rt::typed::Fields for MultimediaAuthRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -720,7 +720,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -817,6 +817,7 @@ impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "ts29109", feature = "zh"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -847,7 +848,6 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1044,7 +1044,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1199,6 +1199,7 @@ impl Eq for BootstrappingInfoRequest {}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::typed::Fields for BootstrappingInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -1226,7 +1227,6 @@ impl rt::typed::Fields for BootstrappingInfoRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1447,7 +1447,7 @@ impl rt::typed::Command for BootstrappingInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1546,6 +1546,7 @@ impl Eq for BootstrappingInfoAnswer {}
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl rt::typed::Fields for BootstrappingInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
@@ -1577,7 +1578,6 @@ impl rt::typed::Fields for BootstrappingInfoAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1763,7 +1763,7 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]

@@ -240,6 +240,7 @@ impl Eq for CommunicationFailureInformation {}
 )]
 impl rt::typed::Fields for CommunicationFailureInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("cause_type", &self.cause_type, 4301, 10415, 192);
         v.opt("s1ap_cause", &self.s1ap_cause, 4302, 10415, 192);
         v.opt("ranap_cause", &self.ranap_cause, 4303, 10415, 192);
@@ -248,7 +249,6 @@ impl rt::typed::Fields for CommunicationFailureInformation {
         v.opt("sm_cause", &self.sm_cause, 4305, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -344,15 +344,8 @@ impl CommunicationFailureInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CommunicationFailureInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CommunicationFailureInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -399,9 +392,6 @@ impl rt::AvpData for CommunicationFailureInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -485,6 +475,7 @@ impl Eq for NumberOfUePerLocationConfiguration {}
 )]
 impl rt::typed::Fields for NumberOfUePerLocationConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "eps_location_information",
             &self.eps_location_information,
@@ -495,7 +486,6 @@ impl rt::typed::Fields for NumberOfUePerLocationConfiguration {
         v.opt("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -599,15 +589,8 @@ impl NumberOfUePerLocationConfiguration {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for NumberOfUePerLocationConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NumberOfUePerLocationConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -650,14 +633,11 @@ impl rt::AvpData for NumberOfUePerLocationConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         NumberOfUePerLocationConfigurationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -745,6 +725,7 @@ impl Eq for NumberOfUePerLocationReport {}
 )]
 impl rt::typed::Fields for NumberOfUePerLocationReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "eps_location_information",
             &self.eps_location_information,
@@ -756,7 +737,6 @@ impl rt::typed::Fields for NumberOfUePerLocationReport {
         v.opt("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -872,15 +852,8 @@ impl NumberOfUePerLocationReport {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for NumberOfUePerLocationReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NumberOfUePerLocationReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -926,14 +899,11 @@ impl rt::AvpData for NumberOfUePerLocationReport {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         NumberOfUePerLocationReportView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -973,11 +943,11 @@ impl Eq for ServingPlmnRateControl {}
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Fields for ServingPlmnRateControl {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("uplink_rate_limit", &self.uplink_rate_limit, 4311, 10415, 192);
         v.opt("downlink_rate_limit", &self.downlink_rate_limit, 4312, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1014,15 +984,8 @@ impl ServingPlmnRateControl {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
-impl rt::AvpData for ServingPlmnRateControl {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServingPlmnRateControl {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1057,9 +1020,6 @@ impl rt::AvpData for ServingPlmnRateControl {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1099,11 +1059,11 @@ impl Eq for RrcCauseCounter {}
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Fields for RrcCauseCounter {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("counter_value", &self.counter_value, 4319, 10415, 192);
         v.opt("rrc_counter_timestamp", &self.rrc_counter_timestamp, 4320, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1140,15 +1100,8 @@ impl RrcCauseCounter {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
-impl rt::AvpData for RrcCauseCounter {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RrcCauseCounter {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1188,9 +1141,6 @@ impl rt::AvpData for RrcCauseCounter {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1286,6 +1236,7 @@ impl Eq for IdleStatusIndication {}
 )]
 impl rt::typed::Fields for IdleStatusIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("idle_status_timestamp", &self.idle_status_timestamp, 4323, 10415, 192);
         v.opt("active_time", &self.active_time, 4324, 10415, 192);
         v.opt(
@@ -1305,7 +1256,6 @@ impl rt::typed::Fields for IdleStatusIndication {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1395,15 +1345,8 @@ impl IdleStatusIndication {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for IdleStatusIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IdleStatusIndication {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1464,14 +1407,11 @@ impl rt::AvpData for IdleStatusIndication {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         IdleStatusIndicationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1560,6 +1500,7 @@ impl Eq for ConfigurationInformationRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConfigurationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1582,7 +1523,6 @@ impl rt::typed::Fields for ConfigurationInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1773,7 +1713,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1872,6 +1812,7 @@ impl Eq for ConfigurationInformationAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConfigurationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1903,7 +1844,6 @@ impl rt::typed::Fields for ConfigurationInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2099,7 +2039,7 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2245,6 +2185,7 @@ impl Eq for ReportingInformationRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ReportingInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2266,7 +2207,6 @@ impl rt::typed::Fields for ReportingInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2453,7 +2393,7 @@ impl rt::typed::Command for ReportingInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2544,6 +2484,7 @@ impl Eq for ReportingInformationAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ReportingInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2561,7 +2502,6 @@ impl rt::typed::Fields for ReportingInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2735,7 +2675,7 @@ impl rt::typed::Command for ReportingInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2927,6 +2867,7 @@ impl Eq for ConnectionManagementRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConnectionManagementRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2971,7 +2912,6 @@ impl rt::typed::Fields for ConnectionManagementRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3238,7 +3178,7 @@ impl rt::typed::Command for ConnectionManagementRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3337,6 +3277,7 @@ impl Eq for ConnectionManagementAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for ConnectionManagementAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3362,7 +3303,6 @@ impl rt::typed::Fields for ConnectionManagementAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3549,7 +3489,7 @@ impl rt::typed::Command for ConnectionManagementAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3710,6 +3650,7 @@ impl Eq for MoDataRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MoDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3728,7 +3669,6 @@ impl rt::typed::Fields for MoDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3942,7 +3882,7 @@ impl rt::typed::Command for MoDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4033,6 +3973,7 @@ impl Eq for MoDataAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MoDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4050,7 +3991,6 @@ impl rt::typed::Fields for MoDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4224,7 +4164,7 @@ impl rt::typed::Command for MoDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4389,6 +4329,7 @@ impl Eq for MtDataRequest {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MtDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4414,7 +4355,6 @@ impl rt::typed::Fields for MtDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4645,7 +4585,7 @@ impl rt::typed::Command for MtDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4744,6 +4684,7 @@ impl Eq for MtDataAnswer {}
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
 impl rt::typed::Fields for MtDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4769,7 +4710,6 @@ impl rt::typed::Fields for MtDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4956,7 +4896,7 @@ impl rt::typed::Command for MtDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]

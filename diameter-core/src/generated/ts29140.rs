@@ -450,12 +450,12 @@ impl Eq for ServedUserIdentity {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for ServedUserIdentity {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("vasp_id", &self.vasp_id, 1101, 10415, 128);
         v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -493,15 +493,8 @@ impl ServedUserIdentity {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for ServedUserIdentity {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServedUserIdentity {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -535,14 +528,11 @@ impl rt::AvpData for ServedUserIdentity {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServedUserIdentityView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -582,11 +572,11 @@ impl Eq for InitialRecipientAddress {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for InitialRecipientAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
         v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -646,15 +636,8 @@ impl InitialRecipientAddress {
     ];
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for InitialRecipientAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for InitialRecipientAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -702,9 +685,6 @@ impl rt::AvpData for InitialRecipientAddress {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "ts29140"))]
 /// Result-Recipient-Address (code 1106, vendor 10415), Grouped, 3GPP TS 29.140 §6.
@@ -751,6 +731,7 @@ impl Eq for ResultRecipientAddress {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for ResultRecipientAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
         v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
         v.opt("routeing_address", &self.routeing_address, 1109, 10415, 128);
@@ -763,7 +744,6 @@ impl rt::typed::Fields for ResultRecipientAddress {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -825,15 +805,8 @@ impl ResultRecipientAddress {
     ];
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for ResultRecipientAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ResultRecipientAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -892,9 +865,6 @@ impl rt::AvpData for ResultRecipientAddress {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "ts29140"))]
 /// Status (code 1116, vendor 10415), Grouped, 3GPP TS 29.140 §6.
@@ -933,11 +903,11 @@ impl Eq for Status {}
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Fields for Status {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("status_code", &self.status_code, 1117, 10415, 128);
         v.opt("status_text", &self.status_text, 1118, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -974,15 +944,8 @@ impl Status {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for Status {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Status {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1017,9 +980,6 @@ impl rt::AvpData for Status {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29140"))]

@@ -134,11 +134,11 @@ impl Eq for NtTimeWindow {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for NtTimeWindow {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("transfer_start_time", &self.transfer_start_time, 4206, 10415, 192);
         v.one("transfer_end_time", &self.transfer_end_time, 4205, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -198,15 +198,8 @@ impl NtTimeWindow {
     ];
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
-impl rt::AvpData for NtTimeWindow {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NtTimeWindow {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -247,9 +240,6 @@ impl rt::AvpData for NtTimeWindow {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -301,6 +291,7 @@ impl Eq for TransferPolicy {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for TransferPolicy {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("transfer_policy_id", &self.transfer_policy_id, 4208, 10415, 192);
         v.opt("nt_time_window", &self.nt_time_window, 4204, 10415, 192);
         v.opt("rating_group", &self.rating_group, 432, 0, 64);
@@ -320,7 +311,6 @@ impl rt::typed::Fields for TransferPolicy {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -372,15 +362,8 @@ impl TransferPolicy {
     ];
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
-impl rt::AvpData for TransferPolicy {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TransferPolicy {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -438,9 +421,6 @@ impl rt::AvpData for TransferPolicy {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -512,6 +492,7 @@ impl Eq for AccessNetworkReports {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for AccessNetworkReports {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -530,7 +511,6 @@ impl rt::typed::Fields for AccessNetworkReports {
         v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -575,15 +555,8 @@ impl AccessNetworkReports {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::AvpData for AccessNetworkReports {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkReports {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -657,14 +630,11 @@ impl rt::AvpData for AccessNetworkReports {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AccessNetworkReportsView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -716,6 +686,7 @@ impl Eq for EventConfiguration {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "extended_scef_reference_id",
             &self.extended_scef_reference_id,
@@ -734,7 +705,6 @@ impl rt::typed::Fields for EventConfiguration {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -807,15 +777,8 @@ impl EventConfiguration {
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::AvpData for EventConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EventConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -869,14 +832,11 @@ impl rt::AvpData for EventConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EventConfigurationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -916,6 +876,7 @@ impl Eq for EventConfigurationStatus {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfigurationStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "event_configuration_state",
             &self.event_configuration_state,
@@ -932,7 +893,6 @@ impl rt::typed::Fields for EventConfigurationStatus {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -992,15 +952,8 @@ impl EventConfigurationStatus {
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::AvpData for EventConfigurationStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EventConfigurationStatus {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1048,9 +1001,6 @@ impl rt::AvpData for EventConfigurationStatus {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 /// Event-Reports (code 4215, vendor 10415), Grouped, 3GPP TS 29.154 §A.6.3.7.
@@ -1093,6 +1043,7 @@ impl Eq for EventReports {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventReports {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "event_reporting_results",
             &self.event_reporting_results,
@@ -1110,7 +1061,6 @@ impl rt::typed::Fields for EventReports {
         v.all("access_network_reports", &self.access_network_reports, 4210, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1171,15 +1121,8 @@ impl EventReports {
     ];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::AvpData for EventReports {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EventReports {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1236,9 +1179,6 @@ impl rt::AvpData for EventReports {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1363,6 +1303,7 @@ impl Eq for BackgroundDataTransferRequest {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for BackgroundDataTransferRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1400,7 +1341,6 @@ impl rt::typed::Fields for BackgroundDataTransferRequest {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1661,7 +1601,7 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1788,6 +1728,7 @@ impl Eq for BackgroundDataTransferAnswer {}
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Fields for BackgroundDataTransferAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1820,7 +1761,6 @@ impl rt::typed::Fields for BackgroundDataTransferAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2061,7 +2001,7 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2223,6 +2163,7 @@ impl Eq for EventConfigurationRequest {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfigurationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2245,7 +2186,6 @@ impl rt::typed::Fields for EventConfigurationRequest {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2434,7 +2374,7 @@ impl rt::typed::Command for EventConfigurationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2555,6 +2495,7 @@ impl Eq for EventConfigurationAnswer {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventConfigurationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2585,7 +2526,6 @@ impl rt::typed::Fields for EventConfigurationAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2802,7 +2742,7 @@ impl rt::typed::Command for EventConfigurationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2944,6 +2884,7 @@ impl Eq for EventReportingRequest {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventReportingRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2958,7 +2899,6 @@ impl rt::typed::Fields for EventReportingRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3135,7 +3075,7 @@ impl rt::typed::Command for EventReportingRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3242,6 +3182,7 @@ impl Eq for EventReportingAnswer {}
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Fields for EventReportingAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3263,7 +3204,6 @@ impl rt::typed::Fields for EventReportingAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3456,7 +3396,7 @@ impl rt::typed::Command for EventReportingAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]

@@ -1100,11 +1100,11 @@ impl Eq for LcsEpsClientName {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsEpsClientName {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
         v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1141,15 +1141,8 @@ impl LcsEpsClientName {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsEpsClientName {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsEpsClientName {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1184,9 +1177,6 @@ impl rt::AvpData for LcsEpsClientName {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1226,6 +1216,7 @@ impl Eq for LcsRequestorName {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsRequestorName {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "lcs_requestor_id_string",
             &self.lcs_requestor_id_string,
@@ -1236,7 +1227,6 @@ impl rt::typed::Fields for LcsRequestorName {
         v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1273,15 +1263,8 @@ impl LcsRequestorName {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsRequestorName {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsRequestorName {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1321,9 +1304,6 @@ impl rt::AvpData for LcsRequestorName {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1375,6 +1355,7 @@ impl Eq for LcsQos {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("lcs_qos_class", &self.lcs_qos_class, 2523, 10415, 128);
         v.opt("horizontal_accuracy", &self.horizontal_accuracy, 2505, 10415, 128);
         v.opt("vertical_accuracy", &self.vertical_accuracy, 2506, 10415, 128);
@@ -1382,7 +1363,6 @@ impl rt::typed::Fields for LcsQos {
         v.opt("response_time", &self.response_time, 2509, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1422,15 +1402,8 @@ impl LcsQos {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsQos {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsQos {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1475,9 +1448,6 @@ impl rt::AvpData for LcsQos {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// LCS-Privacy-Check-Non-Session (code 2521, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.23.
@@ -1512,10 +1482,10 @@ impl Eq for LcsPrivacyCheckNonSession {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsPrivacyCheckNonSession {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1563,15 +1533,8 @@ impl LcsPrivacyCheckNonSession {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsPrivacyCheckNonSession {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1603,9 +1566,6 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1641,10 +1601,10 @@ impl Eq for LcsPrivacyCheckSession {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LcsPrivacyCheckSession {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1692,15 +1652,8 @@ impl LcsPrivacyCheckSession {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsPrivacyCheckSession {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsPrivacyCheckSession {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1732,9 +1685,6 @@ impl rt::AvpData for LcsPrivacyCheckSession {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1774,6 +1724,7 @@ impl Eq for GeranPositioningInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for GeranPositioningInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("geran_positioning_data", &self.geran_positioning_data, 2525, 10415, 128);
         v.opt(
             "geran_ganss_positioning_data",
@@ -1784,7 +1735,6 @@ impl rt::typed::Fields for GeranPositioningInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1821,15 +1771,8 @@ impl GeranPositioningInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for GeranPositioningInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GeranPositioningInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1875,9 +1818,6 @@ impl rt::AvpData for GeranPositioningInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// UTRAN-Positioning-Info (code 2527, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.32.
@@ -1922,6 +1862,7 @@ impl Eq for UtranPositioningInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for UtranPositioningInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("utran_positioning_data", &self.utran_positioning_data, 2528, 10415, 128);
         v.opt(
             "utran_ganss_positioning_data",
@@ -1939,7 +1880,6 @@ impl rt::typed::Fields for UtranPositioningInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1977,15 +1917,8 @@ impl UtranPositioningInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for UtranPositioningInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UtranPositioningInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2040,14 +1973,11 @@ impl rt::AvpData for UtranPositioningInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UtranPositioningInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2109,6 +2039,7 @@ impl Eq for AreaEventInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for AreaEventInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("area_definition", &self.area_definition, 2534, 10415, 128);
         v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
         v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
@@ -2124,7 +2055,6 @@ impl rt::typed::Fields for AreaEventInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2178,15 +2108,8 @@ impl AreaEventInfo {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for AreaEventInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AreaEventInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2243,14 +2166,11 @@ impl rt::AvpData for AreaEventInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AreaEventInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2290,11 +2210,11 @@ impl Eq for AreaDefinition {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for AreaDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("area", &self.area, 2535, 10415, 128);
         v.all("additional_area", &self.additional_area, 2565, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2343,15 +2263,8 @@ impl AreaDefinition {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for AreaDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AreaDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2394,9 +2307,6 @@ impl rt::AvpData for AreaDefinition {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Area (code 2535, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.40.
@@ -2435,11 +2345,11 @@ impl Eq for Area {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for Area {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("area_type", &self.area_type, 2536, 10415, 128);
         v.one("area_identification", &self.area_identification, 2537, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2499,15 +2409,8 @@ impl Area {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for Area {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Area {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2549,9 +2452,6 @@ impl rt::AvpData for Area {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Periodic-LDR-Information (code 2540, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.45.
@@ -2590,11 +2490,11 @@ impl Eq for PeriodicLdrInformation {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for PeriodicLdrInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("reporting_amount", &self.reporting_amount, 2541, 10415, 128);
         v.one("reporting_interval", &self.reporting_interval, 2542, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2654,15 +2554,8 @@ impl PeriodicLdrInformation {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for PeriodicLdrInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PeriodicLdrInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2704,9 +2597,6 @@ impl rt::AvpData for PeriodicLdrInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Reporting-PLMN-List (code 2543, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.48.
@@ -2745,6 +2635,7 @@ impl Eq for ReportingPlmnList {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for ReportingPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("plmn_id_list", &self.plmn_id_list, 2544, 10415, 128);
         v.opt(
             "prioritized_list_indicator",
@@ -2755,7 +2646,6 @@ impl rt::typed::Fields for ReportingPlmnList {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2804,15 +2694,8 @@ impl ReportingPlmnList {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for ReportingPlmnList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ReportingPlmnList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2852,9 +2735,6 @@ impl rt::AvpData for ReportingPlmnList {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2896,6 +2776,7 @@ impl Eq for PlmnIdList {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for PlmnIdList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "periodic_location_support_indicator",
@@ -2906,7 +2787,6 @@ impl rt::typed::Fields for PlmnIdList {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2955,15 +2835,8 @@ impl PlmnIdList {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for PlmnIdList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PlmnIdList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3003,9 +2876,6 @@ impl rt::AvpData for PlmnIdList {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3049,12 +2919,12 @@ impl Eq for DeferredMtLrData {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for DeferredMtLrData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("deferred_location_type", &self.deferred_location_type, 2532, 10415, 128);
         v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3104,15 +2974,8 @@ impl DeferredMtLrData {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for DeferredMtLrData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DeferredMtLrData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3162,9 +3025,6 @@ impl rt::AvpData for DeferredMtLrData {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// ESMLC-Cell-Info (code 2552, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.57.
@@ -3203,11 +3063,11 @@ impl Eq for EsmlcCellInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for EsmlcCellInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
         v.opt("cell_portion_id", &self.cell_portion_id, 2553, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3244,15 +3104,8 @@ impl EsmlcCellInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for EsmlcCellInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EsmlcCellInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3285,9 +3138,6 @@ impl rt::AvpData for EsmlcCellInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3327,11 +3177,11 @@ impl Eq for DelayedLocationReportingData {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for DelayedLocationReportingData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3368,15 +3218,8 @@ impl DelayedLocationReportingData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for DelayedLocationReportingData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DelayedLocationReportingData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3416,9 +3259,6 @@ impl rt::AvpData for DelayedLocationReportingData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3480,6 +3320,7 @@ impl Eq for MotionEventInfo {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for MotionEventInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("linear_distance", &self.linear_distance, 2560, 10415, 128);
         v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
         v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
@@ -3495,7 +3336,6 @@ impl rt::typed::Fields for MotionEventInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3549,15 +3389,8 @@ impl MotionEventInfo {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for MotionEventInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MotionEventInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3613,9 +3446,6 @@ impl rt::AvpData for MotionEventInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 /// Additional-Area (code 2565, vendor 10415), Grouped, 3GPP TS 29.172 §7.4.70.
@@ -3654,11 +3484,11 @@ impl Eq for AdditionalArea {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for AdditionalArea {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("area_type", &self.area_type, 2536, 10415, 128);
         v.one("area_identification", &self.area_identification, 2537, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3718,15 +3548,8 @@ impl AdditionalArea {
     ];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for AdditionalArea {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdditionalArea {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3767,9 +3590,6 @@ impl rt::AvpData for AdditionalArea {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3944,6 +3764,7 @@ impl Eq for ProvideLocationRequest {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for ProvideLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4006,7 +3827,6 @@ impl rt::typed::Fields for ProvideLocationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4342,7 +4162,7 @@ impl rt::typed::Command for ProvideLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4485,6 +4305,7 @@ impl Eq for ProvideLocationAnswer {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for ProvideLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4539,7 +4360,6 @@ impl rt::typed::Fields for ProvideLocationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4795,7 +4615,7 @@ impl rt::typed::Command for ProvideLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5056,6 +4876,7 @@ impl Eq for LocationReportRequest {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LocationReportRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5132,7 +4953,6 @@ impl rt::typed::Fields for LocationReportRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5463,7 +5283,7 @@ impl rt::typed::Command for LocationReportRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5562,6 +5382,7 @@ impl Eq for LocationReportAnswer {}
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Fields for LocationReportAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5587,7 +5408,6 @@ impl rt::typed::Fields for LocationReportAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5776,7 +5596,7 @@ impl rt::typed::Command for LocationReportAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

@@ -190,6 +190,7 @@ impl Eq for ServingNode {}
 )]
 impl rt::typed::Fields for ServingNode {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
         v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
         v.opt("sgsn_realm", &self.sgsn_realm, 2410, 10415, 128);
@@ -201,7 +202,6 @@ impl rt::typed::Fields for ServingNode {
         v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -310,15 +310,8 @@ impl ServingNode {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for ServingNode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServingNode {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -381,14 +374,11 @@ impl rt::AvpData for ServingNode {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServingNodeView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -492,6 +482,7 @@ impl Eq for AdditionalServingNode {}
 )]
 impl rt::typed::Fields for AdditionalServingNode {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
         v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
         v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
@@ -503,7 +494,6 @@ impl rt::typed::Fields for AdditionalServingNode {
         v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -592,15 +582,8 @@ impl AdditionalServingNode {
         feature = "ts29338"
     )
 )]
-impl rt::AvpData for AdditionalServingNode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdditionalServingNode {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -663,14 +646,11 @@ impl rt::AvpData for AdditionalServingNode {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AdditionalServingNodeView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -761,6 +741,7 @@ impl Eq for LcsRoutingInfoRequest {}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Fields for LcsRoutingInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -784,7 +765,6 @@ impl rt::typed::Fields for LcsRoutingInfoRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -973,7 +953,7 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1088,6 +1068,7 @@ impl Eq for LcsRoutingInfoAnswer {}
 #[cfg(any(feature = "slh", feature = "ts29173"))]
 impl rt::typed::Fields for LcsRoutingInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1123,7 +1104,6 @@ impl rt::typed::Fields for LcsRoutingInfoAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1329,7 +1309,7 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]

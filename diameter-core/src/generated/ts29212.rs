@@ -5429,6 +5429,7 @@ impl Clone for ChargingRuleInstall {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "charging_rule_definition",
             &self.charging_rule_definition,
@@ -5465,7 +5466,6 @@ impl rt::typed::Fields for ChargingRuleInstall {
         v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5510,15 +5510,8 @@ impl ChargingRuleInstall {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ChargingRuleInstall {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingRuleInstall {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5615,14 +5608,11 @@ impl rt::AvpData for ChargingRuleInstall {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingRuleInstallView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5670,6 +5660,7 @@ impl Eq for ChargingRuleRemove {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
@@ -5688,7 +5679,6 @@ impl rt::typed::Fields for ChargingRuleRemove {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5727,15 +5717,8 @@ impl ChargingRuleRemove {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ChargingRuleRemove {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingRuleRemove {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5802,9 +5785,6 @@ impl rt::AvpData for ChargingRuleRemove {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5968,6 +5948,7 @@ impl Clone for ChargingRuleDefinition {
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
         v.opt("rating_group", &self.rating_group, 432, 0, 64);
@@ -6038,7 +6019,6 @@ impl rt::typed::Fields for ChargingRuleDefinition {
         v.opt("callee_information", &self.callee_information, 565, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6117,15 +6097,8 @@ impl ChargingRuleDefinition {
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ChargingRuleDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingRuleDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6320,14 +6293,11 @@ impl rt::AvpData for ChargingRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingRuleDefinitionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6383,6 +6353,7 @@ impl Eq for TftPacketFilterInformation {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for TftPacketFilterInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("precedence", &self.precedence, 1010, 10415, 192);
         v.opt("tft_filter", &self.tft_filter, 1012, 10415, 192);
         v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
@@ -6397,7 +6368,6 @@ impl rt::typed::Fields for TftPacketFilterInformation {
         v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6438,15 +6408,8 @@ impl TftPacketFilterInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for TftPacketFilterInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TftPacketFilterInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6500,14 +6463,11 @@ impl rt::AvpData for TftPacketFilterInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TftPacketFilterInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -6661,6 +6621,7 @@ impl Eq for QosInformation {}
 )]
 impl rt::typed::Fields for QosInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
@@ -6727,7 +6688,6 @@ impl rt::typed::Fields for QosInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -6848,15 +6808,8 @@ impl QosInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for QosInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6987,14 +6940,11 @@ impl rt::AvpData for QosInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7060,6 +7010,7 @@ impl Eq for ChargingRuleReport {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for ChargingRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
@@ -7076,7 +7027,6 @@ impl rt::typed::Fields for ChargingRuleReport {
         v.all("content_version", &self.content_version, 552, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7119,15 +7069,8 @@ impl ChargingRuleReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ChargingRuleReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingRuleReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7210,14 +7153,11 @@ impl rt::AvpData for ChargingRuleReport {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingRuleReportView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7267,6 +7207,7 @@ impl Eq for AccessNetworkChargingIdentifierGx {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for AccessNetworkChargingIdentifierGx {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
@@ -7291,7 +7232,6 @@ impl rt::typed::Fields for AccessNetworkChargingIdentifierGx {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7342,15 +7282,8 @@ impl AccessNetworkChargingIdentifierGx {
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for AccessNetworkChargingIdentifierGx {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7416,9 +7349,6 @@ impl rt::AvpData for AccessNetworkChargingIdentifierGx {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7572,6 +7502,7 @@ impl Eq for EventReportIndication {}
 )]
 impl rt::typed::Fields for EventReportIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
         v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
@@ -7601,7 +7532,6 @@ impl rt::typed::Fields for EventReportIndication {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7702,15 +7632,8 @@ impl EventReportIndication {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for EventReportIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EventReportIndication {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7829,14 +7752,11 @@ impl rt::AvpData for EventReportIndication {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EventReportIndicationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7967,6 +7887,7 @@ impl Eq for AllocationRetentionPriority {}
 )]
 impl rt::typed::Fields for AllocationRetentionPriority {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("priority_level", &self.priority_level, 1046, 10415, 128);
         v.opt("pre_emption_capability", &self.pre_emption_capability, 1047, 10415, 128);
         v.opt(
@@ -7978,7 +7899,6 @@ impl rt::typed::Fields for AllocationRetentionPriority {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -8138,15 +8058,8 @@ impl AllocationRetentionPriority {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for AllocationRetentionPriority {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AllocationRetentionPriority {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8194,9 +8107,6 @@ impl rt::AvpData for AllocationRetentionPriority {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8268,11 +8178,11 @@ impl Eq for TunnelInformation {}
 )]
 impl rt::typed::Fields for TunnelInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tunnel_header_length", &self.tunnel_header_length, 1037, 10415, 128);
         v.all("tunnel_header_filter", &self.tunnel_header_filter, 1036, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -8361,15 +8271,8 @@ impl TunnelInformation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for TunnelInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TunnelInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8412,9 +8315,6 @@ impl rt::AvpData for TunnelInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// CoA-Information (code 1039, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.37.
@@ -8453,11 +8353,11 @@ impl Eq for CoaInformation {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for CoaInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tunnel_information", &self.tunnel_information, 1038, 10415, 128);
         v.one("coa_ip_address", &self.coa_ip_address, 1035, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8517,15 +8417,8 @@ impl CoaInformation {
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for CoaInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CoaInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8568,14 +8461,11 @@ impl rt::AvpData for CoaInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CoaInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8647,6 +8537,7 @@ impl Eq for DefaultEpsBearerQos {}
 )]
 impl rt::typed::Fields for DefaultEpsBearerQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "allocation_retention_priority",
@@ -8657,7 +8548,6 @@ impl rt::typed::Fields for DefaultEpsBearerQos {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -8734,15 +8624,8 @@ impl DefaultEpsBearerQos {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for DefaultEpsBearerQos {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DefaultEpsBearerQos {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8782,9 +8665,6 @@ impl rt::AvpData for DefaultEpsBearerQos {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8888,6 +8768,7 @@ impl Eq for FlowInformation {}
 )]
 impl rt::typed::Fields for FlowInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt(
             "packet_filter_identifier",
@@ -8916,7 +8797,6 @@ impl rt::typed::Fields for FlowInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -9009,15 +8889,8 @@ impl FlowInformation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for FlowInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FlowInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9087,14 +8960,11 @@ impl rt::AvpData for FlowInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FlowInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9186,6 +9056,7 @@ impl Eq for PacketFilterInformation {}
 )]
 impl rt::typed::Fields for PacketFilterInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "packet_filter_identifier",
             &self.packet_filter_identifier,
@@ -9207,7 +9078,6 @@ impl rt::typed::Fields for PacketFilterInformation {
         v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -9289,15 +9159,8 @@ impl PacketFilterInformation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for PacketFilterInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PacketFilterInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9364,14 +9227,11 @@ impl rt::AvpData for PacketFilterInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PacketFilterInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9463,6 +9323,7 @@ impl Eq for UsageMonitoringInformation {}
 )]
 impl rt::typed::Fields for UsageMonitoringInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
         v.all("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
         v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
@@ -9484,7 +9345,6 @@ impl rt::typed::Fields for UsageMonitoringInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -9566,15 +9426,8 @@ impl UsageMonitoringInformation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for UsageMonitoringInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UsageMonitoringInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9660,14 +9513,11 @@ impl rt::AvpData for UsageMonitoringInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UsageMonitoringInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9703,6 +9553,7 @@ impl Eq for RoutingRuleInstall {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "routing_rule_definition",
             &self.routing_rule_definition,
@@ -9712,7 +9563,6 @@ impl rt::typed::Fields for RoutingRuleInstall {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9748,15 +9598,8 @@ impl RoutingRuleInstall {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for RoutingRuleInstall {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RoutingRuleInstall {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9796,9 +9639,6 @@ impl rt::AvpData for RoutingRuleInstall {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 /// Routing-Rule-Remove (code 1075, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.69.
@@ -9833,6 +9673,7 @@ impl Eq for RoutingRuleRemove {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
@@ -9842,7 +9683,6 @@ impl rt::typed::Fields for RoutingRuleRemove {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9878,15 +9718,8 @@ impl RoutingRuleRemove {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for RoutingRuleRemove {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RoutingRuleRemove {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9925,9 +9758,6 @@ impl rt::AvpData for RoutingRuleRemove {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9979,6 +9809,7 @@ impl Eq for RoutingRuleDefinition {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
@@ -9992,7 +9823,6 @@ impl rt::typed::Fields for RoutingRuleDefinition {
         v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -10044,15 +9874,8 @@ impl RoutingRuleDefinition {
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for RoutingRuleDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RoutingRuleDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10111,14 +9934,11 @@ impl rt::AvpData for RoutingRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RoutingRuleDefinitionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -10170,6 +9990,7 @@ impl Eq for RoutingFilter {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingFilter {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("flow_description", &self.flow_description, 507, 10415, 192);
         v.one("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
@@ -10183,7 +10004,6 @@ impl rt::typed::Fields for RoutingFilter {
         v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -10246,15 +10066,8 @@ impl RoutingFilter {
     ];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for RoutingFilter {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RoutingFilter {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10305,14 +10118,11 @@ impl rt::AvpData for RoutingFilter {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RoutingFilterView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10355,12 +10165,12 @@ impl Eq for TdfInformation {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TdfInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tdf_destination_realm", &self.tdf_destination_realm, 1090, 10415, 128);
         v.opt("tdf_destination_host", &self.tdf_destination_host, 1089, 10415, 128);
         v.opt("tdf_ip_address", &self.tdf_ip_address, 1091, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10398,15 +10208,8 @@ impl TdfInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
-impl rt::AvpData for TdfInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TdfInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10451,14 +10254,11 @@ impl rt::AvpData for TdfInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TdfInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10538,12 +10338,12 @@ impl Eq for RedirectInformation {}
 )]
 impl rt::typed::Fields for RedirectInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("redirect_support", &self.redirect_support, 1086, 10415, 128);
         v.opt("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
         v.opt("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -10626,15 +10426,8 @@ impl RedirectInformation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for RedirectInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RedirectInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10677,9 +10470,6 @@ impl rt::AvpData for RedirectInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10757,6 +10547,7 @@ impl Eq for ApplicationDetectionInformation {}
 )]
 impl rt::typed::Fields for ApplicationDetectionInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "tdf_application_identifier",
             &self.tdf_application_identifier,
@@ -10774,7 +10565,6 @@ impl rt::typed::Fields for ApplicationDetectionInformation {
         v.all("flow_information", &self.flow_information, 1058, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -10864,15 +10654,8 @@ impl ApplicationDetectionInformation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for ApplicationDetectionInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApplicationDetectionInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10929,9 +10712,6 @@ impl rt::AvpData for ApplicationDetectionInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 /// Default-QoS-Information (code 2816, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.103.
@@ -10978,6 +10758,7 @@ impl Eq for DefaultQosInformation {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for DefaultQosInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
@@ -10996,7 +10777,6 @@ impl rt::typed::Fields for DefaultQosInformation {
         v.opt("default_qos_name", &self.default_qos_name, 2817, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -11035,15 +10815,8 @@ impl DefaultQosInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
-impl rt::AvpData for DefaultQosInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DefaultQosInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11094,9 +10867,6 @@ impl rt::AvpData for DefaultQosInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -11208,6 +10978,7 @@ impl Eq for ConditionalApnAggregateMaxBitrate {}
 )]
 impl rt::typed::Fields for ConditionalApnAggregateMaxBitrate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "apn_aggregate_max_bitrate_ul",
             &self.apn_aggregate_max_bitrate_ul,
@@ -11228,7 +10999,6 @@ impl rt::typed::Fields for ConditionalApnAggregateMaxBitrate {
         v.all("rat_type", &self.rat_type, 1032, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -11339,15 +11109,8 @@ impl ConditionalApnAggregateMaxBitrate {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ConditionalApnAggregateMaxBitrate {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11418,9 +11181,6 @@ impl rt::AvpData for ConditionalApnAggregateMaxBitrate {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -11516,6 +11276,7 @@ impl Eq for PresenceReportingAreaInformation {}
 )]
 impl rt::typed::Fields for PresenceReportingAreaInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "presence_reporting_area_identifier",
             &self.presence_reporting_area_identifier,
@@ -11546,7 +11307,6 @@ impl rt::typed::Fields for PresenceReportingAreaInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -11640,15 +11400,8 @@ impl PresenceReportingAreaInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for PresenceReportingAreaInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PresenceReportingAreaInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11709,9 +11462,6 @@ impl rt::AvpData for PresenceReportingAreaInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -11791,13 +11541,13 @@ impl Eq for FixedUserLocationInfo {}
 )]
 impl rt::typed::Fields for FixedUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
         v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -11876,15 +11626,8 @@ impl FixedUserLocationInfo {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for FixedUserLocationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FixedUserLocationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11923,14 +11666,11 @@ impl rt::AvpData for FixedUserLocationInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FixedUserLocationInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11974,6 +11714,7 @@ impl Eq for RoutingRuleReport {}
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for RoutingRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
@@ -11991,7 +11732,6 @@ impl rt::typed::Fields for RoutingRuleReport {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12029,15 +11769,8 @@ impl RoutingRuleReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for RoutingRuleReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RoutingRuleReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12087,9 +11820,6 @@ impl rt::AvpData for RoutingRuleReport {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12151,6 +11881,7 @@ impl Eq for ConditionalPolicyInformation {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for ConditionalPolicyInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("execution_time", &self.execution_time, 2839, 10415, 128);
         v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
         v.opt(
@@ -12178,7 +11909,6 @@ impl rt::typed::Fields for ConditionalPolicyInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12220,15 +11950,8 @@ impl ConditionalPolicyInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
-impl rt::AvpData for ConditionalPolicyInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ConditionalPolicyInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12302,14 +12025,11 @@ impl rt::AvpData for ConditionalPolicyInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ConditionalPolicyInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12347,6 +12067,7 @@ impl Eq for PraInstall {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for PraInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
@@ -12356,7 +12077,6 @@ impl rt::typed::Fields for PraInstall {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12392,15 +12112,8 @@ impl PraInstall {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
-impl rt::AvpData for PraInstall {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PraInstall {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12440,9 +12153,6 @@ impl rt::AvpData for PraInstall {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 /// PRA-Remove (code 2846, vendor 10415), Grouped, 3GPP TS 29.212 §5.3.131.
@@ -12479,6 +12189,7 @@ impl Eq for PraRemove {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for PraRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "presence_reporting_area_identifier",
             &self.presence_reporting_area_identifier,
@@ -12488,7 +12199,6 @@ impl rt::typed::Fields for PraRemove {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -12524,15 +12234,8 @@ impl PraRemove {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
-impl rt::AvpData for PraRemove {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PraRemove {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12571,9 +12274,6 @@ impl rt::AvpData for PraRemove {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12629,6 +12329,7 @@ impl Eq for QosRuleInstall {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("qos_rule_definition", &self.qos_rule_definition, 1053, 10415, 192);
         v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
@@ -12637,7 +12338,6 @@ impl rt::typed::Fields for QosRuleInstall {
         v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12678,15 +12378,8 @@ impl QosRuleInstall {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for QosRuleInstall {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosRuleInstall {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12761,14 +12454,11 @@ impl rt::AvpData for QosRuleInstall {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosRuleInstallView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12808,11 +12498,11 @@ impl Eq for QosRuleRemove {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12849,15 +12539,8 @@ impl QosRuleRemove {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for QosRuleRemove {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosRuleRemove {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12906,9 +12589,6 @@ impl rt::AvpData for QosRuleRemove {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12972,6 +12652,7 @@ impl Eq for QosRuleDefinition {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("flow_information", &self.flow_information, 1058, 10415, 128);
         v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
@@ -12982,7 +12663,6 @@ impl rt::typed::Fields for QosRuleDefinition {
         v.opt("content_version", &self.content_version, 552, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -13037,15 +12717,8 @@ impl QosRuleDefinition {
     ];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for QosRuleDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosRuleDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13114,14 +12787,11 @@ impl rt::AvpData for QosRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosRuleDefinitionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -13173,6 +12843,7 @@ impl Eq for QosRuleReport {}
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Fields for QosRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
         v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
         v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
@@ -13180,7 +12851,6 @@ impl rt::typed::Fields for QosRuleReport {
         v.all("content_version", &self.content_version, 552, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -13220,15 +12890,8 @@ impl QosRuleReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for QosRuleReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for QosRuleReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13294,9 +12957,6 @@ impl rt::AvpData for QosRuleReport {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// ADC-Rule-Install (code 1092, vendor 10415), Grouped, 3GPP TS 29.212 §5b.3.1.
@@ -13351,6 +13011,7 @@ impl Eq for AdcRuleInstall {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("adc_rule_definition", &self.adc_rule_definition, 1094, 10415, 192);
         v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
@@ -13359,7 +13020,6 @@ impl rt::typed::Fields for AdcRuleInstall {
         v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13400,15 +13060,8 @@ impl AdcRuleInstall {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
-impl rt::AvpData for AdcRuleInstall {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdcRuleInstall {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13482,9 +13135,6 @@ impl rt::AvpData for AdcRuleInstall {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 /// ADC-Rule-Remove (code 1093, vendor 10415), Grouped, 3GPP TS 29.212 §5b.3.2.
@@ -13523,11 +13173,11 @@ impl Eq for AdcRuleRemove {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13564,15 +13214,8 @@ impl AdcRuleRemove {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
-impl rt::AvpData for AdcRuleRemove {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdcRuleRemove {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13621,9 +13264,6 @@ impl rt::AvpData for AdcRuleRemove {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13741,6 +13381,7 @@ impl Eq for AdcRuleDefinition {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.opt(
             "tdf_application_identifier",
@@ -13787,7 +13428,6 @@ impl rt::typed::Fields for AdcRuleDefinition {
         v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13854,15 +13494,8 @@ impl AdcRuleDefinition {
     ];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
-impl rt::AvpData for AdcRuleDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdcRuleDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13981,14 +13614,11 @@ impl rt::AvpData for AdcRuleDefinition {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AdcRuleDefinitionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -14042,6 +13672,7 @@ impl Eq for AdcRuleReport {}
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for AdcRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
         v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
@@ -14049,7 +13680,6 @@ impl rt::typed::Fields for AdcRuleReport {
         v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -14089,15 +13719,8 @@ impl AdcRuleReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
-impl rt::AvpData for AdcRuleReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdcRuleReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14157,14 +13780,11 @@ impl rt::AvpData for AdcRuleReport {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AdcRuleReportView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -14214,6 +13834,7 @@ impl Eq for CsServiceResourceReport {}
 #[cfg(any(feature = "ts29212"))]
 impl rt::typed::Fields for CsServiceResourceReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "cs_service_qos_request_identifier",
             &self.cs_service_qos_request_identifier,
@@ -14237,7 +13858,6 @@ impl rt::typed::Fields for CsServiceResourceReport {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -14287,15 +13907,8 @@ impl CsServiceResourceReport {
     ];
 }
 #[cfg(any(feature = "ts29212"))]
-impl rt::AvpData for CsServiceResourceReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsServiceResourceReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14349,9 +13962,6 @@ impl rt::AvpData for CsServiceResourceReport {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14744,6 +14354,7 @@ impl Eq for TgppGxCreditControlRequest {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxCreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -14953,7 +14564,6 @@ impl rt::typed::Fields for TgppGxCreditControlRequest {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15609,7 +15219,7 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15846,6 +15456,7 @@ impl Clone for TgppGxCreditControlAnswer {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxCreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -15935,7 +15546,6 @@ impl rt::typed::Fields for TgppGxCreditControlAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16351,7 +15961,7 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16565,6 +16175,7 @@ impl Clone for TgppGxReAuthRequest {
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -16633,7 +16244,6 @@ impl rt::typed::Fields for TgppGxReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16965,7 +16575,7 @@ impl rt::typed::Command for TgppGxReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -17112,6 +16722,7 @@ impl Eq for TgppGxReAuthAnswer {}
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -17155,7 +16766,6 @@ impl rt::typed::Fields for TgppGxReAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -17384,7 +16994,7 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -17666,6 +17276,7 @@ impl Eq for TgppGxxCreditControlRequest {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxCreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -17750,7 +17361,6 @@ impl rt::typed::Fields for TgppGxxCreditControlRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18137,7 +17747,7 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18288,6 +17898,7 @@ impl Eq for TgppGxxCreditControlAnswer {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxCreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18320,7 +17931,6 @@ impl rt::typed::Fields for TgppGxxCreditControlAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18606,7 +18216,7 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -18778,6 +18388,7 @@ impl Eq for TgppGxxReAuthRequest {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18799,7 +18410,6 @@ impl rt::typed::Fields for TgppGxxReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19044,7 +18654,7 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19171,6 +18781,7 @@ impl Eq for TgppGxxReAuthAnswer {}
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
 impl rt::typed::Fields for TgppGxxReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19203,7 +18814,6 @@ impl rt::typed::Fields for TgppGxxReAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19402,7 +19012,7 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -19714,6 +19324,7 @@ impl Eq for TgppSdTdfSessionRequest {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdTdfSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19822,7 +19433,6 @@ impl rt::typed::Fields for TgppSdTdfSessionRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20236,7 +19846,7 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20347,6 +19957,7 @@ impl Eq for TgppSdTdfSessionAnswer {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdTdfSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20381,7 +19992,6 @@ impl rt::typed::Fields for TgppSdTdfSessionAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20591,7 +20201,7 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20788,6 +20398,7 @@ impl Eq for TgppSdCreditControlRequest {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdCreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20837,7 +20448,6 @@ impl rt::typed::Fields for TgppSdCreditControlRequest {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21111,7 +20721,7 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21270,6 +20880,7 @@ impl Eq for TgppSdCreditControlAnswer {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdCreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21322,7 +20933,6 @@ impl rt::typed::Fields for TgppSdCreditControlAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21630,7 +21240,7 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -21814,6 +21424,7 @@ impl Eq for TgppSdReAuthRequest {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21856,7 +21467,6 @@ impl rt::typed::Fields for TgppSdReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22127,7 +21737,7 @@ impl rt::typed::Command for TgppSdReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22226,6 +21836,7 @@ impl Eq for TgppSdReAuthAnswer {}
 #[cfg(any(feature = "sd", feature = "ts29212"))]
 impl rt::typed::Fields for TgppSdReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22251,7 +21862,6 @@ impl rt::typed::Fields for TgppSdReAuthAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22421,7 +22031,7 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -22597,6 +22207,7 @@ impl Eq for TgppStTdfSessionRequest {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TgppStTdfSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22631,7 +22242,6 @@ impl rt::typed::Fields for TgppStTdfSessionRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -22875,7 +22485,7 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -22982,6 +22592,7 @@ impl Eq for TgppStTdfSessionAnswer {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TgppStTdfSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23009,7 +22620,6 @@ impl rt::typed::Fields for TgppStTdfSessionAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23210,7 +22820,7 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23369,6 +22979,7 @@ impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23385,7 +22996,6 @@ impl rt::typed::Fields for SessionTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23570,7 +23180,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23673,6 +23283,7 @@ impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23693,7 +23304,6 @@ impl rt::typed::Fields for SessionTerminationAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -23867,7 +23477,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -24008,6 +23618,7 @@ impl Eq for TssfNotificationRequest {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TssfNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24029,7 +23640,6 @@ impl rt::typed::Fields for TssfNotificationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -24223,7 +23833,7 @@ impl rt::typed::Command for TssfNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -24318,6 +23928,7 @@ impl Eq for TssfNotificationAnswer {}
 #[cfg(any(feature = "st", feature = "ts29212"))]
 impl rt::typed::Fields for TssfNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24342,7 +23953,6 @@ impl rt::typed::Fields for TssfNotificationAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -24517,7 +24127,7 @@ impl rt::typed::Command for TssfNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]

@@ -1570,6 +1570,7 @@ impl Eq for AccessNetworkChargingIdentifier {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AccessNetworkChargingIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
@@ -1580,7 +1581,6 @@ impl rt::typed::Fields for AccessNetworkChargingIdentifier {
         v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1629,15 +1629,8 @@ impl AccessNetworkChargingIdentifier {
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for AccessNetworkChargingIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1678,9 +1671,6 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1780,6 +1770,7 @@ impl Eq for Flows {}
 )]
 impl rt::typed::Fields for Flows {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
         v.all("flow_number", &self.flow_number, 509, 10415, 192);
         v.all("content_version", &self.content_version, 552, 10415, 128);
@@ -1787,7 +1778,6 @@ impl rt::typed::Fields for Flows {
         v.opt("media_component_status", &self.media_component_status, 549, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1899,15 +1889,8 @@ impl Flows {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for Flows {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Flows {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1976,9 +1959,6 @@ impl rt::AvpData for Flows {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2152,6 +2132,7 @@ impl Clone for MediaComponentDescription {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for MediaComponentDescription {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
         v.all("media_sub_component", &self.media_sub_component, 519, 10415, 192);
         v.opt(
@@ -2304,7 +2285,6 @@ impl rt::typed::Fields for MediaComponentDescription {
         v.opt("desired_max_loss", &self.desired_max_loss, 568, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2387,15 +2367,8 @@ impl MediaComponentDescription {
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for MediaComponentDescription {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MediaComponentDescription {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2647,14 +2620,11 @@ impl rt::AvpData for MediaComponentDescription {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MediaComponentDescriptionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2726,6 +2696,7 @@ impl Eq for MediaSubComponent {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for MediaSubComponent {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("flow_number", &self.flow_number, 509, 10415, 192);
         v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt("flow_status", &self.flow_status, 511, 10415, 192);
@@ -2762,7 +2733,6 @@ impl rt::typed::Fields for MediaSubComponent {
         v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2819,15 +2789,8 @@ impl MediaSubComponent {
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for MediaSubComponent {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MediaSubComponent {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2920,14 +2883,11 @@ impl rt::AvpData for MediaSubComponent {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MediaSubComponentView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2977,6 +2937,7 @@ impl Clone for AcceptableServiceInfo {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AcceptableServiceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "media_component_description",
             &self.media_component_description,
@@ -3014,7 +2975,6 @@ impl rt::typed::Fields for AcceptableServiceInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3054,15 +3014,8 @@ impl AcceptableServiceInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for AcceptableServiceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AcceptableServiceInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3134,9 +3087,6 @@ impl rt::AvpData for AcceptableServiceInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 /// Sponsored-Connectivity-Data (code 530, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.27.
@@ -3193,6 +3143,7 @@ impl Eq for SponsoredConnectivityData {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for SponsoredConnectivityData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
         v.opt(
             "application_service_provider_identity",
@@ -3206,7 +3157,6 @@ impl rt::typed::Fields for SponsoredConnectivityData {
         v.opt("sponsoring_action", &self.sponsoring_action, 542, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3246,15 +3196,8 @@ impl SponsoredConnectivityData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for SponsoredConnectivityData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SponsoredConnectivityData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3305,14 +3248,11 @@ impl rt::AvpData for SponsoredConnectivityData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SponsoredConnectivityDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3400,6 +3340,7 @@ impl Eq for CalleeInformation {}
 )]
 impl rt::typed::Fields for CalleeInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.all(
             "requested_party_address",
@@ -3417,7 +3358,6 @@ impl rt::typed::Fields for CalleeInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3510,15 +3450,8 @@ impl CalleeInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CalleeInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CalleeInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3571,9 +3504,6 @@ impl rt::AvpData for CalleeInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 /// MA-Information (code 570, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.66.
@@ -3616,12 +3546,12 @@ impl Eq for MaInformation {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for MaInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
         v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
         v.opt("ma_information_action", &self.ma_information_action, 571, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3659,15 +3589,8 @@ impl MaInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for MaInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MaInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3711,9 +3634,6 @@ impl rt::AvpData for MaInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 /// 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.69.
@@ -3756,12 +3676,12 @@ impl Eq for N5gsRanNasReleaseCause {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for N5gsRanNasReleaseCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("n5gmm_cause", &self.n5gmm_cause, 573, 10415, 128);
         v.opt("n5gsm_cause", &self.n5gsm_cause, 574, 10415, 128);
         v.opt("ngap_cause", &self.ngap_cause, 575, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3799,15 +3719,8 @@ impl N5gsRanNasReleaseCause {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for N5gsRanNasReleaseCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for N5gsRanNasReleaseCause {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3846,9 +3759,6 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 /// NGAP-Cause (code 575, vendor 10415), Grouped, 3GPP TS 29.214 §5.3.72.
@@ -3886,11 +3796,11 @@ impl Eq for NgapCause {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for NgapCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ngap_group", &self.ngap_group, 576, 10415, 128);
         v.one("ngap_value", &self.ngap_value, 577, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3950,15 +3860,8 @@ impl NgapCause {
     ];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for NgapCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NgapCause {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3993,9 +3896,6 @@ impl rt::AvpData for NgapCause {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4039,12 +3939,12 @@ impl Eq for WirelineUserLocationInfo {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for WirelineUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("hfc_node_identifier", &self.hfc_node_identifier, 579, 10415, 128);
         v.opt("gli_identifier", &self.gli_identifier, 580, 10415, 128);
         v.opt("line_type", &self.line_type, 581, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4082,15 +3982,8 @@ impl WirelineUserLocationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for WirelineUserLocationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WirelineUserLocationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4129,9 +4022,6 @@ impl rt::AvpData for WirelineUserLocationInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "ts29214"))]
 /// Flow-Grouping (code 508, vendor 10415), Grouped, 3GPP TS 29.214 TS 29.209 6.5.9.
@@ -4168,10 +4058,10 @@ impl Eq for FlowGrouping {}
 #[cfg(any(feature = "ts29214"))]
 impl rt::typed::Fields for FlowGrouping {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -4207,15 +4097,8 @@ impl FlowGrouping {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29214"))]
-impl rt::AvpData for FlowGrouping {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FlowGrouping {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4247,9 +4130,6 @@ impl rt::AvpData for FlowGrouping {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4446,6 +4326,7 @@ impl Clone for AaRequest {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4514,7 +4395,6 @@ impl rt::typed::Fields for AaRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4875,7 +4755,7 @@ impl rt::typed::Command for AaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5066,6 +4946,7 @@ impl Clone for AaAnswer {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5131,7 +5012,6 @@ impl rt::typed::Fields for AaAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5434,7 +5314,7 @@ impl rt::typed::Command for AaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5685,6 +5565,7 @@ impl Eq for ReAuthRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5761,7 +5642,6 @@ impl rt::typed::Fields for ReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6109,7 +5989,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6218,6 +6098,7 @@ impl Clone for ReAuthAnswer {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6246,7 +6127,6 @@ impl rt::typed::Fields for ReAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6435,7 +6315,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6594,6 +6474,7 @@ impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6611,7 +6492,6 @@ impl rt::typed::Fields for SessionTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6807,7 +6687,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6966,6 +6846,7 @@ impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7024,7 +6905,6 @@ impl rt::typed::Fields for SessionTerminationAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7286,7 +7166,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7427,6 +7307,7 @@ impl Eq for AbortSessionRequest {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7442,7 +7323,6 @@ impl rt::typed::Fields for AbortSessionRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7634,7 +7514,7 @@ impl rt::typed::Command for AbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7729,6 +7609,7 @@ impl Eq for AbortSessionAnswer {}
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Fields for AbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7747,7 +7628,6 @@ impl rt::typed::Fields for AbortSessionAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7913,7 +7793,7 @@ impl rt::typed::Command for AbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

@@ -420,6 +420,7 @@ impl Clone for SubsessionDecisionInfo {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for SubsessionDecisionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
         v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
         v.opt("result_code", &self.result_code, 268, 0, 64);
@@ -460,7 +461,6 @@ impl rt::typed::Fields for SubsessionDecisionInfo {
         v.all("qos_information", &self.qos_information, 1016, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -533,15 +533,8 @@ impl SubsessionDecisionInfo {
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::AvpData for SubsessionDecisionInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubsessionDecisionInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -720,14 +713,11 @@ impl rt::AvpData for SubsessionDecisionInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubsessionDecisionInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -987,6 +977,7 @@ impl Eq for SubsessionEnforcementInfo {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for SubsessionEnforcementInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
         v.opt("subsession_operation", &self.subsession_operation, 2203, 10415, 192);
         v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
@@ -1115,7 +1106,6 @@ impl rt::typed::Fields for SubsessionEnforcementInfo {
         v.opt("an_gw_status", &self.an_gw_status, 2811, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1216,15 +1206,8 @@ impl SubsessionEnforcementInfo {
     ];
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::AvpData for SubsessionEnforcementInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubsessionEnforcementInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1537,14 +1520,11 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubsessionEnforcementInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1739,6 +1719,7 @@ impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for CreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1806,7 +1787,6 @@ impl rt::typed::Fields for CreditControlRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2165,7 +2145,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2312,6 +2292,7 @@ impl Clone for CreditControlAnswer {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for CreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2355,7 +2336,6 @@ impl rt::typed::Fields for CreditControlAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2641,7 +2621,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2831,6 +2811,7 @@ impl Clone for ReAuthRequest {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2863,7 +2844,6 @@ impl rt::typed::Fields for ReAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3137,7 +3117,7 @@ impl rt::typed::Command for ReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3292,6 +3272,7 @@ impl Eq for ReAuthAnswer {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3331,7 +3312,6 @@ impl rt::typed::Fields for ReAuthAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3565,7 +3545,7 @@ impl rt::typed::Command for ReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3737,6 +3717,7 @@ impl Eq for TriggerEstablishmentRequest {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for TriggerEstablishmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3758,7 +3739,6 @@ impl rt::typed::Fields for TriggerEstablishmentRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3963,7 +3943,7 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4058,6 +4038,7 @@ impl Eq for TriggerEstablishmentAnswer {}
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Fields for TriggerEstablishmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4076,7 +4057,6 @@ impl rt::typed::Fields for TriggerEstablishmentAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4230,7 +4210,7 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

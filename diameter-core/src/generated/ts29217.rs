@@ -120,11 +120,11 @@ impl Eq for AggregatedCongestionInfo {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedCongestionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("congestion_location_id", &self.congestion_location_id, 4006, 10415, 128);
         v.opt("imsi_list", &self.imsi_list, 4009, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -161,15 +161,8 @@ impl AggregatedCongestionInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
-impl rt::AvpData for AggregatedCongestionInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AggregatedCongestionInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -211,14 +204,11 @@ impl rt::AvpData for AggregatedCongestionInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AggregatedCongestionInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -266,6 +256,7 @@ impl Eq for AggregatedRuciReport {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedRuciReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "aggregated_congestion_info",
             &self.aggregated_congestion_info,
@@ -284,7 +275,6 @@ impl rt::typed::Fields for AggregatedRuciReport {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -335,15 +325,8 @@ impl AggregatedRuciReport {
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
-impl rt::AvpData for AggregatedRuciReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AggregatedRuciReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -402,9 +385,6 @@ impl rt::AvpData for AggregatedRuciReport {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 /// Congestion-Level-Definition (code 4002, vendor 10415), Grouped, 3GPP TS 29.217 §5.3.4.
@@ -443,6 +423,7 @@ impl Eq for CongestionLevelDefinition {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for CongestionLevelDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "congestion_level_set_id",
             &self.congestion_level_set_id,
@@ -453,7 +434,6 @@ impl rt::typed::Fields for CongestionLevelDefinition {
         v.one("congestion_level_range", &self.congestion_level_range, 4003, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -513,15 +493,8 @@ impl CongestionLevelDefinition {
     ];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
-impl rt::AvpData for CongestionLevelDefinition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CongestionLevelDefinition {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -569,9 +542,6 @@ impl rt::AvpData for CongestionLevelDefinition {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 /// Congestion-Location-Id (code 4006, vendor 10415), Grouped, 3GPP TS 29.217 §5.3.8.
@@ -614,12 +584,12 @@ impl Eq for CongestionLocationId {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for CongestionLocationId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt("enodeb_id", &self.enodeb_id, 4008, 10415, 192);
         v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -657,15 +627,8 @@ impl CongestionLocationId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
-impl rt::AvpData for CongestionLocationId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CongestionLocationId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -710,14 +673,11 @@ impl rt::AvpData for CongestionLocationId {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CongestionLocationIdView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -828,6 +788,7 @@ impl Eq for NonAggregatedRuciReportRequest {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for NonAggregatedRuciReportRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -862,7 +823,6 @@ impl rt::typed::Fields for NonAggregatedRuciReportRequest {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1097,7 +1057,7 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1232,6 +1192,7 @@ impl Eq for NonAggregatedRuciReportAnswer {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for NonAggregatedRuciReportAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1278,7 +1239,6 @@ impl rt::typed::Fields for NonAggregatedRuciReportAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1525,7 +1485,7 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1689,6 +1649,7 @@ impl Eq for AggregatedRuciReportRequest {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedRuciReportRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1712,7 +1673,6 @@ impl rt::typed::Fields for AggregatedRuciReportRequest {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1921,7 +1881,7 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2036,6 +1996,7 @@ impl Eq for AggregatedRuciReportAnswer {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for AggregatedRuciReportAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2065,7 +2026,6 @@ impl rt::typed::Fields for AggregatedRuciReportAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2280,7 +2240,7 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2460,6 +2420,7 @@ impl Eq for ModifyUecontextRequest {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for ModifyUecontextRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2499,7 +2460,6 @@ impl rt::typed::Fields for ModifyUecontextRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2730,7 +2690,7 @@ impl rt::typed::Command for ModifyUecontextRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2829,6 +2789,7 @@ impl Eq for ModifyUecontextAnswer {}
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Fields for ModifyUecontextAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2854,7 +2815,6 @@ impl rt::typed::Fields for ModifyUecontextAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -3048,7 +3008,7 @@ impl rt::typed::Command for ModifyUecontextAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]

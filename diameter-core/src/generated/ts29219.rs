@@ -148,6 +148,7 @@ impl Eq for PolicyCounterStatusReport {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for PolicyCounterStatusReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "policy_counter_identifier",
             &self.policy_counter_identifier,
@@ -165,7 +166,6 @@ impl rt::typed::Fields for PolicyCounterStatusReport {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -226,15 +226,8 @@ impl PolicyCounterStatusReport {
     ];
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
-impl rt::AvpData for PolicyCounterStatusReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PolicyCounterStatusReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -292,9 +285,6 @@ impl rt::AvpData for PolicyCounterStatusReport {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 /// Pending-Policy-Counter-Information (code 2905, vendor 10415), Grouped, 3GPP TS 29.219 §5.3.5.
@@ -335,6 +325,7 @@ impl Eq for PendingPolicyCounterInformation {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for PendingPolicyCounterInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("policy_counter_status", &self.policy_counter_status, 2902, 10415, 192);
         v.one(
             "pending_policy_counter_change_time",
@@ -345,7 +336,6 @@ impl rt::typed::Fields for PendingPolicyCounterInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -405,15 +395,8 @@ impl PendingPolicyCounterInformation {
     ];
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
-impl rt::AvpData for PendingPolicyCounterInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PendingPolicyCounterInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -460,9 +443,6 @@ impl rt::AvpData for PendingPolicyCounterInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -565,6 +545,7 @@ impl Eq for SpendingLimitRequest {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingLimitRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -591,7 +572,6 @@ impl rt::typed::Fields for SpendingLimitRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -816,7 +796,7 @@ impl rt::typed::Command for SpendingLimitRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -931,6 +911,7 @@ impl Eq for SpendingLimitAnswer {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingLimitAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -960,7 +941,6 @@ impl rt::typed::Fields for SpendingLimitAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1168,7 +1148,7 @@ impl rt::typed::Command for SpendingLimitAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1318,6 +1298,7 @@ impl Eq for SpendingStatusNotificationRequest {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingStatusNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1340,7 +1321,6 @@ impl rt::typed::Fields for SpendingStatusNotificationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1532,7 +1512,7 @@ impl rt::typed::Command for SpendingStatusNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1631,6 +1611,7 @@ impl Eq for SpendingStatusNotificationAnswer {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SpendingStatusNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1650,7 +1631,6 @@ impl rt::typed::Fields for SpendingStatusNotificationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1820,7 +1800,7 @@ impl rt::typed::Command for SpendingStatusNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -1968,6 +1948,7 @@ impl Eq for SessionTerminationRequest {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1983,7 +1964,6 @@ impl rt::typed::Fields for SessionTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -2164,7 +2144,7 @@ impl rt::typed::Command for SessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -2263,6 +2243,7 @@ impl Eq for SessionTerminationAnswer {}
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2282,7 +2263,6 @@ impl rt::typed::Fields for SessionTerminationAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -2452,7 +2432,7 @@ impl rt::typed::Command for SessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]

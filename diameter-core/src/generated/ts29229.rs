@@ -1143,12 +1143,12 @@ impl Eq for ServerCapabilities {}
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::typed::Fields for ServerCapabilities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("mandatory_capability", &self.mandatory_capability, 604, 10415, 192);
         v.all("optional_capability", &self.optional_capability, 605, 10415, 192);
         v.all("server_name", &self.server_name, 602, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -1186,15 +1186,8 @@ impl ServerCapabilities {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
-impl rt::AvpData for ServerCapabilities {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServerCapabilities {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1253,9 +1246,6 @@ impl rt::AvpData for ServerCapabilities {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1373,6 +1363,7 @@ impl Eq for TgppSipAuthDataItem {}
 )]
 impl rt::typed::Fields for TgppSipAuthDataItem {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tgpp_sip_item_number", &self.tgpp_sip_item_number, 613, 10415, 192);
         v.opt(
             "tgpp_sip_authentication_scheme",
@@ -1399,7 +1390,6 @@ impl rt::typed::Fields for TgppSipAuthDataItem {
         v.all("line_identifier", &self.line_identifier, 500, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1491,15 +1481,8 @@ impl TgppSipAuthDataItem {
         feature = "zh"
     )
 )]
-impl rt::AvpData for TgppSipAuthDataItem {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TgppSipAuthDataItem {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1598,14 +1581,11 @@ impl rt::AvpData for TgppSipAuthDataItem {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TgppSipAuthDataItemView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -1645,11 +1625,11 @@ impl Eq for DeregistrationReason {}
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::typed::Fields for DeregistrationReason {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("reason_code", &self.reason_code, 616, 10415, 192);
         v.opt("reason_info", &self.reason_info, 617, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -1698,15 +1678,8 @@ impl DeregistrationReason {
     ];
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
-impl rt::AvpData for DeregistrationReason {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DeregistrationReason {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1741,9 +1714,6 @@ impl rt::AvpData for DeregistrationReason {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1839,6 +1809,7 @@ impl Eq for ChargingInformation {}
 )]
 impl rt::typed::Fields for ChargingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "primary_event_charging_function_name",
             &self.primary_event_charging_function_name,
@@ -1869,7 +1840,6 @@ impl rt::typed::Fields for ChargingInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1958,15 +1928,8 @@ impl ChargingInformation {
         feature = "ts29229"
     )
 )]
-impl rt::AvpData for ChargingInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2029,14 +1992,11 @@ impl rt::AvpData for ChargingInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2292,12 +2252,12 @@ impl Eq for SupportedFeatures {}
 )]
 impl rt::typed::Fields for SupportedFeatures {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("vendor_id", &self.vendor_id, 266, 0, 64);
         v.one("feature_list_id", &self.feature_list_id, 629, 10415, 128);
         v.one("feature_list", &self.feature_list, 630, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2631,15 +2591,8 @@ impl SupportedFeatures {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for SupportedFeatures {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SupportedFeatures {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2675,9 +2628,6 @@ impl rt::AvpData for SupportedFeatures {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -2721,6 +2671,7 @@ impl Eq for SupportedApplications {}
 #[cfg(any(feature = "ts29229"))]
 impl rt::typed::Fields for SupportedApplications {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
         v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.all(
@@ -2732,7 +2683,6 @@ impl rt::typed::Fields for SupportedApplications {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -2770,15 +2720,8 @@ impl SupportedApplications {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29229"))]
-impl rt::AvpData for SupportedApplications {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SupportedApplications {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2838,9 +2781,6 @@ impl rt::AvpData for SupportedApplications {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Associated-Identities (code 632, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.33.
@@ -2875,10 +2815,10 @@ impl Eq for AssociatedIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for AssociatedIdentities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -2914,15 +2854,8 @@ impl AssociatedIdentities {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for AssociatedIdentities {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AssociatedIdentities {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2961,9 +2894,6 @@ impl rt::AvpData for AssociatedIdentities {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3055,6 +2985,7 @@ impl Eq for SipDigestAuthenticate {}
 )]
 impl rt::typed::Fields for SipDigestAuthenticate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("digest_realm", &self.digest_realm, 104, 0, 64);
         v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
         v.one("digest_qop", &self.digest_qop, 110, 0, 64);
@@ -3069,7 +3000,6 @@ impl rt::typed::Fields for SipDigestAuthenticate {
         v.opt("alternate_digest_ha1", &self.alternate_digest_ha1, 663, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3180,15 +3110,8 @@ impl SipDigestAuthenticate {
         feature = "zh"
     )
 )]
-impl rt::AvpData for SipDigestAuthenticate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SipDigestAuthenticate {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3238,14 +3161,11 @@ impl rt::AvpData for SipDigestAuthenticate {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipDigestAuthenticateView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3293,6 +3213,7 @@ impl Eq for ScscfRestorationInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for ScscfRestorationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("user_name", &self.user_name, 1, 0, 64);
         v.all("restoration_info", &self.restoration_info, 649, 10415, 128);
         v.opt("registration_time_out", &self.registration_time_out, 661, 10415, 128);
@@ -3305,7 +3226,6 @@ impl rt::typed::Fields for ScscfRestorationInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3364,15 +3284,8 @@ impl ScscfRestorationInfo {
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for ScscfRestorationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ScscfRestorationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3429,9 +3342,6 @@ impl rt::AvpData for ScscfRestorationInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 /// Subscription-Info (code 642, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.49.
@@ -3482,6 +3392,7 @@ impl Eq for SubscriptionInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for SubscriptionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
         v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
         v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
@@ -3489,7 +3400,6 @@ impl rt::typed::Fields for SubscriptionInfo {
         v.one("contact", &self.contact, 641, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3585,15 +3495,8 @@ impl SubscriptionInfo {
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for SubscriptionInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubscriptionInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3645,14 +3548,11 @@ impl rt::AvpData for SubscriptionInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3688,10 +3588,10 @@ impl Eq for AssociatedRegisteredIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for AssociatedRegisteredIdentities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3727,15 +3627,8 @@ impl AssociatedRegisteredIdentities {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for AssociatedRegisteredIdentities {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AssociatedRegisteredIdentities {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3774,9 +3667,6 @@ impl rt::AvpData for AssociatedRegisteredIdentities {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3832,6 +3722,7 @@ impl Eq for RestorationInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for RestorationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("path", &self.path, 640, 10415, 128);
         v.one("contact", &self.contact, 641, 10415, 128);
         v.opt(
@@ -3852,7 +3743,6 @@ impl rt::typed::Fields for RestorationInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -3916,15 +3806,8 @@ impl RestorationInfo {
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for RestorationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RestorationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3981,14 +3864,11 @@ impl rt::AvpData for RestorationInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RestorationInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4028,11 +3908,11 @@ impl Eq for IdentityWithEmergencyRegistration {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for IdentityWithEmergencyRegistration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("user_name", &self.user_name, 1, 0, 64);
         v.one("public_identity", &self.public_identity, 601, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4089,15 +3969,8 @@ impl IdentityWithEmergencyRegistration {
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for IdentityWithEmergencyRegistration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IdentityWithEmergencyRegistration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4130,9 +4003,6 @@ impl rt::AvpData for IdentityWithEmergencyRegistration {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4176,6 +4046,7 @@ impl Eq for AllowedWafWwsfIdentities {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for AllowedWafWwsfIdentities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "webrtc_authentication_function_name",
             &self.webrtc_authentication_function_name,
@@ -4192,7 +4063,6 @@ impl rt::typed::Fields for AllowedWafWwsfIdentities {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4229,15 +4099,8 @@ impl AllowedWafWwsfIdentities {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for AllowedWafWwsfIdentities {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AllowedWafWwsfIdentities {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4287,9 +4150,6 @@ impl rt::AvpData for AllowedWafWwsfIdentities {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 /// P-CSCF-Subscription-Info (code 660, vendor 10415), Grouped, 3GPP TS 29.229 §6.3.70.
@@ -4336,13 +4196,13 @@ impl Eq for PCscfSubscriptionInfo {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for PCscfSubscriptionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
         v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
         v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
         v.one("contact", &self.contact, 641, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4426,15 +4286,8 @@ impl PCscfSubscriptionInfo {
     ];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for PCscfSubscriptionInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PCscfSubscriptionInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4483,14 +4336,11 @@ impl rt::AvpData for PCscfSubscriptionInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PCscfSubscriptionInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4530,11 +4380,11 @@ impl Eq for FailedPcscf {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for FailedPcscf {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("pcscf_fqdn", &self.pcscf_fqdn, 665, 10415, 128);
         v.all("pcscf_ip_address", &self.pcscf_ip_address, 666, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4571,15 +4421,8 @@ impl FailedPcscf {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for FailedPcscf {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for FailedPcscf {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4621,9 +4464,6 @@ impl rt::AvpData for FailedPcscf {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -4726,6 +4566,7 @@ impl Eq for UserAuthorizationRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for UserAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4758,7 +4599,6 @@ impl rt::typed::Fields for UserAuthorizationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5009,7 +4849,7 @@ impl rt::typed::Command for UserAuthorizationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5112,6 +4952,7 @@ impl Eq for UserAuthorizationAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for UserAuthorizationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5138,7 +4979,6 @@ impl rt::typed::Fields for UserAuthorizationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5338,7 +5178,7 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5549,6 +5389,7 @@ impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for ServerAssignmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5599,7 +5440,6 @@ impl rt::typed::Fields for ServerAssignmentRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -5900,7 +5740,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6041,6 +5881,7 @@ impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for ServerAssignmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6100,7 +5941,6 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6364,7 +6204,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6539,6 +6379,7 @@ impl Eq for LocationInfoRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for LocationInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6564,7 +6405,6 @@ impl rt::typed::Fields for LocationInfoRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6790,7 +6630,7 @@ impl rt::typed::Command for LocationInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -6901,6 +6741,7 @@ impl Eq for LocationInfoAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for LocationInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6935,7 +6776,6 @@ impl rt::typed::Fields for LocationInfoAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7146,7 +6986,7 @@ impl rt::typed::Command for LocationInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7325,6 +7165,7 @@ impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7357,7 +7198,6 @@ impl rt::typed::Fields for MultimediaAuthRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7633,7 +7473,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7744,6 +7584,7 @@ impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7778,7 +7619,6 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -7996,7 +7836,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8177,6 +8017,7 @@ impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for RegistrationTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8202,7 +8043,6 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8448,7 +8288,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8541,6 +8381,7 @@ impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for RegistrationTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8570,7 +8411,6 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8767,7 +8607,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -8945,6 +8785,7 @@ impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for PushProfileRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8976,7 +8817,6 @@ impl rt::typed::Fields for PushProfileRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9208,7 +9048,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9291,6 +9131,7 @@ impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Fields for PushProfileAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9312,7 +9153,6 @@ impl rt::typed::Fields for PushProfileAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -9494,7 +9334,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]

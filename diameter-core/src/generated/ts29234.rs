@@ -498,6 +498,7 @@ impl Eq for WlanUserData {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for WlanUserData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("charging_data", &self.charging_data, 304, 10415, 192);
         v.opt("wlan_access", &self.wlan_access, 305, 10415, 192);
         v.opt("wlan_3gpp_ip_access", &self.wlan_3gpp_ip_access, 306, 10415, 192);
@@ -505,7 +506,6 @@ impl rt::typed::Fields for WlanUserData {
         v.opt("maximum_number_accesses", &self.maximum_number_accesses, 319, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -545,15 +545,8 @@ impl WlanUserData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for WlanUserData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanUserData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -611,14 +604,11 @@ impl rt::AvpData for WlanUserData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WlanUserDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -658,6 +648,7 @@ impl Eq for ChargingData {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for ChargingData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "charging_characteristics",
             &self.charging_characteristics,
@@ -668,7 +659,6 @@ impl rt::typed::Fields for ChargingData {
         v.opt("charging_nodes", &self.charging_nodes, 315, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -705,15 +695,8 @@ impl ChargingData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for ChargingData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -755,14 +738,11 @@ impl rt::AvpData for ChargingData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -814,6 +794,7 @@ impl Eq for ApnAuthorized {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for ApnAuthorized {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("apn_barring_type", &self.apn_barring_type, 309, 10415, 192);
         v.opt("wlan_direct_ip_access", &self.wlan_direct_ip_access, 310, 10415, 192);
@@ -821,7 +802,6 @@ impl rt::typed::Fields for ApnAuthorized {
         v.opt("max_requested_bandwidth", &self.max_requested_bandwidth, 313, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -870,15 +850,8 @@ impl ApnAuthorized {
     ];
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for ApnAuthorized {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnAuthorized {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -934,14 +907,11 @@ impl rt::AvpData for ApnAuthorized {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ApnAuthorizedView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -997,6 +967,7 @@ impl Eq for ChargingNodes {}
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Fields for ChargingNodes {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "primary_ocs_charging_function_name",
             &self.primary_ocs_charging_function_name,
@@ -1027,7 +998,6 @@ impl rt::typed::Fields for ChargingNodes {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1066,15 +1036,8 @@ impl ChargingNodes {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for ChargingNodes {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChargingNodes {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1137,14 +1100,11 @@ impl rt::AvpData for ChargingNodes {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingNodesView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29234"))]

@@ -6336,6 +6336,7 @@ impl Eq for SubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for SubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("subscriber_status", &self.subscriber_status, 1424, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("a_msisdn", &self.a_msisdn, 1643, 10415, 128);
@@ -6502,7 +6503,6 @@ impl rt::typed::Fields for SubscriptionData {
         v.opt("plmn_rat_usage_control", &self.plmn_rat_usage_control, 1728, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -6587,15 +6587,8 @@ impl SubscriptionData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for SubscriptionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubscriptionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6923,14 +6916,11 @@ impl rt::AvpData for SubscriptionData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7026,12 +7016,12 @@ impl Eq for TerminalInformation {}
 )]
 impl rt::typed::Fields for TerminalInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("imei", &self.imei, 1402, 10415, 192);
         v.opt("tgpp2_meid", &self.tgpp2_meid, 1471, 10415, 192);
         v.opt("software_version", &self.software_version, 1403, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7134,15 +7124,8 @@ impl TerminalInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TerminalInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TerminalInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7180,14 +7163,11 @@ impl rt::AvpData for TerminalInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TerminalInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7231,6 +7211,7 @@ impl Eq for RequestedEutranAuthenticationInfo {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for RequestedEutranAuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "number_of_requested_vectors",
             &self.number_of_requested_vectors,
@@ -7254,7 +7235,6 @@ impl rt::typed::Fields for RequestedEutranAuthenticationInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7292,15 +7272,8 @@ impl RequestedEutranAuthenticationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for RequestedEutranAuthenticationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RequestedEutranAuthenticationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7353,9 +7326,6 @@ impl rt::AvpData for RequestedEutranAuthenticationInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7399,6 +7369,7 @@ impl Eq for RequestedUtranGeranAuthenticationInfo {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for RequestedUtranGeranAuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "number_of_requested_vectors",
             &self.number_of_requested_vectors,
@@ -7422,7 +7393,6 @@ impl rt::typed::Fields for RequestedUtranGeranAuthenticationInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7460,15 +7430,8 @@ impl RequestedUtranGeranAuthenticationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RequestedUtranGeranAuthenticationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7522,9 +7485,6 @@ impl rt::AvpData for RequestedUtranGeranAuthenticationInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Authentication-Info (code 1413, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.17.
@@ -7567,12 +7527,12 @@ impl Eq for AuthenticationInfo {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("e_utran_vector", &self.e_utran_vector, 1414, 10415, 192);
         v.all("utran_vector", &self.utran_vector, 1415, 10415, 192);
         v.all("geran_vector", &self.geran_vector, 1416, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7610,15 +7570,8 @@ impl AuthenticationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for AuthenticationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AuthenticationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7678,9 +7631,6 @@ impl rt::AvpData for AuthenticationInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// E-UTRAN-Vector (code 1414, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.18.
@@ -7731,6 +7681,7 @@ impl Eq for EUtranVector {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for EUtranVector {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("item_number", &self.item_number, 1419, 10415, 192);
         v.one("rand", &self.rand, 1447, 10415, 192);
         v.one("xres", &self.xres, 1448, 10415, 192);
@@ -7738,7 +7689,6 @@ impl rt::typed::Fields for EUtranVector {
         v.one("kasme", &self.kasme, 1450, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7823,15 +7773,8 @@ impl EUtranVector {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for EUtranVector {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EUtranVector {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7871,14 +7814,11 @@ impl rt::AvpData for EUtranVector {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EUtranVectorView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7934,6 +7874,7 @@ impl Eq for UtranVector {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for UtranVector {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("item_number", &self.item_number, 1419, 10415, 192);
         v.one("rand", &self.rand, 1447, 10415, 192);
         v.one("xres", &self.xres, 1448, 10415, 192);
@@ -7942,7 +7883,6 @@ impl rt::typed::Fields for UtranVector {
         v.one("integrity_key", &self.integrity_key, 626, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -8039,15 +7979,8 @@ impl UtranVector {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for UtranVector {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UtranVector {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8096,14 +8029,11 @@ impl rt::AvpData for UtranVector {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UtranVectorView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -8151,13 +8081,13 @@ impl Eq for GeranVector {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for GeranVector {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("item_number", &self.item_number, 1419, 10415, 192);
         v.one("rand", &self.rand, 1447, 10415, 192);
         v.one("sres", &self.sres, 1454, 10415, 192);
         v.one("kc", &self.kc, 1453, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -8230,15 +8160,8 @@ impl GeranVector {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for GeranVector {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GeranVector {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8275,14 +8198,11 @@ impl rt::AvpData for GeranVector {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GeranVectorView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -8336,6 +8256,7 @@ impl Eq for ApnConfigurationProfile {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for ApnConfigurationProfile {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.opt(
             "additional_context_identifier",
@@ -8361,7 +8282,6 @@ impl rt::typed::Fields for ApnConfigurationProfile {
         v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -8435,15 +8355,8 @@ impl ApnConfigurationProfile {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for ApnConfigurationProfile {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnConfigurationProfile {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8516,9 +8429,6 @@ impl rt::AvpData for ApnConfigurationProfile {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -8702,6 +8612,7 @@ impl Eq for ApnConfiguration {}
 )]
 impl rt::typed::Fields for ApnConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
         v.one("pdn_type", &self.pdn_type, 1456, 10415, 192);
@@ -8791,7 +8702,6 @@ impl rt::typed::Fields for ApnConfiguration {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -8939,15 +8849,8 @@ impl ApnConfiguration {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for ApnConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9130,14 +9033,11 @@ impl rt::AvpData for ApnConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ApnConfigurationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9221,6 +9121,7 @@ impl Eq for EpsSubscribedQosProfile {}
 )]
 impl rt::typed::Fields for EpsSubscribedQosProfile {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.one(
             "allocation_retention_priority",
@@ -9231,7 +9132,6 @@ impl rt::typed::Fields for EpsSubscribedQosProfile {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -9346,15 +9246,8 @@ impl EpsSubscribedQosProfile {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for EpsSubscribedQosProfile {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EpsSubscribedQosProfile {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9401,9 +9294,6 @@ impl rt::AvpData for EpsSubscribedQosProfile {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9495,6 +9385,7 @@ impl Eq for Ambr {}
 )]
 impl rt::typed::Fields for Ambr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
@@ -9525,7 +9416,6 @@ impl rt::typed::Fields for Ambr {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -9642,15 +9532,8 @@ impl Ambr {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for Ambr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Ambr {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9713,9 +9596,6 @@ impl rt::AvpData for Ambr {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -9859,6 +9739,7 @@ impl Eq for TraceData {}
 )]
 impl rt::typed::Fields for TraceData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("trace_reference", &self.trace_reference, 1459, 10415, 192);
         v.one("trace_depth", &self.trace_depth, 1462, 10415, 192);
         v.one("trace_ne_type_list", &self.trace_ne_type_list, 1463, 10415, 192);
@@ -9883,7 +9764,6 @@ impl rt::typed::Fields for TraceData {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -10074,15 +9954,8 @@ impl TraceData {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for TraceData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TraceData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10158,14 +10031,11 @@ impl rt::AvpData for TraceData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TraceDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10207,6 +10077,7 @@ impl Eq for GprsSubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for GprsSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "complete_data_list_included_indicator",
             &self.complete_data_list_included_indicator,
@@ -10217,7 +10088,6 @@ impl rt::typed::Fields for GprsSubscriptionData {
         v.all("pdp_context", &self.pdp_context, 1469, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10277,15 +10147,8 @@ impl GprsSubscriptionData {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for GprsSubscriptionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GprsSubscriptionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10326,9 +10189,6 @@ impl rt::AvpData for GprsSubscriptionData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10428,6 +10288,7 @@ impl Eq for PdpContext {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for PdpContext {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.one("pdp_type", &self.pdp_type, 1470, 10415, 192);
         v.opt("pdp_address", &self.pdp_address, 1227, 10415, 128);
@@ -10471,7 +10332,6 @@ impl rt::typed::Fields for PdpContext {
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10565,15 +10425,8 @@ impl PdpContext {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for PdpContext {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PdpContext {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10677,14 +10530,11 @@ impl rt::AvpData for PdpContext {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PdpContextView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10732,13 +10582,13 @@ impl Eq for CsgSubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CsgSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("csg_id", &self.csg_id, 1437, 10415, 192);
         v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
         v.all("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10789,15 +10639,8 @@ impl CsgSubscriptionData {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for CsgSubscriptionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsgSubscriptionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10845,9 +10688,6 @@ impl rt::AvpData for CsgSubscriptionData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -10935,6 +10775,7 @@ impl Eq for SpecificApnInfo {}
 )]
 impl rt::typed::Fields for SpecificApnInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.one("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
@@ -10946,7 +10787,6 @@ impl rt::typed::Fields for SpecificApnInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -11056,15 +10896,8 @@ impl SpecificApnInfo {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for SpecificApnInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SpecificApnInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11109,14 +10942,11 @@ impl rt::AvpData for SpecificApnInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SpecificApnInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11160,12 +10990,12 @@ impl Eq for LcsInfo {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for LcsInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("gmlc_number", &self.gmlc_number, 1474, 10415, 192);
         v.all("lcs_privacyexception", &self.lcs_privacyexception, 1475, 10415, 192);
         v.all("mo_lr", &self.mo_lr, 1485, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11203,15 +11033,8 @@ impl LcsInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for LcsInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11263,9 +11086,6 @@ impl rt::AvpData for LcsInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11321,6 +11141,7 @@ impl Eq for LcsPrivacyexception {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for LcsPrivacyexception {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ss_code", &self.ss_code, 1476, 10415, 192);
         v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.opt(
@@ -11335,7 +11156,6 @@ impl rt::typed::Fields for LcsPrivacyexception {
         v.all("tgpp_service_type", &self.tgpp_service_type, 1483, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11399,15 +11219,8 @@ impl LcsPrivacyexception {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for LcsPrivacyexception {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsPrivacyexception {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11482,14 +11295,11 @@ impl rt::AvpData for LcsPrivacyexception {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LcsPrivacyexceptionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11533,6 +11343,7 @@ impl Eq for ExternalClient {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for ExternalClient {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("client_identity", &self.client_identity, 1480, 10415, 192);
         v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
         v.opt(
@@ -11544,7 +11355,6 @@ impl rt::typed::Fields for ExternalClient {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11594,15 +11404,8 @@ impl ExternalClient {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for ExternalClient {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ExternalClient {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11645,9 +11448,6 @@ impl rt::AvpData for ExternalClient {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11693,6 +11493,7 @@ impl Eq for TgppServiceType {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppServiceType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("servicetypeidentity", &self.servicetypeidentity, 1484, 10415, 192);
         v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
         v.opt(
@@ -11704,7 +11505,6 @@ impl rt::typed::Fields for TgppServiceType {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11754,15 +11554,8 @@ impl TgppServiceType {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for TgppServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TgppServiceType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11812,9 +11605,6 @@ impl rt::AvpData for TgppServiceType {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// MO-LR (code 1485, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.96.
@@ -11853,11 +11643,11 @@ impl Eq for MoLr {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for MoLr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ss_code", &self.ss_code, 1476, 10415, 192);
         v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11917,15 +11707,8 @@ impl MoLr {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for MoLr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MoLr {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11961,9 +11744,6 @@ impl rt::AvpData for MoLr {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Teleservice-List (code 1486, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.99.
@@ -11998,10 +11778,10 @@ impl Eq for TeleserviceList {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TeleserviceList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("ts_code", &self.ts_code, 1487, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12049,15 +11829,8 @@ impl TeleserviceList {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for TeleserviceList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TeleserviceList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12097,9 +11870,6 @@ impl rt::AvpData for TeleserviceList {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Call-Barring-Info (code 1488, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.101.
@@ -12138,11 +11908,11 @@ impl Eq for CallBarringInfo {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CallBarringInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ss_code", &self.ss_code, 1476, 10415, 192);
         v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12202,15 +11972,8 @@ impl CallBarringInfo {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for CallBarringInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CallBarringInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12245,9 +12008,6 @@ impl rt::AvpData for CallBarringInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12287,11 +12047,11 @@ impl Eq for EpsUserState {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for EpsUserState {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mme_user_state", &self.mme_user_state, 1497, 10415, 192);
         v.opt("sgsn_user_state", &self.sgsn_user_state, 1498, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12328,15 +12088,8 @@ impl EpsUserState {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for EpsUserState {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EpsUserState {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12373,14 +12126,11 @@ impl rt::AvpData for EpsUserState {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EpsUserStateView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -12464,6 +12214,7 @@ impl Eq for EpsLocationInformation {}
 )]
 impl rt::typed::Fields for EpsLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "mme_location_information",
             &self.mme_location_information,
@@ -12480,7 +12231,6 @@ impl rt::typed::Fields for EpsLocationInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -12572,15 +12322,8 @@ impl EpsLocationInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for EpsLocationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EpsLocationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12627,14 +12370,11 @@ impl rt::AvpData for EpsLocationInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EpsLocationInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12670,10 +12410,10 @@ impl Eq for MmeUserState {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for MmeUserState {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("user_state", &self.user_state, 1499, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12709,15 +12449,8 @@ impl MmeUserState {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for MmeUserState {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MmeUserState {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12749,9 +12482,6 @@ impl rt::AvpData for MmeUserState {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12787,10 +12517,10 @@ impl Eq for SgsnUserState {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for SgsnUserState {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("user_state", &self.user_state, 1499, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12826,15 +12556,8 @@ impl SgsnUserState {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for SgsnUserState {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SgsnUserState {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12866,9 +12589,6 @@ impl rt::AvpData for SgsnUserState {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -12980,6 +12700,7 @@ impl Eq for MmeLocationInformation {}
 )]
 impl rt::typed::Fields for MmeLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "e_utran_cell_global_identity",
             &self.e_utran_cell_global_identity,
@@ -13015,7 +12736,6 @@ impl rt::typed::Fields for MmeLocationInformation {
         v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -13114,15 +12834,8 @@ impl MmeLocationInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for MmeLocationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MmeLocationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13205,14 +12918,11 @@ impl rt::AvpData for MmeLocationInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MmeLocationInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -13324,6 +13034,7 @@ impl Eq for SgsnLocationInformation {}
 )]
 impl rt::typed::Fields for SgsnLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
         v.opt("location_area_identity", &self.location_area_identity, 1606, 10415, 192);
         v.opt("service_area_identity", &self.service_area_identity, 1607, 10415, 192);
@@ -13353,7 +13064,6 @@ impl rt::typed::Fields for SgsnLocationInformation {
         v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -13452,15 +13162,8 @@ impl SgsnLocationInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for SgsnLocationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SgsnLocationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13548,14 +13251,11 @@ impl rt::AvpData for SgsnLocationInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SgsnLocationInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -13607,6 +13307,7 @@ impl Eq for ActiveApn {}
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::typed::Fields for ActiveApn {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
@@ -13620,7 +13321,6 @@ impl rt::typed::Fields for ActiveApn {
         v.all("specific_apn_info", &self.specific_apn_info, 1472, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -13672,15 +13372,8 @@ impl ActiveApn {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
-impl rt::AvpData for ActiveApn {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ActiveApn {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13744,14 +13437,11 @@ impl rt::AvpData for ActiveApn {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ActiveApnView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -13935,6 +13625,7 @@ impl Eq for MdtConfiguration {}
 )]
 impl rt::typed::Fields for MdtConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("job_type", &self.job_type, 1623, 10415, 192);
         v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
         v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
@@ -13987,7 +13678,6 @@ impl rt::typed::Fields for MdtConfiguration {
         v.all("mbsfn_area", &self.mbsfn_area, 1694, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -14144,15 +13834,8 @@ impl MdtConfiguration {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for MdtConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MdtConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14287,14 +13970,11 @@ impl rt::AvpData for MdtConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MdtConfigurationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -14422,6 +14102,7 @@ impl Eq for AreaScope {}
 )]
 impl rt::typed::Fields for AreaScope {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
         v.all(
             "e_utran_cell_global_identity",
@@ -14442,7 +14123,6 @@ impl rt::typed::Fields for AreaScope {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -14573,15 +14253,8 @@ impl AreaScope {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for AreaScope {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AreaScope {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14672,14 +14345,11 @@ impl rt::AvpData for AreaScope {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AreaScopeView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -14715,10 +14385,10 @@ impl Eq for EquivalentPlmnList {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for EquivalentPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -14766,15 +14436,8 @@ impl EquivalentPlmnList {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for EquivalentPlmnList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EquivalentPlmnList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14814,9 +14477,6 @@ impl rt::AvpData for EquivalentPlmnList {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 /// VPLMN-CSG-Subscription-Data (code 1641, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.155.
@@ -14855,11 +14515,11 @@ impl Eq for VplmnCsgSubscriptionData {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for VplmnCsgSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("csg_id", &self.csg_id, 1437, 10415, 192);
         v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -14908,15 +14568,8 @@ impl VplmnCsgSubscriptionData {
     ];
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for VplmnCsgSubscriptionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for VplmnCsgSubscriptionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14951,9 +14604,6 @@ impl rt::AvpData for VplmnCsgSubscriptionData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -15025,11 +14675,11 @@ impl Eq for LocalTimeZone {}
 )]
 impl rt::typed::Fields for LocalTimeZone {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("time_zone", &self.time_zone, 1642, 10415, 128);
         v.one("daylight_saving_time", &self.daylight_saving_time, 1650, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -15129,15 +14779,8 @@ impl LocalTimeZone {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for LocalTimeZone {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocalTimeZone {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15178,9 +14821,6 @@ impl rt::AvpData for LocalTimeZone {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -15264,6 +14904,7 @@ impl Eq for WlanOffloadability {}
 )]
 impl rt::typed::Fields for WlanOffloadability {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "wlan_offloadability_eutran",
             &self.wlan_offloadability_eutran,
@@ -15280,7 +14921,6 @@ impl rt::typed::Fields for WlanOffloadability {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -15372,15 +15012,8 @@ impl WlanOffloadability {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for WlanOffloadability {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanOffloadability {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15426,9 +15059,6 @@ impl rt::AvpData for WlanOffloadability {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 /// Adjacent-PLMNs (code 1672, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.186.
@@ -15463,10 +15093,10 @@ impl Eq for AdjacentPlmns {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AdjacentPlmns {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -15514,15 +15144,8 @@ impl AdjacentPlmns {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for AdjacentPlmns {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdjacentPlmns {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15562,9 +15185,6 @@ impl rt::AvpData for AdjacentPlmns {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 /// Adjacent-Access-Restriction-Data (code 1673, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.187.
@@ -15603,6 +15223,7 @@ impl Eq for AdjacentAccessRestrictionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for AdjacentAccessRestrictionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.one(
             "access_restriction_data",
@@ -15613,7 +15234,6 @@ impl rt::typed::Fields for AdjacentAccessRestrictionData {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15673,15 +15293,8 @@ impl AdjacentAccessRestrictionData {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for AdjacentAccessRestrictionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdjacentAccessRestrictionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15722,9 +15335,6 @@ impl rt::AvpData for AdjacentAccessRestrictionData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -15812,12 +15422,12 @@ impl Eq for ImsiGroupId {}
 )]
 impl rt::typed::Fields for ImsiGroupId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("group_service_id", &self.group_service_id, 1676, 10415, 128);
         v.one("group_plmn_id", &self.group_plmn_id, 1677, 10415, 128);
         v.one("local_group_id", &self.local_group_id, 1678, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -15944,15 +15554,8 @@ impl ImsiGroupId {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for ImsiGroupId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ImsiGroupId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15990,9 +15593,6 @@ impl rt::AvpData for ImsiGroupId {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16048,6 +15648,7 @@ impl Eq for SubscriptionDataDeletion {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for SubscriptionDataDeletion {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
@@ -16056,7 +15657,6 @@ impl rt::typed::Fields for SubscriptionDataDeletion {
         v.all("ss_code", &self.ss_code, 1476, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16109,15 +15709,8 @@ impl SubscriptionDataDeletion {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for SubscriptionDataDeletion {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubscriptionDataDeletion {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16185,14 +15778,11 @@ impl rt::AvpData for SubscriptionDataDeletion {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionDataDeletionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -16268,10 +15858,10 @@ impl Eq for EmergencyInfo {}
 )]
 impl rt::typed::Fields for EmergencyInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -16357,15 +15947,8 @@ impl EmergencyInfo {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for EmergencyInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EmergencyInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16397,9 +15980,6 @@ impl rt::AvpData for EmergencyInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16439,11 +16019,11 @@ impl Eq for V2xSubscriptionData {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for V2xSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
         v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16480,15 +16060,8 @@ impl V2xSubscriptionData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for V2xSubscriptionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for V2xSubscriptionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16523,9 +16096,6 @@ impl rt::AvpData for V2xSubscriptionData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -16605,6 +16175,7 @@ impl Eq for EdrxCycleLength {}
 )]
 impl rt::typed::Fields for EdrxCycleLength {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("rat_type", &self.rat_type, 1032, 10415, 128);
         v.one(
             "edrx_cycle_length_value",
@@ -16615,7 +16186,6 @@ impl rt::typed::Fields for EdrxCycleLength {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -16725,15 +16295,8 @@ impl EdrxCycleLength {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for EdrxCycleLength {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EdrxCycleLength {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16774,9 +16337,6 @@ impl rt::AvpData for EdrxCycleLength {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -16888,11 +16448,11 @@ impl Eq for MbsfnArea {}
 )]
 impl rt::typed::Fields for MbsfnArea {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mbsfn_area_id", &self.mbsfn_area_id, 1695, 10415, 192);
         v.opt("carrier_frequency", &self.carrier_frequency, 1696, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -17019,15 +16579,8 @@ impl MbsfnArea {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for MbsfnArea {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MbsfnArea {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17062,9 +16615,6 @@ impl rt::AvpData for MbsfnArea {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17104,6 +16654,7 @@ impl Eq for PagingTimeWindow {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for PagingTimeWindow {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("operation_mode", &self.operation_mode, 1702, 10415, 192);
         v.one(
             "paging_time_window_length",
@@ -17114,7 +16665,6 @@ impl rt::typed::Fields for PagingTimeWindow {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17174,15 +16724,8 @@ impl PagingTimeWindow {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for PagingTimeWindow {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PagingTimeWindow {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17224,9 +16767,6 @@ impl rt::AvpData for PagingTimeWindow {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "ts29272"))]
 /// eDRX-Related-RAT (code 1705, vendor 10415), Grouped, 3GPP TS 29.272 §7.3.229.
@@ -17261,10 +16801,10 @@ impl Eq for EdrxRelatedRat {}
 #[cfg(any(feature = "ts29272"))]
 impl rt::typed::Fields for EdrxRelatedRat {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("rat_type", &self.rat_type, 1032, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29272"))]
@@ -17312,15 +16852,8 @@ impl EdrxRelatedRat {
     ];
 }
 #[cfg(any(feature = "ts29272"))]
-impl rt::AvpData for EdrxRelatedRat {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EdrxRelatedRat {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17359,9 +16892,6 @@ impl rt::AvpData for EdrxRelatedRat {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17405,12 +16935,12 @@ impl Eq for V2xSubscriptionDataNr {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for V2xSubscriptionDataNr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
         v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
         v.opt("ue_pc5_qos", &self.ue_pc5_qos, 1711, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17448,15 +16978,8 @@ impl V2xSubscriptionDataNr {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for V2xSubscriptionDataNr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for V2xSubscriptionDataNr {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17494,9 +17017,6 @@ impl rt::AvpData for V2xSubscriptionDataNr {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17536,11 +17056,11 @@ impl Eq for UePc5Qos {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for UePc5Qos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("pc5_qos_flow", &self.pc5_qos_flow, 1712, 10415, 192);
         v.opt("pc5_link_ambr", &self.pc5_link_ambr, 1718, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17589,15 +17109,8 @@ impl UePc5Qos {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for UePc5Qos {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UePc5Qos {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17639,9 +17152,6 @@ impl rt::AvpData for UePc5Qos {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17685,12 +17195,12 @@ impl Eq for Pc5QosFlow {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for Pc5QosFlow {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("n5qi", &self.n5qi, 1713, 10415, 192);
         v.opt("pc5_flow_bitrates", &self.pc5_flow_bitrates, 1714, 10415, 192);
         v.opt("pc5_range", &self.pc5_range, 1717, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17740,15 +17250,8 @@ impl Pc5QosFlow {
     ];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for Pc5QosFlow {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Pc5QosFlow {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17784,9 +17287,6 @@ impl rt::AvpData for Pc5QosFlow {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17826,6 +17326,7 @@ impl Eq for Pc5FlowBitrates {}
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for Pc5FlowBitrates {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "guaranteed_flow_bitrates",
             &self.guaranteed_flow_bitrates,
@@ -17836,7 +17337,6 @@ impl rt::typed::Fields for Pc5FlowBitrates {
         v.opt("maximum_flow_bitrates", &self.maximum_flow_bitrates, 1716, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -17873,15 +17373,8 @@ impl Pc5FlowBitrates {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for Pc5FlowBitrates {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Pc5FlowBitrates {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17926,9 +17419,6 @@ impl rt::AvpData for Pc5FlowBitrates {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -18092,6 +17582,7 @@ impl Eq for MdtConfigurationNr {}
 )]
 impl rt::typed::Fields for MdtConfigurationNr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("job_type", &self.job_type, 1623, 10415, 192);
         v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
         v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
@@ -18127,7 +17618,6 @@ impl rt::typed::Fields for MdtConfigurationNr {
         v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 1671, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -18279,15 +17769,8 @@ impl MdtConfigurationNr {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for MdtConfigurationNr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MdtConfigurationNr {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -18385,14 +17868,11 @@ impl rt::AvpData for MdtConfigurationNr {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MdtConfigurationNrView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18555,6 +18035,7 @@ impl Eq for UpdateLocationRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -18613,7 +18094,6 @@ impl rt::typed::Fields for UpdateLocationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18935,7 +18415,7 @@ impl rt::typed::Command for UpdateLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19046,6 +18526,7 @@ impl Eq for UpdateLocationAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19074,7 +18555,6 @@ impl rt::typed::Fields for UpdateLocationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19280,7 +18760,7 @@ impl rt::typed::Command for UpdateLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19468,6 +18948,7 @@ impl Eq for AuthenticationInformationRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AuthenticationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19506,7 +18987,6 @@ impl rt::typed::Fields for AuthenticationInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19738,7 +19218,7 @@ impl rt::typed::Command for AuthenticationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19845,6 +19325,7 @@ impl Eq for AuthenticationInformationAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for AuthenticationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -19872,7 +19353,6 @@ impl rt::typed::Fields for AuthenticationInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20067,7 +19547,7 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20237,6 +19717,7 @@ impl Eq for CancelLocationRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20260,7 +19741,6 @@ impl rt::typed::Fields for CancelLocationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20478,7 +19958,7 @@ impl rt::typed::Command for CancelLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20561,6 +20041,7 @@ impl Eq for CancelLocationAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20582,7 +20063,6 @@ impl rt::typed::Fields for CancelLocationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20755,7 +20235,7 @@ impl rt::typed::Command for CancelLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20929,6 +20409,7 @@ impl Eq for TgppS6aS6dInsertSubscriberDataRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -20953,7 +20434,6 @@ impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21182,7 +20662,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21307,6 +20787,7 @@ impl Eq for TgppS6aS6dInsertSubscriberDataAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21362,7 +20843,6 @@ impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21597,7 +21077,7 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21783,6 +21263,7 @@ impl Eq for TgppS6aS6dDeleteSubscriberDataRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -21810,7 +21291,6 @@ impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22063,7 +21543,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22150,6 +21630,7 @@ impl Eq for TgppS6aS6dDeleteSubscriberDataAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22172,7 +21653,6 @@ impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22349,7 +21829,7 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22523,6 +22003,7 @@ impl Eq for PurgeUeRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for PurgeUeRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22553,7 +22034,6 @@ impl rt::typed::Fields for PurgeUeRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22761,7 +22241,7 @@ impl rt::typed::Command for PurgeUeRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22860,6 +22340,7 @@ impl Eq for PurgeUeAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for PurgeUeAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -22885,7 +22366,6 @@ impl rt::typed::Fields for PurgeUeAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23072,7 +22552,7 @@ impl rt::typed::Command for PurgeUeAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23243,6 +22723,7 @@ impl Eq for TgppS6aS6dResetRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dResetRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23273,7 +22754,6 @@ impl rt::typed::Fields for TgppS6aS6dResetRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23490,7 +22970,7 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23573,6 +23053,7 @@ impl Eq for TgppS6aS6dResetAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS6aS6dResetAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -23594,7 +23075,6 @@ impl rt::typed::Fields for TgppS6aS6dResetAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23767,7 +23247,7 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -23982,6 +23462,7 @@ impl Eq for NotifyRequest {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for NotifyRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24040,7 +23521,6 @@ impl rt::typed::Fields for NotifyRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -24305,7 +23785,7 @@ impl rt::typed::Command for NotifyRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -24400,6 +23880,7 @@ impl Eq for NotifyAnswer {}
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Fields for NotifyAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24424,7 +23905,6 @@ impl rt::typed::Fields for NotifyAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -24607,7 +24087,7 @@ impl rt::typed::Command for NotifyAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -24766,6 +24246,7 @@ impl Eq for MeIdentityCheckRequest {}
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Fields for MeIdentityCheckRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -24787,7 +24268,6 @@ impl rt::typed::Fields for MeIdentityCheckRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -24980,7 +24460,7 @@ impl rt::typed::Command for MeIdentityCheckRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -25063,6 +24543,7 @@ impl Eq for MeIdentityCheckAnswer {}
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl rt::typed::Fields for MeIdentityCheckAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -25084,7 +24565,6 @@ impl rt::typed::Fields for MeIdentityCheckAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -25250,7 +24730,7 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -25418,6 +24898,7 @@ impl Eq for UpdateVcsgLocationRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateVcsgLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -25442,7 +24923,6 @@ impl rt::typed::Fields for UpdateVcsgLocationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25654,7 +25134,7 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25749,6 +25229,7 @@ impl Eq for UpdateVcsgLocationAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for UpdateVcsgLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -25779,7 +25260,6 @@ impl rt::typed::Fields for UpdateVcsgLocationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25971,7 +25451,7 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26134,6 +25614,7 @@ impl Eq for CancelVcsgLocationRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelVcsgLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -26156,7 +25637,6 @@ impl rt::typed::Fields for CancelVcsgLocationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26370,7 +25850,7 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26453,6 +25933,7 @@ impl Eq for CancelVcsgLocationAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for CancelVcsgLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -26474,7 +25955,6 @@ impl rt::typed::Fields for CancelVcsgLocationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26647,7 +26127,7 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26821,6 +26301,7 @@ impl Eq for TgppS7aS7dInsertSubscriberDataRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -26845,7 +26326,6 @@ impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27074,7 +26554,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27199,6 +26679,7 @@ impl Eq for TgppS7aS7dInsertSubscriberDataAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -27254,7 +26735,6 @@ impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27489,7 +26969,7 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27675,6 +27155,7 @@ impl Eq for TgppS7aS7dDeleteSubscriberDataRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -27702,7 +27183,6 @@ impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -27955,7 +27435,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28042,6 +27522,7 @@ impl Eq for TgppS7aS7dDeleteSubscriberDataAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -28064,7 +27545,6 @@ impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28241,7 +27721,7 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28415,6 +27895,7 @@ impl Eq for TgppS7aS7dResetRequest {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dResetRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -28445,7 +27926,6 @@ impl rt::typed::Fields for TgppS7aS7dResetRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28662,7 +28142,7 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28745,6 +28225,7 @@ impl Eq for TgppS7aS7dResetAnswer {}
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Fields for TgppS7aS7dResetAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -28766,7 +28247,6 @@ impl rt::typed::Fields for TgppS7aS7dResetAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -28939,7 +28419,7 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]

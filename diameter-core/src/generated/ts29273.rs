@@ -676,6 +676,7 @@ impl Eq for Non3gppUserData {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for Non3gppUserData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
         v.opt("non_3gpp_ip_access", &self.non_3gpp_ip_access, 1501, 10415, 192);
         v.opt("non_3gpp_ip_access_apn", &self.non_3gpp_ip_access_apn, 1502, 10415, 192);
@@ -714,7 +715,6 @@ impl rt::typed::Fields for Non3gppUserData {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -767,15 +767,8 @@ impl Non3gppUserData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
-impl rt::AvpData for Non3gppUserData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Non3gppUserData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -899,14 +892,11 @@ impl rt::AvpData for Non3gppUserData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Non3gppUserDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -978,11 +968,11 @@ impl Eq for TraceInfo {}
 )]
 impl rt::typed::Fields for TraceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
         v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1059,15 +1049,8 @@ impl TraceInfo {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for TraceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TraceInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1104,14 +1087,11 @@ impl rt::AvpData for TraceInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TraceInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
@@ -1151,11 +1131,11 @@ impl Eq for WlanIdentifier {}
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for WlanIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("hessid", &self.hessid, 1525, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
@@ -1192,15 +1172,8 @@ impl WlanIdentifier {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
-impl rt::AvpData for WlanIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanIdentifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1231,9 +1204,6 @@ impl rt::AvpData for WlanIdentifier {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1273,6 +1243,7 @@ impl Eq for TwanAccessInfo {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for TwanAccessInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "access_authorization_flags",
             &self.access_authorization_flags,
@@ -1283,7 +1254,6 @@ impl rt::typed::Fields for TwanAccessInfo {
         v.opt("wlan_identifier", &self.wlan_identifier, 1509, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1320,15 +1290,8 @@ impl TwanAccessInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
-impl rt::AvpData for TwanAccessInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TwanAccessInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1370,14 +1333,11 @@ impl rt::AvpData for TwanAccessInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TwanAccessInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1433,6 +1393,7 @@ impl Eq for AccessNetworkInfo {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for AccessNetworkInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt("location_information", &self.location_information, 127, 0, 64);
@@ -1441,7 +1402,6 @@ impl rt::typed::Fields for AccessNetworkInfo {
         v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1482,15 +1442,8 @@ impl AccessNetworkInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
-impl rt::AvpData for AccessNetworkInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1531,14 +1484,11 @@ impl rt::AvpData for AccessNetworkInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AccessNetworkInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1602,6 +1552,7 @@ impl Eq for TwanConnectivityParameters {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TwanConnectivityParameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("connectivity_flags", &self.connectivity_flags, 1529, 10415, 192);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt("pdn_type", &self.pdn_type, 1456, 10415, 192);
@@ -1612,7 +1563,6 @@ impl rt::typed::Fields for TwanConnectivityParameters {
         v.opt("sm_back_off_timer", &self.sm_back_off_timer, 1534, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1655,15 +1605,8 @@ impl TwanConnectivityParameters {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
-impl rt::AvpData for TwanConnectivityParameters {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TwanConnectivityParameters {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1730,14 +1673,11 @@ impl rt::AvpData for TwanConnectivityParameters {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TwanConnectivityParametersView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1890,6 +1830,7 @@ impl Eq for TgppStaDiameterEapRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaDiameterEapRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1934,7 +1875,6 @@ impl rt::typed::Fields for TgppStaDiameterEapRequest {
         v.opt("erp_rk_request", &self.erp_rk_request, 618, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2194,7 +2134,7 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2403,6 +2343,7 @@ impl Eq for TgppStaDiameterEapAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaDiameterEapAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2473,7 +2414,6 @@ impl rt::typed::Fields for TgppStaDiameterEapAnswer {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2787,7 +2727,7 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2951,6 +2891,7 @@ impl Eq for TgppStaAaRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2982,7 +2923,6 @@ impl rt::typed::Fields for TgppStaAaRequest {
         v.all("twag_cp_address", &self.twag_cp_address, 1531, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3187,7 +3127,7 @@ impl rt::typed::Command for TgppStaAaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3314,6 +3254,7 @@ impl Eq for TgppStaAaAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3352,7 +3293,6 @@ impl rt::typed::Fields for TgppStaAaAnswer {
         v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3577,7 +3517,7 @@ impl rt::typed::Command for TgppStaAaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3710,6 +3650,7 @@ impl Eq for TgppStaSessionTerminationRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaSessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3722,7 +3663,6 @@ impl rt::typed::Fields for TgppStaSessionTerminationRequest {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3875,7 +3815,7 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3934,6 +3874,7 @@ impl Eq for TgppStaSessionTerminationAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaSessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3943,7 +3884,6 @@ impl rt::typed::Fields for TgppStaSessionTerminationAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4066,7 +4006,7 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4194,6 +4134,7 @@ impl Eq for TgppStaAbortSessionRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4206,7 +4147,6 @@ impl rt::typed::Fields for TgppStaAbortSessionRequest {
         v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4359,7 +4299,7 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4418,6 +4358,7 @@ impl Eq for TgppStaAbortSessionAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaAbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4427,7 +4368,6 @@ impl rt::typed::Fields for TgppStaAbortSessionAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4550,7 +4490,7 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4681,6 +4621,7 @@ impl Eq for TgppStaReAuthRequest {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4693,7 +4634,6 @@ impl rt::typed::Fields for TgppStaReAuthRequest {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4860,7 +4800,7 @@ impl rt::typed::Command for TgppStaReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4919,6 +4859,7 @@ impl Eq for TgppStaReAuthAnswer {}
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Fields for TgppStaReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4928,7 +4869,6 @@ impl rt::typed::Fields for TgppStaReAuthAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -5051,7 +4991,7 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -5226,6 +5166,7 @@ impl Eq for TgppSwmDiameterEapRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmDiameterEapRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5261,7 +5202,6 @@ impl rt::typed::Fields for TgppSwmDiameterEapRequest {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5482,7 +5422,7 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5629,6 +5569,7 @@ impl Eq for TgppSwmDiameterEapAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmDiameterEapAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5666,7 +5607,6 @@ impl rt::typed::Fields for TgppSwmDiameterEapAnswer {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5913,7 +5853,7 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6069,6 +6009,7 @@ impl Eq for TgppSwmAaRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6086,7 +6027,6 @@ impl rt::typed::Fields for TgppSwmAaRequest {
         v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6274,7 +6214,7 @@ impl rt::typed::Command for TgppSwmAaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6393,6 +6333,7 @@ impl Eq for TgppSwmAaAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6423,7 +6364,6 @@ impl rt::typed::Fields for TgppSwmAaAnswer {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6637,7 +6577,7 @@ impl rt::typed::Command for TgppSwmAaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6773,6 +6713,7 @@ impl Eq for TgppSwmSessionTerminationRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmSessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6785,7 +6726,6 @@ impl rt::typed::Fields for TgppSwmSessionTerminationRequest {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6938,7 +6878,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6997,6 +6937,7 @@ impl Eq for TgppSwmSessionTerminationAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmSessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7006,7 +6947,6 @@ impl rt::typed::Fields for TgppSwmSessionTerminationAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7129,7 +7069,7 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7257,6 +7197,7 @@ impl Eq for TgppSwmAbortSessionRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7269,7 +7210,6 @@ impl rt::typed::Fields for TgppSwmAbortSessionRequest {
         v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7422,7 +7362,7 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7481,6 +7421,7 @@ impl Eq for TgppSwmAbortSessionAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmAbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7490,7 +7431,6 @@ impl rt::typed::Fields for TgppSwmAbortSessionAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7613,7 +7553,7 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7744,6 +7684,7 @@ impl Eq for TgppSwmReAuthRequest {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7756,7 +7697,6 @@ impl rt::typed::Fields for TgppSwmReAuthRequest {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7923,7 +7863,7 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7982,6 +7922,7 @@ impl Eq for TgppSwmReAuthAnswer {}
 #[cfg(any(feature = "swm", feature = "ts29273"))]
 impl rt::typed::Fields for TgppSwmReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7991,7 +7932,6 @@ impl rt::typed::Fields for TgppSwmReAuthAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -8114,7 +8054,7 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -8295,6 +8235,7 @@ impl Eq for MultimediaAuthRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8337,7 +8278,6 @@ impl rt::typed::Fields for MultimediaAuthRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8613,7 +8553,7 @@ impl rt::typed::Command for MultimediaAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8724,6 +8664,7 @@ impl Eq for MultimediaAuthAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8758,7 +8699,6 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8984,7 +8924,7 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9181,6 +9121,7 @@ impl Eq for ServerAssignmentRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for ServerAssignmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9217,7 +9158,6 @@ impl rt::typed::Fields for ServerAssignmentRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9482,7 +9422,7 @@ impl rt::typed::Command for ServerAssignmentRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9589,6 +9529,7 @@ impl Eq for ServerAssignmentAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for ServerAssignmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9616,7 +9557,6 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9826,7 +9766,7 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9989,6 +9929,7 @@ impl Eq for RegistrationTerminationRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for RegistrationTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10011,7 +9952,6 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10240,7 +10180,7 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10323,6 +10263,7 @@ impl Eq for RegistrationTerminationAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for RegistrationTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10344,7 +10285,6 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10526,7 +10466,7 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10696,6 +10636,7 @@ impl Eq for PushProfileRequest {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for PushProfileRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10719,7 +10660,6 @@ impl rt::typed::Fields for PushProfileRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10935,7 +10875,7 @@ impl rt::typed::Command for PushProfileRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -11026,6 +10966,7 @@ impl Eq for PushProfileAnswer {}
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Fields for PushProfileAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -11049,7 +10990,6 @@ impl rt::typed::Fields for PushProfileAnswer {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -11239,7 +11179,7 @@ impl rt::typed::Command for PushProfileAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -11425,6 +11365,7 @@ impl Eq for TgppS6bDiameterEapRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bDiameterEapRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -11452,7 +11393,6 @@ impl rt::typed::Fields for TgppS6bDiameterEapRequest {
         v.opt("der_s6b_flags", &self.der_s6b_flags, 1523, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11655,7 +11595,7 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11782,6 +11722,7 @@ impl Eq for TgppS6bDiameterEapAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bDiameterEapAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -11808,7 +11749,6 @@ impl rt::typed::Fields for TgppS6bDiameterEapAnswer {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12021,7 +11961,7 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12197,6 +12137,7 @@ impl Eq for TgppS6bAaRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12225,7 +12166,6 @@ impl rt::typed::Fields for TgppS6bAaRequest {
         v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12433,7 +12373,7 @@ impl rt::typed::Command for TgppS6bAaRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12556,6 +12496,7 @@ impl Eq for TgppS6bAaAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12581,7 +12522,6 @@ impl rt::typed::Fields for TgppS6bAaAnswer {
         v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12792,7 +12732,7 @@ impl rt::typed::Command for TgppS6bAaAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12929,6 +12869,7 @@ impl Eq for TgppS6bSessionTerminationRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bSessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -12942,7 +12883,6 @@ impl rt::typed::Fields for TgppS6bSessionTerminationRequest {
         v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13099,7 +13039,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13170,6 +13110,7 @@ impl Eq for TgppS6bSessionTerminationAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bSessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13182,7 +13123,6 @@ impl rt::typed::Fields for TgppS6bSessionTerminationAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13315,7 +13255,7 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13443,6 +13383,7 @@ impl Eq for TgppS6bAbortSessionRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13455,7 +13396,6 @@ impl rt::typed::Fields for TgppS6bAbortSessionRequest {
         v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13608,7 +13548,7 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13667,6 +13607,7 @@ impl Eq for TgppS6bAbortSessionAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bAbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13676,7 +13617,6 @@ impl rt::typed::Fields for TgppS6bAbortSessionAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13799,7 +13739,7 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13938,6 +13878,7 @@ impl Eq for TgppS6bReAuthRequest {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -13958,7 +13899,6 @@ impl rt::typed::Fields for TgppS6bReAuthRequest {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -14138,7 +14078,7 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -14197,6 +14137,7 @@ impl Eq for TgppS6bReAuthAnswer {}
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl rt::typed::Fields for TgppS6bReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -14206,7 +14147,6 @@ impl rt::typed::Fields for TgppS6bReAuthAnswer {
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -14329,7 +14269,7 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]

@@ -871,12 +871,12 @@ impl Eq for UserIdentity {}
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::typed::Fields for UserIdentity {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("public_identity", &self.public_identity, 601, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
@@ -914,15 +914,8 @@ impl UserIdentity {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
-impl rt::AvpData for UserIdentity {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserIdentity {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -960,14 +953,11 @@ impl rt::AvpData for UserIdentity {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UserIdentityView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1007,11 +997,11 @@ impl Eq for RepositoryDataId {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for RepositoryDataId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("service_indication", &self.service_indication, 704, 10415, 192);
         v.one("sequence_number", &self.sequence_number, 716, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1071,15 +1061,8 @@ impl RepositoryDataId {
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for RepositoryDataId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RepositoryDataId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1121,9 +1104,6 @@ impl rt::AvpData for RepositoryDataId {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 /// Call-Reference-Info (code 720, vendor 10415), Grouped, 3GPP TS 29.329 §6.3.29.
@@ -1162,11 +1142,11 @@ impl Eq for CallReferenceInfo {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for CallReferenceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("call_reference_number", &self.call_reference_number, 721, 10415, 128);
         v.one("as_number", &self.as_number, 722, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1226,15 +1206,8 @@ impl CallReferenceInfo {
     ];
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for CallReferenceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CallReferenceInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1275,9 +1248,6 @@ impl rt::AvpData for CallReferenceInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1432,6 +1402,7 @@ impl Eq for UserDataRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for UserDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1483,7 +1454,6 @@ impl rt::typed::Fields for UserDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1810,7 +1780,7 @@ impl rt::typed::Command for UserDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1917,6 +1887,7 @@ impl Eq for UserDataAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for UserDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1950,7 +1921,6 @@ impl rt::typed::Fields for UserDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2159,7 +2129,7 @@ impl rt::typed::Command for UserDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2342,6 +2312,7 @@ impl Eq for ProfileUpdateRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for ProfileUpdateRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2375,7 +2346,6 @@ impl rt::typed::Fields for ProfileUpdateRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2636,7 +2606,7 @@ impl rt::typed::Command for ProfileUpdateRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2747,6 +2717,7 @@ impl Eq for ProfileUpdateAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for ProfileUpdateAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2781,7 +2752,6 @@ impl rt::typed::Fields for ProfileUpdateAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2994,7 +2964,7 @@ impl rt::typed::Command for ProfileUpdateAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3208,6 +3178,7 @@ impl Eq for SubscribeNotificationsRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for SubscribeNotificationsRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3248,7 +3219,6 @@ impl rt::typed::Fields for SubscribeNotificationsRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3558,7 +3528,7 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3669,6 +3639,7 @@ impl Eq for SubscribeNotificationsAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for SubscribeNotificationsAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3703,7 +3674,6 @@ impl rt::typed::Fields for SubscribeNotificationsAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3916,7 +3886,7 @@ impl rt::typed::Command for SubscribeNotificationsAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4091,6 +4061,7 @@ impl Eq for PushNotificationRequest {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for PushNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4122,7 +4093,6 @@ impl rt::typed::Fields for PushNotificationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4365,7 +4335,7 @@ impl rt::typed::Command for PushNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4448,6 +4418,7 @@ impl Eq for PushNotificationAnswer {}
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Fields for PushNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4469,7 +4440,6 @@ impl rt::typed::Fields for PushNotificationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -4651,7 +4621,7 @@ impl rt::typed::Command for PushNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]

@@ -705,6 +705,7 @@ impl Eq for UserIdentifier {}
 )]
 impl rt::typed::Fields for UserIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
@@ -717,7 +718,6 @@ impl rt::typed::Fields for UserIdentifier {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -811,15 +811,8 @@ impl UserIdentifier {
         feature = "ts29338"
     )
 )]
-impl rt::AvpData for UserIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserIdentifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -863,14 +856,11 @@ impl rt::AvpData for UserIdentifier {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UserIdentifierView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -910,6 +900,7 @@ impl Eq for ServiceParameters {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for ServiceParameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("t4_parameters", &self.t4_parameters, 3106, 10415, 192);
         v.opt(
             "application_port_identifier",
@@ -920,7 +911,6 @@ impl rt::typed::Fields for ServiceParameters {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -957,15 +947,8 @@ impl ServiceParameters {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
-impl rt::AvpData for ServiceParameters {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceParameters {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1006,9 +989,6 @@ impl rt::AvpData for ServiceParameters {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// T4-Parameters (code 3106, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
@@ -1047,11 +1027,11 @@ impl Eq for T4Parameters {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for T4Parameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
         v.opt("sm_rp_smea", &self.sm_rp_smea, 3309, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1088,15 +1068,8 @@ impl T4Parameters {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
-impl rt::AvpData for T4Parameters {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for T4Parameters {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1132,9 +1105,6 @@ impl rt::AvpData for T4Parameters {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 /// Service-Data (code 3107, vendor 10415), Grouped, 3GPP TS 29.336 §6.4.
@@ -1169,10 +1139,10 @@ impl Eq for ServiceData {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for ServiceData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("t4_data", &self.t4_data, 3108, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1208,15 +1178,8 @@ impl ServiceData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
-impl rt::AvpData for ServiceData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1248,14 +1211,11 @@ impl rt::AvpData for ServiceData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServiceDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1299,6 +1259,7 @@ impl Eq for T4Data {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for T4Data {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("hss_cause", &self.hss_cause, 3109, 10415, 192);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.all(
@@ -1310,7 +1271,6 @@ impl rt::typed::Fields for T4Data {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1348,15 +1308,8 @@ impl T4Data {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
-impl rt::AvpData for T4Data {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for T4Data {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1401,9 +1354,6 @@ impl rt::AvpData for T4Data {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1497,6 +1447,7 @@ impl Eq for AeseCommunicationPattern {}
 )]
 impl rt::typed::Fields for AeseCommunicationPattern {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.one("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -1524,7 +1475,6 @@ impl rt::typed::Fields for AeseCommunicationPattern {
         v.opt("mtc_provider_info", &self.mtc_provider_info, 3178, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1618,15 +1568,8 @@ impl AeseCommunicationPattern {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for AeseCommunicationPattern {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AeseCommunicationPattern {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1704,14 +1647,11 @@ impl rt::AvpData for AeseCommunicationPattern {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AeseCommunicationPatternView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -1809,6 +1749,7 @@ impl Eq for CommunicationPatternSet {}
 )]
 impl rt::typed::Fields for CommunicationPatternSet {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "periodic_communication_indicator",
             &self.periodic_communication_indicator,
@@ -1843,7 +1784,6 @@ impl rt::typed::Fields for CommunicationPatternSet {
         v.opt("battery_indicator", &self.battery_indicator, 3185, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -1926,15 +1866,8 @@ impl CommunicationPatternSet {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for CommunicationPatternSet {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CommunicationPatternSet {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2015,9 +1948,6 @@ impl rt::AvpData for CommunicationPatternSet {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(
     any(
@@ -2092,12 +2022,12 @@ impl Eq for ScheduledCommunicationTime {}
 )]
 impl rt::typed::Fields for ScheduledCommunicationTime {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
         v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
         v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2175,15 +2105,8 @@ impl ScheduledCommunicationTime {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for ScheduledCommunicationTime {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ScheduledCommunicationTime {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2221,9 +2144,6 @@ impl rt::AvpData for ScheduledCommunicationTime {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2271,13 +2191,13 @@ impl Eq for AeseCommunicationPatternConfigStatus {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for AeseCommunicationPatternConfigStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.opt("aese_error_report", &self.aese_error_report, 3121, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2328,15 +2248,8 @@ impl AeseCommunicationPatternConfigStatus {
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for AeseCommunicationPatternConfigStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2382,14 +2295,11 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AeseCommunicationPatternConfigStatusView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2425,10 +2335,10 @@ impl Eq for AeseErrorReport {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for AeseErrorReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("service_result", &self.service_result, 3146, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2464,15 +2374,8 @@ impl AeseErrorReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for AeseErrorReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AeseErrorReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2504,9 +2407,6 @@ impl rt::AvpData for AeseErrorReport {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -2664,6 +2564,7 @@ impl Eq for MonitoringEventConfiguration {}
 )]
 impl rt::typed::Fields for MonitoringEventConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.one("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -2732,7 +2633,6 @@ impl rt::typed::Fields for MonitoringEventConfiguration {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -2858,15 +2758,8 @@ impl MonitoringEventConfiguration {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for MonitoringEventConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitoringEventConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3014,14 +2907,11 @@ impl rt::AvpData for MonitoringEventConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventConfigurationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3157,6 +3047,7 @@ impl Eq for MonitoringEventReport {}
 )]
 impl rt::typed::Fields for MonitoringEventReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -3214,7 +3105,6 @@ impl rt::typed::Fields for MonitoringEventReport {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3324,15 +3214,8 @@ impl MonitoringEventReport {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for MonitoringEventReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitoringEventReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3447,14 +3330,11 @@ impl rt::AvpData for MonitoringEventReport {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3542,12 +3422,12 @@ impl Eq for UeReachabilityConfiguration {}
 )]
 impl rt::typed::Fields for UeReachabilityConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("reachability_type", &self.reachability_type, 3132, 10415, 192);
         v.opt("maximum_latency", &self.maximum_latency, 3133, 10415, 192);
         v.opt("maximum_response_time", &self.maximum_response_time, 3134, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3640,15 +3520,8 @@ impl UeReachabilityConfiguration {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UeReachabilityConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UeReachabilityConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3691,9 +3564,6 @@ impl rt::AvpData for UeReachabilityConfiguration {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -3785,12 +3655,12 @@ impl Eq for LocationInformationConfiguration {}
 )]
 impl rt::typed::Fields for LocationInformationConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("monte_location_type", &self.monte_location_type, 3136, 10415, 192);
         v.opt("accuracy", &self.accuracy, 3137, 10415, 192);
         v.opt("periodic_time", &self.periodic_time, 3117, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -3888,15 +3758,8 @@ impl LocationInformationConfiguration {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for LocationInformationConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocationInformationConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3934,9 +3797,6 @@ impl rt::AvpData for LocationInformationConfiguration {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4024,13 +3884,13 @@ impl Eq for MonitoringEventConfigStatus {}
 )]
 impl rt::typed::Fields for MonitoringEventConfigStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("service_report", &self.service_report, 3152, 10415, 192);
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4131,15 +3991,8 @@ impl MonitoringEventConfigStatus {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for MonitoringEventConfigStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitoringEventConfigStatus {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4190,9 +4043,6 @@ impl rt::AvpData for MonitoringEventConfigStatus {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4264,6 +4114,7 @@ impl Eq for SupportedServices {}
 )]
 impl rt::typed::Fields for SupportedServices {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "supported_monitoring_events",
             &self.supported_monitoring_events,
@@ -4274,7 +4125,6 @@ impl rt::typed::Fields for SupportedServices {
         v.opt("node_type", &self.node_type, 3153, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4351,15 +4201,8 @@ impl SupportedServices {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for SupportedServices {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SupportedServices {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4399,9 +4242,6 @@ impl rt::AvpData for SupportedServices {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -4489,11 +4329,11 @@ impl Eq for ServiceResult {}
 )]
 impl rt::typed::Fields for ServiceResult {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("vendor_id", &self.vendor_id, 266, 0, 64);
         v.opt("service_result_code", &self.service_result_code, 3147, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -4590,15 +4430,8 @@ impl ServiceResult {
         feature = "ts29345"
     )
 )]
-impl rt::AvpData for ServiceResult {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceResult {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4631,9 +4464,6 @@ impl rt::AvpData for ServiceResult {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4673,6 +4503,7 @@ impl Eq for NiddAuthorizationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt(
             "requested_validity_time",
@@ -4683,7 +4514,6 @@ impl rt::typed::Fields for NiddAuthorizationRequest {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4720,15 +4550,8 @@ impl NiddAuthorizationRequest {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for NiddAuthorizationRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NiddAuthorizationRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4768,9 +4591,6 @@ impl rt::AvpData for NiddAuthorizationRequest {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4818,13 +4638,13 @@ impl Eq for NiddAuthorizationResponse {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddAuthorizationResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4863,15 +4683,8 @@ impl NiddAuthorizationResponse {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for NiddAuthorizationResponse {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NiddAuthorizationResponse {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -4915,14 +4728,11 @@ impl rt::AvpData for NiddAuthorizationResponse {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         NiddAuthorizationResponseView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -5002,11 +4812,11 @@ impl Eq for ServiceReport {}
 )]
 impl rt::typed::Fields for ServiceReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("service_result", &self.service_result, 3146, 10415, 192);
         v.opt("node_type", &self.node_type, 3153, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -5093,15 +4903,8 @@ impl ServiceReport {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for ServiceReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5136,9 +4939,6 @@ impl rt::AvpData for ServiceReport {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5178,11 +4978,11 @@ impl Eq for EnhancedCoverageRestriction {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for EnhancedCoverageRestriction {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("restricted_plmn_list", &self.restricted_plmn_list, 3157, 10415, 192);
         v.opt("allowed_plmn_list", &self.allowed_plmn_list, 3158, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5219,15 +5019,8 @@ impl EnhancedCoverageRestriction {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for EnhancedCoverageRestriction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EnhancedCoverageRestriction {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5264,14 +5057,11 @@ impl rt::AvpData for EnhancedCoverageRestriction {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EnhancedCoverageRestrictionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -5311,6 +5101,7 @@ impl Eq for EnhancedCoverageRestrictionData {}
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Fields for EnhancedCoverageRestrictionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "enhanced_coverage_restriction",
             &self.enhanced_coverage_restriction,
@@ -5321,7 +5112,6 @@ impl rt::typed::Fields for EnhancedCoverageRestrictionData {
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -5370,15 +5160,8 @@ impl EnhancedCoverageRestrictionData {
     ];
 }
 #[cfg(any(feature = "ts29336"))]
-impl rt::AvpData for EnhancedCoverageRestrictionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5421,14 +5204,11 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EnhancedCoverageRestrictionDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5464,10 +5244,10 @@ impl Eq for RestrictedPlmnList {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for RestrictedPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5503,15 +5283,8 @@ impl RestrictedPlmnList {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for RestrictedPlmnList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RestrictedPlmnList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5550,9 +5323,6 @@ impl rt::AvpData for RestrictedPlmnList {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5588,10 +5358,10 @@ impl Eq for AllowedPlmnList {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for AllowedPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5627,15 +5397,8 @@ impl AllowedPlmnList {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for AllowedPlmnList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AllowedPlmnList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5675,9 +5438,6 @@ impl rt::AvpData for AllowedPlmnList {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 /// NIDD-Authorization-Update (code 3161, vendor 10415), Grouped, 3GPP TS 29.336 §8.4.
@@ -5712,10 +5472,10 @@ impl Eq for NiddAuthorizationUpdate {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddAuthorizationUpdate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("apn_validity_time", &self.apn_validity_time, 3169, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5751,15 +5511,8 @@ impl NiddAuthorizationUpdate {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for NiddAuthorizationUpdate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NiddAuthorizationUpdate {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5798,9 +5551,6 @@ impl rt::AvpData for NiddAuthorizationUpdate {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5850,6 +5600,7 @@ impl Eq for GroupMonitoringEventReport {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for GroupMonitoringEventReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -5862,7 +5613,6 @@ impl rt::typed::Fields for GroupMonitoringEventReport {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5913,15 +5663,8 @@ impl GroupMonitoringEventReport {
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for GroupMonitoringEventReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GroupMonitoringEventReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -5972,9 +5715,6 @@ impl rt::AvpData for GroupMonitoringEventReport {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6048,6 +5788,7 @@ impl Eq for GroupMonitoringEventReportItem {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for GroupMonitoringEventReportItem {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt("roaming_information", &self.roaming_information, 3139, 10415, 192);
@@ -6078,7 +5819,6 @@ impl rt::typed::Fields for GroupMonitoringEventReportItem {
         v.opt("s6t_hss_cause", &self.s6t_hss_cause, 3154, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6123,15 +5863,8 @@ impl GroupMonitoringEventReportItem {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for GroupMonitoringEventReportItem {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GroupMonitoringEventReportItem {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6207,14 +5940,11 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GroupMonitoringEventReportItemView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6254,11 +5984,11 @@ impl Eq for ApnValidityTime {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ApnValidityTime {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6295,15 +6025,8 @@ impl ApnValidityTime {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for ApnValidityTime {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnValidityTime {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6343,9 +6066,6 @@ impl rt::AvpData for ApnValidityTime {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6415,6 +6135,7 @@ impl Eq for SuggestedNetworkConfiguration {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for SuggestedNetworkConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.one("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -6449,7 +6170,6 @@ impl rt::typed::Fields for SuggestedNetworkConfiguration {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6504,15 +6224,8 @@ impl SuggestedNetworkConfiguration {
     ];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for SuggestedNetworkConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SuggestedNetworkConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6596,14 +6309,11 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SuggestedNetworkConfigurationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6651,13 +6361,13 @@ impl Eq for MonitoringEventReportStatus {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for MonitoringEventReportStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.opt("service_report", &self.service_report, 3152, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6696,15 +6406,8 @@ impl MonitoringEventReportStatus {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for MonitoringEventReportStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitoringEventReportStatus {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6750,14 +6453,11 @@ impl rt::AvpData for MonitoringEventReportStatus {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportStatusView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6793,10 +6493,10 @@ impl Eq for Additionalidentifiers {}
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Fields for Additionalidentifiers {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6832,15 +6532,8 @@ impl Additionalidentifiers {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29336"))]
-impl rt::AvpData for Additionalidentifiers {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Additionalidentifiers {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -6879,9 +6572,6 @@ impl rt::AvpData for Additionalidentifiers {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6925,12 +6615,12 @@ impl Eq for GroupUserIdentifier {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for GroupUserIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6968,15 +6658,8 @@ impl GroupUserIdentifier {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::AvpData for GroupUserIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for GroupUserIdentifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7012,14 +6695,11 @@ impl rt::AvpData for GroupUserIdentifier {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GroupUserIdentifierView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7095,10 +6775,10 @@ impl Eq for MtcProviderInfo {}
 )]
 impl rt::typed::Fields for MtcProviderInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mtc_provider_id", &self.mtc_provider_id, 3179, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7184,15 +6864,8 @@ impl MtcProviderInfo {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for MtcProviderInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MtcProviderInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7224,9 +6897,6 @@ impl rt::AvpData for MtcProviderInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7302,10 +6972,10 @@ impl Eq for PdnConnectivityStatusConfiguration {}
 )]
 impl rt::typed::Fields for PdnConnectivityStatusConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7391,15 +7061,8 @@ impl PdnConnectivityStatusConfiguration {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for PdnConnectivityStatusConfiguration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PdnConnectivityStatusConfiguration {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7431,9 +7094,6 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -7525,6 +7185,7 @@ impl Eq for PdnConnectivityStatusReport {}
 )]
 impl rt::typed::Fields for PdnConnectivityStatusReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.one(
             "pdn_connectivity_status_type",
@@ -7544,7 +7205,6 @@ impl rt::typed::Fields for PdnConnectivityStatusReport {
         v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -7654,15 +7314,8 @@ impl PdnConnectivityStatusReport {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for PdnConnectivityStatusReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PdnConnectivityStatusReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -7724,9 +7377,6 @@ impl rt::AvpData for PdnConnectivityStatusReport {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7829,6 +7479,7 @@ impl Eq for SubscriberInformationRequest {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for SubscriberInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7855,7 +7506,6 @@ impl rt::typed::Fields for SubscriberInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8082,7 +7732,7 @@ impl rt::typed::Command for SubscriberInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8185,6 +7835,7 @@ impl Eq for SubscriberInformationAnswer {}
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Fields for SubscriberInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8211,7 +7862,6 @@ impl rt::typed::Fields for SubscriberInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8402,7 +8052,7 @@ impl rt::typed::Command for SubscriberInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8586,6 +8236,7 @@ impl Eq for ConfigurationInformationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ConfigurationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8637,7 +8288,6 @@ impl rt::typed::Fields for ConfigurationInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8883,7 +8533,7 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9006,6 +8656,7 @@ impl Eq for ConfigurationInformationAnswer {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ConfigurationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9048,7 +8699,6 @@ impl rt::typed::Fields for ConfigurationInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9278,7 +8928,7 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9432,6 +9082,7 @@ impl Eq for ReportingInformationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ReportingInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9461,7 +9112,6 @@ impl rt::typed::Fields for ReportingInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9671,7 +9321,7 @@ impl rt::typed::Command for ReportingInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9766,6 +9416,7 @@ impl Eq for ReportingInformationAnswer {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for ReportingInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9790,7 +9441,6 @@ impl rt::typed::Fields for ReportingInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9975,7 +9625,7 @@ impl rt::typed::Command for ReportingInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10140,6 +9790,7 @@ impl Eq for NiddInformationRequest {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10171,7 +9822,6 @@ impl rt::typed::Fields for NiddInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10384,7 +10034,7 @@ impl rt::typed::Command for NiddInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10487,6 +10137,7 @@ impl Eq for NiddInformationAnswer {}
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Fields for NiddInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -10513,7 +10164,6 @@ impl rt::typed::Fields for NiddInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10711,7 +10361,7 @@ impl rt::typed::Command for NiddInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]

@@ -530,6 +530,7 @@ impl Eq for SmDeliveryFailureCause {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmDeliveryFailureCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "sm_enumerated_delivery_failure_cause",
             &self.sm_enumerated_delivery_failure_cause,
@@ -540,7 +541,6 @@ impl rt::typed::Fields for SmDeliveryFailureCause {
         v.opt("sm_diagnostic_info", &self.sm_diagnostic_info, 3305, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -589,15 +589,8 @@ impl SmDeliveryFailureCause {
     ];
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SmDeliveryFailureCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmDeliveryFailureCause {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -638,9 +631,6 @@ impl rt::AvpData for SmDeliveryFailureCause {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -698,6 +688,7 @@ impl Eq for SmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "mme_sm_delivery_outcome",
             &self.mme_sm_delivery_outcome,
@@ -742,7 +733,6 @@ impl rt::typed::Fields for SmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -783,15 +773,8 @@ impl SmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -870,14 +853,11 @@ impl rt::AvpData for SmDeliveryOutcome {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmDeliveryOutcomeView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -917,6 +897,7 @@ impl Eq for MmeSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MmeSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -927,7 +908,6 @@ impl rt::typed::Fields for MmeSmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -964,15 +944,8 @@ impl MmeSmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for MmeSmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MmeSmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1012,9 +985,6 @@ impl rt::AvpData for MmeSmDeliveryOutcome {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1054,6 +1024,7 @@ impl Eq for MscSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MscSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1064,7 +1035,6 @@ impl rt::typed::Fields for MscSmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1101,15 +1071,8 @@ impl MscSmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for MscSmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MscSmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1149,9 +1112,6 @@ impl rt::AvpData for MscSmDeliveryOutcome {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1191,6 +1151,7 @@ impl Eq for SgsnSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SgsnSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1201,7 +1162,6 @@ impl rt::typed::Fields for SgsnSmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1238,15 +1198,8 @@ impl SgsnSmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SgsnSmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1286,9 +1239,6 @@ impl rt::AvpData for SgsnSmDeliveryOutcome {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1328,6 +1278,7 @@ impl Eq for IpSmGwSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for IpSmGwSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1338,7 +1289,6 @@ impl rt::typed::Fields for IpSmGwSmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1375,15 +1325,8 @@ impl IpSmGwSmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for IpSmGwSmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1423,9 +1366,6 @@ impl rt::AvpData for IpSmGwSmDeliveryOutcome {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1469,12 +1409,12 @@ impl Eq for SmsmiCorrelationId {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmsmiCorrelationId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("hss_id", &self.hss_id, 3325, 10415, 128);
         v.opt("originating_sip_uri", &self.originating_sip_uri, 3326, 10415, 128);
         v.opt("destination_sip_uri", &self.destination_sip_uri, 3327, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1512,15 +1452,8 @@ impl SmsmiCorrelationId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SmsmiCorrelationId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmsmiCorrelationId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1558,14 +1491,11 @@ impl rt::AvpData for SmsmiCorrelationId {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmsmiCorrelationIdView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1605,6 +1535,7 @@ impl Eq for Smsf3gppSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for Smsf3gppSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1615,7 +1546,6 @@ impl rt::typed::Fields for Smsf3gppSmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1652,15 +1582,8 @@ impl Smsf3gppSmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1700,9 +1623,6 @@ impl rt::AvpData for Smsf3gppSmDeliveryOutcome {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1742,6 +1662,7 @@ impl Eq for SmsfNon3gppSmDeliveryOutcome {}
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for SmsfNon3gppSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
@@ -1752,7 +1673,6 @@ impl rt::typed::Fields for SmsfNon3gppSmDeliveryOutcome {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1789,15 +1709,8 @@ impl SmsfNon3gppSmDeliveryOutcome {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1837,9 +1750,6 @@ impl rt::AvpData for SmsfNon3gppSmDeliveryOutcome {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1883,12 +1793,12 @@ impl Eq for Smsf3gppAddress {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for Smsf3gppAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("smsf_3gpp_number", &self.smsf_3gpp_number, 3338, 10415, 192);
         v.opt("smsf_3gpp_name", &self.smsf_3gpp_name, 3340, 10415, 192);
         v.opt("smsf_3gpp_realm", &self.smsf_3gpp_realm, 3342, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1926,15 +1836,8 @@ impl Smsf3gppAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
-impl rt::AvpData for Smsf3gppAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Smsf3gppAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1974,14 +1877,11 @@ impl rt::AvpData for Smsf3gppAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Smsf3gppAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2025,12 +1925,12 @@ impl Eq for SmsfNon3gppAddress {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for SmsfNon3gppAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("smsf_non_3gpp_number", &self.smsf_non_3gpp_number, 3339, 10415, 192);
         v.opt("smsf_non_3gpp_name", &self.smsf_non_3gpp_name, 3341, 10415, 192);
         v.opt("smsf_non_3gpp_realm", &self.smsf_non_3gpp_realm, 3343, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2068,15 +1968,8 @@ impl SmsfNon3gppAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
-impl rt::AvpData for SmsfNon3gppAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmsfNon3gppAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2116,14 +2009,11 @@ impl rt::AvpData for SmsfNon3gppAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmsfNon3gppAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2234,6 +2124,7 @@ impl Eq for SendRoutingInfoForSmRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for SendRoutingInfoForSmRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2268,7 +2159,6 @@ impl rt::typed::Fields for SendRoutingInfoForSmRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2482,7 +2372,7 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2623,6 +2513,7 @@ impl Eq for SendRoutingInfoForSmAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for SendRoutingInfoForSmAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2693,7 +2584,6 @@ impl rt::typed::Fields for SendRoutingInfoForSmAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2944,7 +2834,7 @@ impl rt::typed::Command for SendRoutingInfoForSmAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3120,6 +3010,7 @@ impl Eq for AlertServiceCentreRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for AlertServiceCentreRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3152,7 +3043,6 @@ impl rt::typed::Fields for AlertServiceCentreRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3392,7 +3282,7 @@ impl rt::typed::Command for AlertServiceCentreRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3475,6 +3365,7 @@ impl Eq for AlertServiceCentreAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for AlertServiceCentreAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3496,7 +3387,6 @@ impl rt::typed::Fields for AlertServiceCentreAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3669,7 +3559,7 @@ impl rt::typed::Command for AlertServiceCentreAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3847,6 +3737,7 @@ impl Eq for ReportSmDeliveryStatusRequest {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for ReportSmDeliveryStatusRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3872,7 +3763,6 @@ impl rt::typed::Fields for ReportSmDeliveryStatusRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4112,7 +4002,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4199,6 +4089,7 @@ impl Eq for ReportSmDeliveryStatusAnswer {}
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Fields for ReportSmDeliveryStatusAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4221,7 +4112,6 @@ impl rt::typed::Fields for ReportSmDeliveryStatusAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4398,7 +4288,7 @@ impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4577,6 +4467,7 @@ impl Eq for MoForwardShortMessageRequest {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MoForwardShortMessageRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4603,7 +4494,6 @@ impl rt::typed::Fields for MoForwardShortMessageRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4841,7 +4731,7 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4932,6 +4822,7 @@ impl Eq for MoForwardShortMessageAnswer {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MoForwardShortMessageAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4961,7 +4852,6 @@ impl rt::typed::Fields for MoForwardShortMessageAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5145,7 +5035,7 @@ impl rt::typed::Command for MoForwardShortMessageAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5347,6 +5237,7 @@ impl Eq for MtForwardShortMessageRequest {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MtForwardShortMessageRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5384,7 +5275,6 @@ impl rt::typed::Fields for MtForwardShortMessageRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5655,7 +5545,7 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5758,6 +5648,7 @@ impl Eq for MtForwardShortMessageAnswer {}
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Fields for MtForwardShortMessageAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5802,7 +5693,6 @@ impl rt::typed::Fields for MtForwardShortMessageAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -6008,7 +5898,7 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]

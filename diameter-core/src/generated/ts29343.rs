@@ -123,13 +123,13 @@ impl Eq for MonitorTarget {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for MonitorTarget {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
         v.one("pduid", &self.pduid, 3604, 10415, 128);
         v.opt("metadata_indicator", &self.metadata_indicator, 3612, 10415, 128);
         v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 3608, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -191,15 +191,8 @@ impl MonitorTarget {
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
-impl rt::AvpData for MonitorTarget {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitorTarget {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -248,9 +241,6 @@ impl rt::AvpData for MonitorTarget {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// ProSe-Code-Suffix-Mask (code 3608, vendor 10415), Grouped, 3GPP TS 29.343 §6.4.10.
@@ -289,11 +279,11 @@ impl Eq for ProseCodeSuffixMask {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProseCodeSuffixMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("suffix_code", &self.suffix_code, 3609, 10415, 128);
         v.all("suffix_mask", &self.suffix_mask, 3610, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -353,15 +343,8 @@ impl ProseCodeSuffixMask {
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
-impl rt::AvpData for ProseCodeSuffixMask {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseCodeSuffixMask {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -404,9 +387,6 @@ impl rt::AvpData for ProseCodeSuffixMask {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 /// Banned-User-Target (code 3611, vendor 10415), Grouped, 3GPP TS 29.343 §6.4.17.
@@ -445,11 +425,11 @@ impl Eq for BannedUserTarget {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for BannedUserTarget {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
         v.one("target_pduid", &self.target_pduid, 3845, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -509,15 +489,8 @@ impl BannedUserTarget {
     ];
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
-impl rt::AvpData for BannedUserTarget {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for BannedUserTarget {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -552,9 +525,6 @@ impl rt::AvpData for BannedUserTarget {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -675,6 +645,7 @@ impl Eq for ProximityActionRequest {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityActionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -717,7 +688,6 @@ impl rt::typed::Fields for ProximityActionRequest {
         v.all("banned_user_target", &self.banned_user_target, 3611, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -975,7 +945,7 @@ impl rt::typed::Command for ProximityActionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1122,6 +1092,7 @@ impl Eq for ProximityActionAnswer {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityActionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1170,7 +1141,6 @@ impl rt::typed::Fields for ProximityActionAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1461,7 +1431,7 @@ impl rt::typed::Command for ProximityActionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1611,6 +1581,7 @@ impl Eq for ProximityApplicationRequest {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityApplicationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1627,7 +1598,6 @@ impl rt::typed::Fields for ProximityApplicationRequest {
         v.all("banned_user_target", &self.banned_user_target, 3611, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1838,7 +1808,7 @@ impl rt::typed::Command for ProximityApplicationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1937,6 +1907,7 @@ impl Eq for ProximityApplicationAnswer {}
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Fields for ProximityApplicationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
@@ -1956,7 +1927,6 @@ impl rt::typed::Fields for ProximityApplicationAnswer {
         v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2163,7 +2133,7 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

@@ -126,6 +126,7 @@ impl Eq for ProseSubscriptionData {}
 )]
 impl rt::typed::Fields for ProseSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("prose_permission", &self.prose_permission, 3702, 10415, 192);
         v.all("prose_allowed_plmn", &self.prose_allowed_plmn, 3703, 10415, 192);
         v.opt(
@@ -137,7 +138,6 @@ impl rt::typed::Fields for ProseSubscriptionData {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -227,15 +227,8 @@ impl ProseSubscriptionData {
         feature = "ts29344"
     )
 )]
-impl rt::AvpData for ProseSubscriptionData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseSubscriptionData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -285,9 +278,6 @@ impl rt::AvpData for ProseSubscriptionData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -363,6 +353,7 @@ impl Eq for ProseAllowedPlmn {}
 )]
 impl rt::typed::Fields for ProseAllowedPlmn {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "authorized_discovery_range",
@@ -374,7 +365,6 @@ impl rt::typed::Fields for ProseAllowedPlmn {
         v.opt("prose_direct_allowed", &self.prose_direct_allowed, 3704, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -452,15 +442,8 @@ impl ProseAllowedPlmn {
         feature = "ts29344"
     )
 )]
-impl rt::AvpData for ProseAllowedPlmn {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseAllowedPlmn {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -503,9 +486,6 @@ impl rt::AvpData for ProseAllowedPlmn {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -553,6 +533,7 @@ impl Eq for ProseInitialLocationInformation {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseInitialLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
         v.opt(
             "e_utran_cell_global_identity",
@@ -571,7 +552,6 @@ impl rt::typed::Fields for ProseInitialLocationInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -610,15 +590,8 @@ impl ProseInitialLocationInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
-impl rt::AvpData for ProseInitialLocationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseInitialLocationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -676,14 +649,11 @@ impl rt::AvpData for ProseInitialLocationInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseInitialLocationInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -770,6 +740,7 @@ impl Eq for ProseSubscriberInformationRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseSubscriberInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -792,7 +763,6 @@ impl rt::typed::Fields for ProseSubscriberInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -987,7 +957,7 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1098,6 +1068,7 @@ impl Eq for ProseSubscriberInformationAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseSubscriberInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1132,7 +1103,6 @@ impl rt::typed::Fields for ProseSubscriberInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1341,7 +1311,7 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1516,6 +1486,7 @@ impl Eq for UpdateProseSubscriberDataRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for UpdateProseSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1547,7 +1518,6 @@ impl rt::typed::Fields for UpdateProseSubscriberDataRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1785,7 +1755,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1868,6 +1838,7 @@ impl Eq for UpdateProseSubscriberDataAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for UpdateProseSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1889,7 +1860,6 @@ impl rt::typed::Fields for UpdateProseSubscriberDataAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2062,7 +2032,7 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2240,6 +2210,7 @@ impl Eq for ProseNotifyRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseNotifyRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2265,7 +2236,6 @@ impl rt::typed::Fields for ProseNotifyRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2464,7 +2434,7 @@ impl rt::typed::Command for ProseNotifyRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2559,6 +2529,7 @@ impl Eq for ProseNotifyAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseNotifyAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2583,7 +2554,6 @@ impl rt::typed::Fields for ProseNotifyAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2766,7 +2736,7 @@ impl rt::typed::Command for ProseNotifyAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2922,6 +2892,7 @@ impl Eq for ResetRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ResetRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2943,7 +2914,6 @@ impl rt::typed::Fields for ResetRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3135,7 +3105,7 @@ impl rt::typed::Command for ResetRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3218,6 +3188,7 @@ impl Eq for ResetAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ResetAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3239,7 +3210,6 @@ impl rt::typed::Fields for ResetAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3412,7 +3382,7 @@ impl rt::typed::Command for ResetAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3570,6 +3540,7 @@ impl Eq for ProseInitialLocationInformationRequest {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseInitialLocationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3591,7 +3562,6 @@ impl rt::typed::Fields for ProseInitialLocationInformationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3782,7 +3752,7 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3877,6 +3847,7 @@ impl Eq for ProseInitialLocationInformationAnswer {}
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Fields for ProseInitialLocationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3906,7 +3877,6 @@ impl rt::typed::Fields for ProseInitialLocationInformationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4092,7 +4062,7 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]

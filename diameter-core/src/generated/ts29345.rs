@@ -443,10 +443,10 @@ impl Eq for AssistanceInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for AssistanceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("wlan_assistance_info", &self.wlan_assistance_info, 3820, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -482,15 +482,8 @@ impl AssistanceInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for AssistanceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AssistanceInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -524,14 +517,11 @@ impl rt::AvpData for AssistanceInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AssistanceInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -595,6 +585,7 @@ impl Eq for MatchReport {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for MatchReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
         v.opt(
@@ -623,7 +614,6 @@ impl rt::typed::Fields for MatchReport {
         v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -678,15 +668,8 @@ impl MatchReport {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for MatchReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MatchReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -756,14 +739,11 @@ impl rt::AvpData for MatchReport {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MatchReportView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -815,6 +795,7 @@ impl Eq for ProseDiscoveryFilter {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseDiscoveryFilter {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tgpp_filter_id", &self.tgpp_filter_id, 3805, 10415, 192);
         v.one("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
         v.one("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
@@ -822,7 +803,6 @@ impl rt::typed::Fields for ProseDiscoveryFilter {
         v.all("prose_app_mask", &self.prose_app_mask, 3812, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -907,15 +887,8 @@ impl ProseDiscoveryFilter {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for ProseDiscoveryFilter {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseDiscoveryFilter {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -974,14 +947,11 @@ impl rt::AvpData for ProseDiscoveryFilter {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseDiscoveryFilterView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1043,6 +1013,7 @@ impl Eq for WifiP2pAssistanceInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for WifiP2pAssistanceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
         v.opt("p2p_features", &self.p2p_features, 3809, 10415, 192);
@@ -1064,7 +1035,6 @@ impl rt::typed::Fields for WifiP2pAssistanceInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1106,15 +1076,8 @@ impl WifiP2pAssistanceInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for WifiP2pAssistanceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WifiP2pAssistanceInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1174,14 +1137,11 @@ impl rt::AvpData for WifiP2pAssistanceInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WifiP2pAssistanceInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1217,6 +1177,7 @@ impl Eq for WlanAssistanceInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for WlanAssistanceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "wifi_p2p_assistance_info",
             &self.wifi_p2p_assistance_info,
@@ -1226,7 +1187,6 @@ impl rt::typed::Fields for WlanAssistanceInfo {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1262,15 +1222,8 @@ impl WlanAssistanceInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for WlanAssistanceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanAssistanceInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1308,9 +1261,6 @@ impl rt::AvpData for WlanAssistanceInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// WLAN-Link-Layer-Id-List (code 3822, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.33.
@@ -1345,10 +1295,10 @@ impl Eq for WlanLinkLayerIdList {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for WlanLinkLayerIdList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1384,15 +1334,8 @@ impl WlanLinkLayerIdList {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for WlanLinkLayerIdList {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanLinkLayerIdList {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1431,9 +1374,6 @@ impl rt::AvpData for WlanLinkLayerIdList {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1477,12 +1417,12 @@ impl Eq for ProseAppCodeInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAppCodeInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
         v.one("mic", &self.mic, 3836, 10415, 192);
         v.one("utc_based_counter", &self.utc_based_counter, 3837, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1554,15 +1494,8 @@ impl ProseAppCodeInfo {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for ProseAppCodeInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseAppCodeInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1598,9 +1531,6 @@ impl rt::AvpData for ProseAppCodeInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1644,6 +1574,7 @@ impl Eq for LocationUpdateTrigger {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for LocationUpdateTrigger {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "location_update_event_type",
             &self.location_update_event_type,
@@ -1655,7 +1586,6 @@ impl rt::typed::Fields for LocationUpdateTrigger {
         v.opt("periodic_location_type", &self.periodic_location_type, 3829, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1705,15 +1635,8 @@ impl LocationUpdateTrigger {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for LocationUpdateTrigger {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocationUpdateTrigger {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1764,14 +1687,11 @@ impl rt::AvpData for LocationUpdateTrigger {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LocationUpdateTriggerView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1815,6 +1735,7 @@ impl Eq for ChangeOfAreaType {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ChangeOfAreaType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "location_update_event_trigger",
             &self.location_update_event_trigger,
@@ -1826,7 +1747,6 @@ impl rt::typed::Fields for ChangeOfAreaType {
         v.opt("minimum_interval_time", &self.minimum_interval_time, 3828, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -1887,15 +1807,8 @@ impl ChangeOfAreaType {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for ChangeOfAreaType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ChangeOfAreaType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1951,9 +1864,6 @@ impl rt::AvpData for ChangeOfAreaType {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// Periodic-Location-Type (code 3829, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.48.
@@ -1992,6 +1902,7 @@ impl Eq for PeriodicLocationType {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for PeriodicLocationType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "location_report_interval_time",
             &self.location_report_interval_time,
@@ -2008,7 +1919,6 @@ impl rt::typed::Fields for PeriodicLocationType {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2068,15 +1978,8 @@ impl PeriodicLocationType {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for PeriodicLocationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PeriodicLocationType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2123,9 +2026,6 @@ impl rt::AvpData for PeriodicLocationType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2225,6 +2125,7 @@ impl Eq for DiscoveryAuthRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for DiscoveryAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
@@ -2255,7 +2156,6 @@ impl rt::typed::Fields for DiscoveryAuthRequest {
         v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2318,15 +2218,8 @@ impl DiscoveryAuthRequest {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for DiscoveryAuthRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DiscoveryAuthRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2422,14 +2315,11 @@ impl rt::AvpData for DiscoveryAuthRequest {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DiscoveryAuthRequestView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2505,6 +2395,7 @@ impl Eq for DiscoveryAuthResponse {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for DiscoveryAuthResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.all("prose_discovery_filter", &self.prose_discovery_filter, 3813, 10415, 192);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
@@ -2528,7 +2419,6 @@ impl rt::typed::Fields for DiscoveryAuthResponse {
         v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2584,15 +2474,8 @@ impl DiscoveryAuthResponse {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for DiscoveryAuthResponse {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DiscoveryAuthResponse {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2670,14 +2553,11 @@ impl rt::AvpData for DiscoveryAuthResponse {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DiscoveryAuthResponseView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2729,6 +2609,7 @@ impl Eq for MatchRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for MatchRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
@@ -2736,7 +2617,6 @@ impl rt::typed::Fields for MatchRequest {
         v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2788,15 +2668,8 @@ impl MatchRequest {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for MatchRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MatchRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2849,14 +2722,11 @@ impl rt::AvpData for MatchRequest {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MatchRequestView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2900,12 +2770,12 @@ impl Eq for MatchReportInfo {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for MatchReportInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
         v.opt("user_identity", &self.user_identity, 700, 10415, 192);
         v.all("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -2955,15 +2825,8 @@ impl MatchReportInfo {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for MatchReportInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MatchReportInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3009,9 +2872,6 @@ impl rt::AvpData for MatchReportInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 /// App-Identifier (code 3840, vendor 10415), Grouped, 3GPP TS 29.345 §6.3.61.
@@ -3050,11 +2910,11 @@ impl Eq for AppIdentifier {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for AppIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("os_id", &self.os_id, 3841, 10415, 128);
         v.one("os_app_id", &self.os_app_id, 3842, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3114,15 +2974,8 @@ impl AppIdentifier {
     ];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for AppIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AppIdentifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3157,9 +3010,6 @@ impl rt::AvpData for AppIdentifier {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3211,6 +3061,7 @@ impl Eq for CodeReceivingSecurityMaterial {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for CodeReceivingSecurityMaterial {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("dusk", &self.dusk, 3862, 10415, 128);
         v.opt("duik", &self.duik, 3863, 10415, 128);
         v.opt("mic_check_indicator", &self.mic_check_indicator, 3865, 10415, 128);
@@ -3218,7 +3069,6 @@ impl rt::typed::Fields for CodeReceivingSecurityMaterial {
         v.opt("encrypted_bitmask", &self.encrypted_bitmask, 3866, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3258,15 +3108,8 @@ impl CodeReceivingSecurityMaterial {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for CodeReceivingSecurityMaterial {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CodeReceivingSecurityMaterial {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3306,14 +3149,11 @@ impl rt::AvpData for CodeReceivingSecurityMaterial {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CodeReceivingSecurityMaterialView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3361,13 +3201,13 @@ impl Eq for CodeSendingSecurityMaterial {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for CodeSendingSecurityMaterial {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("dusk", &self.dusk, 3862, 10415, 128);
         v.opt("duik", &self.duik, 3863, 10415, 128);
         v.opt("duck", &self.duck, 3864, 10415, 128);
         v.opt("encrypted_bitmask", &self.encrypted_bitmask, 3866, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3406,15 +3246,8 @@ impl CodeSendingSecurityMaterial {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for CodeSendingSecurityMaterial {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CodeSendingSecurityMaterial {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -3451,14 +3284,11 @@ impl rt::AvpData for CodeSendingSecurityMaterial {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CodeSendingSecurityMaterialView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3549,6 +3379,7 @@ impl Eq for ProseAuthorizationRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3572,7 +3403,6 @@ impl rt::typed::Fields for ProseAuthorizationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3787,7 +3617,7 @@ impl rt::typed::Command for ProseAuthorizationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -3902,6 +3732,7 @@ impl Eq for ProseAuthorizationAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAuthorizationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3943,7 +3774,6 @@ impl rt::typed::Fields for ProseAuthorizationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4161,7 +3991,7 @@ impl rt::typed::Command for ProseAuthorizationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4328,6 +4158,7 @@ impl Eq for ProseDiscoveryRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseDiscoveryRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4351,7 +4182,6 @@ impl rt::typed::Fields for ProseDiscoveryRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4561,7 +4391,7 @@ impl rt::typed::Command for ProseDiscoveryRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4664,6 +4494,7 @@ impl Eq for ProseDiscoveryAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseDiscoveryAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -4696,7 +4527,6 @@ impl rt::typed::Fields for ProseDiscoveryAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -4892,7 +4722,7 @@ impl rt::typed::Command for ProseDiscoveryAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5056,6 +4886,7 @@ impl Eq for ProseMatchRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5079,7 +4910,6 @@ impl rt::typed::Fields for ProseMatchRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5283,7 +5113,7 @@ impl rt::typed::Command for ProseMatchRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5382,6 +5212,7 @@ impl Eq for ProseMatchAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5407,7 +5238,6 @@ impl rt::typed::Fields for ProseMatchAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5601,7 +5431,7 @@ impl rt::typed::Command for ProseMatchAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5761,6 +5591,7 @@ impl Eq for ProseMatchReportInfoRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchReportInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -5783,7 +5614,6 @@ impl rt::typed::Fields for ProseMatchReportInfoRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -5983,7 +5813,7 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6078,6 +5908,7 @@ impl Eq for ProseMatchReportInfoAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseMatchReportInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6102,7 +5933,6 @@ impl rt::typed::Fields for ProseMatchReportInfoAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6285,7 +6115,7 @@ impl rt::typed::Command for ProseMatchReportInfoAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6465,6 +6295,7 @@ impl Eq for ProseProximityRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseProximityRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6498,7 +6329,6 @@ impl rt::typed::Fields for ProseProximityRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6767,7 +6597,7 @@ impl rt::typed::Command for ProseProximityRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -6870,6 +6700,7 @@ impl Eq for ProseProximityAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseProximityAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -6896,7 +6727,6 @@ impl rt::typed::Fields for ProseProximityAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7087,7 +6917,7 @@ impl rt::typed::Command for ProseProximityAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7260,6 +7090,7 @@ impl Eq for ProseLocationUpdateRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseLocationUpdateRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7283,7 +7114,6 @@ impl rt::typed::Fields for ProseLocationUpdateRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7498,7 +7328,7 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7593,6 +7423,7 @@ impl Eq for ProseLocationUpdateAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseLocationUpdateAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7617,7 +7448,6 @@ impl rt::typed::Fields for ProseLocationUpdateAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7800,7 +7630,7 @@ impl rt::typed::Command for ProseLocationUpdateAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -7974,6 +7804,7 @@ impl Eq for ProseAlertRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAlertRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -7998,7 +7829,6 @@ impl rt::typed::Fields for ProseAlertRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8217,7 +8047,7 @@ impl rt::typed::Command for ProseAlertRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8312,6 +8142,7 @@ impl Eq for ProseAlertAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseAlertAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8336,7 +8167,6 @@ impl rt::typed::Fields for ProseAlertAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8519,7 +8349,7 @@ impl rt::typed::Command for ProseAlertAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8689,6 +8519,7 @@ impl Eq for ProseCancellationRequest {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseCancellationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -8712,7 +8543,6 @@ impl rt::typed::Fields for ProseCancellationRequest {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -8927,7 +8757,7 @@ impl rt::typed::Command for ProseCancellationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9022,6 +8852,7 @@ impl Eq for ProseCancellationAnswer {}
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Fields for ProseCancellationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -9046,7 +8877,6 @@ impl rt::typed::Fields for ProseCancellationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -9229,7 +9059,7 @@ impl rt::typed::Command for ProseCancellationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]

@@ -384,6 +384,7 @@ impl Eq for DeviceAction {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceAction {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
@@ -394,7 +395,6 @@ impl rt::typed::Fields for DeviceAction {
         v.opt("validity_time", &self.validity_time, 448, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -460,15 +460,8 @@ impl DeviceAction {
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::AvpData for DeviceAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DeviceAction {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -519,14 +512,11 @@ impl rt::AvpData for DeviceAction {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DeviceActionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -590,6 +580,7 @@ impl Eq for DeviceNotification {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceNotification {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
@@ -600,7 +591,6 @@ impl rt::typed::Fields for DeviceNotification {
         v.opt("delivery_outcome", &self.delivery_outcome, 3009, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -655,15 +645,8 @@ impl DeviceNotification {
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::AvpData for DeviceNotification {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DeviceNotification {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -716,14 +699,11 @@ impl rt::AvpData for DeviceNotification {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DeviceNotificationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -767,6 +747,7 @@ impl Eq for TriggerData {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for TriggerData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("payload", &self.payload, 3004, 10415, 192);
         v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
         v.opt(
@@ -778,7 +759,6 @@ impl rt::typed::Fields for TriggerData {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -828,15 +808,8 @@ impl TriggerData {
     ];
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::AvpData for TriggerData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TriggerData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -879,9 +852,6 @@ impl rt::AvpData for TriggerData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -964,6 +934,7 @@ impl Eq for DeviceActionRequest {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceActionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -979,7 +950,6 @@ impl rt::typed::Fields for DeviceActionRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1170,7 +1140,7 @@ impl rt::typed::Command for DeviceActionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1261,6 +1231,7 @@ impl Eq for DeviceActionAnswer {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceActionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1278,7 +1249,6 @@ impl rt::typed::Fields for DeviceActionAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1445,7 +1415,7 @@ impl rt::typed::Command for DeviceActionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1591,6 +1561,7 @@ impl Eq for DeviceNotificationRequest {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1606,7 +1577,6 @@ impl rt::typed::Fields for DeviceNotificationRequest {
         v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1811,7 +1781,7 @@ impl rt::typed::Command for DeviceNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1898,6 +1868,7 @@ impl Eq for DeviceNotificationAnswer {}
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Fields for DeviceNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -1914,7 +1885,6 @@ impl rt::typed::Fields for DeviceNotificationAnswer {
         v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -2077,7 +2047,7 @@ impl rt::typed::Command for DeviceNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]

@@ -306,6 +306,7 @@ impl Eq for MbmsBearerEventNotification {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for MbmsBearerEventNotification {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.one("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
         v.one("mbms_bearer_event", &self.mbms_bearer_event, 3502, 10415, 192);
@@ -325,7 +326,6 @@ impl rt::typed::Fields for MbmsBearerEventNotification {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -399,15 +399,8 @@ impl MbmsBearerEventNotification {
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for MbmsBearerEventNotification {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MbmsBearerEventNotification {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -469,14 +462,11 @@ impl rt::AvpData for MbmsBearerEventNotification {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsBearerEventNotificationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -558,6 +548,7 @@ impl Clone for MbmsBearerRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for MbmsBearerRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "mbms_startstop_indication",
             &self.mbms_startstop_indication,
@@ -585,7 +576,6 @@ impl rt::typed::Fields for MbmsBearerRequest {
         v.opt("rohc_max_cid", &self.rohc_max_cid, 3532, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -645,15 +635,8 @@ impl MbmsBearerRequest {
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for MbmsBearerRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MbmsBearerRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -739,14 +722,11 @@ impl rt::AvpData for MbmsBearerRequest {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsBearerRequestView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -814,6 +794,7 @@ impl Eq for MbmsBearerResponse {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for MbmsBearerResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
         v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
@@ -831,7 +812,6 @@ impl rt::typed::Fields for MbmsBearerResponse {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -875,15 +855,8 @@ impl MbmsBearerResponse {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for MbmsBearerResponse {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MbmsBearerResponse {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -958,14 +931,11 @@ impl rt::AvpData for MbmsBearerResponse {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsBearerResponseView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1005,11 +975,11 @@ impl Eq for TmgiAllocationRequest {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiAllocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tmgi_number", &self.tmgi_number, 3516, 10415, 192);
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1058,15 +1028,8 @@ impl TmgiAllocationRequest {
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for TmgiAllocationRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TmgiAllocationRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1101,9 +1064,6 @@ impl rt::AvpData for TmgiAllocationRequest {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1147,12 +1107,12 @@ impl Eq for TmgiAllocationResponse {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiAllocationResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
         v.opt("tmgi_allocation_result", &self.tmgi_allocation_result, 3511, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1190,15 +1150,8 @@ impl TmgiAllocationResponse {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for TmgiAllocationResponse {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TmgiAllocationResponse {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1247,9 +1200,6 @@ impl rt::AvpData for TmgiAllocationResponse {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Deallocation-Request (code 3512, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.14.
@@ -1284,10 +1234,10 @@ impl Eq for TmgiDeallocationRequest {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiDeallocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1323,15 +1273,8 @@ impl TmgiDeallocationRequest {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for TmgiDeallocationRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TmgiDeallocationRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1363,9 +1306,6 @@ impl rt::AvpData for TmgiDeallocationRequest {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1405,6 +1345,7 @@ impl Eq for TmgiDeallocationResponse {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiDeallocationResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt(
             "tmgi_deallocation_result",
@@ -1415,7 +1356,6 @@ impl rt::typed::Fields for TmgiDeallocationResponse {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1464,15 +1404,8 @@ impl TmgiDeallocationResponse {
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for TmgiDeallocationResponse {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TmgiDeallocationResponse {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1511,9 +1444,6 @@ impl rt::AvpData for TmgiDeallocationResponse {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// TMGI-Expiry (code 3515, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.17.
@@ -1548,10 +1478,10 @@ impl Eq for TmgiExpiry {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for TmgiExpiry {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1599,15 +1529,8 @@ impl TmgiExpiry {
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for TmgiExpiry {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TmgiExpiry {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1639,9 +1562,6 @@ impl rt::AvpData for TmgiExpiry {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1696,6 +1616,7 @@ impl Eq for LocalM1Information {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for LocalM1Information {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "mbms_enb_ip_multicast_address",
             &self.mbms_enb_ip_multicast_address,
@@ -1733,7 +1654,6 @@ impl rt::typed::Fields for LocalM1Information {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1773,15 +1693,8 @@ impl LocalM1Information {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for LocalM1Information {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocalM1Information {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1852,14 +1765,11 @@ impl rt::AvpData for LocalM1Information {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LocalM1InformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1898,11 +1808,11 @@ impl Eq for LocalMb2UInformation {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for LocalMb2UInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("bmsc_address", &self.bmsc_address, 3500, 10415, 192);
         v.opt("bmsc_port", &self.bmsc_port, 3501, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1939,15 +1849,8 @@ impl LocalMb2UInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for LocalMb2UInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocalMb2UInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1982,9 +1885,6 @@ impl rt::AvpData for LocalMb2UInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2026,6 +1926,7 @@ impl Clone for RohcRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for RohcRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt(
             "rohc_full_header_periodicity",
@@ -2037,7 +1938,6 @@ impl rt::typed::Fields for RohcRequest {
         v.one("rohc_profile", &self.rohc_profile, 3528, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2098,15 +1998,8 @@ impl RohcRequest {
     ];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for RohcRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RohcRequest {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2157,9 +2050,6 @@ impl rt::AvpData for RohcRequest {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 /// Userplane-Protocol-Result (code 3529, vendor 10415), Grouped, 3GPP TS 29.468 §6.4.31.
@@ -2202,12 +2092,12 @@ impl Eq for UserplaneProtocolResult {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for UserplaneProtocolResult {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt("rohc_result", &self.rohc_result, 3530, 10415, 128);
         v.opt("fec_result", &self.fec_result, 3531, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2245,15 +2135,8 @@ impl UserplaneProtocolResult {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for UserplaneProtocolResult {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserplaneProtocolResult {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -2298,9 +2181,6 @@ impl rt::AvpData for UserplaneProtocolResult {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2397,6 +2277,7 @@ impl Clone for GcsActionRequest {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsActionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2428,7 +2309,6 @@ impl rt::typed::Fields for GcsActionRequest {
         v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2660,7 +2540,7 @@ impl rt::typed::Command for GcsActionRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2783,6 +2663,7 @@ impl Eq for GcsActionAnswer {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsActionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -2820,7 +2701,6 @@ impl rt::typed::Fields for GcsActionAnswer {
         v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3069,7 +2949,7 @@ impl rt::typed::Command for GcsActionAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3227,6 +3107,7 @@ impl Eq for GcsNotificationRequest {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3250,7 +3131,6 @@ impl rt::typed::Fields for GcsNotificationRequest {
         v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3454,7 +3334,7 @@ impl rt::typed::Command for GcsNotificationRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3557,6 +3437,7 @@ impl Eq for GcsNotificationAnswer {}
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Fields for GcsNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -3577,7 +3458,6 @@ impl rt::typed::Fields for GcsNotificationAnswer {
         v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3769,7 +3649,7 @@ impl rt::typed::Command for GcsNotificationAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

@@ -8380,6 +8380,7 @@ impl Eq for AccessNetworkInfoChange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AccessNetworkInfoChange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all(
             "access_network_information",
             &self.access_network_information,
@@ -8397,7 +8398,6 @@ impl rt::typed::Fields for AccessNetworkInfoChange {
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8435,15 +8435,8 @@ impl AccessNetworkInfoChange {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AccessNetworkInfoChange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessNetworkInfoChange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8493,9 +8486,6 @@ impl rt::AvpData for AccessNetworkInfoChange {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8567,6 +8557,7 @@ impl Eq for AccessTransferInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AccessTransferInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("access_transfer_type", &self.access_transfer_type, 2710, 10415, 128);
         v.all(
             "access_network_information",
@@ -8602,7 +8593,6 @@ impl rt::typed::Fields for AccessTransferInformation {
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8646,15 +8636,8 @@ impl AccessTransferInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AccessTransferInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccessTransferInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8734,14 +8717,11 @@ impl rt::AvpData for AccessTransferInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AccessTransferInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8780,11 +8760,11 @@ impl Eq for AccumulatedCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AccumulatedCost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8830,15 +8810,8 @@ impl AccumulatedCost {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AccumulatedCost {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AccumulatedCost {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -8871,9 +8844,6 @@ impl rt::AvpData for AccumulatedCost {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8917,6 +8887,7 @@ impl Eq for AdditionalContentInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AdditionalContentInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("type_number", &self.type_number, 1204, 10415, 128);
         v.opt(
             "additional_type_information",
@@ -8928,7 +8899,6 @@ impl rt::typed::Fields for AdditionalContentInformation {
         v.opt("content_size", &self.content_size, 1206, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8966,15 +8936,8 @@ impl AdditionalContentInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AdditionalContentInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AdditionalContentInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9018,9 +8981,6 @@ impl rt::AvpData for AdditionalContentInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Address-Domain (code 898, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -9059,11 +9019,11 @@ impl Eq for AddressDomain {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AddressDomain {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("domain_name", &self.domain_name, 1200, 10415, 128);
         v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 8, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9100,15 +9060,8 @@ impl AddressDomain {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AddressDomain {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AddressDomain {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9143,9 +9096,6 @@ impl rt::AvpData for AddressDomain {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9185,11 +9135,11 @@ impl Eq for AfCorrelationInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AfCorrelationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
         v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9238,15 +9188,8 @@ impl AfCorrelationInformation {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AfCorrelationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AfCorrelationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9287,9 +9230,6 @@ impl rt::AvpData for AfCorrelationInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -9353,6 +9293,7 @@ impl Eq for AnnouncementInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for AnnouncementInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one(
             "announcement_identifier",
             &self.announcement_identifier,
@@ -9369,7 +9310,6 @@ impl rt::typed::Fields for AnnouncementInformation {
         v.opt("language", &self.language, 3914, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -9424,15 +9364,8 @@ impl AnnouncementInformation {
     ];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for AnnouncementInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AnnouncementInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9499,9 +9432,6 @@ impl rt::AvpData for AnnouncementInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Cost-Information (code 2053, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -9544,12 +9474,12 @@ impl Eq for AocCostInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocCostInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("accumulated_cost", &self.accumulated_cost, 2052, 10415, 128);
         v.all("incremental_cost", &self.incremental_cost, 2062, 10415, 128);
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9587,15 +9517,8 @@ impl AocCostInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocCostInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AocCostInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9639,9 +9562,6 @@ impl rt::AvpData for AocCostInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// AoC-Information (code 2054, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -9684,6 +9604,7 @@ impl Eq for AocInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("aoc_cost_information", &self.aoc_cost_information, 2053, 10415, 128);
         v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
         v.opt(
@@ -9695,7 +9616,6 @@ impl rt::typed::Fields for AocInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9733,15 +9653,8 @@ impl AocInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AocInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9786,14 +9699,11 @@ impl rt::AvpData for AocInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AocInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9833,6 +9743,7 @@ impl Eq for AocService {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocService {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "aoc_service_obligatory_type",
             &self.aoc_service_obligatory_type,
@@ -9843,7 +9754,6 @@ impl rt::typed::Fields for AocService {
         v.opt("aoc_service_type", &self.aoc_service_type, 2313, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9880,15 +9790,8 @@ impl AocService {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocService {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AocService {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -9928,9 +9831,6 @@ impl rt::AvpData for AocService {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9974,12 +9874,12 @@ impl Eq for AocSubscriptionInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for AocSubscriptionInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("aoc_service", &self.aoc_service, 2311, 10415, 128);
         v.opt("aoc_format", &self.aoc_format, 2310, 10415, 128);
         v.opt("preferred_aoc_currency", &self.preferred_aoc_currency, 2315, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10017,15 +9917,8 @@ impl AocSubscriptionInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocSubscriptionInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for AocSubscriptionInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10076,9 +9969,6 @@ impl rt::AvpData for AocSubscriptionInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// APN-Rate-Control (code 3933, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -10117,6 +10007,7 @@ impl Eq for ApnRateControl {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApnRateControl {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "apn_rate_control_uplink",
             &self.apn_rate_control_uplink,
@@ -10133,7 +10024,6 @@ impl rt::typed::Fields for ApnRateControl {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10170,15 +10060,8 @@ impl ApnRateControl {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ApnRateControl {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnRateControl {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10225,14 +10108,11 @@ impl rt::AvpData for ApnRateControl {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ApnRateControlView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10276,6 +10156,7 @@ impl Eq for ApnRateControlDownlink {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApnRateControlDownlink {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "additional_exception_reports",
             &self.additional_exception_reports,
@@ -10287,7 +10168,6 @@ impl rt::typed::Fields for ApnRateControlDownlink {
         v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10325,15 +10205,8 @@ impl ApnRateControlDownlink {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ApnRateControlDownlink {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnRateControlDownlink {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10387,9 +10260,6 @@ impl rt::AvpData for ApnRateControlDownlink {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// APN-Rate-Control-Uplink (code 3935, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -10432,6 +10302,7 @@ impl Eq for ApnRateControlUplink {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApnRateControlUplink {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("rate_control_time_unit", &self.rate_control_time_unit, 3939, 10415, 192);
         v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
         v.opt(
@@ -10443,7 +10314,6 @@ impl rt::typed::Fields for ApnRateControlUplink {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10481,15 +10351,8 @@ impl ApnRateControlUplink {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ApnRateControlUplink {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApnRateControlUplink {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10543,9 +10406,6 @@ impl rt::AvpData for ApnRateControlUplink {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Application-Server-Information (code 850, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -10590,6 +10450,7 @@ impl Eq for ApplicationServerInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ApplicationServerInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("application_server", &self.application_server, 836, 10415, 192);
         v.all(
             "application_provided_called_party_address",
@@ -10601,7 +10462,6 @@ impl rt::typed::Fields for ApplicationServerInformation {
         v.opt("status_as_code", &self.status_as_code, 2702, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10639,15 +10499,8 @@ impl ApplicationServerInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ApplicationServerInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ApplicationServerInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10693,9 +10546,6 @@ impl rt::AvpData for ApplicationServerInformation {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Basic-Service-Code (code 3411, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -10734,11 +10584,11 @@ impl Eq for BasicServiceCode {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for BasicServiceCode {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("bearer_service", &self.bearer_service, 854, 10415, 192);
         v.opt("teleservice", &self.teleservice, 3413, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10775,15 +10625,8 @@ impl BasicServiceCode {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for BasicServiceCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for BasicServiceCode {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10818,9 +10661,6 @@ impl rt::AvpData for BasicServiceCode {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10860,11 +10700,11 @@ impl Eq for CalledIdentityChange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CalledIdentityChange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("called_identity", &self.called_identity, 3916, 10415, 192);
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10901,15 +10741,8 @@ impl CalledIdentityChange {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CalledIdentityChange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CalledIdentityChange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -10944,9 +10777,6 @@ impl rt::AvpData for CalledIdentityChange {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10990,12 +10820,12 @@ impl Eq for CoverageInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CoverageInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.all("location_info", &self.location_info, 3460, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11033,15 +10863,8 @@ impl CoverageInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CoverageInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CoverageInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11086,9 +10909,6 @@ impl rt::AvpData for CoverageInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11140,6 +10960,7 @@ impl Eq for CpdtInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CpdtInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.opt("serving_node_identity", &self.serving_node_identity, 3929, 10415, 192);
@@ -11147,7 +10968,6 @@ impl rt::typed::Fields for CpdtInformation {
         v.opt("nidd_submission", &self.nidd_submission, 3928, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11187,15 +11007,8 @@ impl CpdtInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CpdtInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CpdtInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11244,14 +11057,11 @@ impl rt::AvpData for CpdtInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CpdtInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11295,12 +11105,12 @@ impl Eq for CurrentTariff {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CurrentTariff {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
         v.all("rate_element", &self.rate_element, 2058, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11338,15 +11148,8 @@ impl CurrentTariff {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CurrentTariff {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CurrentTariff {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11390,9 +11193,6 @@ impl rt::AvpData for CurrentTariff {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// DCD-Information (code 2115, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -11431,11 +11231,11 @@ impl Eq for DcdInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for DcdInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("content_id", &self.content_id, 2116, 10415, 128);
         v.opt("content_provider_id", &self.content_provider_id, 2117, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11472,15 +11272,8 @@ impl DcdInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for DcdInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DcdInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11515,9 +11308,6 @@ impl rt::AvpData for DcdInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11565,13 +11355,13 @@ impl Eq for DestinationInterface {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for DestinationInterface {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
         v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
         v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
         v.opt("interface_type", &self.interface_type, 2006, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11610,15 +11400,8 @@ impl DestinationInterface {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for DestinationInterface {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DestinationInterface {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11661,14 +11444,11 @@ impl rt::AvpData for DestinationInterface {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DestinationInterfaceView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11712,12 +11492,12 @@ impl Eq for EarlyMediaDescription {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for EarlyMediaDescription {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sdp_timestamps", &self.sdp_timestamps, 1273, 10415, 128);
         v.all("sdp_media_component", &self.sdp_media_component, 843, 10415, 192);
         v.all("sdp_session_description", &self.sdp_session_description, 842, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11755,15 +11535,8 @@ impl EarlyMediaDescription {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for EarlyMediaDescription {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EarlyMediaDescription {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11817,14 +11590,11 @@ impl rt::AvpData for EarlyMediaDescription {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EarlyMediaDescriptionView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11860,10 +11630,10 @@ impl Eq for EnhancedDiagnostics {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for EnhancedDiagnostics {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11899,15 +11669,8 @@ impl EnhancedDiagnostics {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for EnhancedDiagnostics {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EnhancedDiagnostics {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -11946,9 +11709,6 @@ impl rt::AvpData for EnhancedDiagnostics {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -12004,6 +11764,7 @@ impl Eq for Envelope {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for Envelope {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("envelope_start_time", &self.envelope_start_time, 1269, 10415, 128);
         v.opt("envelope_end_time", &self.envelope_end_time, 1267, 10415, 128);
         v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
@@ -12012,7 +11773,6 @@ impl rt::typed::Fields for Envelope {
         v.all("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -12065,15 +11825,8 @@ impl Envelope {
     ];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for Envelope {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Envelope {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12134,9 +11887,6 @@ impl rt::AvpData for Envelope {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Event-Type (code 823, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -12179,12 +11929,12 @@ impl Eq for EventType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for EventType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tgpp_sip_method", &self.tgpp_sip_method, 824, 10415, 192);
         v.opt("event", &self.event, 825, 10415, 192);
         v.opt("expires", &self.expires, 888, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12222,15 +11972,8 @@ impl EventType {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for EventType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for EventType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12264,9 +12007,6 @@ impl rt::AvpData for EventType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12320,6 +12060,7 @@ impl Eq for ImInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ImInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "total_number_of_messages_sent",
             &self.total_number_of_messages_sent,
@@ -12350,7 +12091,6 @@ impl rt::typed::Fields for ImInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12389,15 +12129,8 @@ impl ImInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ImInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ImInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -12458,9 +12191,6 @@ impl rt::AvpData for ImInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12720,6 +12450,7 @@ impl Eq for ImsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ImsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("event_type", &self.event_type, 823, 10415, 192);
         v.opt("role_of_node", &self.role_of_node, 829, 10415, 192);
         v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
@@ -12901,7 +12632,6 @@ impl rt::typed::Fields for ImsInformation {
         v.opt("fe_identifier_list", &self.fe_identifier_list, 4413, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13001,15 +12731,8 @@ impl ImsInformation {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ImsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ImsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13409,14 +13132,11 @@ impl rt::AvpData for ImsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ImsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13455,11 +13175,11 @@ impl Eq for IncrementalCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for IncrementalCost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13505,15 +13225,8 @@ impl IncrementalCost {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for IncrementalCost {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IncrementalCost {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13546,9 +13259,6 @@ impl rt::AvpData for IncrementalCost {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13588,11 +13298,11 @@ impl Eq for InterOperatorIdentifier {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for InterOperatorIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("originating_ioi", &self.originating_ioi, 839, 10415, 192);
         v.opt("terminating_ioi", &self.terminating_ioi, 840, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13629,15 +13339,8 @@ impl InterOperatorIdentifier {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for InterOperatorIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for InterOperatorIdentifier {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13672,9 +13375,6 @@ impl rt::AvpData for InterOperatorIdentifier {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13718,12 +13418,12 @@ impl Eq for IsupCause {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for IsupCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("isup_cause_location", &self.isup_cause_location, 3423, 10415, 192);
         v.opt("isup_cause_value", &self.isup_cause_value, 3424, 10415, 192);
         v.opt("isup_cause_diagnostics", &self.isup_cause_diagnostics, 3422, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13761,15 +13461,8 @@ impl IsupCause {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for IsupCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for IsupCause {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13812,9 +13505,6 @@ impl rt::AvpData for IsupCause {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13870,6 +13560,7 @@ impl Eq for LcsClientId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsClientId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("lcs_client_type", &self.lcs_client_type, 1241, 10415, 192);
         v.opt("lcs_client_external_id", &self.lcs_client_external_id, 1234, 10415, 192);
         v.opt(
@@ -13884,7 +13575,6 @@ impl rt::typed::Fields for LcsClientId {
         v.opt("lcs_requestor_id", &self.lcs_requestor_id, 1239, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13925,15 +13615,8 @@ impl LcsClientId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LcsClientId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsClientId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -13990,14 +13673,11 @@ impl rt::AvpData for LcsClientId {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LcsClientIdView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14041,12 +13721,12 @@ impl Eq for LcsClientName {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsClientName {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
         v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
         v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14084,15 +13764,8 @@ impl LcsClientName {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LcsClientName {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsClientName {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14135,9 +13808,6 @@ impl rt::AvpData for LcsClientName {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14193,6 +13863,7 @@ impl Eq for LcsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("lcs_client_id", &self.lcs_client_id, 1232, 10415, 192);
         v.opt("location_type", &self.location_type, 1244, 10415, 192);
         v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
@@ -14201,7 +13872,6 @@ impl rt::typed::Fields for LcsInformation {
         v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14242,15 +13912,8 @@ impl LcsInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LcsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14295,14 +13958,11 @@ impl rt::AvpData for LcsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LcsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14342,6 +14002,7 @@ impl Eq for LcsRequestorId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LcsRequestorId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
         v.opt(
             "lcs_requestor_id_string",
@@ -14352,7 +14013,6 @@ impl rt::typed::Fields for LcsRequestorId {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14389,15 +14049,8 @@ impl LcsRequestorId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LcsRequestorId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LcsRequestorId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14443,9 +14096,6 @@ impl rt::AvpData for LcsRequestorId {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Location-Info (code 3460, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -14484,11 +14134,11 @@ impl Eq for LocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14525,15 +14175,8 @@ impl LocationInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LocationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14574,9 +14217,6 @@ impl rt::AvpData for LocationInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Location-Type (code 1244, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -14615,6 +14255,7 @@ impl Eq for LocationType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for LocationType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("location_estimate_type", &self.location_estimate_type, 1243, 10415, 192);
         v.opt(
             "deferred_location_event_type",
@@ -14625,7 +14266,6 @@ impl rt::typed::Fields for LocationType {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14662,15 +14302,8 @@ impl LocationType {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LocationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for LocationType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -14715,9 +14348,6 @@ impl rt::AvpData for LocationType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14811,6 +14441,7 @@ impl Eq for MbmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MbmsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.one("mbms_service_type", &self.mbms_service_type, 906, 10415, 192);
         v.one("mbms_user_service_type", &self.mbms_user_service_type, 1225, 10415, 128);
@@ -14846,7 +14477,6 @@ impl rt::typed::Fields for MbmsInformation {
         v.opt("mbms_data_transfer_stop", &self.mbms_data_transfer_stop, 930, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14930,15 +14560,8 @@ impl MbmsInformation {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MbmsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MbmsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15060,14 +14683,11 @@ impl rt::AvpData for MbmsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15115,13 +14735,13 @@ impl Eq for MessageBody {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MessageBody {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("content_type", &self.content_type, 826, 10415, 192);
         v.one("content_length", &self.content_length, 827, 10415, 192);
         v.opt("content_disposition", &self.content_disposition, 828, 10415, 192);
         v.opt("originator", &self.originator, 864, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15183,15 +14803,8 @@ impl MessageBody {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MessageBody {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MessageBody {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15233,9 +14846,6 @@ impl rt::AvpData for MessageBody {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Message-Class (code 1213, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -15274,11 +14884,11 @@ impl Eq for MessageClass {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MessageClass {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("class_identifier", &self.class_identifier, 1214, 10415, 128);
         v.opt("token_text", &self.token_text, 1215, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15315,15 +14925,8 @@ impl MessageClass {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MessageClass {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MessageClass {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15358,9 +14961,6 @@ impl rt::AvpData for MessageClass {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15408,6 +15008,7 @@ impl Eq for MmContentType {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MmContentType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("type_number", &self.type_number, 1204, 10415, 128);
         v.opt(
             "additional_type_information",
@@ -15426,7 +15027,6 @@ impl rt::typed::Fields for MmContentType {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15465,15 +15065,8 @@ impl MmContentType {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MmContentType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MmContentType {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15526,9 +15119,6 @@ impl rt::AvpData for MmContentType {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15640,6 +15230,7 @@ impl Eq for MmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MmsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("originator_address", &self.originator_address, 886, 10415, 192);
         v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
         v.opt("submission_time", &self.submission_time, 1202, 10415, 128);
@@ -15680,7 +15271,6 @@ impl rt::typed::Fields for MmsInformation {
         v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15735,15 +15325,8 @@ impl MmsInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MmsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MmsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15852,14 +15435,11 @@ impl rt::AvpData for MmsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MmsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15895,10 +15475,10 @@ impl Eq for MmtelInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for MmtelInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("supplementary_service", &self.supplementary_service, 2048, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15934,15 +15514,8 @@ impl MmtelInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MmtelInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MmtelInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -15981,9 +15554,6 @@ impl rt::AvpData for MmtelInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16083,6 +15653,7 @@ impl Eq for MonitoringEventInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for MonitoringEventInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "monitoring_event_functionality",
             &self.monitoring_event_functionality,
@@ -16136,7 +15707,6 @@ impl rt::typed::Fields for MonitoringEventInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16186,15 +15756,8 @@ impl MonitoringEventInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for MonitoringEventInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitoringEventInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16305,14 +15868,11 @@ impl rt::AvpData for MonitoringEventInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16398,6 +15958,7 @@ impl Eq for MonitoringEventReportData {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for MonitoringEventReportData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
         v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
         v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
@@ -16441,7 +16002,6 @@ impl rt::typed::Fields for MonitoringEventReportData {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -16487,15 +16047,8 @@ impl MonitoringEventReportData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for MonitoringEventReportData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for MonitoringEventReportData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16584,14 +16137,11 @@ impl rt::AvpData for MonitoringEventReportData {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportDataView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16635,12 +16185,12 @@ impl Eq for NextTariff {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for NextTariff {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
         v.all("rate_element", &self.rate_element, 2058, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16678,15 +16228,8 @@ impl NextTariff {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for NextTariff {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NextTariff {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16729,9 +16272,6 @@ impl rt::AvpData for NextTariff {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16779,13 +16319,13 @@ impl Eq for NiddSubmission {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for NiddSubmission {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
         v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
         v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
         v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16824,15 +16364,8 @@ impl NiddSubmission {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for NiddSubmission {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NiddSubmission {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -16884,9 +16417,6 @@ impl rt::AvpData for NiddSubmission {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// NNI-Information (code 2703, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -16933,13 +16463,13 @@ impl Eq for NniInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for NniInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("session_direction", &self.session_direction, 2707, 10415, 128);
         v.opt("nni_type", &self.nni_type, 2704, 10415, 128);
         v.opt("relationship_mode", &self.relationship_mode, 2706, 10415, 128);
         v.opt("neighbour_node_address", &self.neighbour_node_address, 2705, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16978,15 +16508,8 @@ impl NniInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for NniInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NniInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17032,9 +16555,6 @@ impl rt::AvpData for NniInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17086,6 +16606,7 @@ impl Eq for OfflineCharging {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OfflineCharging {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("quota_consumption_time", &self.quota_consumption_time, 881, 10415, 192);
         v.opt("time_quota_mechanism", &self.time_quota_mechanism, 1270, 10415, 128);
         v.opt("envelope_reporting", &self.envelope_reporting, 1268, 10415, 128);
@@ -17098,7 +16619,6 @@ impl rt::typed::Fields for OfflineCharging {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17137,15 +16657,8 @@ impl OfflineCharging {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for OfflineCharging {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for OfflineCharging {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17199,9 +16712,6 @@ impl rt::AvpData for OfflineCharging {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Originator-Address (code 886, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -17244,12 +16754,12 @@ impl Eq for OriginatorAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OriginatorAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17287,15 +16797,8 @@ impl OriginatorAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for OriginatorAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for OriginatorAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17335,14 +16838,11 @@ impl rt::AvpData for OriginatorAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         OriginatorAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17390,13 +16890,13 @@ impl Eq for OriginatorInterface {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OriginatorInterface {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
         v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
         v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
         v.opt("interface_type", &self.interface_type, 2006, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17435,15 +16935,8 @@ impl OriginatorInterface {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for OriginatorInterface {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for OriginatorInterface {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17486,14 +16979,11 @@ impl rt::AvpData for OriginatorInterface {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         OriginatorInterfaceView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17537,12 +17027,12 @@ impl Eq for OriginatorReceivedAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for OriginatorReceivedAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17580,15 +17070,8 @@ impl OriginatorReceivedAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for OriginatorReceivedAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for OriginatorReceivedAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17628,14 +17111,11 @@ impl rt::AvpData for OriginatorReceivedAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         OriginatorReceivedAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17679,6 +17159,7 @@ impl Eq for ParticipantGroup {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ParticipantGroup {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.opt(
             "participant_access_priority",
@@ -17696,7 +17177,6 @@ impl rt::typed::Fields for ParticipantGroup {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17734,15 +17214,8 @@ impl ParticipantGroup {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ParticipantGroup {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ParticipantGroup {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -17790,9 +17263,6 @@ impl rt::AvpData for ParticipantGroup {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17876,6 +17346,7 @@ impl Eq for PocInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PocInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("poc_server_role", &self.poc_server_role, 883, 10415, 192);
         v.opt("poc_session_type", &self.poc_session_type, 884, 10415, 192);
         v.opt("poc_user_role", &self.poc_user_role, 1252, 10415, 128);
@@ -17897,7 +17368,6 @@ impl rt::typed::Fields for PocInformation {
         v.opt("charged_party", &self.charged_party, 857, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17945,15 +17415,8 @@ impl PocInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PocInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -18059,14 +17522,11 @@ impl rt::AvpData for PocInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PocInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18106,6 +17566,7 @@ impl Eq for PocUserRole {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PocUserRole {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("poc_user_role_ids", &self.poc_user_role_ids, 1253, 10415, 128);
         v.opt(
             "poc_user_role_info_units",
@@ -18116,7 +17577,6 @@ impl rt::typed::Fields for PocUserRole {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18153,15 +17613,8 @@ impl PocUserRole {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocUserRole {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PocUserRole {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -18201,9 +17654,6 @@ impl rt::AvpData for PocUserRole {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18277,6 +17727,7 @@ impl Eq for ProseDirectCommunicationReceptionDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ProseDirectCommunicationReceptionDataContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
         v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -18301,7 +17752,6 @@ impl rt::typed::Fields for ProseDirectCommunicationReceptionDataContainer {
         v.opt("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18350,15 +17800,8 @@ impl ProseDirectCommunicationReceptionDataContainer {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -18444,14 +17887,11 @@ impl rt::AvpData for ProseDirectCommunicationReceptionDataContainer {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseDirectCommunicationReceptionDataContainerView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18525,6 +17965,7 @@ impl Eq for ProseDirectCommunicationTransmissionDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ProseDirectCommunicationTransmissionDataContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
         v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -18549,7 +17990,6 @@ impl rt::typed::Fields for ProseDirectCommunicationTransmissionDataContainer {
         v.opt("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18598,15 +18038,8 @@ impl ProseDirectCommunicationTransmissionDataContainer {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -18692,14 +18125,11 @@ impl rt::AvpData for ProseDirectCommunicationTransmissionDataContainer {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseDirectCommunicationTransmissionDataContainerView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18961,6 +18391,7 @@ impl Eq for ProseInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ProseInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "announcing_ue_hplmn_identifier",
@@ -19221,7 +18652,6 @@ impl rt::typed::Fields for ProseInformation {
         v.opt("pc5_radio_technology", &self.pc5_radio_technology, 1300, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19310,15 +18740,8 @@ impl ProseInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ProseInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -19708,14 +19131,11 @@ impl rt::AvpData for ProseInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19759,6 +19179,7 @@ impl Eq for PsFurnishChargingInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PsFurnishChargingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.one("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
         v.opt(
@@ -19770,7 +19191,6 @@ impl rt::typed::Fields for PsFurnishChargingInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19831,15 +19251,8 @@ impl PsFurnishChargingInformation {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PsFurnishChargingInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PsFurnishChargingInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -19888,9 +19301,6 @@ impl rt::AvpData for PsFurnishChargingInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20232,6 +19642,7 @@ impl Eq for PsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for PsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.opt(
@@ -20433,7 +19844,6 @@ impl rt::typed::Fields for PsInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20541,15 +19951,8 @@ impl PsInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -20991,14 +20394,11 @@ impl rt::AvpData for PsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21038,6 +20438,7 @@ impl Eq for RadioParameterSetInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RadioParameterSetInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "radio_parameter_set_values",
             &self.radio_parameter_set_values,
@@ -21048,7 +20449,6 @@ impl rt::typed::Fields for RadioParameterSetInfo {
         v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21085,15 +20485,8 @@ impl RadioParameterSetInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RadioParameterSetInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RadioParameterSetInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -21133,9 +20526,6 @@ impl rt::AvpData for RadioParameterSetInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21191,6 +20581,7 @@ impl Eq for RanSecondaryRatUsageReport {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RanSecondaryRatUsageReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("secondary_rat_type", &self.secondary_rat_type, 1304, 10415, 128);
         v.opt("ran_start_timestamp", &self.ran_start_timestamp, 1303, 10415, 128);
         v.opt("ran_end_timestamp", &self.ran_end_timestamp, 1301, 10415, 128);
@@ -21199,7 +20590,6 @@ impl rt::typed::Fields for RanSecondaryRatUsageReport {
         v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21240,15 +20630,8 @@ impl RanSecondaryRatUsageReport {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RanSecondaryRatUsageReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RanSecondaryRatUsageReport {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -21307,14 +20690,11 @@ impl rt::AvpData for RanSecondaryRatUsageReport {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RanSecondaryRatUsageReportView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21366,6 +20746,7 @@ impl Eq for RateElement {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RateElement {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
         v.opt("charge_reason_code", &self.charge_reason_code, 2118, 10415, 128);
         v.opt("unit_value", &self.unit_value, 445, 0, 64);
@@ -21373,7 +20754,6 @@ impl rt::typed::Fields for RateElement {
         v.opt("unit_quota_threshold", &self.unit_quota_threshold, 1226, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21422,15 +20802,8 @@ impl RateElement {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RateElement {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RateElement {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -21474,14 +20847,11 @@ impl rt::AvpData for RateElement {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RateElementView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21521,11 +20891,11 @@ impl Eq for RealTimeTariffInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RealTimeTariffInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
         v.opt("tariff_xml", &self.tariff_xml, 2306, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21562,15 +20932,8 @@ impl RealTimeTariffInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RealTimeTariffInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RealTimeTariffInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -21607,14 +20970,11 @@ impl rt::AvpData for RealTimeTariffInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RealTimeTariffInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21662,13 +21022,13 @@ impl Eq for RecipientAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RecipientAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.opt("addressee_type", &self.addressee_type, 1208, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21707,15 +21067,8 @@ impl RecipientAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RecipientAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RecipientAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -21758,14 +21111,11 @@ impl rt::AvpData for RecipientAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RecipientAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21817,6 +21167,7 @@ impl Eq for RecipientInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RecipientInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("destination_interface", &self.destination_interface, 2002, 10415, 128);
         v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
         v.all(
@@ -21830,7 +21181,6 @@ impl rt::typed::Fields for RecipientInfo {
         v.opt("sm_protocol_id", &self.sm_protocol_id, 2013, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21870,15 +21220,8 @@ impl RecipientInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RecipientInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RecipientInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -21948,14 +21291,11 @@ impl rt::AvpData for RecipientInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RecipientInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21999,12 +21339,12 @@ impl Eq for RecipientReceivedAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RecipientReceivedAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("address_type", &self.address_type, 899, 10415, 192);
         v.opt("address_data", &self.address_data, 897, 10415, 192);
         v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22042,15 +21382,8 @@ impl RecipientReceivedAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RecipientReceivedAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RecipientReceivedAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -22090,14 +21423,11 @@ impl rt::AvpData for RecipientReceivedAddress {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RecipientReceivedAddressView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22161,6 +21491,7 @@ impl Eq for RelatedChangeConditionInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RelatedChangeConditionInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
         v.all("change_condition", &self.change_condition, 2037, 10415, 128);
         v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
@@ -22183,7 +21514,6 @@ impl rt::typed::Fields for RelatedChangeConditionInformation {
         v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22226,15 +21556,8 @@ impl RelatedChangeConditionInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RelatedChangeConditionInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RelatedChangeConditionInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -22311,14 +21634,11 @@ impl rt::AvpData for RelatedChangeConditionInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RelatedChangeConditionInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -22354,10 +21674,10 @@ impl Eq for RelatedTrigger {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for RelatedTrigger {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -22393,15 +21713,8 @@ impl RelatedTrigger {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for RelatedTrigger {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RelatedTrigger {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -22441,9 +21754,6 @@ impl rt::AvpData for RelatedTrigger {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Remaining-Balance (code 2021, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -22482,11 +21792,11 @@ impl Eq for RemainingBalance {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for RemainingBalance {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.one("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22540,15 +21850,8 @@ impl RemainingBalance {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RemainingBalance {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for RemainingBalance {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -22581,9 +21884,6 @@ impl rt::AvpData for RemainingBalance {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22622,11 +21922,11 @@ impl Eq for ScaleFactor {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ScaleFactor {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22672,15 +21972,8 @@ impl ScaleFactor {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ScaleFactor {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ScaleFactor {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -22713,9 +22006,6 @@ impl rt::AvpData for ScaleFactor {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22755,11 +22045,11 @@ impl Eq for ScsAsAddress {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ScsAsAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("scs_realm", &self.scs_realm, 3942, 10415, 192);
         v.opt("scs_address", &self.scs_address, 3941, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22796,15 +22086,8 @@ impl ScsAsAddress {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ScsAsAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ScsAsAddress {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -22839,9 +22122,6 @@ impl rt::AvpData for ScsAsAddress {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22915,6 +22195,7 @@ impl Eq for SdpMediaComponent {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SdpMediaComponent {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sdp_media_name", &self.sdp_media_name, 844, 10415, 192);
         v.all("sdp_media_description", &self.sdp_media_description, 845, 10415, 192);
         v.opt(
@@ -22951,7 +22232,6 @@ impl rt::typed::Fields for SdpMediaComponent {
         v.opt("sdp_type", &self.sdp_type, 2036, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22996,15 +22276,8 @@ impl SdpMediaComponent {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SdpMediaComponent {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SdpMediaComponent {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -23097,14 +22370,11 @@ impl rt::AvpData for SdpMediaComponent {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SdpMediaComponentView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23144,11 +22414,11 @@ impl Eq for SdpTimestamps {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SdpTimestamps {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sdp_offer_timestamp", &self.sdp_offer_timestamp, 1274, 10415, 128);
         v.opt("sdp_answer_timestamp", &self.sdp_answer_timestamp, 1275, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23185,15 +22455,8 @@ impl SdpTimestamps {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SdpTimestamps {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SdpTimestamps {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -23228,9 +22491,6 @@ impl rt::AvpData for SdpTimestamps {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23408,6 +22668,7 @@ impl Eq for ServiceDataContainer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceDataContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "af_correlation_information",
             &self.af_correlation_information,
@@ -23515,7 +22776,6 @@ impl rt::typed::Fields for ServiceDataContainer {
         v.opt("volte_information", &self.volte_information, 1323, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23583,15 +22843,8 @@ impl ServiceDataContainer {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ServiceDataContainer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceDataContainer {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -23815,14 +23068,11 @@ impl rt::AvpData for ServiceDataContainer {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServiceDataContainerView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23870,6 +23120,7 @@ impl Eq for ServiceGenericInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceGenericInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("application_server_id", &self.application_server_id, 2101, 10415, 128);
         v.opt(
             "application_service_type",
@@ -23882,7 +23133,6 @@ impl rt::typed::Fields for ServiceGenericInformation {
         v.opt("delivery_status", &self.delivery_status, 2104, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23921,15 +23171,8 @@ impl ServiceGenericInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ServiceGenericInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceGenericInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -23985,9 +23228,6 @@ impl rt::AvpData for ServiceGenericInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24087,6 +23327,7 @@ impl Eq for ServiceInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("subscription_id", &self.subscription_id, 443, 0, 64);
         v.opt("aoc_information", &self.aoc_information, 2054, 10415, 128);
         v.opt("ps_information", &self.ps_information, 874, 10415, 192);
@@ -24112,7 +23353,6 @@ impl rt::typed::Fields for ServiceInformation {
         v.opt("cpdt_information", &self.cpdt_information, 3927, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24164,15 +23404,8 @@ impl ServiceInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ServiceInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -24266,14 +23499,11 @@ impl rt::AvpData for ServiceInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServiceInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24313,11 +23543,11 @@ impl Eq for ServiceSpecificInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for ServiceSpecificInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("service_specific_data", &self.service_specific_data, 863, 10415, 192);
         v.opt("service_specific_type", &self.service_specific_type, 1257, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24354,15 +23584,8 @@ impl ServiceSpecificInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ServiceSpecificInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ServiceSpecificInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -24407,9 +23630,6 @@ impl rt::AvpData for ServiceSpecificInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24465,6 +23685,7 @@ impl Eq for SmDeviceTriggerInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SmDeviceTriggerInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mtc_iwf_address", &self.mtc_iwf_address, 3406, 10415, 192);
         v.opt("reference_number", &self.reference_number, 3007, 10415, 192);
         v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
@@ -24479,7 +23700,6 @@ impl rt::typed::Fields for SmDeviceTriggerInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24520,15 +23740,8 @@ impl SmDeviceTriggerInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SmDeviceTriggerInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmDeviceTriggerInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -24580,14 +23793,11 @@ impl rt::AvpData for SmDeviceTriggerInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmDeviceTriggerInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24713,6 +23923,7 @@ impl Eq for SmsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SmsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sms_node", &self.sms_node, 2016, 10415, 128);
         v.opt("client_address", &self.client_address, 2018, 10415, 128);
         v.opt(
@@ -24774,7 +23985,6 @@ impl rt::typed::Fields for SmsInformation {
         v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24832,15 +24042,8 @@ impl SmsInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SmsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SmsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -24977,14 +24180,11 @@ impl rt::AvpData for SmsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25056,6 +24256,7 @@ impl Eq for SupplementaryService {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for SupplementaryService {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("mmtel_sservice_type", &self.mmtel_sservice_type, 2031, 10415, 128);
         v.opt("service_mode", &self.service_mode, 2032, 10415, 128);
         v.opt("number_of_diversions", &self.number_of_diversions, 2034, 10415, 128);
@@ -25086,7 +24287,6 @@ impl rt::typed::Fields for SupplementaryService {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25131,15 +24331,8 @@ impl SupplementaryService {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SupplementaryService {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SupplementaryService {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -25220,14 +24413,11 @@ impl rt::AvpData for SupplementaryService {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SupplementaryServiceView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25295,6 +24485,7 @@ impl Eq for TalkBurstExchange {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TalkBurstExchange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("poc_change_time", &self.poc_change_time, 1262, 10415, 128);
         v.opt("number_of_talk_bursts", &self.number_of_talk_bursts, 1283, 10415, 128);
         v.opt("talk_burst_volume", &self.talk_burst_volume, 1287, 10415, 128);
@@ -25324,7 +24515,6 @@ impl rt::typed::Fields for TalkBurstExchange {
         v.opt("poc_change_condition", &self.poc_change_condition, 1261, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25380,15 +24570,8 @@ impl TalkBurstExchange {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TalkBurstExchange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TalkBurstExchange {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -25470,9 +24653,6 @@ impl rt::AvpData for TalkBurstExchange {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Tariff-Information (code 2060, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -25515,12 +24695,12 @@ impl Eq for TariffInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TariffInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("current_tariff", &self.current_tariff, 2056, 10415, 128);
         v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
         v.opt("next_tariff", &self.next_tariff, 2057, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25570,15 +24750,8 @@ impl TariffInformation {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TariffInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TariffInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -25618,14 +24791,11 @@ impl rt::AvpData for TariffInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TariffInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25664,11 +24834,11 @@ impl Eq for TimeQuotaMechanism {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TimeQuotaMechanism {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("time_quota_type", &self.time_quota_type, 1271, 10415, 128);
         v.one("base_time_interval", &self.base_time_interval, 1265, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25728,15 +24898,8 @@ impl TimeQuotaMechanism {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TimeQuotaMechanism {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TimeQuotaMechanism {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -25777,9 +24940,6 @@ impl rt::AvpData for TimeQuotaMechanism {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25829,6 +24989,7 @@ impl Eq for TimeStamps {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TimeStamps {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("sip_request_timestamp", &self.sip_request_timestamp, 834, 10415, 192);
         v.opt("sip_response_timestamp", &self.sip_response_timestamp, 835, 10415, 192);
         v.opt(
@@ -25847,7 +25008,6 @@ impl rt::typed::Fields for TimeStamps {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25886,15 +25046,8 @@ impl TimeStamps {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TimeStamps {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TimeStamps {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -25955,9 +25108,6 @@ impl rt::AvpData for TimeStamps {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26077,6 +25227,7 @@ impl Eq for TrafficDataVolumes {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TrafficDataVolumes {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
         v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
         v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
@@ -26140,7 +25291,6 @@ impl rt::typed::Fields for TrafficDataVolumes {
         v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26194,15 +25344,8 @@ impl TrafficDataVolumes {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TrafficDataVolumes {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TrafficDataVolumes {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -26342,14 +25485,11 @@ impl rt::AvpData for TrafficDataVolumes {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TrafficDataVolumesView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26389,6 +25529,7 @@ impl Eq for TransmitterInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TransmitterInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt(
             "prose_source_ip_address",
             &self.prose_source_ip_address,
@@ -26399,7 +25540,6 @@ impl rt::typed::Fields for TransmitterInfo {
         v.opt("prose_ue_id", &self.prose_ue_id, 3453, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26436,15 +25576,8 @@ impl TransmitterInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TransmitterInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TransmitterInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -26485,9 +25618,6 @@ impl rt::AvpData for TransmitterInfo {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "ts32299"))]
 /// Trigger (code 1264, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -26522,10 +25652,10 @@ impl Eq for Trigger {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for Trigger {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -26561,15 +25691,8 @@ impl Trigger {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for Trigger {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Trigger {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -26609,9 +25732,6 @@ impl rt::AvpData for Trigger {
         };
         rt::typed::within(r, Self::KEY)
     }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
-    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 /// Trunk-Group-ID (code 851, vendor 10415), Grouped, 3GPP TS 32.299 §7.2.
@@ -26650,11 +25770,11 @@ impl Eq for TrunkGroupId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TrunkGroupId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("incoming_trunk_group_id", &self.incoming_trunk_group_id, 852, 10415, 192);
         v.opt("outgoing_trunk_group_id", &self.outgoing_trunk_group_id, 853, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26691,15 +25811,8 @@ impl TrunkGroupId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TrunkGroupId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TrunkGroupId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -26744,9 +25857,6 @@ impl rt::AvpData for TrunkGroupId {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26798,6 +25908,7 @@ impl Eq for TwanUserLocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for TwanUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ssid", &self.ssid, 1524, 10415, 192);
         v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt(
@@ -26811,7 +25922,6 @@ impl rt::typed::Fields for TwanUserLocationInfo {
         v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26863,15 +25973,8 @@ impl TwanUserLocationInfo {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TwanUserLocationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for TwanUserLocationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -26918,14 +26021,11 @@ impl rt::AvpData for TwanUserLocationInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TwanUserLocationInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26964,11 +26064,11 @@ impl Eq for UnitCost {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for UnitCost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("value_digits", &self.value_digits, 447, 0, 64);
         v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27014,15 +26114,8 @@ impl UnitCost {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for UnitCost {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UnitCost {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -27055,9 +26148,6 @@ impl rt::AvpData for UnitCost {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(
@@ -27177,6 +26267,7 @@ impl Eq for UserCsgInformation {}
 )]
 impl rt::typed::Fields for UserCsgInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("csg_id", &self.csg_id, 1437, 10415, 192);
         v.one("csg_access_mode", &self.csg_access_mode, 2317, 10415, 128);
         v.opt(
@@ -27188,7 +26279,6 @@ impl rt::typed::Fields for UserCsgInformation {
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(
@@ -27344,15 +26434,8 @@ impl UserCsgInformation {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UserCsgInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UserCsgInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -27395,9 +26478,6 @@ impl rt::AvpData for UserCsgInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27457,6 +26537,7 @@ impl Eq for UwanUserLocationInfo {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for UwanUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
         v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
         v.opt("ssid", &self.ssid, 1524, 10415, 192);
@@ -27472,7 +26553,6 @@ impl rt::typed::Fields for UwanUserLocationInfo {
         v.opt("wlan_operator_id", &self.wlan_operator_id, 1306, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27526,15 +26606,8 @@ impl UwanUserLocationInfo {
     ];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for UwanUserLocationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for UwanUserLocationInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -27593,14 +26666,11 @@ impl rt::AvpData for UwanUserLocationInfo {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UwanUserLocationInfoView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27644,12 +26714,12 @@ impl Eq for VariablePart {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for VariablePart {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("variable_part_order", &self.variable_part_order, 3908, 10415, 192);
         v.one("variable_part_type", &self.variable_part_type, 3909, 10415, 192);
         v.one("variable_part_value", &self.variable_part_value, 3910, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -27710,15 +26780,8 @@ impl VariablePart {
     ];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for VariablePart {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for VariablePart {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -27768,9 +26831,6 @@ impl rt::AvpData for VariablePart {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27850,6 +26910,7 @@ impl Eq for VcsInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for VcsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("bearer_capability", &self.bearer_capability, 3412, 10415, 192);
         v.opt(
             "network_call_reference_number",
@@ -27870,7 +26931,6 @@ impl rt::typed::Fields for VcsInformation {
         v.opt("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -27917,15 +26977,8 @@ impl VcsInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for VcsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for VcsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -27997,14 +27050,11 @@ impl rt::AvpData for VcsInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         VcsInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28044,11 +27094,11 @@ impl Eq for VolteInformation {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for VolteInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("calling_party_address", &self.calling_party_address, 831, 10415, 192);
         v.opt("callee_information", &self.callee_information, 565, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28085,15 +27135,8 @@ impl VolteInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for VolteInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for VolteInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -28135,14 +27178,11 @@ impl rt::AvpData for VolteInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         VolteInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28182,11 +27222,11 @@ impl Eq for WlanOperatorId {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for WlanOperatorId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("wlan_plmn_id", &self.wlan_plmn_id, 1308, 10415, 128);
         v.opt("wlan_operator_name", &self.wlan_operator_name, 1307, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28223,15 +27263,8 @@ impl WlanOperatorId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for WlanOperatorId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanOperatorId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -28266,9 +27299,6 @@ impl rt::AvpData for WlanOperatorId {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28308,11 +27338,11 @@ impl Eq for Cause {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for Cause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.one("cause_code", &self.cause_code, 861, 10415, 192);
         v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28372,15 +27402,8 @@ impl Cause {
     ];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for Cause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for Cause {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -28421,9 +27444,6 @@ impl rt::AvpData for Cause {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28483,6 +27503,7 @@ impl Eq for WlanInformation {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for WlanInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("wlan_session_id", &self.wlan_session_id, 1246, 10415, 128);
         v.opt("pdg_address", &self.pdg_address, 895, 10415, 192);
         v.opt("pdg_charging_id", &self.pdg_charging_id, 896, 10415, 192);
@@ -28492,7 +27513,6 @@ impl rt::typed::Fields for WlanInformation {
         v.opt("wlan_ue_local_ipaddress", &self.wlan_ue_local_ipaddress, 894, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28534,15 +27554,8 @@ impl WlanInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for WlanInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -28599,14 +27612,11 @@ impl rt::AvpData for WlanInformation {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WlanInformationView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28654,13 +27664,13 @@ impl Eq for WlanRadioContainer {}
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Fields for WlanRadioContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("operator_name", &self.operator_name, 126, 0, 64);
         v.opt("location_type", &self.location_type, 1244, 10415, 192);
         v.opt("location_information", &self.location_information, 127, 0, 64);
         v.opt("wlan_technology", &self.wlan_technology, 893, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -28699,15 +27709,8 @@ impl WlanRadioContainer {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for WlanRadioContainer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for WlanRadioContainer {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -28748,14 +27751,11 @@ impl rt::AvpData for WlanRadioContainer {
         rt::typed::within(r, Self::KEY)
     }
     #[inline]
-    fn check(
+    fn check_members(
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WlanRadioContainerView::check(avp, cx)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -28936,6 +27936,7 @@ impl Eq for CreditControlRequest {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -28991,7 +27992,6 @@ impl rt::typed::Fields for CreditControlRequest {
         v.opt("service_information", &self.service_information, 873, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29324,7 +28324,7 @@ impl rt::typed::Command for CreditControlRequest {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29517,6 +28517,7 @@ impl Eq for CreditControlAnswer {}
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Fields for CreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.other("header", &self.header);
         v.one("session_id", &self.session_id, 263, 0, 64);
         v.opt("drmp", &self.drmp, 301, 0, 0);
@@ -29573,7 +28574,6 @@ impl rt::typed::Fields for CreditControlAnswer {
         v.opt("service_information", &self.service_information, 873, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -29897,7 +28897,7 @@ impl rt::typed::Command for CreditControlAnswer {
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
+        rt::typed::put_fields(self, buf)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]

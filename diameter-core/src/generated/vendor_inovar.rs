@@ -94,9 +94,9 @@ impl Eq for InovarServiceId {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Fields for InovarServiceId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -131,15 +131,8 @@ impl InovarServiceId {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_inovar"))]
-impl rt::AvpData for InovarServiceId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for InovarServiceId {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -168,9 +161,6 @@ impl rt::AvpData for InovarServiceId {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -202,9 +192,9 @@ impl Eq for InovarUnsuccessfulCallReason {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Fields for InovarUnsuccessfulCallReason {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -239,15 +229,8 @@ impl InovarUnsuccessfulCallReason {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_inovar"))]
-impl rt::AvpData for InovarUnsuccessfulCallReason {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for InovarUnsuccessfulCallReason {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -276,9 +259,6 @@ impl rt::AvpData for InovarUnsuccessfulCallReason {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -310,9 +290,9 @@ impl Eq for InovarCallingPartyInfo {}
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Fields for InovarCallingPartyInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]
@@ -347,15 +327,8 @@ impl InovarCallingPartyInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_inovar"))]
-impl rt::AvpData for InovarCallingPartyInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for InovarCallingPartyInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -384,9 +357,6 @@ impl rt::AvpData for InovarCallingPartyInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_inovar"))]

@@ -154,9 +154,9 @@ impl Eq for DefaultQuota {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for DefaultQuota {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -191,15 +191,8 @@ impl DefaultQuota {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
-impl rt::AvpData for DefaultQuota {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for DefaultQuota {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -228,9 +221,6 @@ impl rt::AvpData for DefaultQuota {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -262,9 +252,9 @@ impl Eq for NsnInInformation {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for NsnInInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -299,15 +289,8 @@ impl NsnInInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
-impl rt::AvpData for NsnInInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for NsnInInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -336,9 +319,6 @@ impl rt::AvpData for NsnInInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -370,9 +350,9 @@ impl Eq for SubscriberSpecificInfo {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for SubscriberSpecificInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -407,15 +387,8 @@ impl SubscriberSpecificInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
-impl rt::AvpData for SubscriberSpecificInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for SubscriberSpecificInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -444,9 +417,6 @@ impl rt::AvpData for SubscriberSpecificInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -478,9 +448,9 @@ impl Eq for ActiveProductOffer {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for ActiveProductOffer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -515,15 +485,8 @@ impl ActiveProductOffer {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
-impl rt::AvpData for ActiveProductOffer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for ActiveProductOffer {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -552,9 +515,6 @@ impl rt::AvpData for ActiveProductOffer {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -586,9 +546,9 @@ impl Eq for BillingAccount {}
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Fields for BillingAccount {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]
@@ -623,15 +583,8 @@ impl BillingAccount {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
-impl rt::AvpData for BillingAccount {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for BillingAccount {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -660,9 +613,6 @@ impl rt::AvpData for BillingAccount {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_nokia"))]

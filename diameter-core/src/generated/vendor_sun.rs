@@ -53,11 +53,11 @@ impl Eq for PingTimestamp {}
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::typed::Fields for PingTimestamp {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.opt("ping_timestamp_secs", &self.ping_timestamp_secs, 1, 42, 192);
         v.opt("ping_timestamp_usecs", &self.ping_timestamp_usecs, 2, 42, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
@@ -91,15 +91,8 @@ impl PingTimestamp {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_sun"))]
-impl rt::AvpData for PingTimestamp {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for PingTimestamp {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -134,9 +127,6 @@ impl rt::AvpData for PingTimestamp {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]

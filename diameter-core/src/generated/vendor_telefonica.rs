@@ -319,9 +319,9 @@ impl Eq for CsAnnouncement {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsAnnouncement {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -356,15 +356,8 @@ impl CsAnnouncement {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsAnnouncement {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsAnnouncement {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -393,9 +386,6 @@ impl rt::AvpData for CsAnnouncement {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -427,9 +417,9 @@ impl Eq for CsAnnouncementData {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsAnnouncementData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -464,15 +454,8 @@ impl CsAnnouncementData {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsAnnouncementData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsAnnouncementData {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -501,9 +484,6 @@ impl rt::AvpData for CsAnnouncementData {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -535,9 +515,9 @@ impl Eq for CsFurnishChargingInformation {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsFurnishChargingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -572,15 +552,8 @@ impl CsFurnishChargingInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsFurnishChargingInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsFurnishChargingInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -609,9 +582,6 @@ impl rt::AvpData for CsFurnishChargingInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -643,9 +613,9 @@ impl Eq for CsInformation {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -680,15 +650,8 @@ impl CsInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -717,9 +680,6 @@ impl rt::AvpData for CsInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -751,9 +711,9 @@ impl Eq for CsLocationInformation {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -788,15 +748,8 @@ impl CsLocationInformation {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsLocationInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsLocationInformation {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -825,9 +778,6 @@ impl rt::AvpData for CsLocationInformation {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -859,9 +809,9 @@ impl Eq for CsAocInfo {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsAocInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -896,15 +846,8 @@ impl CsAocInfo {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsAocInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsAocInfo {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -933,9 +876,6 @@ impl rt::AvpData for CsAocInfo {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -967,9 +907,9 @@ impl Eq for CsMultipartyCallIndication {}
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Fields for CsMultipartyCallIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
+        v.flags(&self.avp_flags);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
-        v.other("avp_flags", &self.avp_flags);
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]
@@ -1004,15 +944,8 @@ impl CsMultipartyCallIndication {
     const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
-impl rt::AvpData for CsMultipartyCallIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Grouped;
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        rt::typed::decode_default(avp, cx)
-    }
-    fn decode_in_place(
+impl rt::typed::Grouped for CsMultipartyCallIndication {
+    fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
@@ -1041,9 +974,6 @@ impl rt::AvpData for CsMultipartyCallIndication {
             w.finish(Self::REQUIRED, parent.offset)
         };
         rt::typed::within(r, Self::KEY)
-    }
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::typed::put_fields(self, buf, &self.avp_flags)
     }
 }
 #[cfg(any(feature = "vendor_telefonica"))]

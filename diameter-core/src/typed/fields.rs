@@ -22,10 +22,11 @@ use super::{FlagOverrides, put_all, put_extra, put_one, put_opt};
 
 /// A generated owned struct whose fields can be walked (see the module doc).
 pub trait Fields {
-    /// Calls `v` once per field: each member in ABNF order (so in encoding order),
-    /// [`FieldVisitor::extra`] where the ABNF has `*[ AVP ]`, and
+    /// Calls `v` once per field: [`FieldVisitor::flags`] with the received flags first
+    /// (encoding needs them before any member), then each member in ABNF order (so in
+    /// encoding order), [`FieldVisitor::extra`] where the ABNF has `*[ AVP ]`, and
     /// [`FieldVisitor::other`] for the fields that are not members (a command's `header`
-    /// first; `extra` and `avp_flags` last), so that declaration order is kept for `Debug`.
+    /// first, `extra` last; `Debug` shows `avp_flags` after them, in declaration order).
     /// Every field is given as borrowed for `'s`, which lets a visitor keep them (as
     /// [`eq_fields`] does to compare two structs).
     fn fields<'s, V: FieldVisitor<'s>>(&'s self, v: &mut V);
@@ -33,6 +34,8 @@ pub trait Fields {
 
 /// What [`Fields::fields`] calls: one method per kind of field.
 pub trait FieldVisitor<'s> {
+    /// The struct's `avp_flags`: received flags that differ from the dictionary's.
+    fn flags(&mut self, v: &'s FlagOverrides);
     /// A single member (`< X >`, `{ X }`).
     fn one<T: AvpData>(&mut self, name: &'static str, v: &'s T, code: u32, vendor: u32, flags: u8);
     /// An optional member (`[ X ]`).
@@ -62,13 +65,20 @@ pub trait FieldVisitor<'s> {
 }
 
 /// Encodes the members, with the received flags in `overrides` (the struct's
-/// `avp_flags`).
-struct Put<'a> {
+/// `avp_flags`, given first by the walk).
+struct Put<'a, 's> {
     buf: &'a mut BytesMut,
-    overrides: &'a FlagOverrides,
+    overrides: &'s FlagOverrides,
 }
 
-impl<'s> FieldVisitor<'s> for Put<'_> {
+/// What `Put` encodes with until the walk gives the struct's own flags.
+static NO_OVERRIDES: FlagOverrides = FlagOverrides::new();
+
+impl<'s> FieldVisitor<'s> for Put<'_, 's> {
+    #[inline(always)]
+    fn flags(&mut self, v: &'s FlagOverrides) {
+        self.overrides = v;
+    }
     #[inline(always)]
     fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, code: u32, vendor: u32, flags: u8) {
         put_one(v, self.buf, self.overrides, code, vendor, flags);
@@ -104,42 +114,61 @@ impl<'s> FieldVisitor<'s> for Put<'_> {
 }
 
 /// A generated owned struct's encoder: its members into `buf`, in walk order, with the
-/// received flags in `overrides` (the struct's `avp_flags`).
+/// received flags the struct keeps (`avp_flags`).
 #[inline(always)]
-pub fn put_fields<T: Fields>(t: &T, buf: &mut BytesMut, overrides: &FlagOverrides) {
-    t.fields(&mut Put { buf, overrides });
+pub fn put_fields<T: Fields>(t: &T, buf: &mut BytesMut) {
+    t.fields(&mut Put {
+        buf,
+        overrides: &NO_OVERRIDES,
+    });
 }
 
-/// Formats as `derive(Debug)` would: `Name { field: value, .. }` in declaration order.
-struct Show<'a, 'b>(fmt::DebugStruct<'a, 'b>);
+/// Formats as `derive(Debug)` would: `Name { field: value, .. }` in declaration order
+/// (`avp_flags`, the last field, once the walk is done).
+struct Show<'a, 'b, 's> {
+    out: fmt::DebugStruct<'a, 'b>,
+    flags: Option<&'s FlagOverrides>,
+}
 
-impl<'s> FieldVisitor<'s> for Show<'_, '_> {
+impl<'s> FieldVisitor<'s> for Show<'_, '_, 's> {
+    fn flags(&mut self, v: &'s FlagOverrides) {
+        self.flags = Some(v);
+    }
     fn one<T: AvpData>(&mut self, name: &'static str, v: &'s T, _: u32, _: u32, _: u8) {
-        self.0.field(name, v);
+        self.out.field(name, v);
     }
     fn opt<T: AvpData>(&mut self, name: &'static str, v: &'s Option<T>, _: u32, _: u32, _: u8) {
-        self.0.field(name, v);
+        self.out.field(name, v);
     }
     fn all<T: AvpData>(&mut self, name: &'static str, v: &'s Vec<T>, _: u32, _: u32, _: u8) {
-        self.0.field(name, v);
+        self.out.field(name, v);
     }
     fn extra(&mut self, _: &'s [RawAvp]) {}
     fn other<T: fmt::Debug + PartialEq + 'static>(&mut self, name: &'static str, v: &'s T) {
-        self.0.field(name, v);
+        self.out.field(name, v);
     }
 }
 
 /// A generated owned struct's `Debug`: the form `derive(Debug)` writes.
 pub fn debug_fields<T: Fields>(t: &T, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let mut show = Show(f.debug_struct(name));
+    let mut show = Show {
+        out: f.debug_struct(name),
+        flags: None,
+    };
     t.fields(&mut show);
-    show.0.finish()
+    if let Some(flags) = show.flags {
+        show.out.field("avp_flags", flags);
+    }
+    show.out.finish()
 }
 
 /// Keeps every field of one struct, in walk order, to compare another with.
 struct Keep<'s>(Vec<&'s dyn Any>);
 
 impl<'s> FieldVisitor<'s> for Keep<'s> {
+    fn flags(&mut self, v: &'s FlagOverrides) {
+        self.0.push(v);
+    }
     fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, _: u32, _: u32, _: u8) {
         self.0.push(v);
     }
@@ -173,6 +202,9 @@ impl Compare<'_, '_> {
 }
 
 impl<'s> FieldVisitor<'s> for Compare<'_, '_> {
+    fn flags(&mut self, v: &'s FlagOverrides) {
+        self.field(v);
+    }
     fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, _: u32, _: u32, _: u8) {
         self.field(v);
     }
@@ -223,13 +255,13 @@ mod tests {
 
     impl Fields for Sample {
         fn fields<'s, V: FieldVisitor<'s>>(&'s self, v: &mut V) {
+            v.flags(&self.avp_flags);
             v.other("header", &self.header);
             v.one("a", &self.a, 1, 0, 64);
             v.extra(&self.extra);
             v.opt("b", &self.b, 2, 0, 64);
             v.all("c", &self.c, 3, 10415, 128);
             v.other("extra", &self.extra);
-            v.other("avp_flags", &self.avp_flags);
         }
     }
 
@@ -332,9 +364,9 @@ mod tests {
         struct F(Option<f32>, Vec<RawAvp>, FlagOverrides);
         impl Fields for F {
             fn fields<'s, V: FieldVisitor<'s>>(&'s self, v: &mut V) {
+                v.flags(&self.2);
                 v.opt("f", &self.0, 1, 0, 64);
                 v.other("extra", &self.1);
-                v.other("avp_flags", &self.2);
             }
         }
         let nan = F(Some(f32::NAN), Vec::new(), FlagOverrides::default());
@@ -353,7 +385,7 @@ mod tests {
             ..Sample::default()
         };
         let mut buf = BytesMut::new();
-        put_fields(&s, &mut buf, &s.avp_flags);
+        put_fields(&s, &mut buf);
         let bytes = buf.freeze();
         let codes: Vec<u32> = crate::avp::AvpIter::new(&bytes)
             .map(|a| a.unwrap().code)

@@ -15,9 +15,15 @@ fn widget_request_round_trips() {
     req.origin_host = "client.example".into();
     req.origin_realm = "example".into();
     req.destination_realm = "acme.example".into();
+    // A Grouped AVP that contains itself: its member is held as a `Lazy` (boxed).
+    let part = WidgetInfo {
+        widget_id: "w-1.1".into(),
+        ..Default::default()
+    };
     req.widget_info.push(WidgetInfo {
         widget_id: "w-1".into(),
         widget_state: Some(WidgetState::RUNNING),
+        widget_info: Some(part.clone().into()),
         ..Default::default()
     });
     req.proxy_info.push(ProxyInfo {
@@ -33,6 +39,12 @@ fn widget_request_round_trips() {
     assert!(diameter_core::dump::text(&msg).contains("Widget-Id"));
     let back = WidgetRequest::decode(&msg).unwrap();
     assert_eq!(back, req);
+    let inner = back.widget_info[0].widget_info.as_ref().unwrap();
+    assert_eq!(inner.get().unwrap(), &part);
+    assert_ne!(
+        back.widget_info[0], part,
+        "the part differs from its widget"
+    );
     match decode_typed(&msg).unwrap() {
         TypedMessage::AcmeWidgetRequest(r) => assert_eq!(r, req),
         other => panic!("unexpected {other:?}"),
