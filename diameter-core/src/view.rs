@@ -20,7 +20,7 @@ use crate::data::{AvpData, DecodeCx};
 use crate::error::{DecodeError, ErrorKind};
 use crate::header::Header;
 use crate::message::Limits;
-use crate::typed::{Required, SINGLE};
+use crate::typed::{Grouped, Required, SINGLE};
 
 mod raw;
 pub use raw::Raw;
@@ -422,13 +422,12 @@ pub fn checked<'a, S: Step<'a>, T: Tracker<'a>>(
 
 /// What a generated view of a Grouped AVP tells the runtime about itself, so that its
 /// walks ([`scan_group`], [`check_group`], [`read_group`]) are written once here rather than
-/// once per view: the owned type's key and required members, the check-only tracker sized
-/// for it, and its index arrays.
+/// once per view: its owned type (whose table of required members the view checks), the
+/// check-only tracker sized for it, and its index arrays. Errors inside the AVP are reported
+/// within it, by the key it was received with.
 pub trait GroupView<'a>: Step<'a> + Sized {
-    /// The AVP's code and vendor (errors inside it are reported within it).
-    const KEY: crate::avp::AvpKey;
-    /// The members the ABNF requires (the owned type's table).
-    const REQUIRED: &'static [Required];
+    /// The owned struct the view reads.
+    type Owned: Grouped;
     /// The tracker of a check that keeps no view: a [`Seen`] with a bit per single member
     /// and a count per bounded or required repeated one.
     type Seen: Tracker<'a> + From<DecodeCx>;
@@ -457,9 +456,9 @@ pub fn scan_group<'a, V: GroupView<'a>>(
         cx,
         deep,
     };
-    match index::<V>(avp.children(), &mut t, V::REQUIRED, avp.offset) {
+    match index::<V>(avp.children(), &mut t, V::Owned::REQUIRED, avp.offset) {
         Ok(()) => Ok(v),
-        Err(e) => Err(e.within(V::KEY)),
+        Err(e) => Err(e.within(avp.key())),
     }
 }
 
@@ -474,11 +473,11 @@ pub fn check_group<'a, V: GroupView<'a>>(
     match checked::<V, V::Seen>(
         avp.children(),
         &mut V::Seen::from(cx),
-        V::REQUIRED,
+        V::Owned::REQUIRED,
         avp.offset,
     ) {
         Ok(()) => Ok(()),
-        Err(e) => Err(e.within(V::KEY)),
+        Err(e) => Err(e.within(avp.key())),
     }
 }
 

@@ -555,12 +555,11 @@ impl Ctx<'_> {
             impl #name {
                 /// The AVP's code and vendor.
                 pub const KEY: #rt::AvpKey = #key;
-
-                #required
             }
 
             // `AvpData` through `Grouped`'s blanket impl: only what differs per type here.
             impl #rt::typed::Grouped for #name {
+                #required
                 fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     let cx = cx.enter(parent)?;
                     let r = 'walk: { #decode };

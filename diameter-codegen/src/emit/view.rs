@@ -277,8 +277,7 @@ impl Ctx<'_> {
             }
 
             impl<'a> #rt::view::GroupView<'a> for #name<'a> {
-                const KEY: #rt::AvpKey = #owned::KEY;
-                const REQUIRED: &'static [#rt::typed::Required] = #owned::REQUIRED;
+                type Owned = #owned;
                 type Seen = #seen;
                 #[inline(always)]
                 fn empty(avp: &#rt::AvpRef<'a>) -> Self {

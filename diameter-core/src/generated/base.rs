@@ -1012,6 +1012,8 @@ impl Default for ProxyInfo {
 impl ProxyInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
+}
+impl rt::typed::Grouped for ProxyInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1031,8 +1033,6 @@ impl ProxyInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-impl rt::typed::Grouped for ProxyInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1134,6 +1134,8 @@ impl Default for VendorSpecificApplicationId {
 impl VendorSpecificApplicationId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
+}
+impl rt::typed::Grouped for VendorSpecificApplicationId {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1145,8 +1147,6 @@ impl VendorSpecificApplicationId {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-impl rt::typed::Grouped for VendorSpecificApplicationId {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1236,10 +1236,10 @@ impl Default for FailedAvp {
 impl FailedAvp {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 impl rt::typed::Grouped for FailedAvp {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1333,6 +1333,8 @@ impl Default for ExperimentalResult {
 impl ExperimentalResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
+}
+impl rt::typed::Grouped for ExperimentalResult {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1352,8 +1354,6 @@ impl ExperimentalResult {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-impl rt::typed::Grouped for ExperimentalResult {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1448,10 +1448,10 @@ impl Default for E2eSequence {
 impl E2eSequence {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 impl rt::typed::Grouped for E2eSequence {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5523,8 +5523,7 @@ impl<'a> rt::view::Step<'a> for ProxyInfoView<'a> {
     }
 }
 impl<'a> rt::view::GroupView<'a> for ProxyInfoView<'a> {
-    const KEY: rt::AvpKey = ProxyInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProxyInfo::REQUIRED;
+    type Owned = ProxyInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5612,8 +5611,7 @@ impl<'a> rt::view::Step<'a> for VendorSpecificApplicationIdView<'a> {
     }
 }
 impl<'a> rt::view::GroupView<'a> for VendorSpecificApplicationIdView<'a> {
-    const KEY: rt::AvpKey = VendorSpecificApplicationId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VendorSpecificApplicationId::REQUIRED;
+    type Owned = VendorSpecificApplicationId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5680,8 +5678,7 @@ impl<'a> rt::view::Step<'a> for FailedAvpView<'a> {
     }
 }
 impl<'a> rt::view::GroupView<'a> for FailedAvpView<'a> {
-    const KEY: rt::AvpKey = FailedAvp::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FailedAvp::REQUIRED;
+    type Owned = FailedAvp;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5763,8 +5760,7 @@ impl<'a> rt::view::Step<'a> for ExperimentalResultView<'a> {
     }
 }
 impl<'a> rt::view::GroupView<'a> for ExperimentalResultView<'a> {
-    const KEY: rt::AvpKey = ExperimentalResult::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ExperimentalResult::REQUIRED;
+    type Owned = ExperimentalResult;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5831,8 +5827,7 @@ impl<'a> rt::view::Step<'a> for E2eSequenceView<'a> {
     }
 }
 impl<'a> rt::view::GroupView<'a> for E2eSequenceView<'a> {
-    const KEY: rt::AvpKey = E2eSequence::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = E2eSequence::REQUIRED;
+    type Owned = E2eSequence;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -1548,6 +1548,9 @@ impl Default for CostInformation {
 impl CostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for CostInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1567,9 +1570,6 @@ impl CostInformation {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for CostInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1787,17 +1787,6 @@ impl Default for UnitValue {
 impl UnitValue {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 447, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Integer64,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -1814,6 +1803,17 @@ impl UnitValue {
     )
 )]
 impl rt::typed::Grouped for UnitValue {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 447, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Integer64,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1974,11 +1974,11 @@ impl Default for MultipleServicesCreditControl {
 impl MultipleServicesCreditControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MultipleServicesCreditControl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2280,8 +2280,6 @@ impl Default for GrantedServiceUnit {
 impl GrantedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -2298,6 +2296,8 @@ impl GrantedServiceUnit {
     )
 )]
 impl rt::typed::Grouped for GrantedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2453,11 +2453,11 @@ impl Default for RequestedServiceUnit {
 impl RequestedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RequestedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2720,8 +2720,6 @@ impl Default for UsedServiceUnit {
 impl UsedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -2738,6 +2736,8 @@ impl UsedServiceUnit {
     )
 )]
 impl rt::typed::Grouped for UsedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2972,17 +2972,6 @@ impl Default for CcMoney {
 impl CcMoney {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 445, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Grouped,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -2999,6 +2988,17 @@ impl CcMoney {
     )
 )]
 impl rt::typed::Grouped for CcMoney {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 445, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3108,6 +3108,9 @@ impl Default for GSUPoolReference {
 impl GSUPoolReference {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for GSUPoolReference {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3135,9 +3138,6 @@ impl GSUPoolReference {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for GSUPoolReference {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3360,17 +3360,6 @@ impl Default for FinalUnitIndication {
 impl FinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 449, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -3386,6 +3375,17 @@ impl FinalUnitIndication {
     )
 )]
 impl rt::typed::Grouped for FinalUnitIndication {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 449, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3616,6 +3616,21 @@ impl Default for RedirectServer {
 impl RedirectServer {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for RedirectServer {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3635,21 +3650,6 @@ impl RedirectServer {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "credit_control",
-        feature = "gx",
-        feature = "gy",
-        feature = "s9",
-        feature = "sd",
-        feature = "st",
-        feature = "ts29212",
-        feature = "ts29215",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for RedirectServer {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3769,6 +3769,9 @@ impl Default for ServiceParameterInfo {
 impl ServiceParameterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for ServiceParameterInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3788,9 +3791,6 @@ impl ServiceParameterInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for ServiceParameterInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4086,25 +4086,6 @@ impl Default for SubscriptionId {
 impl SubscriptionId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 450, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-        rt::typed::Required {
-            index: 1,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 444, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::UTF8String,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -4130,6 +4111,25 @@ impl SubscriptionId {
     )
 )]
 impl rt::typed::Grouped for SubscriptionId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 450, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 444, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::UTF8String,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4361,6 +4361,23 @@ impl Default for UserEquipmentInfo {
 impl UserEquipmentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for UserEquipmentInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4380,23 +4397,6 @@ impl UserEquipmentInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "credit_control",
-        feature = "gx",
-        feature = "gxx",
-        feature = "gy",
-        feature = "rx",
-        feature = "s9",
-        feature = "sd",
-        feature = "ts29212",
-        feature = "ts29214",
-        feature = "ts29215",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for UserEquipmentInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4639,8 +4639,6 @@ impl Default for UserEquipmentInfoExtension {
 impl UserEquipmentInfoExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -4656,6 +4654,8 @@ impl UserEquipmentInfoExtension {
     )
 )]
 impl rt::typed::Grouped for UserEquipmentInfoExtension {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4823,11 +4823,11 @@ impl Default for SubscriptionIdExtension {
 impl SubscriptionIdExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SubscriptionIdExtension {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4968,11 +4968,11 @@ impl Default for RedirectServerExtension {
 impl RedirectServerExtension {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RedirectServerExtension {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5113,6 +5113,9 @@ impl Default for QosFinalUnitIndication {
 impl QosFinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 669, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for QosFinalUnitIndication {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5124,9 +5127,6 @@ impl QosFinalUnitIndication {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for QosFinalUnitIndication {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6350,8 +6350,7 @@ impl<'a> rt::view::Step<'a> for CostInformationView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for CostInformationView<'a> {
-    const KEY: rt::AvpKey = CostInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CostInformation::REQUIRED;
+    type Owned = CostInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6487,8 +6486,7 @@ impl<'a> rt::view::Step<'a> for UnitValueView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UnitValueView<'a> {
-    const KEY: rt::AvpKey = UnitValue::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UnitValue::REQUIRED;
+    type Owned = UnitValue;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6643,8 +6641,7 @@ impl<'a> rt::view::Step<'a> for MultipleServicesCreditControlView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MultipleServicesCreditControlView<'a> {
-    const KEY: rt::AvpKey = MultipleServicesCreditControl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MultipleServicesCreditControl::REQUIRED;
+    type Owned = MultipleServicesCreditControl;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6813,8 +6810,7 @@ impl<'a> rt::view::Step<'a> for GrantedServiceUnitView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for GrantedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = GrantedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GrantedServiceUnit::REQUIRED;
+    type Owned = GrantedServiceUnit;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6938,8 +6934,7 @@ impl<'a> rt::view::Step<'a> for RequestedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RequestedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = RequestedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RequestedServiceUnit::REQUIRED;
+    type Owned = RequestedServiceUnit;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7108,8 +7103,7 @@ impl<'a> rt::view::Step<'a> for UsedServiceUnitView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UsedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = UsedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UsedServiceUnit::REQUIRED;
+    type Owned = UsedServiceUnit;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7258,8 +7252,7 @@ impl<'a> rt::view::Step<'a> for CcMoneyView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for CcMoneyView<'a> {
-    const KEY: rt::AvpKey = CcMoney::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CcMoney::REQUIRED;
+    type Owned = CcMoney;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7365,8 +7358,7 @@ impl<'a> rt::view::Step<'a> for GSUPoolReferenceView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for GSUPoolReferenceView<'a> {
-    const KEY: rt::AvpKey = GSUPoolReference::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GSUPoolReference::REQUIRED;
+    type Owned = GSUPoolReference;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7513,8 +7505,7 @@ impl<'a> rt::view::Step<'a> for FinalUnitIndicationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for FinalUnitIndicationView<'a> {
-    const KEY: rt::AvpKey = FinalUnitIndication::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FinalUnitIndication::REQUIRED;
+    type Owned = FinalUnitIndication;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7661,8 +7652,7 @@ impl<'a> rt::view::Step<'a> for RedirectServerView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for RedirectServerView<'a> {
-    const KEY: rt::AvpKey = RedirectServer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RedirectServer::REQUIRED;
+    type Owned = RedirectServer;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7761,8 +7751,7 @@ impl<'a> rt::view::Step<'a> for ServiceParameterInfoView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServiceParameterInfoView<'a> {
-    const KEY: rt::AvpKey = ServiceParameterInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceParameterInfo::REQUIRED;
+    type Owned = ServiceParameterInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7937,8 +7926,7 @@ impl<'a> rt::view::Step<'a> for SubscriptionIdView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for SubscriptionIdView<'a> {
-    const KEY: rt::AvpKey = SubscriptionId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubscriptionId::REQUIRED;
+    type Owned = SubscriptionId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8103,8 +8091,7 @@ impl<'a> rt::view::Step<'a> for UserEquipmentInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UserEquipmentInfoView<'a> {
-    const KEY: rt::AvpKey = UserEquipmentInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserEquipmentInfo::REQUIRED;
+    type Owned = UserEquipmentInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8271,8 +8258,7 @@ impl<'a> rt::view::Step<'a> for UserEquipmentInfoExtensionView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UserEquipmentInfoExtensionView<'a> {
-    const KEY: rt::AvpKey = UserEquipmentInfoExtension::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserEquipmentInfoExtension::REQUIRED;
+    type Owned = UserEquipmentInfoExtension;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8389,8 +8375,7 @@ impl<'a> rt::view::Step<'a> for SubscriptionIdExtensionView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for SubscriptionIdExtensionView<'a> {
-    const KEY: rt::AvpKey = SubscriptionIdExtension::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubscriptionIdExtension::REQUIRED;
+    type Owned = SubscriptionIdExtension;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8483,8 +8468,7 @@ impl<'a> rt::view::Step<'a> for RedirectServerExtensionView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RedirectServerExtensionView<'a> {
-    const KEY: rt::AvpKey = RedirectServerExtension::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RedirectServerExtension::REQUIRED;
+    type Owned = RedirectServerExtension;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8585,8 +8569,7 @@ impl<'a> rt::view::Step<'a> for QosFinalUnitIndicationView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for QosFinalUnitIndicationView<'a> {
-    const KEY: rt::AvpKey = QosFinalUnitIndication::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosFinalUnitIndication::REQUIRED;
+    type Owned = QosFinalUnitIndication;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

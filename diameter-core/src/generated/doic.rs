@@ -720,8 +720,6 @@ impl Default for OcSupportedFeatures {
 impl OcSupportedFeatures {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -769,6 +767,8 @@ impl OcSupportedFeatures {
     )
 )]
 impl rt::typed::Grouped for OcSupportedFeatures {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1238,25 +1238,6 @@ impl Default for OcOlr {
 impl OcOlr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 624, vendor: 0 },
-            flags: rt::AvpFlags(0),
-            ty: rt::dictionary::AvpType::Unsigned64,
-        },
-        rt::typed::Required {
-            index: 1,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 626, vendor: 0 },
-            flags: rt::AvpFlags(0),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -1304,6 +1285,25 @@ impl OcOlr {
     )
 )]
 impl rt::typed::Grouped for OcOlr {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 624, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Unsigned64,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 626, vendor: 0 },
+            flags: rt::AvpFlags(0),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1589,8 +1589,7 @@ impl<'a> rt::view::Step<'a> for OcSupportedFeaturesView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for OcSupportedFeaturesView<'a> {
-    const KEY: rt::AvpKey = OcSupportedFeatures::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OcSupportedFeatures::REQUIRED;
+    type Owned = OcSupportedFeatures;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1906,8 +1905,7 @@ impl<'a> rt::view::Step<'a> for OcOlrView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for OcOlrView<'a> {
-    const KEY: rt::AvpKey = OcOlr::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OcOlr::REQUIRED;
+    type Owned = OcOlr;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

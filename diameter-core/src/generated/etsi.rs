@@ -958,11 +958,11 @@ impl GloballyUniqueAddress {
         code: 300,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for GloballyUniqueAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1102,11 +1102,11 @@ impl InitialGateSetting {
         code: 303,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for InitialGateSetting {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1274,11 +1274,11 @@ impl QosProfile {
         code: 304,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for QosProfile {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1425,6 +1425,9 @@ impl AccessNetworkType {
         code: 306,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Grouped for AccessNetworkType {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1436,9 +1439,6 @@ impl AccessNetworkType {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "etsi"))]
-impl rt::typed::Grouped for AccessNetworkType {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1563,11 +1563,11 @@ impl EtsiLocationInformation {
         code: 350,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiLocationInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1689,6 +1689,9 @@ impl BindingInformation {
         code: 450,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Grouped for BindingInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1703,9 +1706,6 @@ impl BindingInformation {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "etsi"))]
-impl rt::typed::Grouped for BindingInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1830,11 +1830,11 @@ impl BindingInputList {
         code: 451,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingInputList {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1960,11 +1960,11 @@ impl BindingOutputList {
         code: 452,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingOutputList {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2090,6 +2090,9 @@ impl V6TransportAddress {
         code: 453,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Grouped for V6TransportAddress {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2112,9 +2115,6 @@ impl V6TransportAddress {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "etsi"))]
-impl rt::typed::Grouped for V6TransportAddress {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2226,6 +2226,9 @@ impl V4TransportAddress {
         code: 454,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Grouped for V4TransportAddress {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2248,9 +2251,6 @@ impl V4TransportAddress {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "etsi"))]
-impl rt::typed::Grouped for V4TransportAddress {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2404,6 +2404,9 @@ impl EtsiSipAuthenticate {
         code: 501,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Grouped for EtsiSipAuthenticate {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2429,9 +2432,6 @@ impl EtsiSipAuthenticate {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "etsi"))]
-impl rt::typed::Grouped for EtsiSipAuthenticate {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2655,6 +2655,9 @@ impl EtsiSipAuthorization {
         code: 502,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Grouped for EtsiSipAuthorization {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2713,9 +2716,6 @@ impl EtsiSipAuthorization {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "etsi"))]
-impl rt::typed::Grouped for EtsiSipAuthorization {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2925,11 +2925,11 @@ impl EtsiSipAuthenticationInfo {
         code: 503,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3071,8 +3071,7 @@ impl<'a> rt::view::Step<'a> for GloballyUniqueAddressView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for GloballyUniqueAddressView<'a> {
-    const KEY: rt::AvpKey = GloballyUniqueAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GloballyUniqueAddress::REQUIRED;
+    type Owned = GloballyUniqueAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3165,8 +3164,7 @@ impl<'a> rt::view::Step<'a> for InitialGateSettingView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for InitialGateSettingView<'a> {
-    const KEY: rt::AvpKey = InitialGateSetting::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InitialGateSetting::REQUIRED;
+    type Owned = InitialGateSetting;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3274,8 +3272,7 @@ impl<'a> rt::view::Step<'a> for QosProfileView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for QosProfileView<'a> {
-    const KEY: rt::AvpKey = QosProfile::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosProfile::REQUIRED;
+    type Owned = QosProfile;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3362,8 +3359,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkTypeView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkTypeView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkType::REQUIRED;
+    type Owned = AccessNetworkType;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3456,8 +3452,7 @@ impl<'a> rt::view::Step<'a> for EtsiLocationInformationView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for EtsiLocationInformationView<'a> {
-    const KEY: rt::AvpKey = EtsiLocationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EtsiLocationInformation::REQUIRED;
+    type Owned = EtsiLocationInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3544,8 +3539,7 @@ impl<'a> rt::view::Step<'a> for BindingInformationView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for BindingInformationView<'a> {
-    const KEY: rt::AvpKey = BindingInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BindingInformation::REQUIRED;
+    type Owned = BindingInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3640,8 +3634,7 @@ impl<'a> rt::view::Step<'a> for BindingInputListView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for BindingInputListView<'a> {
-    const KEY: rt::AvpKey = BindingInputList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BindingInputList::REQUIRED;
+    type Owned = BindingInputList;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3736,8 +3729,7 @@ impl<'a> rt::view::Step<'a> for BindingOutputListView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for BindingOutputListView<'a> {
-    const KEY: rt::AvpKey = BindingOutputList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BindingOutputList::REQUIRED;
+    type Owned = BindingOutputList;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3824,8 +3816,7 @@ impl<'a> rt::view::Step<'a> for V6TransportAddressView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for V6TransportAddressView<'a> {
-    const KEY: rt::AvpKey = V6TransportAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = V6TransportAddress::REQUIRED;
+    type Owned = V6TransportAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3912,8 +3903,7 @@ impl<'a> rt::view::Step<'a> for V4TransportAddressView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for V4TransportAddressView<'a> {
-    const KEY: rt::AvpKey = V4TransportAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = V4TransportAddress::REQUIRED;
+    type Owned = V4TransportAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4041,8 +4031,7 @@ impl<'a> rt::view::Step<'a> for EtsiSipAuthenticateView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for EtsiSipAuthenticateView<'a> {
-    const KEY: rt::AvpKey = EtsiSipAuthenticate::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EtsiSipAuthenticate::REQUIRED;
+    type Owned = EtsiSipAuthenticate;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4194,8 +4183,7 @@ impl<'a> rt::view::Step<'a> for EtsiSipAuthorizationView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for EtsiSipAuthorizationView<'a> {
-    const KEY: rt::AvpKey = EtsiSipAuthorization::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EtsiSipAuthorization::REQUIRED;
+    type Owned = EtsiSipAuthorization;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4300,8 +4288,7 @@ impl<'a> rt::view::Step<'a> for EtsiSipAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "etsi"))]
 impl<'a> rt::view::GroupView<'a> for EtsiSipAuthenticationInfoView<'a> {
-    const KEY: rt::AvpKey = EtsiSipAuthenticationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EtsiSipAuthenticationInfo::REQUIRED;
+    type Owned = EtsiSipAuthenticationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -279,8 +279,6 @@ impl Default for Mip6AgentInfo {
 impl Mip6AgentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -298,6 +296,8 @@ impl Mip6AgentInfo {
     )
 )]
 impl rt::typed::Grouped for Mip6AgentInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -441,6 +441,9 @@ impl Default for MipMnHaMsa {
 impl MipMnHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Grouped for MipMnHaMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -460,9 +463,6 @@ impl MipMnHaMsa {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "mip6", feature = "mip6a"))]
-impl rt::typed::Grouped for MipMnHaMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1641,8 +1641,7 @@ impl<'a> rt::view::Step<'a> for Mip6AgentInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for Mip6AgentInfoView<'a> {
-    const KEY: rt::AvpKey = Mip6AgentInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Mip6AgentInfo::REQUIRED;
+    type Owned = Mip6AgentInfo;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1758,8 +1757,7 @@ impl<'a> rt::view::Step<'a> for MipMnHaMsaView<'a> {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> rt::view::GroupView<'a> for MipMnHaMsaView<'a> {
-    const KEY: rt::AvpKey = MipMnHaMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipMnHaMsa::REQUIRED;
+    type Owned = MipMnHaMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -318,6 +318,9 @@ impl Default for MipMnAaaAuth {
 impl MipMnAaaAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipMnAaaAuth {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -353,9 +356,6 @@ impl MipMnAaaAuth {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipMnAaaAuth {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -488,6 +488,9 @@ impl Default for MipOriginatingForeignAaa {
 impl MipOriginatingForeignAaa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 347, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipOriginatingForeignAaa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -507,9 +510,6 @@ impl MipOriginatingForeignAaa {
             ty: rt::dictionary::AvpType::DiameterIdentity,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipOriginatingForeignAaa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -740,6 +740,24 @@ impl Default for MipHomeAgentHost {
 impl MipHomeAgentHost {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for MipHomeAgentHost {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -759,24 +777,6 @@ impl MipHomeAgentHost {
             ty: rt::dictionary::AvpType::DiameterIdentity,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "mip6",
-        feature = "mip6a",
-        feature = "mipv4",
-        feature = "rfc5779",
-        feature = "s6a",
-        feature = "s6b",
-        feature = "s7a",
-        feature = "sta",
-        feature = "swm",
-        feature = "swx",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for MipHomeAgentHost {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -891,6 +891,9 @@ impl Default for MipFaToMnMsa {
 impl MipFaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipFaToMnMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -918,9 +921,6 @@ impl MipFaToMnMsa {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipFaToMnMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1038,6 +1038,9 @@ impl Default for MipFaToHaMsa {
 impl MipFaToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipFaToHaMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1065,9 +1068,6 @@ impl MipFaToHaMsa {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipFaToHaMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1185,6 +1185,9 @@ impl Default for MipHaToFaMsa {
 impl MipHaToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipHaToFaMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1212,9 +1215,6 @@ impl MipHaToFaMsa {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipHaToFaMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1341,6 +1341,9 @@ impl Default for MipHaToMnMsa {
 impl MipHaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipHaToMnMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1376,9 +1379,6 @@ impl MipHaToMnMsa {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipHaToMnMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1501,6 +1501,9 @@ impl Default for MipMnToFaMsa {
 impl MipMnToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipMnToFaMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1528,9 +1531,6 @@ impl MipMnToFaMsa {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipMnToFaMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1654,6 +1654,9 @@ impl Default for MipMnToHaMsa {
 impl MipMnToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Grouped for MipMnToHaMsa {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1689,9 +1692,6 @@ impl MipMnToHaMsa {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mipv4"))]
-impl rt::typed::Grouped for MipMnToHaMsa {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3501,8 +3501,7 @@ impl<'a> rt::view::Step<'a> for MipMnAaaAuthView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipMnAaaAuthView<'a> {
-    const KEY: rt::AvpKey = MipMnAaaAuth::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipMnAaaAuth::REQUIRED;
+    type Owned = MipMnAaaAuth;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3589,8 +3588,7 @@ impl<'a> rt::view::Step<'a> for MipOriginatingForeignAaaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipOriginatingForeignAaaView<'a> {
-    const KEY: rt::AvpKey = MipOriginatingForeignAaa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipOriginatingForeignAaa::REQUIRED;
+    type Owned = MipOriginatingForeignAaa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3737,8 +3735,7 @@ impl<'a> rt::view::Step<'a> for MipHomeAgentHostView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MipHomeAgentHostView<'a> {
-    const KEY: rt::AvpKey = MipHomeAgentHost::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipHomeAgentHost::REQUIRED;
+    type Owned = MipHomeAgentHost;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3843,8 +3840,7 @@ impl<'a> rt::view::Step<'a> for MipFaToMnMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipFaToMnMsaView<'a> {
-    const KEY: rt::AvpKey = MipFaToMnMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipFaToMnMsa::REQUIRED;
+    type Owned = MipFaToMnMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3934,8 +3930,7 @@ impl<'a> rt::view::Step<'a> for MipFaToHaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipFaToHaMsaView<'a> {
-    const KEY: rt::AvpKey = MipFaToHaMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipFaToHaMsa::REQUIRED;
+    type Owned = MipFaToHaMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4025,8 +4020,7 @@ impl<'a> rt::view::Step<'a> for MipHaToFaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipHaToFaMsaView<'a> {
-    const KEY: rt::AvpKey = MipHaToFaMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipHaToFaMsa::REQUIRED;
+    type Owned = MipHaToFaMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4122,8 +4116,7 @@ impl<'a> rt::view::Step<'a> for MipHaToMnMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipHaToMnMsaView<'a> {
-    const KEY: rt::AvpKey = MipHaToMnMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipHaToMnMsa::REQUIRED;
+    type Owned = MipHaToMnMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4213,8 +4206,7 @@ impl<'a> rt::view::Step<'a> for MipMnToFaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipMnToFaMsaView<'a> {
-    const KEY: rt::AvpKey = MipMnToFaMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipMnToFaMsa::REQUIRED;
+    type Owned = MipMnToFaMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4310,8 +4302,7 @@ impl<'a> rt::view::Step<'a> for MipMnToHaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> rt::view::GroupView<'a> for MipMnToHaMsaView<'a> {
-    const KEY: rt::AvpKey = MipMnToHaMsa::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MipMnToHaMsa::REQUIRED;
+    type Owned = MipMnToHaMsa;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -1300,6 +1300,9 @@ impl Default for ChapAuth {
 impl ChapAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Grouped for ChapAuth {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1319,9 +1322,6 @@ impl ChapAuth {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "nasreq"))]
-impl rt::typed::Grouped for ChapAuth {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1476,6 +1476,9 @@ impl Default for Tunneling {
 impl Tunneling {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Grouped for Tunneling {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1511,9 +1514,6 @@ impl Tunneling {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::typed::Grouped for Tunneling {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6966,8 +6966,7 @@ impl<'a> rt::view::Step<'a> for ChapAuthView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> rt::view::GroupView<'a> for ChapAuthView<'a> {
-    const KEY: rt::AvpKey = ChapAuth::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChapAuth::REQUIRED;
+    type Owned = ChapAuth;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7098,8 +7097,7 @@ impl<'a> rt::view::Step<'a> for TunnelingView<'a> {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl<'a> rt::view::GroupView<'a> for TunnelingView<'a> {
-    const KEY: rt::AvpKey = Tunneling::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tunneling::REQUIRED;
+    type Owned = Tunneling;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -343,11 +343,11 @@ impl M2mInformation {
         code: 1011,
         vendor: 45687,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::typed::Grouped for M2mInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -682,8 +682,7 @@ impl<'a> rt::view::Step<'a> for M2mInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for M2mInformationView<'a> {
-    const KEY: rt::AvpKey = M2mInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = M2mInformation::REQUIRED;
+    type Owned = M2mInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -1714,17 +1714,6 @@ impl Default for QosResources {
 impl QosResources {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey { code: 509, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Grouped,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -1736,6 +1725,17 @@ impl QosResources {
     )
 )]
 impl rt::typed::Grouped for QosResources {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 509, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1972,8 +1972,6 @@ impl Default for FilterRule {
 impl FilterRule {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -1988,6 +1986,8 @@ impl FilterRule {
     )
 )]
 impl rt::typed::Grouped for FilterRule {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2277,17 +2277,6 @@ impl Default for Classifier {
 impl Classifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 512, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::OctetString,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -2302,6 +2291,17 @@ impl Classifier {
     )
 )]
 impl rt::typed::Grouped for Classifier {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 512, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::OctetString,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2625,8 +2625,6 @@ impl Default for FromSpec {
 impl FromSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -2641,6 +2639,8 @@ impl FromSpec {
     )
 )]
 impl rt::typed::Grouped for FromSpec {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2979,8 +2979,6 @@ impl Default for ToSpec {
 impl ToSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -2995,6 +2993,8 @@ impl ToSpec {
     )
 )]
 impl rt::typed::Grouped for ToSpec {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3279,8 +3279,6 @@ impl Default for IpAddressRange {
 impl IpAddressRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -3295,6 +3293,8 @@ impl IpAddressRange {
     )
 )]
 impl rt::typed::Grouped for IpAddressRange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3491,6 +3491,20 @@ impl Default for IpAddressMask {
 impl IpAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for IpAddressMask {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3510,20 +3524,6 @@ impl IpAddressMask {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "credit_control",
-        feature = "gy",
-        feature = "mip6",
-        feature = "mip6a",
-        feature = "qos",
-        feature = "s6b",
-        feature = "ts29273",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for IpAddressMask {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3718,6 +3718,20 @@ impl Default for MacAddressMask {
 impl MacAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for MacAddressMask {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3737,20 +3751,6 @@ impl MacAddressMask {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "credit_control",
-        feature = "gy",
-        feature = "mip6",
-        feature = "mip6a",
-        feature = "qos",
-        feature = "s6b",
-        feature = "ts29273",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for MacAddressMask {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3959,6 +3959,20 @@ impl Default for Eui64AddressMask {
 impl Eui64AddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for Eui64AddressMask {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3978,20 +3992,6 @@ impl Eui64AddressMask {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "credit_control",
-        feature = "gy",
-        feature = "mip6",
-        feature = "mip6a",
-        feature = "qos",
-        feature = "s6b",
-        feature = "ts29273",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for Eui64AddressMask {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4194,8 +4194,6 @@ impl Default for PortRange {
 impl PortRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -4210,6 +4208,8 @@ impl PortRange {
     )
 )]
 impl rt::typed::Grouped for PortRange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4408,17 +4408,6 @@ impl Default for IpOption {
 impl IpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 538, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -4433,6 +4422,17 @@ impl IpOption {
     )
 )]
 impl rt::typed::Grouped for IpOption {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 538, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4643,17 +4643,6 @@ impl Default for TcpOption {
 impl TcpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 541, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -4668,6 +4657,17 @@ impl TcpOption {
     )
 )]
 impl rt::typed::Grouped for TcpOption {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 541, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4872,17 +4872,6 @@ impl Default for TcpFlags {
 impl TcpFlags {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 544, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Unsigned32,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -4897,6 +4886,17 @@ impl TcpFlags {
     )
 )]
 impl rt::typed::Grouped for TcpFlags {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 544, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5097,17 +5097,6 @@ impl Default for IcmpType {
 impl IcmpType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 546, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -5122,6 +5111,17 @@ impl IcmpType {
     )
 )]
 impl rt::typed::Grouped for IcmpType {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 546, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5332,17 +5332,6 @@ impl Default for EthOption {
 impl EthOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 549, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Grouped,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -5357,6 +5346,17 @@ impl EthOption {
     )
 )]
 impl rt::typed::Grouped for EthOption {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 549, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5577,8 +5577,6 @@ impl Default for EthProtoType {
 impl EthProtoType {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -5593,6 +5591,8 @@ impl EthProtoType {
     )
 )]
 impl rt::typed::Grouped for EthProtoType {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5808,8 +5808,6 @@ impl Default for VlanIdRange {
 impl VlanIdRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -5824,6 +5822,8 @@ impl VlanIdRange {
     )
 )]
 impl rt::typed::Grouped for VlanIdRange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6018,8 +6018,6 @@ impl Default for UserPriorityRange {
 impl UserPriorityRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -6034,6 +6032,8 @@ impl UserPriorityRange {
     )
 )]
 impl rt::typed::Grouped for UserPriorityRange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6280,8 +6280,6 @@ impl Default for TimeOfDayCondition {
 impl TimeOfDayCondition {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -6296,6 +6294,8 @@ impl TimeOfDayCondition {
     )
 )]
 impl rt::typed::Grouped for TimeOfDayCondition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6524,6 +6524,22 @@ impl Default for QosProfileTemplate {
 impl QosProfileTemplate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for QosProfileTemplate {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -6543,22 +6559,6 @@ impl QosProfileTemplate {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "credit_control",
-        feature = "gy",
-        feature = "mip6",
-        feature = "mip6a",
-        feature = "qos",
-        feature = "s6b",
-        feature = "sta",
-        feature = "swm",
-        feature = "ts29273",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for QosProfileTemplate {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6741,8 +6741,6 @@ impl Default for QosParameters {
 impl QosParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -6757,6 +6755,8 @@ impl QosParameters {
     )
 )]
 impl rt::typed::Grouped for QosParameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6953,17 +6953,6 @@ impl Default for ExcessTreatment {
 impl ExcessTreatment {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 572, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -6978,6 +6967,17 @@ impl ExcessTreatment {
     )
 )]
 impl rt::typed::Grouped for ExcessTreatment {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 572, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7170,17 +7170,6 @@ impl Default for QosCapability {
 impl QosCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: 0,
-            min: 1,
-            key: rt::AvpKey { code: 574, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Grouped,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -7194,6 +7183,17 @@ impl QosCapability {
     )
 )]
 impl rt::typed::Grouped for QosCapability {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: 0,
+            min: 1,
+            key: rt::AvpKey { code: 574, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7327,8 +7327,7 @@ impl<'a> rt::view::Step<'a> for QosResourcesView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for QosResourcesView<'a> {
-    const KEY: rt::AvpKey = QosResources::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosResources::REQUIRED;
+    type Owned = QosResources;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7502,8 +7501,7 @@ impl<'a> rt::view::Step<'a> for FilterRuleView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for FilterRuleView<'a> {
-    const KEY: rt::AvpKey = FilterRule::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FilterRule::REQUIRED;
+    type Owned = FilterRule;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7701,8 +7699,7 @@ impl<'a> rt::view::Step<'a> for ClassifierView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ClassifierView<'a> {
-    const KEY: rt::AvpKey = Classifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Classifier::REQUIRED;
+    type Owned = Classifier;
     type Seen = rt::view::Seen<1, 7>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7894,8 +7891,7 @@ impl<'a> rt::view::Step<'a> for FromSpecView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for FromSpecView<'a> {
-    const KEY: rt::AvpKey = FromSpec::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FromSpec::REQUIRED;
+    type Owned = FromSpec;
     type Seen = rt::view::Seen<1, 9>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8087,8 +8083,7 @@ impl<'a> rt::view::Step<'a> for ToSpecView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ToSpecView<'a> {
-    const KEY: rt::AvpKey = ToSpec::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ToSpec::REQUIRED;
+    type Owned = ToSpec;
     type Seen = rt::view::Seen<1, 9>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8230,8 +8225,7 @@ impl<'a> rt::view::Step<'a> for IpAddressRangeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for IpAddressRangeView<'a> {
-    const KEY: rt::AvpKey = IpAddressRange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IpAddressRange::REQUIRED;
+    type Owned = IpAddressRange;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8373,8 +8367,7 @@ impl<'a> rt::view::Step<'a> for IpAddressMaskView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for IpAddressMaskView<'a> {
-    const KEY: rt::AvpKey = IpAddressMask::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IpAddressMask::REQUIRED;
+    type Owned = IpAddressMask;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8516,8 +8509,7 @@ impl<'a> rt::view::Step<'a> for MacAddressMaskView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MacAddressMaskView<'a> {
-    const KEY: rt::AvpKey = MacAddressMask::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MacAddressMask::REQUIRED;
+    type Owned = MacAddressMask;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8659,8 +8651,7 @@ impl<'a> rt::view::Step<'a> for Eui64AddressMaskView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for Eui64AddressMaskView<'a> {
-    const KEY: rt::AvpKey = Eui64AddressMask::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Eui64AddressMask::REQUIRED;
+    type Owned = Eui64AddressMask;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8799,8 +8790,7 @@ impl<'a> rt::view::Step<'a> for PortRangeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for PortRangeView<'a> {
-    const KEY: rt::AvpKey = PortRange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PortRange::REQUIRED;
+    type Owned = PortRange;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8945,8 +8935,7 @@ impl<'a> rt::view::Step<'a> for IpOptionView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for IpOptionView<'a> {
-    const KEY: rt::AvpKey = IpOption::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IpOption::REQUIRED;
+    type Owned = IpOption;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9091,8 +9080,7 @@ impl<'a> rt::view::Step<'a> for TcpOptionView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TcpOptionView<'a> {
-    const KEY: rt::AvpKey = TcpOption::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TcpOption::REQUIRED;
+    type Owned = TcpOption;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9231,8 +9219,7 @@ impl<'a> rt::view::Step<'a> for TcpFlagsView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TcpFlagsView<'a> {
-    const KEY: rt::AvpKey = TcpFlags::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TcpFlags::REQUIRED;
+    type Owned = TcpFlags;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9377,8 +9364,7 @@ impl<'a> rt::view::Step<'a> for IcmpTypeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for IcmpTypeView<'a> {
-    const KEY: rt::AvpKey = IcmpType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IcmpType::REQUIRED;
+    type Owned = IcmpType;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9525,8 +9511,7 @@ impl<'a> rt::view::Step<'a> for EthOptionView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EthOptionView<'a> {
-    const KEY: rt::AvpKey = EthOption::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EthOption::REQUIRED;
+    type Owned = EthOption;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9665,8 +9650,7 @@ impl<'a> rt::view::Step<'a> for EthProtoTypeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EthProtoTypeView<'a> {
-    const KEY: rt::AvpKey = EthProtoType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EthProtoType::REQUIRED;
+    type Owned = EthProtoType;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9817,8 +9801,7 @@ impl<'a> rt::view::Step<'a> for VlanIdRangeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for VlanIdRangeView<'a> {
-    const KEY: rt::AvpKey = VlanIdRange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VlanIdRange::REQUIRED;
+    type Owned = VlanIdRange;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9960,8 +9943,7 @@ impl<'a> rt::view::Step<'a> for UserPriorityRangeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UserPriorityRangeView<'a> {
-    const KEY: rt::AvpKey = UserPriorityRange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserPriorityRange::REQUIRED;
+    type Owned = UserPriorityRange;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10139,8 +10121,7 @@ impl<'a> rt::view::Step<'a> for TimeOfDayConditionView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TimeOfDayConditionView<'a> {
-    const KEY: rt::AvpKey = TimeOfDayCondition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TimeOfDayCondition::REQUIRED;
+    type Owned = TimeOfDayCondition;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10290,8 +10271,7 @@ impl<'a> rt::view::Step<'a> for QosProfileTemplateView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for QosProfileTemplateView<'a> {
-    const KEY: rt::AvpKey = QosProfileTemplate::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosProfileTemplate::REQUIRED;
+    type Owned = QosProfileTemplate;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10423,8 +10403,7 @@ impl<'a> rt::view::Step<'a> for QosParametersView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for QosParametersView<'a> {
-    const KEY: rt::AvpKey = QosParameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosParameters::REQUIRED;
+    type Owned = QosParameters;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10572,8 +10551,7 @@ impl<'a> rt::view::Step<'a> for ExcessTreatmentView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ExcessTreatmentView<'a> {
-    const KEY: rt::AvpKey = ExcessTreatment::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ExcessTreatment::REQUIRED;
+    type Owned = ExcessTreatment;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10711,8 +10689,7 @@ impl<'a> rt::view::Step<'a> for QosCapabilityView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for QosCapabilityView<'a> {
-    const KEY: rt::AvpKey = QosCapability::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosCapability::REQUIRED;
+    type Owned = QosCapability;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -114,6 +114,9 @@ impl Default for Tmod1 {
 impl Tmod1 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Grouped for Tmod1 {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -157,9 +160,6 @@ impl Tmod1 {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "rfc5624"))]
-impl rt::typed::Grouped for Tmod1 {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -302,6 +302,9 @@ impl Default for Tmod2 {
 impl Tmod2 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Grouped for Tmod2 {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -345,9 +348,6 @@ impl Tmod2 {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "rfc5624"))]
-impl rt::typed::Grouped for Tmod2 {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -486,8 +486,7 @@ impl<'a> rt::view::Step<'a> for Tmod1View<'a> {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'a> rt::view::GroupView<'a> for Tmod1View<'a> {
-    const KEY: rt::AvpKey = Tmod1::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tmod1::REQUIRED;
+    type Owned = Tmod1;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -589,8 +588,7 @@ impl<'a> rt::view::Step<'a> for Tmod2View<'a> {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'a> rt::view::GroupView<'a> for Tmod2View<'a> {
-    const KEY: rt::AvpKey = Tmod2::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tmod2::REQUIRED;
+    type Owned = Tmod2;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -92,11 +92,11 @@ impl Default for ServiceConfiguration {
 impl ServiceConfiguration {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rfc5779"))]
 impl rt::typed::Grouped for ServiceConfiguration {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -210,8 +210,7 @@ impl<'a> rt::view::Step<'a> for ServiceConfigurationView<'a> {
 }
 #[cfg(any(feature = "rfc5779"))]
 impl<'a> rt::view::GroupView<'a> for ServiceConfigurationView<'a> {
-    const KEY: rt::AvpKey = ServiceConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceConfiguration::REQUIRED;
+    type Owned = ServiceConfiguration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

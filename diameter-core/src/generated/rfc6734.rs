@@ -170,6 +170,9 @@ impl Default for Key {
 impl Key {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Grouped for Key {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -189,9 +192,6 @@ impl Key {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
-impl rt::typed::Grouped for Key {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -312,8 +312,7 @@ impl<'a> rt::view::Step<'a> for KeyView<'a> {
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for KeyView<'a> {
-    const KEY: rt::AvpKey = Key::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Key::REQUIRED;
+    type Owned = Key;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -79,6 +79,9 @@ impl Default for ErpRkRequest {
 impl ErpRkRequest {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
+}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Grouped for ErpRkRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -90,9 +93,6 @@ impl ErpRkRequest {
             ty: rt::dictionary::AvpType::DiameterIdentity,
         },
     ];
-}
-#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
-impl rt::typed::Grouped for ErpRkRequest {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -183,8 +183,7 @@ impl<'a> rt::view::Step<'a> for ErpRkRequestView<'a> {
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for ErpRkRequestView<'a> {
-    const KEY: rt::AvpKey = ErpRkRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ErpRkRequest::REQUIRED;
+    type Owned = ErpRkRequest;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

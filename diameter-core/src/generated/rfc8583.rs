@@ -745,8 +745,6 @@ impl Default for Load {
 impl Load {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -796,6 +794,8 @@ impl Load {
     )
 )]
 impl rt::typed::Grouped for Load {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1084,8 +1084,7 @@ impl<'a> rt::view::Step<'a> for LoadView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for LoadView<'a> {
-    const KEY: rt::AvpKey = Load::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Load::REQUIRED;
+    type Owned = Load;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

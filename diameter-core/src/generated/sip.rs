@@ -598,11 +598,11 @@ impl Default for SipAccountingInformation {
 impl SipAccountingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAccountingInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -731,11 +731,11 @@ impl Default for SipServerCapabilities {
 impl SipServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipServerCapabilities {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -886,6 +886,9 @@ impl Default for SipAuthDataItem {
 impl SipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Grouped for SipAuthDataItem {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -897,9 +900,6 @@ impl SipAuthDataItem {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "sip"))]
-impl rt::typed::Grouped for SipAuthDataItem {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1079,6 +1079,9 @@ impl Default for SipAuthenticate {
 impl SipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Grouped for SipAuthenticate {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1098,9 +1101,6 @@ impl SipAuthenticate {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "sip"))]
-impl rt::typed::Grouped for SipAuthenticate {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1302,6 +1302,9 @@ impl Default for SipAuthorization {
 impl SipAuthorization {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Grouped for SipAuthorization {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1345,9 +1348,6 @@ impl SipAuthorization {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "sip"))]
-impl rt::typed::Grouped for SipAuthorization {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1518,11 +1518,11 @@ impl Default for SipAuthenticationInfo {
 impl SipAuthenticationInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthenticationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1643,6 +1643,9 @@ impl Default for SipDeregistrationReason {
 impl SipDeregistrationReason {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Grouped for SipDeregistrationReason {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1654,9 +1657,6 @@ impl SipDeregistrationReason {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "sip"))]
-impl rt::typed::Grouped for SipDeregistrationReason {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1765,6 +1765,9 @@ impl Default for SipUserData {
 impl SipUserData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Grouped for SipUserData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1784,9 +1787,6 @@ impl SipUserData {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "sip"))]
-impl rt::typed::Grouped for SipUserData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6040,8 +6040,7 @@ impl<'a> rt::view::Step<'a> for SipAccountingInformationView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipAccountingInformationView<'a> {
-    const KEY: rt::AvpKey = SipAccountingInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipAccountingInformation::REQUIRED;
+    type Owned = SipAccountingInformation;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6134,8 +6133,7 @@ impl<'a> rt::view::Step<'a> for SipServerCapabilitiesView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipServerCapabilitiesView<'a> {
-    const KEY: rt::AvpKey = SipServerCapabilities::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipServerCapabilities::REQUIRED;
+    type Owned = SipServerCapabilities;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6240,8 +6238,7 @@ impl<'a> rt::view::Step<'a> for SipAuthDataItemView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipAuthDataItemView<'a> {
-    const KEY: rt::AvpKey = SipAuthDataItem::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipAuthDataItem::REQUIRED;
+    type Owned = SipAuthDataItem;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6369,8 +6366,7 @@ impl<'a> rt::view::Step<'a> for SipAuthenticateView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipAuthenticateView<'a> {
-    const KEY: rt::AvpKey = SipAuthenticate::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipAuthenticate::REQUIRED;
+    type Owned = SipAuthenticate;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6522,8 +6518,7 @@ impl<'a> rt::view::Step<'a> for SipAuthorizationView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipAuthorizationView<'a> {
-    const KEY: rt::AvpKey = SipAuthorization::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipAuthorization::REQUIRED;
+    type Owned = SipAuthorization;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6628,8 +6623,7 @@ impl<'a> rt::view::Step<'a> for SipAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipAuthenticationInfoView<'a> {
-    const KEY: rt::AvpKey = SipAuthenticationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipAuthenticationInfo::REQUIRED;
+    type Owned = SipAuthenticationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6716,8 +6710,7 @@ impl<'a> rt::view::Step<'a> for SipDeregistrationReasonView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipDeregistrationReasonView<'a> {
-    const KEY: rt::AvpKey = SipDeregistrationReason::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipDeregistrationReason::REQUIRED;
+    type Owned = SipDeregistrationReason;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6801,8 +6794,7 @@ impl<'a> rt::view::Step<'a> for SipUserDataView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> rt::view::GroupView<'a> for SipUserDataView<'a> {
-    const KEY: rt::AvpKey = SipUserData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipUserData::REQUIRED;
+    type Owned = SipUserData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

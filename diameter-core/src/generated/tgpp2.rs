@@ -459,11 +459,11 @@ impl Tgpp2ChargingRuleInstall {
         code: 801,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -671,6 +671,9 @@ impl Tgpp2ChargingRuleDefinition {
         code: 802,
         vendor: 5535,
     };
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -685,9 +688,6 @@ impl Tgpp2ChargingRuleDefinition {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "tgpp2"))]
-impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -889,11 +889,11 @@ impl Tgpp2QosInformation {
         code: 804,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2QosInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1052,11 +1052,11 @@ impl Tgpp2ChargingRuleReport {
         code: 805,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1206,11 +1206,11 @@ impl FlowInfo {
         code: 809,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for FlowInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1351,11 +1351,11 @@ impl GrantedQos {
         code: 811,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for GrantedQos {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1486,11 +1486,11 @@ impl RequestedQos {
         code: 812,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for RequestedQos {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1615,11 +1615,11 @@ impl FlowDescriptionInfo {
         code: 813,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for FlowDescriptionInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1747,11 +1747,11 @@ impl AccessNetworkPhysicalAccessId {
         code: 900,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1876,8 +1876,7 @@ impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleInstallView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for Tgpp2ChargingRuleInstallView<'a> {
-    const KEY: rt::AvpKey = Tgpp2ChargingRuleInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tgpp2ChargingRuleInstall::REQUIRED;
+    type Owned = Tgpp2ChargingRuleInstall;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2037,8 +2036,7 @@ impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for Tgpp2ChargingRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = Tgpp2ChargingRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tgpp2ChargingRuleDefinition::REQUIRED;
+    type Owned = Tgpp2ChargingRuleDefinition;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2143,8 +2141,7 @@ impl<'a> rt::view::Step<'a> for Tgpp2QosInformationView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for Tgpp2QosInformationView<'a> {
-    const KEY: rt::AvpKey = Tgpp2QosInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tgpp2QosInformation::REQUIRED;
+    type Owned = Tgpp2QosInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2243,8 +2240,7 @@ impl<'a> rt::view::Step<'a> for Tgpp2ChargingRuleReportView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for Tgpp2ChargingRuleReportView<'a> {
-    const KEY: rt::AvpKey = Tgpp2ChargingRuleReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Tgpp2ChargingRuleReport::REQUIRED;
+    type Owned = Tgpp2ChargingRuleReport;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2350,8 +2346,7 @@ impl<'a> rt::view::Step<'a> for FlowInfoView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for FlowInfoView<'a> {
-    const KEY: rt::AvpKey = FlowInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FlowInfo::REQUIRED;
+    type Owned = FlowInfo;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2441,8 +2436,7 @@ impl<'a> rt::view::Step<'a> for GrantedQosView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for GrantedQosView<'a> {
-    const KEY: rt::AvpKey = GrantedQos::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GrantedQos::REQUIRED;
+    type Owned = GrantedQos;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2532,8 +2526,7 @@ impl<'a> rt::view::Step<'a> for RequestedQosView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for RequestedQosView<'a> {
-    const KEY: rt::AvpKey = RequestedQos::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RequestedQos::REQUIRED;
+    type Owned = RequestedQos;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2620,8 +2613,7 @@ impl<'a> rt::view::Step<'a> for FlowDescriptionInfoView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for FlowDescriptionInfoView<'a> {
-    const KEY: rt::AvpKey = FlowDescriptionInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FlowDescriptionInfo::REQUIRED;
+    type Owned = FlowDescriptionInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2708,8 +2700,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkPhysicalAccessIdView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkPhysicalAccessIdView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkPhysicalAccessId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkPhysicalAccessId::REQUIRED;
+    type Owned = AccessNetworkPhysicalAccessId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -329,8 +329,6 @@ impl CommunicationFailureInformation {
         code: 4300,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -345,6 +343,8 @@ impl CommunicationFailureInformation {
     )
 )]
 impl rt::typed::Grouped for CommunicationFailureInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -562,20 +562,6 @@ impl NumberOfUePerLocationConfiguration {
         code: 4306,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 1496,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(192),
-            ty: rt::dictionary::AvpType::Grouped,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -590,6 +576,20 @@ impl NumberOfUePerLocationConfiguration {
     )
 )]
 impl rt::typed::Grouped for NumberOfUePerLocationConfiguration {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1496,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Grouped,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -814,6 +814,20 @@ impl NumberOfUePerLocationReport {
         code: 4307,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for NumberOfUePerLocationReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -839,20 +853,6 @@ impl NumberOfUePerLocationReport {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for NumberOfUePerLocationReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -980,11 +980,11 @@ impl ServingPlmnRateControl {
         code: 4310,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Grouped for ServingPlmnRateControl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1096,11 +1096,11 @@ impl RrcCauseCounter {
         code: 4318,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Grouped for RrcCauseCounter {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1331,8 +1331,6 @@ impl IdleStatusIndication {
         code: 4322,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -1346,6 +1344,8 @@ impl IdleStatusIndication {
     )
 )]
 impl rt::typed::Grouped for IdleStatusIndication {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5103,8 +5103,7 @@ impl<'a> rt::view::Step<'a> for CommunicationFailureInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for CommunicationFailureInformationView<'a> {
-    const KEY: rt::AvpKey = CommunicationFailureInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CommunicationFailureInformation::REQUIRED;
+    type Owned = CommunicationFailureInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5256,8 +5255,7 @@ impl<'a> rt::view::Step<'a> for NumberOfUePerLocationConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for NumberOfUePerLocationConfigurationView<'a> {
-    const KEY: rt::AvpKey = NumberOfUePerLocationConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NumberOfUePerLocationConfiguration::REQUIRED;
+    type Owned = NumberOfUePerLocationConfiguration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5413,8 +5411,7 @@ impl<'a> rt::view::Step<'a> for NumberOfUePerLocationReportView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for NumberOfUePerLocationReportView<'a> {
-    const KEY: rt::AvpKey = NumberOfUePerLocationReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NumberOfUePerLocationReport::REQUIRED;
+    type Owned = NumberOfUePerLocationReport;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5512,8 +5509,7 @@ impl<'a> rt::view::Step<'a> for ServingPlmnRateControlView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServingPlmnRateControlView<'a> {
-    const KEY: rt::AvpKey = ServingPlmnRateControl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServingPlmnRateControl::REQUIRED;
+    type Owned = ServingPlmnRateControl;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5600,8 +5596,7 @@ impl<'a> rt::view::Step<'a> for RrcCauseCounterView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RrcCauseCounterView<'a> {
-    const KEY: rt::AvpKey = RrcCauseCounter::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RrcCauseCounter::REQUIRED;
+    type Owned = RrcCauseCounter;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5748,8 +5743,7 @@ impl<'a> rt::view::Step<'a> for IdleStatusIndicationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for IdleStatusIndicationView<'a> {
-    const KEY: rt::AvpKey = IdleStatusIndication::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IdleStatusIndication::REQUIRED;
+    type Owned = IdleStatusIndication;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -489,11 +489,11 @@ impl ServedUserIdentity {
         code: 1100,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for ServedUserIdentity {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -609,6 +609,9 @@ impl InitialRecipientAddress {
         code: 1105,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Grouped for InitialRecipientAddress {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -634,9 +637,6 @@ impl InitialRecipientAddress {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "ts29140"))]
-impl rt::typed::Grouped for InitialRecipientAddress {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -778,6 +778,9 @@ impl ResultRecipientAddress {
         code: 1106,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Grouped for ResultRecipientAddress {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -803,9 +806,6 @@ impl ResultRecipientAddress {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "ts29140"))]
-impl rt::typed::Grouped for ResultRecipientAddress {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -940,11 +940,11 @@ impl Status {
         code: 1116,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for Status {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1055,8 +1055,7 @@ impl<'a> rt::view::Step<'a> for ServedUserIdentityView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> rt::view::GroupView<'a> for ServedUserIdentityView<'a> {
-    const KEY: rt::AvpKey = ServedUserIdentity::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServedUserIdentity::REQUIRED;
+    type Owned = ServedUserIdentity;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1143,8 +1142,7 @@ impl<'a> rt::view::Step<'a> for InitialRecipientAddressView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> rt::view::GroupView<'a> for InitialRecipientAddressView<'a> {
-    const KEY: rt::AvpKey = InitialRecipientAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InitialRecipientAddress::REQUIRED;
+    type Owned = InitialRecipientAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1243,8 +1241,7 @@ impl<'a> rt::view::Step<'a> for ResultRecipientAddressView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> rt::view::GroupView<'a> for ResultRecipientAddressView<'a> {
-    const KEY: rt::AvpKey = ResultRecipientAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ResultRecipientAddress::REQUIRED;
+    type Owned = ResultRecipientAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1328,8 +1325,7 @@ impl<'a> rt::view::Step<'a> for StatusView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> rt::view::GroupView<'a> for StatusView<'a> {
-    const KEY: rt::AvpKey = Status::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Status::REQUIRED;
+    type Owned = Status;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -171,6 +171,9 @@ impl NtTimeWindow {
         code: 4204,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Grouped for NtTimeWindow {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -196,9 +199,6 @@ impl NtTimeWindow {
             ty: rt::dictionary::AvpType::Time,
         },
     ];
-}
-#[cfg(any(feature = "nt", feature = "ts29154"))]
-impl rt::typed::Grouped for NtTimeWindow {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -346,6 +346,9 @@ impl TransferPolicy {
         code: 4207,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Grouped for TransferPolicy {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -360,9 +363,6 @@ impl TransferPolicy {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "nt", feature = "ts29154"))]
-impl rt::typed::Grouped for TransferPolicy {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -551,11 +551,11 @@ impl AccessNetworkReports {
         code: 4210,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for AccessNetworkReports {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -739,6 +739,9 @@ impl EventConfiguration {
         code: 4211,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Grouped for EventConfiguration {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -775,9 +778,6 @@ impl EventConfiguration {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::typed::Grouped for EventConfiguration {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -925,6 +925,9 @@ impl EventConfigurationStatus {
         code: 4213,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Grouped for EventConfigurationStatus {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -950,9 +953,6 @@ impl EventConfigurationStatus {
             ty: rt::dictionary::AvpType::Unsigned64,
         },
     ];
-}
-#[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::typed::Grouped for EventConfigurationStatus {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1094,6 +1094,9 @@ impl EventReports {
         code: 4215,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Grouped for EventReports {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1119,9 +1122,6 @@ impl EventReports {
             ty: rt::dictionary::AvpType::Unsigned64,
         },
     ];
-}
-#[cfg(any(feature = "nta", feature = "ts29154"))]
-impl rt::typed::Grouped for EventReports {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3529,8 +3529,7 @@ impl<'a> rt::view::Step<'a> for NtTimeWindowView<'a> {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'a> rt::view::GroupView<'a> for NtTimeWindowView<'a> {
-    const KEY: rt::AvpKey = NtTimeWindow::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NtTimeWindow::REQUIRED;
+    type Owned = NtTimeWindow;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3635,8 +3634,7 @@ impl<'a> rt::view::Step<'a> for TransferPolicyView<'a> {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'a> rt::view::GroupView<'a> for TransferPolicyView<'a> {
-    const KEY: rt::AvpKey = TransferPolicy::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TransferPolicy::REQUIRED;
+    type Owned = TransferPolicy;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3770,8 +3768,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkReportsView<'a> {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkReportsView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkReports::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkReports::REQUIRED;
+    type Owned = AccessNetworkReports;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3878,8 +3875,7 @@ impl<'a> rt::view::Step<'a> for EventConfigurationView<'a> {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> rt::view::GroupView<'a> for EventConfigurationView<'a> {
-    const KEY: rt::AvpKey = EventConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EventConfiguration::REQUIRED;
+    type Owned = EventConfiguration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3966,8 +3962,7 @@ impl<'a> rt::view::Step<'a> for EventConfigurationStatusView<'a> {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> rt::view::GroupView<'a> for EventConfigurationStatusView<'a> {
-    const KEY: rt::AvpKey = EventConfigurationStatus::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EventConfigurationStatus::REQUIRED;
+    type Owned = EventConfigurationStatus;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4061,8 +4056,7 @@ impl<'a> rt::view::Step<'a> for EventReportsView<'a> {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'a> rt::view::GroupView<'a> for EventReportsView<'a> {
-    const KEY: rt::AvpKey = EventReports::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EventReports::REQUIRED;
+    type Owned = EventReports;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

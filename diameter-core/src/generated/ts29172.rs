@@ -1137,11 +1137,11 @@ impl LcsEpsClientName {
         code: 2501,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsEpsClientName {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1259,11 +1259,11 @@ impl LcsRequestorName {
         code: 2502,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsRequestorName {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1398,11 +1398,11 @@ impl LcsQos {
         code: 2504,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsQos {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1517,6 +1517,9 @@ impl LcsPrivacyCheckNonSession {
         code: 2521,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1531,9 +1534,6 @@ impl LcsPrivacyCheckNonSession {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1636,6 +1636,9 @@ impl LcsPrivacyCheckSession {
         code: 2522,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for LcsPrivacyCheckSession {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1650,9 +1653,6 @@ impl LcsPrivacyCheckSession {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for LcsPrivacyCheckSession {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1767,11 +1767,11 @@ impl GeranPositioningInfo {
         code: 2524,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for GeranPositioningInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1913,11 +1913,11 @@ impl UtranPositioningInfo {
         code: 2527,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for UtranPositioningInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2092,6 +2092,9 @@ impl AreaEventInfo {
         code: 2533,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for AreaEventInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2106,9 +2109,6 @@ impl AreaEventInfo {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for AreaEventInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2247,6 +2247,9 @@ impl AreaDefinition {
         code: 2534,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for AreaDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2261,9 +2264,6 @@ impl AreaDefinition {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for AreaDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2382,6 +2382,9 @@ impl Area {
         code: 2535,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for Area {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2407,9 +2410,6 @@ impl Area {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for Area {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2527,6 +2527,9 @@ impl PeriodicLdrInformation {
         code: 2540,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for PeriodicLdrInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2552,9 +2555,6 @@ impl PeriodicLdrInformation {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for PeriodicLdrInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2678,6 +2678,9 @@ impl ReportingPlmnList {
         code: 2543,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for ReportingPlmnList {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2692,9 +2695,6 @@ impl ReportingPlmnList {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for ReportingPlmnList {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2819,6 +2819,9 @@ impl PlmnIdList {
         code: 2544,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for PlmnIdList {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2833,9 +2836,6 @@ impl PlmnIdList {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for PlmnIdList {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2958,6 +2958,9 @@ impl DeferredMtLrData {
         code: 2547,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for DeferredMtLrData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2972,9 +2975,6 @@ impl DeferredMtLrData {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for DeferredMtLrData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3100,11 +3100,11 @@ impl EsmlcCellInfo {
         code: 2552,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for EsmlcCellInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3214,11 +3214,11 @@ impl DelayedLocationReportingData {
         code: 2555,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for DelayedLocationReportingData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3373,6 +3373,9 @@ impl MotionEventInfo {
         code: 2559,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for MotionEventInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3387,9 +3390,6 @@ impl MotionEventInfo {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for MotionEventInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3521,6 +3521,9 @@ impl AdditionalArea {
         code: 2565,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Grouped for AdditionalArea {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3546,9 +3549,6 @@ impl AdditionalArea {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::typed::Grouped for AdditionalArea {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5742,8 +5742,7 @@ impl<'a> rt::view::Step<'a> for LcsEpsClientNameView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for LcsEpsClientNameView<'a> {
-    const KEY: rt::AvpKey = LcsEpsClientName::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsEpsClientName::REQUIRED;
+    type Owned = LcsEpsClientName;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5830,8 +5829,7 @@ impl<'a> rt::view::Step<'a> for LcsRequestorNameView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for LcsRequestorNameView<'a> {
-    const KEY: rt::AvpKey = LcsRequestorName::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsRequestorName::REQUIRED;
+    type Owned = LcsRequestorName;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5933,8 +5931,7 @@ impl<'a> rt::view::Step<'a> for LcsQosView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for LcsQosView<'a> {
-    const KEY: rt::AvpKey = LcsQos::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsQos::REQUIRED;
+    type Owned = LcsQos;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6015,8 +6012,7 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyCheckNonSessionView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for LcsPrivacyCheckNonSessionView<'a> {
-    const KEY: rt::AvpKey = LcsPrivacyCheckNonSession::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsPrivacyCheckNonSession::REQUIRED;
+    type Owned = LcsPrivacyCheckNonSession;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6097,8 +6093,7 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyCheckSessionView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for LcsPrivacyCheckSessionView<'a> {
-    const KEY: rt::AvpKey = LcsPrivacyCheckSession::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsPrivacyCheckSession::REQUIRED;
+    type Owned = LcsPrivacyCheckSession;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6185,8 +6180,7 @@ impl<'a> rt::view::Step<'a> for GeranPositioningInfoView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for GeranPositioningInfoView<'a> {
-    const KEY: rt::AvpKey = GeranPositioningInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GeranPositioningInfo::REQUIRED;
+    type Owned = GeranPositioningInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6279,8 +6273,7 @@ impl<'a> rt::view::Step<'a> for UtranPositioningInfoView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for UtranPositioningInfoView<'a> {
-    const KEY: rt::AvpKey = UtranPositioningInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UtranPositioningInfo::REQUIRED;
+    type Owned = UtranPositioningInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6397,8 +6390,7 @@ impl<'a> rt::view::Step<'a> for AreaEventInfoView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for AreaEventInfoView<'a> {
-    const KEY: rt::AvpKey = AreaEventInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AreaEventInfo::REQUIRED;
+    type Owned = AreaEventInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6487,8 +6479,7 @@ impl<'a> rt::view::Step<'a> for AreaDefinitionView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for AreaDefinitionView<'a> {
-    const KEY: rt::AvpKey = AreaDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AreaDefinition::REQUIRED;
+    type Owned = AreaDefinition;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6572,8 +6563,7 @@ impl<'a> rt::view::Step<'a> for AreaView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for AreaView<'a> {
-    const KEY: rt::AvpKey = Area::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Area::REQUIRED;
+    type Owned = Area;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6660,8 +6650,7 @@ impl<'a> rt::view::Step<'a> for PeriodicLdrInformationView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for PeriodicLdrInformationView<'a> {
-    const KEY: rt::AvpKey = PeriodicLdrInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PeriodicLdrInformation::REQUIRED;
+    type Owned = PeriodicLdrInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6748,8 +6737,7 @@ impl<'a> rt::view::Step<'a> for ReportingPlmnListView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for ReportingPlmnListView<'a> {
-    const KEY: rt::AvpKey = ReportingPlmnList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ReportingPlmnList::REQUIRED;
+    type Owned = ReportingPlmnList;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6835,8 +6823,7 @@ impl<'a> rt::view::Step<'a> for PlmnIdListView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for PlmnIdListView<'a> {
-    const KEY: rt::AvpKey = PlmnIdList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PlmnIdList::REQUIRED;
+    type Owned = PlmnIdList;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6931,8 +6918,7 @@ impl<'a> rt::view::Step<'a> for DeferredMtLrDataView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for DeferredMtLrDataView<'a> {
-    const KEY: rt::AvpKey = DeferredMtLrData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DeferredMtLrData::REQUIRED;
+    type Owned = DeferredMtLrData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7019,8 +7005,7 @@ impl<'a> rt::view::Step<'a> for EsmlcCellInfoView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for EsmlcCellInfoView<'a> {
-    const KEY: rt::AvpKey = EsmlcCellInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EsmlcCellInfo::REQUIRED;
+    type Owned = EsmlcCellInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7109,8 +7094,7 @@ impl<'a> rt::view::Step<'a> for DelayedLocationReportingDataView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for DelayedLocationReportingDataView<'a> {
-    const KEY: rt::AvpKey = DelayedLocationReportingData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DelayedLocationReportingData::REQUIRED;
+    type Owned = DelayedLocationReportingData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7227,8 +7211,7 @@ impl<'a> rt::view::Step<'a> for MotionEventInfoView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for MotionEventInfoView<'a> {
-    const KEY: rt::AvpKey = MotionEventInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MotionEventInfo::REQUIRED;
+    type Owned = MotionEventInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -7315,8 +7298,7 @@ impl<'a> rt::view::Step<'a> for AdditionalAreaView<'a> {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'a> rt::view::GroupView<'a> for AdditionalAreaView<'a> {
-    const KEY: rt::AvpKey = AdditionalArea::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdditionalArea::REQUIRED;
+    type Owned = AdditionalArea;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

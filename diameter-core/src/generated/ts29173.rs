@@ -293,8 +293,6 @@ impl ServingNode {
         code: 2401,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -311,6 +309,8 @@ impl ServingNode {
     )
 )]
 impl rt::typed::Grouped for ServingNode {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -569,8 +569,6 @@ impl AdditionalServingNode {
         code: 2406,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -583,6 +581,8 @@ impl AdditionalServingNode {
     )
 )]
 impl rt::typed::Grouped for AdditionalServingNode {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1542,8 +1542,7 @@ impl<'a> rt::view::Step<'a> for ServingNodeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ServingNodeView<'a> {
-    const KEY: rt::AvpKey = ServingNode::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServingNode::REQUIRED;
+    type Owned = ServingNode;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1720,8 +1719,7 @@ impl<'a> rt::view::Step<'a> for AdditionalServingNodeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for AdditionalServingNodeView<'a> {
-    const KEY: rt::AvpKey = AdditionalServingNode::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdditionalServingNode::REQUIRED;
+    type Owned = AdditionalServingNode;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -5506,11 +5506,11 @@ impl ChargingRuleInstall {
         code: 1001,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5713,11 +5713,11 @@ impl ChargingRuleRemove {
         code: 1002,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6081,6 +6081,9 @@ impl ChargingRuleDefinition {
         code: 1003,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Grouped for ChargingRuleDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -6095,9 +6098,6 @@ impl ChargingRuleDefinition {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::typed::Grouped for ChargingRuleDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6404,11 +6404,11 @@ impl TftPacketFilterInformation {
         code: 1013,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for TftPacketFilterInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6790,8 +6790,6 @@ impl QosInformation {
         code: 1016,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -6809,6 +6807,8 @@ impl QosInformation {
     )
 )]
 impl rt::typed::Grouped for QosInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7065,11 +7065,11 @@ impl ChargingRuleReport {
         code: 1018,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7266,6 +7266,9 @@ impl AccessNetworkChargingIdentifierGx {
         code: 1022,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7280,9 +7283,6 @@ impl AccessNetworkChargingIdentifierGx {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7619,8 +7619,6 @@ impl EventReportIndication {
         code: 1033,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -7633,6 +7631,8 @@ impl EventReportIndication {
     )
 )]
 impl rt::typed::Grouped for EventReportIndication {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8020,20 +8020,6 @@ impl AllocationRetentionPriority {
         code: 1034,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 1046,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(128),
-            ty: rt::dictionary::AvpType::Unsigned32,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -8059,6 +8045,20 @@ impl AllocationRetentionPriority {
     )
 )]
 impl rt::typed::Grouped for AllocationRetentionPriority {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1046,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8247,6 +8247,17 @@ impl TunnelInformation {
         code: 1038,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Grouped for TunnelInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8261,17 +8272,6 @@ impl TunnelInformation {
             ty: rt::dictionary::AvpType::IPFilterRule,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "gx",
-        feature = "gxx",
-        feature = "s9",
-        feature = "ts29212",
-        feature = "ts29215"
-    )
-)]
-impl rt::typed::Grouped for TunnelInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8390,6 +8390,9 @@ impl CoaInformation {
         code: 1039,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Grouped for CoaInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8415,9 +8418,6 @@ impl CoaInformation {
             ty: rt::dictionary::AvpType::Address,
         },
     ];
-}
-#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::typed::Grouped for CoaInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8612,8 +8612,6 @@ impl DefaultEpsBearerQos {
         code: 1049,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -8625,6 +8623,8 @@ impl DefaultEpsBearerQos {
     )
 )]
 impl rt::typed::Grouped for DefaultEpsBearerQos {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8875,8 +8875,6 @@ impl FlowInformation {
         code: 1058,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -8890,6 +8888,8 @@ impl FlowInformation {
     )
 )]
 impl rt::typed::Grouped for FlowInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9147,8 +9147,6 @@ impl PacketFilterInformation {
         code: 1061,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -9160,6 +9158,8 @@ impl PacketFilterInformation {
     )
 )]
 impl rt::typed::Grouped for PacketFilterInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9414,8 +9414,6 @@ impl UsageMonitoringInformation {
         code: 1067,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -9427,6 +9425,8 @@ impl UsageMonitoringInformation {
     )
 )]
 impl rt::typed::Grouped for UsageMonitoringInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9594,11 +9594,11 @@ impl RoutingRuleInstall {
         code: 1081,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9714,11 +9714,11 @@ impl RoutingRuleRemove {
         code: 1075,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9858,6 +9858,9 @@ impl RoutingRuleDefinition {
         code: 1076,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Grouped for RoutingRuleDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9872,9 +9875,6 @@ impl RoutingRuleDefinition {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::typed::Grouped for RoutingRuleDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10039,6 +10039,9 @@ impl RoutingFilter {
         code: 1078,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Grouped for RoutingFilter {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10064,9 +10067,6 @@ impl RoutingFilter {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::typed::Grouped for RoutingFilter {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10204,11 +10204,11 @@ impl TdfInformation {
         code: 1087,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for TdfInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10413,8 +10413,6 @@ impl RedirectInformation {
         code: 1085,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -10427,6 +10425,8 @@ impl RedirectInformation {
     )
 )]
 impl rt::typed::Grouped for RedirectInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10630,6 +10630,17 @@ impl ApplicationDetectionInformation {
         code: 1098,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Grouped for ApplicationDetectionInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10644,17 +10655,6 @@ impl ApplicationDetectionInformation {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "gx",
-        feature = "s9",
-        feature = "sd",
-        feature = "ts29212",
-        feature = "ts29215"
-    )
-)]
-impl rt::typed::Grouped for ApplicationDetectionInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10811,11 +10811,11 @@ impl DefaultQosInformation {
         code: 2816,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for DefaultQosInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11091,8 +11091,6 @@ impl ConditionalApnAggregateMaxBitrate {
         code: 2818,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -11110,6 +11108,8 @@ impl ConditionalApnAggregateMaxBitrate {
     )
 )]
 impl rt::typed::Grouped for ConditionalApnAggregateMaxBitrate {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11385,8 +11385,6 @@ impl PresenceReportingAreaInformation {
         code: 2822,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -11401,6 +11399,8 @@ impl PresenceReportingAreaInformation {
     )
 )]
 impl rt::typed::Grouped for PresenceReportingAreaInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11614,8 +11614,6 @@ impl FixedUserLocationInfo {
         code: 2825,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -11627,6 +11625,8 @@ impl FixedUserLocationInfo {
     )
 )]
 impl rt::typed::Grouped for FixedUserLocationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11765,11 +11765,11 @@ impl RoutingRuleReport {
         code: 2835,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11946,11 +11946,11 @@ impl ConditionalPolicyInformation {
         code: 2840,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for ConditionalPolicyInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12108,11 +12108,11 @@ impl PraInstall {
         code: 2845,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for PraInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12230,11 +12230,11 @@ impl PraRemove {
         code: 2846,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for PraRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12374,11 +12374,11 @@ impl QosRuleInstall {
         code: 1051,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12535,11 +12535,11 @@ impl QosRuleRemove {
         code: 1052,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12701,6 +12701,9 @@ impl QosRuleDefinition {
         code: 1053,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Grouped for QosRuleDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -12715,9 +12718,6 @@ impl QosRuleDefinition {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::typed::Grouped for QosRuleDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12886,11 +12886,11 @@ impl QosRuleReport {
         code: 1055,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13056,11 +13056,11 @@ impl AdcRuleInstall {
         code: 1092,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13210,11 +13210,11 @@ impl AdcRuleRemove {
         code: 1093,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13478,6 +13478,9 @@ impl AdcRuleDefinition {
         code: 1094,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Grouped for AdcRuleDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13492,9 +13495,6 @@ impl AdcRuleDefinition {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
-impl rt::typed::Grouped for AdcRuleDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13715,11 +13715,11 @@ impl AdcRuleReport {
         code: 1097,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13891,6 +13891,9 @@ impl CsServiceResourceReport {
         code: 2813,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Grouped for CsServiceResourceReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13905,9 +13908,6 @@ impl CsServiceResourceReport {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "ts29212"))]
-impl rt::typed::Grouped for CsServiceResourceReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -24327,8 +24327,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleInstallView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleInstallView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleInstall::REQUIRED;
+    type Owned = ChargingRuleInstall;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -24429,8 +24428,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleRemoveView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleRemoveView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleRemove::REQUIRED;
+    type Owned = ChargingRuleRemove;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -24712,8 +24710,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleDefinition::REQUIRED;
+    type Owned = ChargingRuleDefinition;
     type Seen = rt::view::Seen<1, 5>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -24824,8 +24821,7 @@ impl<'a> rt::view::Step<'a> for TftPacketFilterInformationView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for TftPacketFilterInformationView<'a> {
-    const KEY: rt::AvpKey = TftPacketFilterInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TftPacketFilterInformation::REQUIRED;
+    type Owned = TftPacketFilterInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25061,8 +25057,7 @@ impl<'a> rt::view::Step<'a> for QosInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for QosInformationView<'a> {
-    const KEY: rt::AvpKey = QosInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosInformation::REQUIRED;
+    type Owned = QosInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25207,8 +25202,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleReportView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleReportView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleReport::REQUIRED;
+    type Owned = ChargingRuleReport;
     type Seen = rt::view::Seen<1, 4>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25309,8 +25303,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkChargingIdentifierGxView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingIdentifierGxView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkChargingIdentifierGx::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkChargingIdentifierGx::REQUIRED;
+    type Owned = AccessNetworkChargingIdentifierGx;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25560,8 +25553,7 @@ impl<'a> rt::view::Step<'a> for EventReportIndicationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EventReportIndicationView<'a> {
-    const KEY: rt::AvpKey = EventReportIndication::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EventReportIndication::REQUIRED;
+    type Owned = EventReportIndication;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25751,8 +25743,7 @@ impl<'a> rt::view::Step<'a> for AllocationRetentionPriorityView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for AllocationRetentionPriorityView<'a> {
-    const KEY: rt::AvpKey = AllocationRetentionPriority::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AllocationRetentionPriority::REQUIRED;
+    type Owned = AllocationRetentionPriority;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25893,8 +25884,7 @@ impl<'a> rt::view::Step<'a> for TunnelInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TunnelInformationView<'a> {
-    const KEY: rt::AvpKey = TunnelInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TunnelInformation::REQUIRED;
+    type Owned = TunnelInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -25989,8 +25979,7 @@ impl<'a> rt::view::Step<'a> for CoaInformationView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for CoaInformationView<'a> {
-    const KEY: rt::AvpKey = CoaInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CoaInformation::REQUIRED;
+    type Owned = CoaInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26113,8 +26102,7 @@ impl<'a> rt::view::Step<'a> for DefaultEpsBearerQosView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for DefaultEpsBearerQosView<'a> {
-    const KEY: rt::AvpKey = DefaultEpsBearerQos::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DefaultEpsBearerQos::REQUIRED;
+    type Owned = DefaultEpsBearerQos;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26285,8 +26273,7 @@ impl<'a> rt::view::Step<'a> for FlowInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for FlowInformationView<'a> {
-    const KEY: rt::AvpKey = FlowInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FlowInformation::REQUIRED;
+    type Owned = FlowInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26445,8 +26432,7 @@ impl<'a> rt::view::Step<'a> for PacketFilterInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for PacketFilterInformationView<'a> {
-    const KEY: rt::AvpKey = PacketFilterInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PacketFilterInformation::REQUIRED;
+    type Owned = PacketFilterInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26617,8 +26603,7 @@ impl<'a> rt::view::Step<'a> for UsageMonitoringInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UsageMonitoringInformationView<'a> {
-    const KEY: rt::AvpKey = UsageMonitoringInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UsageMonitoringInformation::REQUIRED;
+    type Owned = UsageMonitoringInformation;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26711,8 +26696,7 @@ impl<'a> rt::view::Step<'a> for RoutingRuleInstallView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for RoutingRuleInstallView<'a> {
-    const KEY: rt::AvpKey = RoutingRuleInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleInstall::REQUIRED;
+    type Owned = RoutingRuleInstall;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26793,8 +26777,7 @@ impl<'a> rt::view::Step<'a> for RoutingRuleRemoveView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for RoutingRuleRemoveView<'a> {
-    const KEY: rt::AvpKey = RoutingRuleRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleRemove::REQUIRED;
+    type Owned = RoutingRuleRemove;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -26899,8 +26882,7 @@ impl<'a> rt::view::Step<'a> for RoutingRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for RoutingRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = RoutingRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleDefinition::REQUIRED;
+    type Owned = RoutingRuleDefinition;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27005,8 +26987,7 @@ impl<'a> rt::view::Step<'a> for RoutingFilterView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for RoutingFilterView<'a> {
-    const KEY: rt::AvpKey = RoutingFilter::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RoutingFilter::REQUIRED;
+    type Owned = RoutingFilter;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27099,8 +27080,7 @@ impl<'a> rt::view::Step<'a> for TdfInformationView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for TdfInformationView<'a> {
-    const KEY: rt::AvpKey = TdfInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TdfInformation::REQUIRED;
+    type Owned = TdfInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27231,8 +27211,7 @@ impl<'a> rt::view::Step<'a> for RedirectInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for RedirectInformationView<'a> {
-    const KEY: rt::AvpKey = RedirectInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RedirectInformation::REQUIRED;
+    type Owned = RedirectInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27366,8 +27345,7 @@ impl<'a> rt::view::Step<'a> for ApplicationDetectionInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ApplicationDetectionInformationView<'a> {
-    const KEY: rt::AvpKey = ApplicationDetectionInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApplicationDetectionInformation::REQUIRED;
+    type Owned = ApplicationDetectionInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27474,8 +27452,7 @@ impl<'a> rt::view::Step<'a> for DefaultQosInformationView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for DefaultQosInformationView<'a> {
-    const KEY: rt::AvpKey = DefaultQosInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DefaultQosInformation::REQUIRED;
+    type Owned = DefaultQosInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27644,8 +27621,7 @@ impl<'a> rt::view::Step<'a> for ConditionalApnAggregateMaxBitrateView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ConditionalApnAggregateMaxBitrateView<'a> {
-    const KEY: rt::AvpKey = ConditionalApnAggregateMaxBitrate::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ConditionalApnAggregateMaxBitrate::REQUIRED;
+    type Owned = ConditionalApnAggregateMaxBitrate;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27804,8 +27780,7 @@ impl<'a> rt::view::Step<'a> for PresenceReportingAreaInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for PresenceReportingAreaInformationView<'a> {
-    const KEY: rt::AvpKey = PresenceReportingAreaInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PresenceReportingAreaInformation::REQUIRED;
+    type Owned = PresenceReportingAreaInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -27947,8 +27922,7 @@ impl<'a> rt::view::Step<'a> for FixedUserLocationInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for FixedUserLocationInfoView<'a> {
-    const KEY: rt::AvpKey = FixedUserLocationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FixedUserLocationInfo::REQUIRED;
+    type Owned = FixedUserLocationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28049,8 +28023,7 @@ impl<'a> rt::view::Step<'a> for RoutingRuleReportView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for RoutingRuleReportView<'a> {
-    const KEY: rt::AvpKey = RoutingRuleReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RoutingRuleReport::REQUIRED;
+    type Owned = RoutingRuleReport;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28175,8 +28148,7 @@ impl<'a> rt::view::Step<'a> for ConditionalPolicyInformationView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for ConditionalPolicyInformationView<'a> {
-    const KEY: rt::AvpKey = ConditionalPolicyInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ConditionalPolicyInformation::REQUIRED;
+    type Owned = ConditionalPolicyInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28260,8 +28232,7 @@ impl<'a> rt::view::Step<'a> for PraInstallView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for PraInstallView<'a> {
-    const KEY: rt::AvpKey = PraInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PraInstall::REQUIRED;
+    type Owned = PraInstall;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28339,8 +28310,7 @@ impl<'a> rt::view::Step<'a> for PraRemoveView<'a> {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for PraRemoveView<'a> {
-    const KEY: rt::AvpKey = PraRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PraRemove::REQUIRED;
+    type Owned = PraRemove;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28455,8 +28425,7 @@ impl<'a> rt::view::Step<'a> for QosRuleInstallView<'a> {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for QosRuleInstallView<'a> {
-    const KEY: rt::AvpKey = QosRuleInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRuleInstall::REQUIRED;
+    type Owned = QosRuleInstall;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28543,8 +28512,7 @@ impl<'a> rt::view::Step<'a> for QosRuleRemoveView<'a> {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for QosRuleRemoveView<'a> {
-    const KEY: rt::AvpKey = QosRuleRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRuleRemove::REQUIRED;
+    type Owned = QosRuleRemove;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28669,8 +28637,7 @@ impl<'a> rt::view::Step<'a> for QosRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for QosRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = QosRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRuleDefinition::REQUIRED;
+    type Owned = QosRuleDefinition;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28775,8 +28742,7 @@ impl<'a> rt::view::Step<'a> for QosRuleReportView<'a> {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for QosRuleReportView<'a> {
-    const KEY: rt::AvpKey = QosRuleReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRuleReport::REQUIRED;
+    type Owned = QosRuleReport;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28891,8 +28857,7 @@ impl<'a> rt::view::Step<'a> for AdcRuleInstallView<'a> {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for AdcRuleInstallView<'a> {
-    const KEY: rt::AvpKey = AdcRuleInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdcRuleInstall::REQUIRED;
+    type Owned = AdcRuleInstall;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -28979,8 +28944,7 @@ impl<'a> rt::view::Step<'a> for AdcRuleRemoveView<'a> {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for AdcRuleRemoveView<'a> {
-    const KEY: rt::AvpKey = AdcRuleRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdcRuleRemove::REQUIRED;
+    type Owned = AdcRuleRemove;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29178,8 +29142,7 @@ impl<'a> rt::view::Step<'a> for AdcRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for AdcRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = AdcRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdcRuleDefinition::REQUIRED;
+    type Owned = AdcRuleDefinition;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29292,8 +29255,7 @@ impl<'a> rt::view::Step<'a> for AdcRuleReportView<'a> {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for AdcRuleReportView<'a> {
-    const KEY: rt::AvpKey = AdcRuleReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdcRuleReport::REQUIRED;
+    type Owned = AdcRuleReport;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29390,8 +29352,7 @@ impl<'a> rt::view::Step<'a> for CsServiceResourceReportView<'a> {
 }
 #[cfg(any(feature = "ts29212"))]
 impl<'a> rt::view::GroupView<'a> for CsServiceResourceReportView<'a> {
-    const KEY: rt::AvpKey = CsServiceResourceReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsServiceResourceReport::REQUIRED;
+    type Owned = CsServiceResourceReport;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

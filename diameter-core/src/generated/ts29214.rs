@@ -1613,6 +1613,9 @@ impl AccessNetworkChargingIdentifier {
         code: 502,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1627,9 +1630,6 @@ impl AccessNetworkChargingIdentifier {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1861,20 +1861,6 @@ impl Flows {
         code: 510,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 518,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(192),
-            ty: rt::dictionary::AvpType::Unsigned32,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -1890,6 +1876,20 @@ impl Flows {
     )
 )]
 impl rt::typed::Grouped for Flows {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 518,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2351,6 +2351,9 @@ impl MediaComponentDescription {
         code: 517,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Grouped for MediaComponentDescription {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2365,9 +2368,6 @@ impl MediaComponentDescription {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::typed::Grouped for MediaComponentDescription {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2773,6 +2773,9 @@ impl MediaSubComponent {
         code: 519,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Grouped for MediaSubComponent {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2787,9 +2790,6 @@ impl MediaSubComponent {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::typed::Grouped for MediaSubComponent {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3010,11 +3010,11 @@ impl AcceptableServiceInfo {
         code: 526,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for AcceptableServiceInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3192,11 +3192,11 @@ impl SponsoredConnectivityData {
         code: 530,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for SponsoredConnectivityData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3435,8 +3435,6 @@ impl CalleeInformation {
         code: 565,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -3451,6 +3449,8 @@ impl CalleeInformation {
     )
 )]
 impl rt::typed::Grouped for CalleeInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3585,11 +3585,11 @@ impl MaInformation {
         code: 570,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MaInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3715,11 +3715,11 @@ impl N5gsRanNasReleaseCause {
         code: 572,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for N5gsRanNasReleaseCause {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3833,6 +3833,9 @@ impl NgapCause {
         code: 575,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Grouped for NgapCause {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3858,9 +3861,6 @@ impl NgapCause {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::typed::Grouped for NgapCause {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3978,11 +3978,11 @@ impl WirelineUserLocationInfo {
         code: 578,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for WirelineUserLocationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4093,11 +4093,11 @@ impl FlowGrouping {
         code: 508,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29214"))]
 impl rt::typed::Grouped for FlowGrouping {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7924,8 +7924,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkChargingIdentifierView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingIdentifierView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkChargingIdentifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkChargingIdentifier::REQUIRED;
+    type Owned = AccessNetworkChargingIdentifier;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8075,8 +8074,7 @@ impl<'a> rt::view::Step<'a> for FlowsView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for FlowsView<'a> {
-    const KEY: rt::AvpKey = Flows::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Flows::REQUIRED;
+    type Owned = Flows;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8386,8 +8384,7 @@ impl<'a> rt::view::Step<'a> for MediaComponentDescriptionView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for MediaComponentDescriptionView<'a> {
-    const KEY: rt::AvpKey = MediaComponentDescription::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MediaComponentDescription::REQUIRED;
+    type Owned = MediaComponentDescription;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8521,8 +8518,7 @@ impl<'a> rt::view::Step<'a> for MediaSubComponentView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for MediaSubComponentView<'a> {
-    const KEY: rt::AvpKey = MediaSubComponent::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MediaSubComponent::REQUIRED;
+    type Owned = MediaSubComponent;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8631,8 +8627,7 @@ impl<'a> rt::view::Step<'a> for AcceptableServiceInfoView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for AcceptableServiceInfoView<'a> {
-    const KEY: rt::AvpKey = AcceptableServiceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AcceptableServiceInfo::REQUIRED;
+    type Owned = AcceptableServiceInfo;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8751,8 +8746,7 @@ impl<'a> rt::view::Step<'a> for SponsoredConnectivityDataView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for SponsoredConnectivityDataView<'a> {
-    const KEY: rt::AvpKey = SponsoredConnectivityData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SponsoredConnectivityData::REQUIRED;
+    type Owned = SponsoredConnectivityData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8889,8 +8883,7 @@ impl<'a> rt::view::Step<'a> for CalleeInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for CalleeInformationView<'a> {
-    const KEY: rt::AvpKey = CalleeInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CalleeInformation::REQUIRED;
+    type Owned = CalleeInformation;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -8994,8 +8987,7 @@ impl<'a> rt::view::Step<'a> for MaInformationView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for MaInformationView<'a> {
-    const KEY: rt::AvpKey = MaInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MaInformation::REQUIRED;
+    type Owned = MaInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9088,8 +9080,7 @@ impl<'a> rt::view::Step<'a> for N5gsRanNasReleaseCauseView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for N5gsRanNasReleaseCauseView<'a> {
-    const KEY: rt::AvpKey = N5gsRanNasReleaseCause::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = N5gsRanNasReleaseCause::REQUIRED;
+    type Owned = N5gsRanNasReleaseCause;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9173,8 +9164,7 @@ impl<'a> rt::view::Step<'a> for NgapCauseView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for NgapCauseView<'a> {
-    const KEY: rt::AvpKey = NgapCause::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NgapCause::REQUIRED;
+    type Owned = NgapCause;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9267,8 +9257,7 @@ impl<'a> rt::view::Step<'a> for WirelineUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for WirelineUserLocationInfoView<'a> {
-    const KEY: rt::AvpKey = WirelineUserLocationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WirelineUserLocationInfo::REQUIRED;
+    type Owned = WirelineUserLocationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9346,8 +9335,7 @@ impl<'a> rt::view::Step<'a> for FlowGroupingView<'a> {
 }
 #[cfg(any(feature = "ts29214"))]
 impl<'a> rt::view::GroupView<'a> for FlowGroupingView<'a> {
-    const KEY: rt::AvpKey = FlowGrouping::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FlowGrouping::REQUIRED;
+    type Owned = FlowGrouping;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

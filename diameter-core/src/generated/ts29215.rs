@@ -517,6 +517,9 @@ impl SubsessionDecisionInfo {
         code: 2200,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Grouped for SubsessionDecisionInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -531,9 +534,6 @@ impl SubsessionDecisionInfo {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::typed::Grouped for SubsessionDecisionInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1190,6 +1190,9 @@ impl SubsessionEnforcementInfo {
         code: 2201,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Grouped for SubsessionEnforcementInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1204,9 +1207,6 @@ impl SubsessionEnforcementInfo {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::typed::Grouped for SubsessionEnforcementInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4544,8 +4544,7 @@ impl<'a> rt::view::Step<'a> for SubsessionDecisionInfoView<'a> {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for SubsessionDecisionInfoView<'a> {
-    const KEY: rt::AvpKey = SubsessionDecisionInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubsessionDecisionInfo::REQUIRED;
+    type Owned = SubsessionDecisionInfo;
     type Seen = rt::view::Seen<1, 9>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -5034,8 +5033,7 @@ impl<'a> rt::view::Step<'a> for SubsessionEnforcementInfoView<'a> {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl<'a> rt::view::GroupView<'a> for SubsessionEnforcementInfoView<'a> {
-    const KEY: rt::AvpKey = SubsessionEnforcementInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubsessionEnforcementInfo::REQUIRED;
+    type Owned = SubsessionEnforcementInfo;
     type Seen = rt::view::Seen<1, 10>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

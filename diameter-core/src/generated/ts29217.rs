@@ -157,11 +157,11 @@ impl AggregatedCongestionInfo {
         code: 4000,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for AggregatedCongestionInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -309,6 +309,9 @@ impl AggregatedRuciReport {
         code: 4001,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Grouped for AggregatedRuciReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -323,9 +326,6 @@ impl AggregatedRuciReport {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "np", feature = "ts29217"))]
-impl rt::typed::Grouped for AggregatedRuciReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -466,6 +466,9 @@ impl CongestionLevelDefinition {
         code: 4002,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Grouped for CongestionLevelDefinition {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -491,9 +494,6 @@ impl CongestionLevelDefinition {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "np", feature = "ts29217"))]
-impl rt::typed::Grouped for CongestionLevelDefinition {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -623,11 +623,11 @@ impl CongestionLocationId {
         code: 4006,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for CongestionLocationId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3156,8 +3156,7 @@ impl<'a> rt::view::Step<'a> for AggregatedCongestionInfoView<'a> {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> rt::view::GroupView<'a> for AggregatedCongestionInfoView<'a> {
-    const KEY: rt::AvpKey = AggregatedCongestionInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AggregatedCongestionInfo::REQUIRED;
+    type Owned = AggregatedCongestionInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3262,8 +3261,7 @@ impl<'a> rt::view::Step<'a> for AggregatedRuciReportView<'a> {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> rt::view::GroupView<'a> for AggregatedRuciReportView<'a> {
-    const KEY: rt::AvpKey = AggregatedRuciReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AggregatedRuciReport::REQUIRED;
+    type Owned = AggregatedRuciReport;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3350,8 +3348,7 @@ impl<'a> rt::view::Step<'a> for CongestionLevelDefinitionView<'a> {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> rt::view::GroupView<'a> for CongestionLevelDefinitionView<'a> {
-    const KEY: rt::AvpKey = CongestionLevelDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CongestionLevelDefinition::REQUIRED;
+    type Owned = CongestionLevelDefinition;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3444,8 +3441,7 @@ impl<'a> rt::view::Step<'a> for CongestionLocationIdView<'a> {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'a> rt::view::GroupView<'a> for CongestionLocationIdView<'a> {
-    const KEY: rt::AvpKey = CongestionLocationId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CongestionLocationId::REQUIRED;
+    type Owned = CongestionLocationId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

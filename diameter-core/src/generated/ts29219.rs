@@ -199,6 +199,9 @@ impl PolicyCounterStatusReport {
         code: 2903,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Grouped for PolicyCounterStatusReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -224,9 +227,6 @@ impl PolicyCounterStatusReport {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "sy", feature = "ts29219"))]
-impl rt::typed::Grouped for PolicyCounterStatusReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -368,6 +368,9 @@ impl PendingPolicyCounterInformation {
         code: 2905,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Grouped for PendingPolicyCounterInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -393,9 +396,6 @@ impl PendingPolicyCounterInformation {
             ty: rt::dictionary::AvpType::Time,
         },
     ];
-}
-#[cfg(any(feature = "sy", feature = "ts29219"))]
-impl rt::typed::Grouped for PendingPolicyCounterInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2572,8 +2572,7 @@ impl<'a> rt::view::Step<'a> for PolicyCounterStatusReportView<'a> {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> rt::view::GroupView<'a> for PolicyCounterStatusReportView<'a> {
-    const KEY: rt::AvpKey = PolicyCounterStatusReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyCounterStatusReport::REQUIRED;
+    type Owned = PolicyCounterStatusReport;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2660,8 +2659,7 @@ impl<'a> rt::view::Step<'a> for PendingPolicyCounterInformationView<'a> {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'a> rt::view::GroupView<'a> for PendingPolicyCounterInformationView<'a> {
-    const KEY: rt::AvpKey = PendingPolicyCounterInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PendingPolicyCounterInformation::REQUIRED;
+    type Owned = PendingPolicyCounterInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -1182,11 +1182,11 @@ impl ServerCapabilities {
         code: 603,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::typed::Grouped for ServerCapabilities {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1468,8 +1468,6 @@ impl TgppSipAuthDataItem {
         code: 612,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -1482,6 +1480,8 @@ impl TgppSipAuthDataItem {
     )
 )]
 impl rt::typed::Grouped for TgppSipAuthDataItem {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1662,6 +1662,9 @@ impl DeregistrationReason {
         code: 615,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl rt::typed::Grouped for DeregistrationReason {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1676,9 +1679,6 @@ impl DeregistrationReason {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
-impl rt::typed::Grouped for DeregistrationReason {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1914,8 +1914,6 @@ impl ChargingInformation {
         code: 618,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -1929,6 +1927,8 @@ impl ChargingInformation {
     )
 )]
 impl rt::typed::Grouped for ChargingInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2503,39 +2503,6 @@ impl SupportedFeatures {
         code: 628,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey { code: 266, vendor: 0 },
-            flags: rt::AvpFlags(64),
-            ty: rt::dictionary::AvpType::Unsigned32,
-        },
-        rt::typed::Required {
-            index: 1,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 629,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(128),
-            ty: rt::dictionary::AvpType::Unsigned32,
-        },
-        rt::typed::Required {
-            index: 2,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 630,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(128),
-            ty: rt::dictionary::AvpType::Unsigned32,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -2592,6 +2559,39 @@ impl SupportedFeatures {
     )
 )]
 impl rt::typed::Grouped for SupportedFeatures {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey { code: 266, vendor: 0 },
+            flags: rt::AvpFlags(64),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 1,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 629,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+        rt::typed::Required {
+            index: 2,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 630,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(128),
+            ty: rt::dictionary::AvpType::Unsigned32,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2716,11 +2716,11 @@ impl SupportedApplications {
         code: 631,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29229"))]
 impl rt::typed::Grouped for SupportedApplications {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2850,11 +2850,11 @@ impl AssociatedIdentities {
         code: 632,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AssociatedIdentities {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3072,6 +3072,18 @@ impl SipDigestAuthenticate {
         code: 635,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
+impl rt::typed::Grouped for SipDigestAuthenticate {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3099,18 +3111,6 @@ impl SipDigestAuthenticate {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "cx",
-        feature = "swx",
-        feature = "ts29109",
-        feature = "ts29229",
-        feature = "ts29273",
-        feature = "zh"
-    )
-)]
-impl rt::typed::Grouped for SipDigestAuthenticate {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3260,6 +3260,9 @@ impl ScscfRestorationInfo {
         code: 639,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Grouped for ScscfRestorationInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3282,9 +3285,6 @@ impl ScscfRestorationInfo {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::typed::Grouped for ScscfRestorationInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3435,6 +3435,9 @@ impl SubscriptionInfo {
         code: 642,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Grouped for SubscriptionInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3493,9 +3496,6 @@ impl SubscriptionInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::typed::Grouped for SubscriptionInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3623,11 +3623,11 @@ impl AssociatedRegisteredIdentities {
         code: 647,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AssociatedRegisteredIdentities {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3779,6 +3779,9 @@ impl RestorationInfo {
         code: 649,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Grouped for RestorationInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3804,9 +3807,6 @@ impl RestorationInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::typed::Grouped for RestorationInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3945,6 +3945,9 @@ impl IdentityWithEmergencyRegistration {
         code: 651,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Grouped for IdentityWithEmergencyRegistration {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3967,9 +3970,6 @@ impl IdentityWithEmergencyRegistration {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::typed::Grouped for IdentityWithEmergencyRegistration {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4095,11 +4095,11 @@ impl AllowedWafWwsfIdentities {
         code: 656,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AllowedWafWwsfIdentities {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4237,6 +4237,9 @@ impl PCscfSubscriptionInfo {
         code: 660,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Grouped for PCscfSubscriptionInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4284,9 +4287,6 @@ impl PCscfSubscriptionInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::typed::Grouped for PCscfSubscriptionInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4417,11 +4417,11 @@ impl FailedPcscf {
         code: 664,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for FailedPcscf {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9489,8 +9489,7 @@ impl<'a> rt::view::Step<'a> for ServerCapabilitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServerCapabilitiesView<'a> {
-    const KEY: rt::AvpKey = ServerCapabilities::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServerCapabilities::REQUIRED;
+    type Owned = ServerCapabilities;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9674,8 +9673,7 @@ impl<'a> rt::view::Step<'a> for TgppSipAuthDataItemView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TgppSipAuthDataItemView<'a> {
-    const KEY: rt::AvpKey = TgppSipAuthDataItem::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TgppSipAuthDataItem::REQUIRED;
+    type Owned = TgppSipAuthDataItem;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9771,8 +9769,7 @@ impl<'a> rt::view::Step<'a> for DeregistrationReasonView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for DeregistrationReasonView<'a> {
-    const KEY: rt::AvpKey = DeregistrationReason::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DeregistrationReason::REQUIRED;
+    type Owned = DeregistrationReason;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9917,8 +9914,7 @@ impl<'a> rt::view::Step<'a> for ChargingInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ChargingInformationView<'a> {
-    const KEY: rt::AvpKey = ChargingInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingInformation::REQUIRED;
+    type Owned = ChargingInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10233,8 +10229,7 @@ impl<'a> rt::view::Step<'a> for SupportedFeaturesView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for SupportedFeaturesView<'a> {
-    const KEY: rt::AvpKey = SupportedFeatures::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SupportedFeatures::REQUIRED;
+    type Owned = SupportedFeatures;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10386,8 +10381,7 @@ impl<'a> rt::view::Step<'a> for SupportedApplicationsView<'a> {
 }
 #[cfg(any(feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for SupportedApplicationsView<'a> {
-    const KEY: rt::AvpKey = SupportedApplications::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SupportedApplications::REQUIRED;
+    type Owned = SupportedApplications;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10468,8 +10462,7 @@ impl<'a> rt::view::Step<'a> for AssociatedIdentitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for AssociatedIdentitiesView<'a> {
-    const KEY: rt::AvpKey = AssociatedIdentities::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AssociatedIdentities::REQUIRED;
+    type Owned = AssociatedIdentities;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10616,8 +10609,7 @@ impl<'a> rt::view::Step<'a> for SipDigestAuthenticateView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for SipDigestAuthenticateView<'a> {
-    const KEY: rt::AvpKey = SipDigestAuthenticate::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SipDigestAuthenticate::REQUIRED;
+    type Owned = SipDigestAuthenticate;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10727,8 +10719,7 @@ impl<'a> rt::view::Step<'a> for ScscfRestorationInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for ScscfRestorationInfoView<'a> {
-    const KEY: rt::AvpKey = ScscfRestorationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScscfRestorationInfo::REQUIRED;
+    type Owned = ScscfRestorationInfo;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10833,8 +10824,7 @@ impl<'a> rt::view::Step<'a> for SubscriptionInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for SubscriptionInfoView<'a> {
-    const KEY: rt::AvpKey = SubscriptionInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubscriptionInfo::REQUIRED;
+    type Owned = SubscriptionInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10915,8 +10905,7 @@ impl<'a> rt::view::Step<'a> for AssociatedRegisteredIdentitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for AssociatedRegisteredIdentitiesView<'a> {
-    const KEY: rt::AvpKey = AssociatedRegisteredIdentities::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AssociatedRegisteredIdentities::REQUIRED;
+    type Owned = AssociatedRegisteredIdentities;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11029,8 +11018,7 @@ impl<'a> rt::view::Step<'a> for RestorationInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for RestorationInfoView<'a> {
-    const KEY: rt::AvpKey = RestorationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RestorationInfo::REQUIRED;
+    type Owned = RestorationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11119,8 +11107,7 @@ impl<'a> rt::view::Step<'a> for IdentityWithEmergencyRegistrationView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for IdentityWithEmergencyRegistrationView<'a> {
-    const KEY: rt::AvpKey = IdentityWithEmergencyRegistration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IdentityWithEmergencyRegistration::REQUIRED;
+    type Owned = IdentityWithEmergencyRegistration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11207,8 +11194,7 @@ impl<'a> rt::view::Step<'a> for AllowedWafWwsfIdentitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for AllowedWafWwsfIdentitiesView<'a> {
-    const KEY: rt::AvpKey = AllowedWafWwsfIdentities::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AllowedWafWwsfIdentities::REQUIRED;
+    type Owned = AllowedWafWwsfIdentities;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11307,8 +11293,7 @@ impl<'a> rt::view::Step<'a> for PCscfSubscriptionInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for PCscfSubscriptionInfoView<'a> {
-    const KEY: rt::AvpKey = PCscfSubscriptionInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PCscfSubscriptionInfo::REQUIRED;
+    type Owned = PCscfSubscriptionInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11392,8 +11377,7 @@ impl<'a> rt::view::Step<'a> for FailedPcscfView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> rt::view::GroupView<'a> for FailedPcscfView<'a> {
-    const KEY: rt::AvpKey = FailedPcscf::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FailedPcscf::REQUIRED;
+    type Owned = FailedPcscf;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

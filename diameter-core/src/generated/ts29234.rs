@@ -541,11 +541,11 @@ impl WlanUserData {
         code: 303,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for WlanUserData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -691,11 +691,11 @@ impl ChargingData {
         code: 304,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ChargingData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -837,6 +837,9 @@ impl ApnAuthorized {
         code: 307,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Grouped for ApnAuthorized {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -848,9 +851,6 @@ impl ApnAuthorized {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "ts29234"))]
-impl rt::typed::Grouped for ApnAuthorized {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1032,11 +1032,11 @@ impl ChargingNodes {
         code: 315,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ChargingNodes {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1189,8 +1189,7 @@ impl<'a> rt::view::Step<'a> for WlanUserDataView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> rt::view::GroupView<'a> for WlanUserDataView<'a> {
-    const KEY: rt::AvpKey = WlanUserData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanUserData::REQUIRED;
+    type Owned = WlanUserData;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1274,8 +1273,7 @@ impl<'a> rt::view::Step<'a> for ChargingDataView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> rt::view::GroupView<'a> for ChargingDataView<'a> {
-    const KEY: rt::AvpKey = ChargingData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingData::REQUIRED;
+    type Owned = ChargingData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1380,8 +1378,7 @@ impl<'a> rt::view::Step<'a> for ApnAuthorizedView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> rt::view::GroupView<'a> for ApnAuthorizedView<'a> {
-    const KEY: rt::AvpKey = ApnAuthorized::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnAuthorized::REQUIRED;
+    type Owned = ApnAuthorized;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1484,8 +1481,7 @@ impl<'a> rt::view::Step<'a> for ChargingNodesView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> rt::view::GroupView<'a> for ChargingNodesView<'a> {
-    const KEY: rt::AvpKey = ChargingNodes::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingNodes::REQUIRED;
+    type Owned = ChargingNodes;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

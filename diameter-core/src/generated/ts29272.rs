@@ -6583,11 +6583,11 @@ impl SubscriptionData {
         code: 1400,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SubscriptionData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7107,8 +7107,6 @@ impl TerminalInformation {
         code: 1401,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -7125,6 +7123,8 @@ impl TerminalInformation {
     )
 )]
 impl rt::typed::Grouped for TerminalInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7268,11 +7268,11 @@ impl RequestedEutranAuthenticationInfo {
         code: 1408,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for RequestedEutranAuthenticationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7426,11 +7426,11 @@ impl RequestedUtranGeranAuthenticationInfo {
         code: 1409,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for RequestedUtranGeranAuthenticationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7566,11 +7566,11 @@ impl AuthenticationInfo {
         code: 1413,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for AuthenticationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7724,6 +7724,9 @@ impl EUtranVector {
         code: 1414,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Grouped for EUtranVector {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7771,9 +7774,6 @@ impl EUtranVector {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::typed::Grouped for EUtranVector {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7919,6 +7919,9 @@ impl UtranVector {
         code: 1415,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Grouped for UtranVector {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7977,9 +7980,6 @@ impl UtranVector {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::typed::Grouped for UtranVector {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8122,6 +8122,9 @@ impl GeranVector {
         code: 1416,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Grouped for GeranVector {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8158,9 +8161,6 @@ impl GeranVector {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::typed::Grouped for GeranVector {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8317,6 +8317,9 @@ impl ApnConfigurationProfile {
         code: 1429,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for ApnConfigurationProfile {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8353,9 +8356,6 @@ impl ApnConfigurationProfile {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for ApnConfigurationProfile {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8803,6 +8803,20 @@ impl ApnConfiguration {
         code: 1430,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for ApnConfiguration {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8836,20 +8850,6 @@ impl ApnConfiguration {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6b",
-        feature = "s7a",
-        feature = "sta",
-        feature = "swm",
-        feature = "swx",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for ApnConfiguration {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9208,6 +9208,20 @@ impl EpsSubscribedQosProfile {
         code: 1431,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for EpsSubscribedQosProfile {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9233,20 +9247,6 @@ impl EpsSubscribedQosProfile {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6b",
-        feature = "s7a",
-        feature = "sta",
-        feature = "swm",
-        feature = "swx",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for EpsSubscribedQosProfile {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9494,6 +9494,20 @@ impl Ambr {
         code: 1435,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for Ambr {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9519,20 +9533,6 @@ impl Ambr {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6b",
-        feature = "s7a",
-        feature = "sta",
-        feature = "swm",
-        feature = "swx",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for Ambr {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9876,6 +9876,27 @@ impl TraceData {
         code: 1458,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for TraceData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9934,27 +9955,6 @@ impl TraceData {
             ty: rt::dictionary::AvpType::Address,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "gx",
-        feature = "gxx",
-        feature = "s6a",
-        feature = "s6b",
-        feature = "s7a",
-        feature = "s9",
-        feature = "sd",
-        feature = "st",
-        feature = "sta",
-        feature = "swm",
-        feature = "swx",
-        feature = "ts29212",
-        feature = "ts29215",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for TraceData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10120,6 +10120,9 @@ impl GprsSubscriptionData {
         code: 1467,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for GprsSubscriptionData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10145,9 +10148,6 @@ impl GprsSubscriptionData {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for GprsSubscriptionData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10379,6 +10379,9 @@ impl PdpContext {
         code: 1469,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for PdpContext {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10423,9 +10426,6 @@ impl PdpContext {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for PdpContext {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10623,6 +10623,9 @@ impl CsgSubscriptionData {
         code: 1436,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for CsgSubscriptionData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10637,9 +10640,6 @@ impl CsgSubscriptionData {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for CsgSubscriptionData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10864,6 +10864,20 @@ impl SpecificApnInfo {
         code: 1472,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for SpecificApnInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10883,20 +10897,6 @@ impl SpecificApnInfo {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6b",
-        feature = "s7a",
-        feature = "sta",
-        feature = "swm",
-        feature = "swx",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for SpecificApnInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11029,11 +11029,11 @@ impl LcsInfo {
         code: 1473,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for LcsInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11192,6 +11192,9 @@ impl LcsPrivacyexception {
         code: 1475,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for LcsPrivacyexception {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11217,9 +11220,6 @@ impl LcsPrivacyexception {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for LcsPrivacyexception {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11388,6 +11388,9 @@ impl ExternalClient {
         code: 1479,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for ExternalClient {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11402,9 +11405,6 @@ impl ExternalClient {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for ExternalClient {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11538,6 +11538,9 @@ impl TgppServiceType {
         code: 1483,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for TgppServiceType {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11552,9 +11555,6 @@ impl TgppServiceType {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for TgppServiceType {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11680,6 +11680,9 @@ impl MoLr {
         code: 1485,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for MoLr {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11705,9 +11708,6 @@ impl MoLr {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for MoLr {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11813,6 +11813,9 @@ impl TeleserviceList {
         code: 1486,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for TeleserviceList {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11827,9 +11830,6 @@ impl TeleserviceList {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for TeleserviceList {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11945,6 +11945,9 @@ impl CallBarringInfo {
         code: 1488,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for CallBarringInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11970,9 +11973,6 @@ impl CallBarringInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for CallBarringInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12084,11 +12084,11 @@ impl EpsUserState {
         code: 1495,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for EpsUserState {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12307,8 +12307,6 @@ impl EpsLocationInformation {
         code: 1496,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -12323,6 +12321,8 @@ impl EpsLocationInformation {
     )
 )]
 impl rt::typed::Grouped for EpsLocationInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12445,11 +12445,11 @@ impl MmeUserState {
         code: 1497,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for MmeUserState {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12552,11 +12552,11 @@ impl SgsnUserState {
         code: 1498,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SgsnUserState {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12819,8 +12819,6 @@ impl MmeLocationInformation {
         code: 1600,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -12835,6 +12833,8 @@ impl MmeLocationInformation {
     )
 )]
 impl rt::typed::Grouped for MmeLocationInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13147,8 +13147,6 @@ impl SgsnLocationInformation {
         code: 1601,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -13163,6 +13161,8 @@ impl SgsnLocationInformation {
     )
 )]
 impl rt::typed::Grouped for SgsnLocationInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13356,6 +13356,9 @@ impl ActiveApn {
         code: 1612,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl rt::typed::Grouped for ActiveApn {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13370,9 +13373,6 @@ impl ActiveApn {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
-impl rt::typed::Grouped for ActiveApn {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13800,20 +13800,6 @@ impl MdtConfiguration {
         code: 1622,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 1623,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(192),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -13835,6 +13821,20 @@ impl MdtConfiguration {
     )
 )]
 impl rt::typed::Grouped for MdtConfiguration {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1623,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14231,8 +14231,6 @@ impl AreaScope {
         code: 1624,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -14254,6 +14252,8 @@ impl AreaScope {
     )
 )]
 impl rt::typed::Grouped for AreaScope {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14420,6 +14420,9 @@ impl EquivalentPlmnList {
         code: 1637,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Grouped for EquivalentPlmnList {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14434,9 +14437,6 @@ impl EquivalentPlmnList {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::typed::Grouped for EquivalentPlmnList {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14552,6 +14552,9 @@ impl VplmnCsgSubscriptionData {
         code: 1641,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for VplmnCsgSubscriptionData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14566,9 +14569,6 @@ impl VplmnCsgSubscriptionData {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for VplmnCsgSubscriptionData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14744,6 +14744,17 @@ impl LocalTimeZone {
         code: 1649,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Grouped for LocalTimeZone {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14769,17 +14780,6 @@ impl LocalTimeZone {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s7a",
-        feature = "swx",
-        feature = "ts29272",
-        feature = "ts29273"
-    )
-)]
-impl rt::typed::Grouped for LocalTimeZone {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14997,8 +14997,6 @@ impl WlanOffloadability {
         code: 1667,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -15013,6 +15011,8 @@ impl WlanOffloadability {
     )
 )]
 impl rt::typed::Grouped for WlanOffloadability {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15128,6 +15128,9 @@ impl AdjacentPlmns {
         code: 1672,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Grouped for AdjacentPlmns {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15142,9 +15145,6 @@ impl AdjacentPlmns {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::typed::Grouped for AdjacentPlmns {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15266,6 +15266,9 @@ impl AdjacentAccessRestrictionData {
         code: 1673,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for AdjacentAccessRestrictionData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15291,9 +15294,6 @@ impl AdjacentAccessRestrictionData {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for AdjacentAccessRestrictionData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15505,6 +15505,20 @@ impl ImsiGroupId {
         code: 1675,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for ImsiGroupId {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15541,20 +15555,6 @@ impl ImsiGroupId {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for ImsiGroupId {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15693,6 +15693,9 @@ impl SubscriptionDataDeletion {
         code: 1685,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for SubscriptionDataDeletion {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15707,9 +15710,6 @@ impl SubscriptionDataDeletion {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for SubscriptionDataDeletion {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15933,8 +15933,6 @@ impl EmergencyInfo {
         code: 1687,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -15948,6 +15946,8 @@ impl EmergencyInfo {
     )
 )]
 impl rt::typed::Grouped for EmergencyInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16056,11 +16056,11 @@ impl V2xSubscriptionData {
         code: 1688,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for V2xSubscriptionData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16258,6 +16258,19 @@ impl EdrxCycleLength {
         code: 1691,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Grouped for EdrxCycleLength {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -16283,19 +16296,6 @@ impl EdrxCycleLength {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336"
-    )
-)]
-impl rt::typed::Grouped for EdrxCycleLength {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16557,8 +16557,6 @@ impl MbsfnArea {
         code: 1694,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -16580,6 +16578,8 @@ impl MbsfnArea {
     )
 )]
 impl rt::typed::Grouped for MbsfnArea {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16697,6 +16697,9 @@ impl PagingTimeWindow {
         code: 1701,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for PagingTimeWindow {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -16722,9 +16725,6 @@ impl PagingTimeWindow {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for PagingTimeWindow {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16836,6 +16836,9 @@ impl EdrxRelatedRat {
         code: 1705,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29272"))]
+impl rt::typed::Grouped for EdrxRelatedRat {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -16850,9 +16853,6 @@ impl EdrxRelatedRat {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "ts29272"))]
-impl rt::typed::Grouped for EdrxRelatedRat {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16974,11 +16974,11 @@ impl V2xSubscriptionDataNr {
         code: 1710,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for V2xSubscriptionDataNr {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17093,6 +17093,9 @@ impl UePc5Qos {
         code: 1711,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for UePc5Qos {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -17107,9 +17110,6 @@ impl UePc5Qos {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for UePc5Qos {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17234,6 +17234,9 @@ impl Pc5QosFlow {
         code: 1712,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Grouped for Pc5QosFlow {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -17248,9 +17251,6 @@ impl Pc5QosFlow {
             ty: rt::dictionary::AvpType::Integer32,
         },
     ];
-}
-#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::typed::Grouped for Pc5QosFlow {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17369,11 +17369,11 @@ impl Pc5FlowBitrates {
         code: 1714,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for Pc5FlowBitrates {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17735,20 +17735,6 @@ impl MdtConfigurationNr {
         code: 1720,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[
-        rt::typed::Required {
-            index: 0,
-            rep: rt::typed::SINGLE,
-            min: 1,
-            key: rt::AvpKey {
-                code: 1623,
-                vendor: 10415,
-            },
-            flags: rt::AvpFlags(192),
-            ty: rt::dictionary::AvpType::Enumerated,
-        },
-    ];
 }
 #[cfg(
     any(
@@ -17770,6 +17756,20 @@ impl MdtConfigurationNr {
     )
 )]
 impl rt::typed::Grouped for MdtConfigurationNr {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[
+        rt::typed::Required {
+            index: 0,
+            rep: rt::typed::SINGLE,
+            min: 1,
+            key: rt::AvpKey {
+                code: 1623,
+                vendor: 10415,
+            },
+            flags: rt::AvpFlags(192),
+            ty: rt::dictionary::AvpType::Enumerated,
+        },
+    ];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -28898,8 +28898,7 @@ impl<'a> rt::view::Step<'a> for SubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for SubscriptionDataView<'a> {
-    const KEY: rt::AvpKey = SubscriptionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubscriptionData::REQUIRED;
+    type Owned = SubscriptionData;
     type Seen = rt::view::Seen<1, 9>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29044,8 +29043,7 @@ impl<'a> rt::view::Step<'a> for TerminalInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TerminalInformationView<'a> {
-    const KEY: rt::AvpKey = TerminalInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TerminalInformation::REQUIRED;
+    type Owned = TerminalInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29153,8 +29151,7 @@ impl<'a> rt::view::Step<'a> for RequestedEutranAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for RequestedEutranAuthenticationInfoView<'a> {
-    const KEY: rt::AvpKey = RequestedEutranAuthenticationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RequestedEutranAuthenticationInfo::REQUIRED;
+    type Owned = RequestedEutranAuthenticationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29249,8 +29246,7 @@ impl<'a> rt::view::Step<'a> for RequestedUtranGeranAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for RequestedUtranGeranAuthenticationInfoView<'a> {
-    const KEY: rt::AvpKey = RequestedUtranGeranAuthenticationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RequestedUtranGeranAuthenticationInfo::REQUIRED;
+    type Owned = RequestedUtranGeranAuthenticationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29343,8 +29339,7 @@ impl<'a> rt::view::Step<'a> for AuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for AuthenticationInfoView<'a> {
-    const KEY: rt::AvpKey = AuthenticationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AuthenticationInfo::REQUIRED;
+    type Owned = AuthenticationInfo;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29446,8 +29441,7 @@ impl<'a> rt::view::Step<'a> for EUtranVectorView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for EUtranVectorView<'a> {
-    const KEY: rt::AvpKey = EUtranVector::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EUtranVector::REQUIRED;
+    type Owned = EUtranVector;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29555,8 +29549,7 @@ impl<'a> rt::view::Step<'a> for UtranVectorView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for UtranVectorView<'a> {
-    const KEY: rt::AvpKey = UtranVector::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UtranVector::REQUIRED;
+    type Owned = UtranVector;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29652,8 +29645,7 @@ impl<'a> rt::view::Step<'a> for GeranVectorView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for GeranVectorView<'a> {
-    const KEY: rt::AvpKey = GeranVector::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GeranVector::REQUIRED;
+    type Owned = GeranVector;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29764,8 +29756,7 @@ impl<'a> rt::view::Step<'a> for ApnConfigurationProfileView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for ApnConfigurationProfileView<'a> {
-    const KEY: rt::AvpKey = ApnConfigurationProfile::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnConfigurationProfile::REQUIRED;
+    type Owned = ApnConfigurationProfile;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30053,8 +30044,7 @@ impl<'a> rt::view::Step<'a> for ApnConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ApnConfigurationView<'a> {
-    const KEY: rt::AvpKey = ApnConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnConfiguration::REQUIRED;
+    type Owned = ApnConfiguration;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30204,8 +30194,7 @@ impl<'a> rt::view::Step<'a> for EpsSubscribedQosProfileView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EpsSubscribedQosProfileView<'a> {
-    const KEY: rt::AvpKey = EpsSubscribedQosProfile::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EpsSubscribedQosProfile::REQUIRED;
+    type Owned = EpsSubscribedQosProfile;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30356,8 +30345,7 @@ impl<'a> rt::view::Step<'a> for AmbrView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for AmbrView<'a> {
-    const KEY: rt::AvpKey = Ambr::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Ambr::REQUIRED;
+    type Owned = Ambr;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30571,8 +30559,7 @@ impl<'a> rt::view::Step<'a> for TraceDataView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TraceDataView<'a> {
-    const KEY: rt::AvpKey = TraceData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TraceData::REQUIRED;
+    type Owned = TraceData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30679,8 +30666,7 @@ impl<'a> rt::view::Step<'a> for GprsSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for GprsSubscriptionDataView<'a> {
-    const KEY: rt::AvpKey = GprsSubscriptionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GprsSubscriptionData::REQUIRED;
+    type Owned = GprsSubscriptionData;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30853,8 +30839,7 @@ impl<'a> rt::view::Step<'a> for PdpContextView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for PdpContextView<'a> {
-    const KEY: rt::AvpKey = PdpContext::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PdpContext::REQUIRED;
+    type Owned = PdpContext;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30953,8 +30938,7 @@ impl<'a> rt::view::Step<'a> for CsgSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for CsgSubscriptionDataView<'a> {
-    const KEY: rt::AvpKey = CsgSubscriptionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsgSubscriptionData::REQUIRED;
+    type Owned = CsgSubscriptionData;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31093,8 +31077,7 @@ impl<'a> rt::view::Step<'a> for SpecificApnInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for SpecificApnInfoView<'a> {
-    const KEY: rt::AvpKey = SpecificApnInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SpecificApnInfo::REQUIRED;
+    type Owned = SpecificApnInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31199,8 +31182,7 @@ impl<'a> rt::view::Step<'a> for LcsInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for LcsInfoView<'a> {
-    const KEY: rt::AvpKey = LcsInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsInfo::REQUIRED;
+    type Owned = LcsInfo;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31311,8 +31293,7 @@ impl<'a> rt::view::Step<'a> for LcsPrivacyexceptionView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for LcsPrivacyexceptionView<'a> {
-    const KEY: rt::AvpKey = LcsPrivacyexception::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsPrivacyexception::REQUIRED;
+    type Owned = LcsPrivacyexception;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31405,8 +31386,7 @@ impl<'a> rt::view::Step<'a> for ExternalClientView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for ExternalClientView<'a> {
-    const KEY: rt::AvpKey = ExternalClient::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ExternalClient::REQUIRED;
+    type Owned = ExternalClient;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31499,8 +31479,7 @@ impl<'a> rt::view::Step<'a> for TgppServiceTypeView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for TgppServiceTypeView<'a> {
-    const KEY: rt::AvpKey = TgppServiceType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TgppServiceType::REQUIRED;
+    type Owned = TgppServiceType;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31584,8 +31563,7 @@ impl<'a> rt::view::Step<'a> for MoLrView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for MoLrView<'a> {
-    const KEY: rt::AvpKey = MoLr::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MoLr::REQUIRED;
+    type Owned = MoLr;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31666,8 +31644,7 @@ impl<'a> rt::view::Step<'a> for TeleserviceListView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for TeleserviceListView<'a> {
-    const KEY: rt::AvpKey = TeleserviceList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TeleserviceList::REQUIRED;
+    type Owned = TeleserviceList;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31754,8 +31731,7 @@ impl<'a> rt::view::Step<'a> for CallBarringInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for CallBarringInfoView<'a> {
-    const KEY: rt::AvpKey = CallBarringInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CallBarringInfo::REQUIRED;
+    type Owned = CallBarringInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31839,8 +31815,7 @@ impl<'a> rt::view::Step<'a> for EpsUserStateView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for EpsUserStateView<'a> {
-    const KEY: rt::AvpKey = EpsUserState::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EpsUserState::REQUIRED;
+    type Owned = EpsUserState;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31975,8 +31950,7 @@ impl<'a> rt::view::Step<'a> for EpsLocationInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EpsLocationInformationView<'a> {
-    const KEY: rt::AvpKey = EpsLocationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EpsLocationInformation::REQUIRED;
+    type Owned = EpsLocationInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32065,8 +32039,7 @@ impl<'a> rt::view::Step<'a> for MmeUserStateView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for MmeUserStateView<'a> {
-    const KEY: rt::AvpKey = MmeUserState::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MmeUserState::REQUIRED;
+    type Owned = MmeUserState;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32147,8 +32120,7 @@ impl<'a> rt::view::Step<'a> for SgsnUserStateView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for SgsnUserStateView<'a> {
-    const KEY: rt::AvpKey = SgsnUserState::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SgsnUserState::REQUIRED;
+    type Owned = SgsnUserState;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32326,8 +32298,7 @@ impl<'a> rt::view::Step<'a> for MmeLocationInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MmeLocationInformationView<'a> {
-    const KEY: rt::AvpKey = MmeLocationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MmeLocationInformation::REQUIRED;
+    type Owned = MmeLocationInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32516,8 +32487,7 @@ impl<'a> rt::view::Step<'a> for SgsnLocationInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for SgsnLocationInformationView<'a> {
-    const KEY: rt::AvpKey = SgsnLocationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SgsnLocationInformation::REQUIRED;
+    type Owned = SgsnLocationInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32632,8 +32602,7 @@ impl<'a> rt::view::Step<'a> for ActiveApnView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for ActiveApnView<'a> {
-    const KEY: rt::AvpKey = ActiveApn::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ActiveApn::REQUIRED;
+    type Owned = ActiveApn;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32899,8 +32868,7 @@ impl<'a> rt::view::Step<'a> for MdtConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MdtConfigurationView<'a> {
-    const KEY: rt::AvpKey = MdtConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MdtConfiguration::REQUIRED;
+    type Owned = MdtConfiguration;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33098,8 +33066,7 @@ impl<'a> rt::view::Step<'a> for AreaScopeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for AreaScopeView<'a> {
-    const KEY: rt::AvpKey = AreaScope::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AreaScope::REQUIRED;
+    type Owned = AreaScope;
     type Seen = rt::view::Seen<1, 6>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33198,8 +33165,7 @@ impl<'a> rt::view::Step<'a> for EquivalentPlmnListView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for EquivalentPlmnListView<'a> {
-    const KEY: rt::AvpKey = EquivalentPlmnList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EquivalentPlmnList::REQUIRED;
+    type Owned = EquivalentPlmnList;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33286,8 +33252,7 @@ impl<'a> rt::view::Step<'a> for VplmnCsgSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for VplmnCsgSubscriptionDataView<'a> {
-    const KEY: rt::AvpKey = VplmnCsgSubscriptionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VplmnCsgSubscriptionData::REQUIRED;
+    type Owned = VplmnCsgSubscriptionData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33406,8 +33371,7 @@ impl<'a> rt::view::Step<'a> for LocalTimeZoneView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for LocalTimeZoneView<'a> {
-    const KEY: rt::AvpKey = LocalTimeZone::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocalTimeZone::REQUIRED;
+    type Owned = LocalTimeZone;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33546,8 +33510,7 @@ impl<'a> rt::view::Step<'a> for WlanOffloadabilityView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for WlanOffloadabilityView<'a> {
-    const KEY: rt::AvpKey = WlanOffloadability::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanOffloadability::REQUIRED;
+    type Owned = WlanOffloadability;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33639,8 +33602,7 @@ impl<'a> rt::view::Step<'a> for AdjacentPlmnsView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for AdjacentPlmnsView<'a> {
-    const KEY: rt::AvpKey = AdjacentPlmns::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdjacentPlmns::REQUIRED;
+    type Owned = AdjacentPlmns;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33727,8 +33689,7 @@ impl<'a> rt::view::Step<'a> for AdjacentAccessRestrictionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for AdjacentAccessRestrictionDataView<'a> {
-    const KEY: rt::AvpKey = AdjacentAccessRestrictionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdjacentAccessRestrictionData::REQUIRED;
+    type Owned = AdjacentAccessRestrictionData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33862,8 +33823,7 @@ impl<'a> rt::view::Step<'a> for ImsiGroupIdView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ImsiGroupIdView<'a> {
-    const KEY: rt::AvpKey = ImsiGroupId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ImsiGroupId::REQUIRED;
+    type Owned = ImsiGroupId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33985,8 +33945,7 @@ impl<'a> rt::view::Step<'a> for SubscriptionDataDeletionView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for SubscriptionDataDeletionView<'a> {
-    const KEY: rt::AvpKey = SubscriptionDataDeletion::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubscriptionDataDeletion::REQUIRED;
+    type Owned = SubscriptionDataDeletion;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34109,8 +34068,7 @@ impl<'a> rt::view::Step<'a> for EmergencyInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EmergencyInfoView<'a> {
-    const KEY: rt::AvpKey = EmergencyInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EmergencyInfo::REQUIRED;
+    type Owned = EmergencyInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34207,8 +34165,7 @@ impl<'a> rt::view::Step<'a> for V2xSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for V2xSubscriptionDataView<'a> {
-    const KEY: rt::AvpKey = V2xSubscriptionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = V2xSubscriptionData::REQUIRED;
+    type Owned = V2xSubscriptionData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34335,8 +34292,7 @@ impl<'a> rt::view::Step<'a> for EdrxCycleLengthView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for EdrxCycleLengthView<'a> {
-    const KEY: rt::AvpKey = EdrxCycleLength::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EdrxCycleLength::REQUIRED;
+    type Owned = EdrxCycleLength;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34502,8 +34458,7 @@ impl<'a> rt::view::Step<'a> for MbsfnAreaView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MbsfnAreaView<'a> {
-    const KEY: rt::AvpKey = MbsfnArea::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbsfnArea::REQUIRED;
+    type Owned = MbsfnArea;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34608,8 +34563,7 @@ impl<'a> rt::view::Step<'a> for PagingTimeWindowView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for PagingTimeWindowView<'a> {
-    const KEY: rt::AvpKey = PagingTimeWindow::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PagingTimeWindow::REQUIRED;
+    type Owned = PagingTimeWindow;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34690,8 +34644,7 @@ impl<'a> rt::view::Step<'a> for EdrxRelatedRatView<'a> {
 }
 #[cfg(any(feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for EdrxRelatedRatView<'a> {
-    const KEY: rt::AvpKey = EdrxRelatedRat::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EdrxRelatedRat::REQUIRED;
+    type Owned = EdrxRelatedRat;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34784,8 +34737,7 @@ impl<'a> rt::view::Step<'a> for V2xSubscriptionDataNrView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for V2xSubscriptionDataNrView<'a> {
-    const KEY: rt::AvpKey = V2xSubscriptionDataNr::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = V2xSubscriptionDataNr::REQUIRED;
+    type Owned = V2xSubscriptionDataNr;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34871,8 +34823,7 @@ impl<'a> rt::view::Step<'a> for UePc5QosView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for UePc5QosView<'a> {
-    const KEY: rt::AvpKey = UePc5Qos::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UePc5Qos::REQUIRED;
+    type Owned = UePc5Qos;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34962,8 +34913,7 @@ impl<'a> rt::view::Step<'a> for Pc5QosFlowView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for Pc5QosFlowView<'a> {
-    const KEY: rt::AvpKey = Pc5QosFlow::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Pc5QosFlow::REQUIRED;
+    type Owned = Pc5QosFlow;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -35050,8 +35000,7 @@ impl<'a> rt::view::Step<'a> for Pc5FlowBitratesView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> rt::view::GroupView<'a> for Pc5FlowBitratesView<'a> {
-    const KEY: rt::AvpKey = Pc5FlowBitrates::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Pc5FlowBitrates::REQUIRED;
+    type Owned = Pc5FlowBitrates;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -35287,8 +35236,7 @@ impl<'a> rt::view::Step<'a> for MdtConfigurationNrView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MdtConfigurationNrView<'a> {
-    const KEY: rt::AvpKey = MdtConfigurationNr::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MdtConfigurationNr::REQUIRED;
+    type Owned = MdtConfigurationNr;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

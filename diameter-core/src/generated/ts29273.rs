@@ -763,11 +763,11 @@ impl Non3gppUserData {
         code: 1500,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for Non3gppUserData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1037,8 +1037,6 @@ impl TraceInfo {
         code: 1505,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -1050,6 +1048,8 @@ impl TraceInfo {
     )
 )]
 impl rt::typed::Grouped for TraceInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1168,11 +1168,11 @@ impl WlanIdentifier {
         code: 1509,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for WlanIdentifier {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1286,11 +1286,11 @@ impl TwanAccessInfo {
         code: 1510,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for TwanAccessInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1438,11 +1438,11 @@ impl AccessNetworkInfo {
         code: 1526,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for AccessNetworkInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1601,11 +1601,11 @@ impl TwanConnectivityParameters {
         code: 1528,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for TwanConnectivityParameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14510,8 +14510,7 @@ impl<'a> rt::view::Step<'a> for Non3gppUserDataView<'a> {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for Non3gppUserDataView<'a> {
-    const KEY: rt::AvpKey = Non3gppUserData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Non3gppUserData::REQUIRED;
+    type Owned = Non3gppUserData;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14629,8 +14628,7 @@ impl<'a> rt::view::Step<'a> for TraceInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for TraceInfoView<'a> {
-    const KEY: rt::AvpKey = TraceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TraceInfo::REQUIRED;
+    type Owned = TraceInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14725,8 +14723,7 @@ impl<'a> rt::view::Step<'a> for WlanIdentifierView<'a> {
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for WlanIdentifierView<'a> {
-    const KEY: rt::AvpKey = WlanIdentifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanIdentifier::REQUIRED;
+    type Owned = WlanIdentifier;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14813,8 +14810,7 @@ impl<'a> rt::view::Step<'a> for TwanAccessInfoView<'a> {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for TwanAccessInfoView<'a> {
-    const KEY: rt::AvpKey = TwanAccessInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TwanAccessInfo::REQUIRED;
+    type Owned = TwanAccessInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14925,8 +14921,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkInfoView<'a> {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkInfoView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkInfo::REQUIRED;
+    type Owned = AccessNetworkInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15049,8 +15044,7 @@ impl<'a> rt::view::Step<'a> for TwanConnectivityParametersView<'a> {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'a> rt::view::GroupView<'a> for TwanConnectivityParametersView<'a> {
-    const KEY: rt::AvpKey = TwanConnectivityParameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TwanConnectivityParameters::REQUIRED;
+    type Owned = TwanConnectivityParameters;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

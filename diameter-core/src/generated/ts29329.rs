@@ -910,11 +910,11 @@ impl UserIdentity {
         code: 700,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::typed::Grouped for UserIdentity {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1034,6 +1034,9 @@ impl RepositoryDataId {
         code: 715,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Grouped for RepositoryDataId {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1059,9 +1062,6 @@ impl RepositoryDataId {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::typed::Grouped for RepositoryDataId {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1179,6 +1179,9 @@ impl CallReferenceInfo {
         code: 720,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Grouped for CallReferenceInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1204,9 +1207,6 @@ impl CallReferenceInfo {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::typed::Grouped for CallReferenceInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4773,8 +4773,7 @@ impl<'a> rt::view::Step<'a> for UserIdentityView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for UserIdentityView<'a> {
-    const KEY: rt::AvpKey = UserIdentity::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserIdentity::REQUIRED;
+    type Owned = UserIdentity;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4861,8 +4860,7 @@ impl<'a> rt::view::Step<'a> for RepositoryDataIdView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> rt::view::GroupView<'a> for RepositoryDataIdView<'a> {
-    const KEY: rt::AvpKey = RepositoryDataId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RepositoryDataId::REQUIRED;
+    type Owned = RepositoryDataId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4949,8 +4947,7 @@ impl<'a> rt::view::Step<'a> for CallReferenceInfoView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> rt::view::GroupView<'a> for CallReferenceInfoView<'a> {
-    const KEY: rt::AvpKey = CallReferenceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CallReferenceInfo::REQUIRED;
+    type Owned = CallReferenceInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

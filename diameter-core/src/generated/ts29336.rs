@@ -796,8 +796,6 @@ impl UserIdentifier {
         code: 3102,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -812,6 +810,8 @@ impl UserIdentifier {
     )
 )]
 impl rt::typed::Grouped for UserIdentifier {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -943,11 +943,11 @@ impl ServiceParameters {
         code: 3105,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for ServiceParameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1064,11 +1064,11 @@ impl T4Parameters {
         code: 3106,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for T4Parameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1174,11 +1174,11 @@ impl ServiceData {
         code: 3107,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for ServiceData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1304,11 +1304,11 @@ impl T4Data {
         code: 3108,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for T4Data {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1544,6 +1544,17 @@ impl AeseCommunicationPattern {
         code: 3113,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Grouped for AeseCommunicationPattern {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1558,17 +1569,6 @@ impl AeseCommunicationPattern {
             ty: rt::dictionary::AvpType::DiameterIdentity,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "ts29272",
-        feature = "ts29336"
-    )
-)]
-impl rt::typed::Grouped for AeseCommunicationPattern {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1854,8 +1854,6 @@ impl CommunicationPatternSet {
         code: 3114,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -1867,6 +1865,8 @@ impl CommunicationPatternSet {
     )
 )]
 impl rt::typed::Grouped for CommunicationPatternSet {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2093,8 +2093,6 @@ impl ScheduledCommunicationTime {
         code: 3118,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -2106,6 +2104,8 @@ impl ScheduledCommunicationTime {
     )
 )]
 impl rt::typed::Grouped for ScheduledCommunicationTime {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2232,6 +2232,9 @@ impl AeseCommunicationPatternConfigStatus {
         code: 3120,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2246,9 +2249,6 @@ impl AeseCommunicationPatternConfigStatus {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2370,11 +2370,11 @@ impl AeseErrorReport {
         code: 3121,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AeseErrorReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2721,6 +2721,19 @@ impl MonitoringEventConfiguration {
         code: 3122,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Grouped for MonitoringEventConfiguration {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2746,19 +2759,6 @@ impl MonitoringEventConfiguration {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336"
-    )
-)]
-impl rt::typed::Grouped for MonitoringEventConfiguration {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3188,6 +3188,19 @@ impl MonitoringEventReport {
         code: 3123,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Grouped for MonitoringEventReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3202,19 +3215,6 @@ impl MonitoringEventReport {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336"
-    )
-)]
-impl rt::typed::Grouped for MonitoringEventReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3505,8 +3505,6 @@ impl UeReachabilityConfiguration {
         code: 3129,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -3521,6 +3519,8 @@ impl UeReachabilityConfiguration {
     )
 )]
 impl rt::typed::Grouped for UeReachabilityConfiguration {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3742,8 +3742,6 @@ impl LocationInformationConfiguration {
         code: 3135,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -3759,6 +3757,8 @@ impl LocationInformationConfiguration {
     )
 )]
 impl rt::typed::Grouped for LocationInformationConfiguration {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3965,6 +3965,19 @@ impl MonitoringEventConfigStatus {
         code: 3142,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Grouped for MonitoringEventConfigStatus {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3979,19 +3992,6 @@ impl MonitoringEventConfigStatus {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336"
-    )
-)]
-impl rt::typed::Grouped for MonitoringEventConfigStatus {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4189,8 +4189,6 @@ impl SupportedServices {
         code: 3143,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -4202,6 +4200,8 @@ impl SupportedServices {
     )
 )]
 impl rt::typed::Grouped for SupportedServices {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4414,8 +4414,6 @@ impl ServiceResult {
         code: 3146,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -4431,6 +4429,8 @@ impl ServiceResult {
     )
 )]
 impl rt::typed::Grouped for ServiceResult {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4546,11 +4546,11 @@ impl NiddAuthorizationRequest {
         code: 3150,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4679,11 +4679,11 @@ impl NiddAuthorizationResponse {
         code: 3151,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationResponse {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4889,8 +4889,6 @@ impl ServiceReport {
         code: 3152,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -4904,6 +4902,8 @@ impl ServiceReport {
     )
 )]
 impl rt::typed::Grouped for ServiceReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5015,11 +5015,11 @@ impl EnhancedCoverageRestriction {
         code: 3155,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for EnhancedCoverageRestriction {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5144,6 +5144,9 @@ impl EnhancedCoverageRestrictionData {
         code: 3156,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29336"))]
+impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5158,9 +5161,6 @@ impl EnhancedCoverageRestrictionData {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "ts29336"))]
-impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5279,11 +5279,11 @@ impl RestrictedPlmnList {
         code: 3157,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for RestrictedPlmnList {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5393,11 +5393,11 @@ impl AllowedPlmnList {
         code: 3158,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AllowedPlmnList {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5507,11 +5507,11 @@ impl NiddAuthorizationUpdate {
         code: 3161,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationUpdate {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5647,6 +5647,9 @@ impl GroupMonitoringEventReport {
         code: 3165,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Grouped for GroupMonitoringEventReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5661,9 +5664,6 @@ impl GroupMonitoringEventReport {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::typed::Grouped for GroupMonitoringEventReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5859,11 +5859,11 @@ impl GroupMonitoringEventReportItem {
         code: 3166,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupMonitoringEventReportItem {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6021,11 +6021,11 @@ impl ApnValidityTime {
         code: 3169,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for ApnValidityTime {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6208,6 +6208,9 @@ impl SuggestedNetworkConfiguration {
         code: 3170,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Grouped for SuggestedNetworkConfiguration {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -6222,9 +6225,6 @@ impl SuggestedNetworkConfiguration {
             ty: rt::dictionary::AvpType::DiameterIdentity,
         },
     ];
-}
-#[cfg(any(feature = "s6t", feature = "ts29336"))]
-impl rt::typed::Grouped for SuggestedNetworkConfiguration {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6402,11 +6402,11 @@ impl MonitoringEventReportStatus {
         code: 3171,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for MonitoringEventReportStatus {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6528,11 +6528,11 @@ impl Additionalidentifiers {
         code: 3173,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Grouped for Additionalidentifiers {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6654,11 +6654,11 @@ impl GroupUserIdentifier {
         code: 3177,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupUserIdentifier {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6850,8 +6850,6 @@ impl MtcProviderInfo {
         code: 3178,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -6865,6 +6863,8 @@ impl MtcProviderInfo {
     )
 )]
 impl rt::typed::Grouped for MtcProviderInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7047,8 +7047,6 @@ impl PdnConnectivityStatusConfiguration {
         code: 3180,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -7062,6 +7060,8 @@ impl PdnConnectivityStatusConfiguration {
     )
 )]
 impl rt::typed::Grouped for PdnConnectivityStatusConfiguration {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7280,6 +7280,19 @@ impl PdnConnectivityStatusReport {
         code: 3181,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Grouped for PdnConnectivityStatusReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7302,19 +7315,6 @@ impl PdnConnectivityStatusReport {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29272",
-        feature = "ts29336"
-    )
-)]
-impl rt::typed::Grouped for PdnConnectivityStatusReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10550,8 +10550,7 @@ impl<'a> rt::view::Step<'a> for UserIdentifierView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UserIdentifierView<'a> {
-    const KEY: rt::AvpKey = UserIdentifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserIdentifier::REQUIRED;
+    type Owned = UserIdentifier;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10649,8 +10648,7 @@ impl<'a> rt::view::Step<'a> for ServiceParametersView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for ServiceParametersView<'a> {
-    const KEY: rt::AvpKey = ServiceParameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceParameters::REQUIRED;
+    type Owned = ServiceParameters;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10734,8 +10732,7 @@ impl<'a> rt::view::Step<'a> for T4ParametersView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for T4ParametersView<'a> {
-    const KEY: rt::AvpKey = T4Parameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = T4Parameters::REQUIRED;
+    type Owned = T4Parameters;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10813,8 +10810,7 @@ impl<'a> rt::view::Step<'a> for ServiceDataView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for ServiceDataView<'a> {
-    const KEY: rt::AvpKey = ServiceData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceData::REQUIRED;
+    type Owned = ServiceData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10912,8 +10908,7 @@ impl<'a> rt::view::Step<'a> for T4DataView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for T4DataView<'a> {
-    const KEY: rt::AvpKey = T4Data::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = T4Data::REQUIRED;
+    type Owned = T4Data;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11066,8 +11061,7 @@ impl<'a> rt::view::Step<'a> for AeseCommunicationPatternView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for AeseCommunicationPatternView<'a> {
-    const KEY: rt::AvpKey = AeseCommunicationPattern::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AeseCommunicationPattern::REQUIRED;
+    type Owned = AeseCommunicationPattern;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11234,8 +11228,7 @@ impl<'a> rt::view::Step<'a> for CommunicationPatternSetView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for CommunicationPatternSetView<'a> {
-    const KEY: rt::AvpKey = CommunicationPatternSet::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CommunicationPatternSet::REQUIRED;
+    type Owned = CommunicationPatternSet;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11368,8 +11361,7 @@ impl<'a> rt::view::Step<'a> for ScheduledCommunicationTimeView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ScheduledCommunicationTimeView<'a> {
-    const KEY: rt::AvpKey = ScheduledCommunicationTime::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScheduledCommunicationTime::REQUIRED;
+    type Owned = ScheduledCommunicationTime;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11478,8 +11470,7 @@ impl<'a> rt::view::Step<'a> for AeseCommunicationPatternConfigStatusView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for AeseCommunicationPatternConfigStatusView<'a> {
-    const KEY: rt::AvpKey = AeseCommunicationPatternConfigStatus::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AeseCommunicationPatternConfigStatus::REQUIRED;
+    type Owned = AeseCommunicationPatternConfigStatus;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11560,8 +11551,7 @@ impl<'a> rt::view::Step<'a> for AeseErrorReportView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for AeseErrorReportView<'a> {
-    const KEY: rt::AvpKey = AeseErrorReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AeseErrorReport::REQUIRED;
+    type Owned = AeseErrorReport;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11810,8 +11800,7 @@ impl<'a> rt::view::Step<'a> for MonitoringEventConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MonitoringEventConfigurationView<'a> {
-    const KEY: rt::AvpKey = MonitoringEventConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitoringEventConfiguration::REQUIRED;
+    type Owned = MonitoringEventConfiguration;
     type Seen = rt::view::Seen<1, 4>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12045,8 +12034,7 @@ impl<'a> rt::view::Step<'a> for MonitoringEventReportView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MonitoringEventReportView<'a> {
-    const KEY: rt::AvpKey = MonitoringEventReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitoringEventReport::REQUIRED;
+    type Owned = MonitoringEventReport;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12193,8 +12181,7 @@ impl<'a> rt::view::Step<'a> for UeReachabilityConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UeReachabilityConfigurationView<'a> {
-    const KEY: rt::AvpKey = UeReachabilityConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UeReachabilityConfiguration::REQUIRED;
+    type Owned = UeReachabilityConfiguration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12348,8 +12335,7 @@ impl<'a> rt::view::Step<'a> for LocationInformationConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for LocationInformationConfigurationView<'a> {
-    const KEY: rt::AvpKey = LocationInformationConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocationInformationConfiguration::REQUIRED;
+    type Owned = LocationInformationConfiguration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12500,8 +12486,7 @@ impl<'a> rt::view::Step<'a> for MonitoringEventConfigStatusView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MonitoringEventConfigStatusView<'a> {
-    const KEY: rt::AvpKey = MonitoringEventConfigStatus::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitoringEventConfigStatus::REQUIRED;
+    type Owned = MonitoringEventConfigStatus;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12630,8 +12615,7 @@ impl<'a> rt::view::Step<'a> for SupportedServicesView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for SupportedServicesView<'a> {
-    const KEY: rt::AvpKey = SupportedServices::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SupportedServices::REQUIRED;
+    type Owned = SupportedServices;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12774,8 +12758,7 @@ impl<'a> rt::view::Step<'a> for ServiceResultView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ServiceResultView<'a> {
-    const KEY: rt::AvpKey = ServiceResult::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceResult::REQUIRED;
+    type Owned = ServiceResult;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12874,8 +12857,7 @@ impl<'a> rt::view::Step<'a> for NiddAuthorizationRequestView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for NiddAuthorizationRequestView<'a> {
-    const KEY: rt::AvpKey = NiddAuthorizationRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NiddAuthorizationRequest::REQUIRED;
+    type Owned = NiddAuthorizationRequest;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12974,8 +12956,7 @@ impl<'a> rt::view::Step<'a> for NiddAuthorizationResponseView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for NiddAuthorizationResponseView<'a> {
-    const KEY: rt::AvpKey = NiddAuthorizationResponse::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NiddAuthorizationResponse::REQUIRED;
+    type Owned = NiddAuthorizationResponse;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13102,8 +13083,7 @@ impl<'a> rt::view::Step<'a> for ServiceReportView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ServiceReportView<'a> {
-    const KEY: rt::AvpKey = ServiceReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceReport::REQUIRED;
+    type Owned = ServiceReport;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13200,8 +13180,7 @@ impl<'a> rt::view::Step<'a> for EnhancedCoverageRestrictionView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for EnhancedCoverageRestrictionView<'a> {
-    const KEY: rt::AvpKey = EnhancedCoverageRestriction::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EnhancedCoverageRestriction::REQUIRED;
+    type Owned = EnhancedCoverageRestriction;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13290,8 +13269,7 @@ impl<'a> rt::view::Step<'a> for EnhancedCoverageRestrictionDataView<'a> {
 }
 #[cfg(any(feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for EnhancedCoverageRestrictionDataView<'a> {
-    const KEY: rt::AvpKey = EnhancedCoverageRestrictionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EnhancedCoverageRestrictionData::REQUIRED;
+    type Owned = EnhancedCoverageRestrictionData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13372,8 +13350,7 @@ impl<'a> rt::view::Step<'a> for RestrictedPlmnListView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for RestrictedPlmnListView<'a> {
-    const KEY: rt::AvpKey = RestrictedPlmnList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RestrictedPlmnList::REQUIRED;
+    type Owned = RestrictedPlmnList;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13454,8 +13431,7 @@ impl<'a> rt::view::Step<'a> for AllowedPlmnListView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for AllowedPlmnListView<'a> {
-    const KEY: rt::AvpKey = AllowedPlmnList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AllowedPlmnList::REQUIRED;
+    type Owned = AllowedPlmnList;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13536,8 +13512,7 @@ impl<'a> rt::view::Step<'a> for NiddAuthorizationUpdateView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for NiddAuthorizationUpdateView<'a> {
-    const KEY: rt::AvpKey = NiddAuthorizationUpdate::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NiddAuthorizationUpdate::REQUIRED;
+    type Owned = NiddAuthorizationUpdate;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13642,8 +13617,7 @@ impl<'a> rt::view::Step<'a> for GroupMonitoringEventReportView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for GroupMonitoringEventReportView<'a> {
-    const KEY: rt::AvpKey = GroupMonitoringEventReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GroupMonitoringEventReport::REQUIRED;
+    type Owned = GroupMonitoringEventReport;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13783,8 +13757,7 @@ impl<'a> rt::view::Step<'a> for GroupMonitoringEventReportItemView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for GroupMonitoringEventReportItemView<'a> {
-    const KEY: rt::AvpKey = GroupMonitoringEventReportItem::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GroupMonitoringEventReportItem::REQUIRED;
+    type Owned = GroupMonitoringEventReportItem;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13871,8 +13844,7 @@ impl<'a> rt::view::Step<'a> for ApnValidityTimeView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for ApnValidityTimeView<'a> {
-    const KEY: rt::AvpKey = ApnValidityTime::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnValidityTime::REQUIRED;
+    type Owned = ApnValidityTime;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13995,8 +13967,7 @@ impl<'a> rt::view::Step<'a> for SuggestedNetworkConfigurationView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for SuggestedNetworkConfigurationView<'a> {
-    const KEY: rt::AvpKey = SuggestedNetworkConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SuggestedNetworkConfiguration::REQUIRED;
+    type Owned = SuggestedNetworkConfiguration;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14095,8 +14066,7 @@ impl<'a> rt::view::Step<'a> for MonitoringEventReportStatusView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for MonitoringEventReportStatusView<'a> {
-    const KEY: rt::AvpKey = MonitoringEventReportStatus::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitoringEventReportStatus::REQUIRED;
+    type Owned = MonitoringEventReportStatus;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14177,8 +14147,7 @@ impl<'a> rt::view::Step<'a> for AdditionalidentifiersView<'a> {
 }
 #[cfg(any(feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for AdditionalidentifiersView<'a> {
-    const KEY: rt::AvpKey = Additionalidentifiers::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Additionalidentifiers::REQUIRED;
+    type Owned = Additionalidentifiers;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14271,8 +14240,7 @@ impl<'a> rt::view::Step<'a> for GroupUserIdentifierView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> rt::view::GroupView<'a> for GroupUserIdentifierView<'a> {
-    const KEY: rt::AvpKey = GroupUserIdentifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = GroupUserIdentifier::REQUIRED;
+    type Owned = GroupUserIdentifier;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14393,8 +14361,7 @@ impl<'a> rt::view::Step<'a> for MtcProviderInfoView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for MtcProviderInfoView<'a> {
-    const KEY: rt::AvpKey = MtcProviderInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MtcProviderInfo::REQUIRED;
+    type Owned = MtcProviderInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14527,8 +14494,7 @@ impl<'a> rt::view::Step<'a> for PdnConnectivityStatusConfigurationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for PdnConnectivityStatusConfigurationView<'a> {
-    const KEY: rt::AvpKey = PdnConnectivityStatusConfiguration::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PdnConnectivityStatusConfiguration::REQUIRED;
+    type Owned = PdnConnectivityStatusConfiguration;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14685,8 +14651,7 @@ impl<'a> rt::view::Step<'a> for PdnConnectivityStatusReportView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for PdnConnectivityStatusReportView<'a> {
-    const KEY: rt::AvpKey = PdnConnectivityStatusReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PdnConnectivityStatusReport::REQUIRED;
+    type Owned = PdnConnectivityStatusReport;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -573,6 +573,9 @@ impl SmDeliveryFailureCause {
         code: 3303,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Grouped for SmDeliveryFailureCause {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -587,9 +590,6 @@ impl SmDeliveryFailureCause {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "sgd", feature = "ts29338"))]
-impl rt::typed::Grouped for SmDeliveryFailureCause {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -769,11 +769,11 @@ impl SmDeliveryOutcome {
         code: 3316,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -940,11 +940,11 @@ impl MmeSmDeliveryOutcome {
         code: 3317,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for MmeSmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1067,11 +1067,11 @@ impl MscSmDeliveryOutcome {
         code: 3318,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for MscSmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1194,11 +1194,11 @@ impl SgsnSmDeliveryOutcome {
         code: 3319,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1321,11 +1321,11 @@ impl IpSmGwSmDeliveryOutcome {
         code: 3320,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1448,11 +1448,11 @@ impl SmsmiCorrelationId {
         code: 3324,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsmiCorrelationId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1578,11 +1578,11 @@ impl Smsf3gppSmDeliveryOutcome {
         code: 3336,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1705,11 +1705,11 @@ impl SmsfNon3gppSmDeliveryOutcome {
         code: 3337,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1832,11 +1832,11 @@ impl Smsf3gppAddress {
         code: 3344,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Grouped for Smsf3gppAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1964,11 +1964,11 @@ impl SmsfNon3gppAddress {
         code: 3345,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsfNon3gppAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6055,8 +6055,7 @@ impl<'a> rt::view::Step<'a> for SmDeliveryFailureCauseView<'a> {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for SmDeliveryFailureCauseView<'a> {
-    const KEY: rt::AvpKey = SmDeliveryFailureCause::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmDeliveryFailureCause::REQUIRED;
+    type Owned = SmDeliveryFailureCause;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6185,8 +6184,7 @@ impl<'a> rt::view::Step<'a> for SmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for SmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = SmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmDeliveryOutcome::REQUIRED;
+    type Owned = SmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6273,8 +6271,7 @@ impl<'a> rt::view::Step<'a> for MmeSmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for MmeSmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = MmeSmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MmeSmDeliveryOutcome::REQUIRED;
+    type Owned = MmeSmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6361,8 +6358,7 @@ impl<'a> rt::view::Step<'a> for MscSmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for MscSmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = MscSmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MscSmDeliveryOutcome::REQUIRED;
+    type Owned = MscSmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6449,8 +6445,7 @@ impl<'a> rt::view::Step<'a> for SgsnSmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for SgsnSmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = SgsnSmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SgsnSmDeliveryOutcome::REQUIRED;
+    type Owned = SgsnSmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6537,8 +6532,7 @@ impl<'a> rt::view::Step<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for IpSmGwSmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = IpSmGwSmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IpSmGwSmDeliveryOutcome::REQUIRED;
+    type Owned = IpSmGwSmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6631,8 +6625,7 @@ impl<'a> rt::view::Step<'a> for SmsmiCorrelationIdView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for SmsmiCorrelationIdView<'a> {
-    const KEY: rt::AvpKey = SmsmiCorrelationId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmsmiCorrelationId::REQUIRED;
+    type Owned = SmsmiCorrelationId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6719,8 +6712,7 @@ impl<'a> rt::view::Step<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for Smsf3gppSmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = Smsf3gppSmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Smsf3gppSmDeliveryOutcome::REQUIRED;
+    type Owned = Smsf3gppSmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6807,8 +6799,7 @@ impl<'a> rt::view::Step<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for SmsfNon3gppSmDeliveryOutcomeView<'a> {
-    const KEY: rt::AvpKey = SmsfNon3gppSmDeliveryOutcome::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmsfNon3gppSmDeliveryOutcome::REQUIRED;
+    type Owned = SmsfNon3gppSmDeliveryOutcome;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6901,8 +6892,7 @@ impl<'a> rt::view::Step<'a> for Smsf3gppAddressView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for Smsf3gppAddressView<'a> {
-    const KEY: rt::AvpKey = Smsf3gppAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Smsf3gppAddress::REQUIRED;
+    type Owned = Smsf3gppAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -6995,8 +6985,7 @@ impl<'a> rt::view::Step<'a> for SmsfNon3gppAddressView<'a> {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'a> rt::view::GroupView<'a> for SmsfNon3gppAddressView<'a> {
-    const KEY: rt::AvpKey = SmsfNon3gppAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmsfNon3gppAddress::REQUIRED;
+    type Owned = SmsfNon3gppAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

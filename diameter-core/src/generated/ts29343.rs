@@ -164,6 +164,9 @@ impl MonitorTarget {
         code: 3607,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Grouped for MonitorTarget {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -189,9 +192,6 @@ impl MonitorTarget {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "pc2", feature = "ts29343"))]
-impl rt::typed::Grouped for MonitorTarget {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -316,6 +316,9 @@ impl ProseCodeSuffixMask {
         code: 3608,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Grouped for ProseCodeSuffixMask {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -341,9 +344,6 @@ impl ProseCodeSuffixMask {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "pc2", feature = "ts29343"))]
-impl rt::typed::Grouped for ProseCodeSuffixMask {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -462,6 +462,9 @@ impl BannedUserTarget {
         code: 3611,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Grouped for BannedUserTarget {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -487,9 +490,6 @@ impl BannedUserTarget {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "pc2", feature = "ts29343"))]
-impl rt::typed::Grouped for BannedUserTarget {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2282,8 +2282,7 @@ impl<'a> rt::view::Step<'a> for MonitorTargetView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> rt::view::GroupView<'a> for MonitorTargetView<'a> {
-    const KEY: rt::AvpKey = MonitorTarget::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitorTarget::REQUIRED;
+    type Owned = MonitorTarget;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2370,8 +2369,7 @@ impl<'a> rt::view::Step<'a> for ProseCodeSuffixMaskView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> rt::view::GroupView<'a> for ProseCodeSuffixMaskView<'a> {
-    const KEY: rt::AvpKey = ProseCodeSuffixMask::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseCodeSuffixMask::REQUIRED;
+    type Owned = ProseCodeSuffixMask;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2458,8 +2456,7 @@ impl<'a> rt::view::Step<'a> for BannedUserTargetView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> rt::view::GroupView<'a> for BannedUserTargetView<'a> {
-    const KEY: rt::AvpKey = BannedUserTarget::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BannedUserTarget::REQUIRED;
+    type Owned = BannedUserTarget;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -203,6 +203,17 @@ impl ProseSubscriptionData {
         code: 3701,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl rt::typed::Grouped for ProseSubscriptionData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -217,17 +228,6 @@ impl ProseSubscriptionData {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "pc4a",
-        feature = "s6a",
-        feature = "s7a",
-        feature = "ts29272",
-        feature = "ts29344"
-    )
-)]
-impl rt::typed::Grouped for ProseSubscriptionData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -430,8 +430,6 @@ impl ProseAllowedPlmn {
         code: 3703,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(
     any(
@@ -443,6 +441,8 @@ impl ProseAllowedPlmn {
     )
 )]
 impl rt::typed::Grouped for ProseAllowedPlmn {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -586,11 +586,11 @@ impl ProseInitialLocationInformation {
         code: 3707,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Grouped for ProseInitialLocationInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4248,8 +4248,7 @@ impl<'a> rt::view::Step<'a> for ProseSubscriptionDataView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ProseSubscriptionDataView<'a> {
-    const KEY: rt::AvpKey = ProseSubscriptionData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseSubscriptionData::REQUIRED;
+    type Owned = ProseSubscriptionData;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4382,8 +4381,7 @@ impl<'a> rt::view::Step<'a> for ProseAllowedPlmnView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for ProseAllowedPlmnView<'a> {
-    const KEY: rt::AvpKey = ProseAllowedPlmn::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseAllowedPlmn::REQUIRED;
+    type Owned = ProseAllowedPlmn;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4490,8 +4488,7 @@ impl<'a> rt::view::Step<'a> for ProseInitialLocationInformationView<'a> {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'a> rt::view::GroupView<'a> for ProseInitialLocationInformationView<'a> {
-    const KEY: rt::AvpKey = ProseInitialLocationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseInitialLocationInformation::REQUIRED;
+    type Owned = ProseInitialLocationInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -478,11 +478,11 @@ impl AssistanceInfo {
         code: 3802,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for AssistanceInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -652,6 +652,9 @@ impl MatchReport {
         code: 3807,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for MatchReport {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -666,9 +669,6 @@ impl MatchReport {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for MatchReport {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -838,6 +838,9 @@ impl ProseDiscoveryFilter {
         code: 3813,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for ProseDiscoveryFilter {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -885,9 +888,6 @@ impl ProseDiscoveryFilter {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for ProseDiscoveryFilter {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1072,11 +1072,11 @@ impl WifiP2pAssistanceInfo {
         code: 3819,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WifiP2pAssistanceInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1218,11 +1218,11 @@ impl WlanAssistanceInfo {
         code: 3820,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WlanAssistanceInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1330,11 +1330,11 @@ impl WlanLinkLayerIdList {
         code: 3822,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WlanLinkLayerIdList {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1456,6 +1456,9 @@ impl ProseAppCodeInfo {
         code: 3835,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for ProseAppCodeInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1492,9 +1495,6 @@ impl ProseAppCodeInfo {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for ProseAppCodeInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1619,6 +1619,9 @@ impl LocationUpdateTrigger {
         code: 3823,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for LocationUpdateTrigger {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1633,9 +1636,6 @@ impl LocationUpdateTrigger {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for LocationUpdateTrigger {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1780,6 +1780,9 @@ impl ChangeOfAreaType {
         code: 3825,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for ChangeOfAreaType {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1805,9 +1808,6 @@ impl ChangeOfAreaType {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for ChangeOfAreaType {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1951,6 +1951,9 @@ impl PeriodicLocationType {
         code: 3829,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for PeriodicLocationType {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1976,9 +1979,6 @@ impl PeriodicLocationType {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for PeriodicLocationType {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2202,6 +2202,9 @@ impl DiscoveryAuthRequest {
         code: 3854,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for DiscoveryAuthRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2216,9 +2219,6 @@ impl DiscoveryAuthRequest {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for DiscoveryAuthRequest {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2458,6 +2458,9 @@ impl DiscoveryAuthResponse {
         code: 3855,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for DiscoveryAuthResponse {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2472,9 +2475,6 @@ impl DiscoveryAuthResponse {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for DiscoveryAuthResponse {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2652,6 +2652,9 @@ impl MatchRequest {
         code: 3856,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for MatchRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2666,9 +2669,6 @@ impl MatchRequest {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for MatchRequest {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2809,6 +2809,9 @@ impl MatchReportInfo {
         code: 3857,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for MatchReportInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2823,9 +2826,6 @@ impl MatchReportInfo {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for MatchReportInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2947,6 +2947,9 @@ impl AppIdentifier {
         code: 3840,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Grouped for AppIdentifier {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2972,9 +2975,6 @@ impl AppIdentifier {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::typed::Grouped for AppIdentifier {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3104,11 +3104,11 @@ impl CodeReceivingSecurityMaterial {
         code: 3860,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for CodeReceivingSecurityMaterial {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3242,11 +3242,11 @@ impl CodeSendingSecurityMaterial {
         code: 3861,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for CodeSendingSecurityMaterial {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9202,8 +9202,7 @@ impl<'a> rt::view::Step<'a> for AssistanceInfoView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for AssistanceInfoView<'a> {
-    const KEY: rt::AvpKey = AssistanceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AssistanceInfo::REQUIRED;
+    type Owned = AssistanceInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9323,8 +9322,7 @@ impl<'a> rt::view::Step<'a> for MatchReportView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for MatchReportView<'a> {
-    const KEY: rt::AvpKey = MatchReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MatchReport::REQUIRED;
+    type Owned = MatchReport;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9429,8 +9427,7 @@ impl<'a> rt::view::Step<'a> for ProseDiscoveryFilterView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for ProseDiscoveryFilterView<'a> {
-    const KEY: rt::AvpKey = ProseDiscoveryFilter::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseDiscoveryFilter::REQUIRED;
+    type Owned = ProseDiscoveryFilter;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9549,8 +9546,7 @@ impl<'a> rt::view::Step<'a> for WifiP2pAssistanceInfoView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for WifiP2pAssistanceInfoView<'a> {
-    const KEY: rt::AvpKey = WifiP2pAssistanceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WifiP2pAssistanceInfo::REQUIRED;
+    type Owned = WifiP2pAssistanceInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9633,8 +9629,7 @@ impl<'a> rt::view::Step<'a> for WlanAssistanceInfoView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for WlanAssistanceInfoView<'a> {
-    const KEY: rt::AvpKey = WlanAssistanceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanAssistanceInfo::REQUIRED;
+    type Owned = WlanAssistanceInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9715,8 +9710,7 @@ impl<'a> rt::view::Step<'a> for WlanLinkLayerIdListView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for WlanLinkLayerIdListView<'a> {
-    const KEY: rt::AvpKey = WlanLinkLayerIdList::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanLinkLayerIdList::REQUIRED;
+    type Owned = WlanLinkLayerIdList;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9809,8 +9803,7 @@ impl<'a> rt::view::Step<'a> for ProseAppCodeInfoView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for ProseAppCodeInfoView<'a> {
-    const KEY: rt::AvpKey = ProseAppCodeInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseAppCodeInfo::REQUIRED;
+    type Owned = ProseAppCodeInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9905,8 +9898,7 @@ impl<'a> rt::view::Step<'a> for LocationUpdateTriggerView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for LocationUpdateTriggerView<'a> {
-    const KEY: rt::AvpKey = LocationUpdateTrigger::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocationUpdateTrigger::REQUIRED;
+    type Owned = LocationUpdateTrigger;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -9999,8 +9991,7 @@ impl<'a> rt::view::Step<'a> for ChangeOfAreaTypeView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for ChangeOfAreaTypeView<'a> {
-    const KEY: rt::AvpKey = ChangeOfAreaType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChangeOfAreaType::REQUIRED;
+    type Owned = ChangeOfAreaType;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10087,8 +10078,7 @@ impl<'a> rt::view::Step<'a> for PeriodicLocationTypeView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for PeriodicLocationTypeView<'a> {
-    const KEY: rt::AvpKey = PeriodicLocationType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PeriodicLocationType::REQUIRED;
+    type Owned = PeriodicLocationType;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10262,8 +10252,7 @@ impl<'a> rt::view::Step<'a> for DiscoveryAuthRequestView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for DiscoveryAuthRequestView<'a> {
-    const KEY: rt::AvpKey = DiscoveryAuthRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DiscoveryAuthRequest::REQUIRED;
+    type Owned = DiscoveryAuthRequest;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10403,8 +10392,7 @@ impl<'a> rt::view::Step<'a> for DiscoveryAuthResponseView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for DiscoveryAuthResponseView<'a> {
-    const KEY: rt::AvpKey = DiscoveryAuthResponse::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DiscoveryAuthResponse::REQUIRED;
+    type Owned = DiscoveryAuthResponse;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10512,8 +10500,7 @@ impl<'a> rt::view::Step<'a> for MatchRequestView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for MatchRequestView<'a> {
-    const KEY: rt::AvpKey = MatchRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MatchRequest::REQUIRED;
+    type Owned = MatchRequest;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10608,8 +10595,7 @@ impl<'a> rt::view::Step<'a> for MatchReportInfoView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for MatchReportInfoView<'a> {
-    const KEY: rt::AvpKey = MatchReportInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MatchReportInfo::REQUIRED;
+    type Owned = MatchReportInfo;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10696,8 +10682,7 @@ impl<'a> rt::view::Step<'a> for AppIdentifierView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for AppIdentifierView<'a> {
-    const KEY: rt::AvpKey = AppIdentifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AppIdentifier::REQUIRED;
+    type Owned = AppIdentifier;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10802,8 +10787,7 @@ impl<'a> rt::view::Step<'a> for CodeReceivingSecurityMaterialView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for CodeReceivingSecurityMaterialView<'a> {
-    const KEY: rt::AvpKey = CodeReceivingSecurityMaterial::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CodeReceivingSecurityMaterial::REQUIRED;
+    type Owned = CodeReceivingSecurityMaterial;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10902,8 +10886,7 @@ impl<'a> rt::view::Step<'a> for CodeSendingSecurityMaterialView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'a> rt::view::GroupView<'a> for CodeSendingSecurityMaterialView<'a> {
-    const KEY: rt::AvpKey = CodeSendingSecurityMaterial::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CodeSendingSecurityMaterial::REQUIRED;
+    type Owned = CodeSendingSecurityMaterial;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

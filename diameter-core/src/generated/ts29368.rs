@@ -433,6 +433,9 @@ impl DeviceAction {
         code: 3001,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Grouped for DeviceAction {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -458,9 +461,6 @@ impl DeviceAction {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::typed::Grouped for DeviceAction {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -629,6 +629,9 @@ impl DeviceNotification {
         code: 3002,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Grouped for DeviceNotification {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -643,9 +646,6 @@ impl DeviceNotification {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::typed::Grouped for DeviceNotification {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -792,6 +792,9 @@ impl TriggerData {
         code: 3003,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Grouped for TriggerData {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -806,9 +809,6 @@ impl TriggerData {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::typed::Grouped for TriggerData {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2216,8 +2216,7 @@ impl<'a> rt::view::Step<'a> for DeviceActionView<'a> {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> rt::view::GroupView<'a> for DeviceActionView<'a> {
-    const KEY: rt::AvpKey = DeviceAction::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DeviceAction::REQUIRED;
+    type Owned = DeviceAction;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2340,8 +2339,7 @@ impl<'a> rt::view::Step<'a> for DeviceNotificationView<'a> {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> rt::view::GroupView<'a> for DeviceNotificationView<'a> {
-    const KEY: rt::AvpKey = DeviceNotification::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DeviceNotification::REQUIRED;
+    type Owned = DeviceNotification;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2431,8 +2429,7 @@ impl<'a> rt::view::Step<'a> for TriggerDataView<'a> {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'a> rt::view::GroupView<'a> for TriggerDataView<'a> {
-    const KEY: rt::AvpKey = TriggerData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TriggerData::REQUIRED;
+    type Owned = TriggerData;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

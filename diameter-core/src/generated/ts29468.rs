@@ -361,6 +361,9 @@ impl MbmsBearerEventNotification {
         code: 3503,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Grouped for MbmsBearerEventNotification {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -397,9 +400,6 @@ impl MbmsBearerEventNotification {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::typed::Grouped for MbmsBearerEventNotification {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -619,6 +619,9 @@ impl MbmsBearerRequest {
         code: 3504,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Grouped for MbmsBearerRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -633,9 +636,6 @@ impl MbmsBearerRequest {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::typed::Grouped for MbmsBearerRequest {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -851,11 +851,11 @@ impl MbmsBearerResponse {
         code: 3505,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerResponse {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1012,6 +1012,9 @@ impl TmgiAllocationRequest {
         code: 3509,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Grouped for TmgiAllocationRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1026,9 +1029,6 @@ impl TmgiAllocationRequest {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::typed::Grouped for TmgiAllocationRequest {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1146,11 +1146,11 @@ impl TmgiAllocationResponse {
         code: 3510,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiAllocationResponse {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1269,11 +1269,11 @@ impl TmgiDeallocationRequest {
         code: 3512,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiDeallocationRequest {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1388,6 +1388,9 @@ impl TmgiDeallocationResponse {
         code: 3513,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Grouped for TmgiDeallocationResponse {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1402,9 +1405,6 @@ impl TmgiDeallocationResponse {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::typed::Grouped for TmgiDeallocationResponse {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1513,6 +1513,9 @@ impl TmgiExpiry {
         code: 3515,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Grouped for TmgiExpiry {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1527,9 +1530,6 @@ impl TmgiExpiry {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::typed::Grouped for TmgiExpiry {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1689,11 +1689,11 @@ impl LocalM1Information {
         code: 3518,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for LocalM1Information {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1845,11 +1845,11 @@ impl LocalMb2UInformation {
         code: 3519,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for LocalMb2UInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1971,6 +1971,9 @@ impl RohcRequest {
         code: 3526,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Grouped for RohcRequest {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1996,9 +1999,6 @@ impl RohcRequest {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::typed::Grouped for RohcRequest {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2131,11 +2131,11 @@ impl UserplaneProtocolResult {
         code: 3529,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for UserplaneProtocolResult {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3810,8 +3810,7 @@ impl<'a> rt::view::Step<'a> for MbmsBearerEventNotificationView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for MbmsBearerEventNotificationView<'a> {
-    const KEY: rt::AvpKey = MbmsBearerEventNotification::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbmsBearerEventNotification::REQUIRED;
+    type Owned = MbmsBearerEventNotification;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -3967,8 +3966,7 @@ impl<'a> rt::view::Step<'a> for MbmsBearerRequestView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for MbmsBearerRequestView<'a> {
-    const KEY: rt::AvpKey = MbmsBearerRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbmsBearerRequest::REQUIRED;
+    type Owned = MbmsBearerRequest;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4100,8 +4098,7 @@ impl<'a> rt::view::Step<'a> for MbmsBearerResponseView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for MbmsBearerResponseView<'a> {
-    const KEY: rt::AvpKey = MbmsBearerResponse::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbmsBearerResponse::REQUIRED;
+    type Owned = MbmsBearerResponse;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4188,8 +4185,7 @@ impl<'a> rt::view::Step<'a> for TmgiAllocationRequestView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for TmgiAllocationRequestView<'a> {
-    const KEY: rt::AvpKey = TmgiAllocationRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TmgiAllocationRequest::REQUIRED;
+    type Owned = TmgiAllocationRequest;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4282,8 +4278,7 @@ impl<'a> rt::view::Step<'a> for TmgiAllocationResponseView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for TmgiAllocationResponseView<'a> {
-    const KEY: rt::AvpKey = TmgiAllocationResponse::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TmgiAllocationResponse::REQUIRED;
+    type Owned = TmgiAllocationResponse;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4364,8 +4359,7 @@ impl<'a> rt::view::Step<'a> for TmgiDeallocationRequestView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for TmgiDeallocationRequestView<'a> {
-    const KEY: rt::AvpKey = TmgiDeallocationRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TmgiDeallocationRequest::REQUIRED;
+    type Owned = TmgiDeallocationRequest;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4452,8 +4446,7 @@ impl<'a> rt::view::Step<'a> for TmgiDeallocationResponseView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for TmgiDeallocationResponseView<'a> {
-    const KEY: rt::AvpKey = TmgiDeallocationResponse::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TmgiDeallocationResponse::REQUIRED;
+    type Owned = TmgiDeallocationResponse;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4531,8 +4524,7 @@ impl<'a> rt::view::Step<'a> for TmgiExpiryView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for TmgiExpiryView<'a> {
-    const KEY: rt::AvpKey = TmgiExpiry::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TmgiExpiry::REQUIRED;
+    type Owned = TmgiExpiry;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4637,8 +4629,7 @@ impl<'a> rt::view::Step<'a> for LocalM1InformationView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for LocalM1InformationView<'a> {
-    const KEY: rt::AvpKey = LocalM1Information::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocalM1Information::REQUIRED;
+    type Owned = LocalM1Information;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4725,8 +4716,7 @@ impl<'a> rt::view::Step<'a> for LocalMb2UInformationView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for LocalMb2UInformationView<'a> {
-    const KEY: rt::AvpKey = LocalMb2UInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocalMb2UInformation::REQUIRED;
+    type Owned = LocalMb2UInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4816,8 +4806,7 @@ impl<'a> rt::view::Step<'a> for RohcRequestView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for RohcRequestView<'a> {
-    const KEY: rt::AvpKey = RohcRequest::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RohcRequest::REQUIRED;
+    type Owned = RohcRequest;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -4910,8 +4899,7 @@ impl<'a> rt::view::Step<'a> for UserplaneProtocolResultView<'a> {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'a> rt::view::GroupView<'a> for UserplaneProtocolResultView<'a> {
-    const KEY: rt::AvpKey = UserplaneProtocolResult::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserplaneProtocolResult::REQUIRED;
+    type Owned = UserplaneProtocolResult;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -8431,11 +8431,11 @@ impl AccessNetworkInfoChange {
         code: 4401,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccessNetworkInfoChange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8632,11 +8632,11 @@ impl AccessTransferInformation {
         code: 2709,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccessTransferInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8797,6 +8797,9 @@ impl AccumulatedCost {
         code: 2052,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for AccumulatedCost {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8808,9 +8811,6 @@ impl AccumulatedCost {
             ty: rt::dictionary::AvpType::Integer64,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for AccumulatedCost {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8932,11 +8932,11 @@ impl AdditionalContentInformation {
         code: 1207,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AdditionalContentInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9056,11 +9056,11 @@ impl AddressDomain {
         code: 898,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AddressDomain {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9172,6 +9172,9 @@ impl AfCorrelationInformation {
         code: 1276,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for AfCorrelationInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9186,9 +9189,6 @@ impl AfCorrelationInformation {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for AfCorrelationInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9348,6 +9348,9 @@ impl AnnouncementInformation {
         code: 3904,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Grouped for AnnouncementInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9362,9 +9365,6 @@ impl AnnouncementInformation {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "ts32299"))]
-impl rt::typed::Grouped for AnnouncementInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9513,11 +9513,11 @@ impl AocCostInformation {
         code: 2053,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocCostInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9649,11 +9649,11 @@ impl AocInformation {
         code: 2054,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9786,11 +9786,11 @@ impl AocService {
         code: 2311,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocService {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9913,11 +9913,11 @@ impl AocSubscriptionInformation {
         code: 2314,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocSubscriptionInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10056,11 +10056,11 @@ impl ApnRateControl {
         code: 3933,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10201,11 +10201,11 @@ impl ApnRateControlDownlink {
         code: 3934,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControlDownlink {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10347,11 +10347,11 @@ impl ApnRateControlUplink {
         code: 3935,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControlUplink {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10495,11 +10495,11 @@ impl ApplicationServerInformation {
         code: 850,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApplicationServerInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10621,11 +10621,11 @@ impl BasicServiceCode {
         code: 3411,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for BasicServiceCode {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10737,11 +10737,11 @@ impl CalledIdentityChange {
         code: 3917,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CalledIdentityChange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10859,11 +10859,11 @@ impl CoverageInfo {
         code: 3459,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CoverageInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11003,11 +11003,11 @@ impl CpdtInformation {
         code: 3927,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CpdtInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11144,11 +11144,11 @@ impl CurrentTariff {
         code: 2056,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CurrentTariff {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11268,11 +11268,11 @@ impl DcdInformation {
         code: 2115,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for DcdInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11396,11 +11396,11 @@ impl DestinationInterface {
         code: 2002,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for DestinationInterface {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11531,11 +11531,11 @@ impl EarlyMediaDescription {
         code: 1272,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EarlyMediaDescription {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11665,11 +11665,11 @@ impl EnhancedDiagnostics {
         code: 3901,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EnhancedDiagnostics {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11809,6 +11809,9 @@ impl Envelope {
         code: 1266,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Grouped for Envelope {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11823,9 +11826,6 @@ impl Envelope {
             ty: rt::dictionary::AvpType::Time,
         },
     ];
-}
-#[cfg(any(feature = "ts32299"))]
-impl rt::typed::Grouped for Envelope {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -11968,11 +11968,11 @@ impl EventType {
         code: 823,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EventType {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12125,11 +12125,11 @@ impl ImInformation {
         code: 2110,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ImInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -12715,6 +12715,9 @@ impl ImsInformation {
         code: 876,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for ImsInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -12729,9 +12732,6 @@ impl ImsInformation {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for ImsInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13212,6 +13212,9 @@ impl IncrementalCost {
         code: 2062,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for IncrementalCost {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13223,9 +13226,6 @@ impl IncrementalCost {
             ty: rt::dictionary::AvpType::Integer64,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for IncrementalCost {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13335,11 +13335,11 @@ impl InterOperatorIdentifier {
         code: 838,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for InterOperatorIdentifier {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13457,11 +13457,11 @@ impl IsupCause {
         code: 3416,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for IsupCause {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13611,11 +13611,11 @@ impl LcsClientId {
         code: 1232,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsClientId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13760,11 +13760,11 @@ impl LcsClientName {
         code: 1235,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsClientName {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -13908,11 +13908,11 @@ impl LcsInformation {
         code: 878,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14045,11 +14045,11 @@ impl LcsRequestorId {
         code: 1239,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsRequestorId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14171,11 +14171,11 @@ impl LocationInfo {
         code: 3460,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LocationInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14298,11 +14298,11 @@ impl LocationType {
         code: 1244,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LocationType {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14522,6 +14522,9 @@ impl MbmsInformation {
         code: 880,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for MbmsInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14558,9 +14561,6 @@ impl MbmsInformation {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for MbmsInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14776,6 +14776,9 @@ impl MessageBody {
         code: 889,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for MessageBody {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14801,9 +14804,6 @@ impl MessageBody {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for MessageBody {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -14921,11 +14921,11 @@ impl MessageClass {
         code: 1213,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MessageClass {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15061,11 +15061,11 @@ impl MmContentType {
         code: 1203,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmContentType {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15321,11 +15321,11 @@ impl MmsInformation {
         code: 877,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15510,11 +15510,11 @@ impl MmtelInformation {
         code: 2030,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmtelInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -15752,11 +15752,11 @@ impl MonitoringEventInformation {
         code: 3921,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for MonitoringEventInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16043,11 +16043,11 @@ impl MonitoringEventReportData {
         code: 3920,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for MonitoringEventReportData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16224,11 +16224,11 @@ impl NextTariff {
         code: 2057,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NextTariff {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16360,11 +16360,11 @@ impl NiddSubmission {
         code: 3928,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NiddSubmission {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16504,11 +16504,11 @@ impl NniInformation {
         code: 2703,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NniInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16653,11 +16653,11 @@ impl OfflineCharging {
         code: 1278,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OfflineCharging {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16793,11 +16793,11 @@ impl OriginatorAddress {
         code: 886,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -16931,11 +16931,11 @@ impl OriginatorInterface {
         code: 2009,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorInterface {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17066,11 +17066,11 @@ impl OriginatorReceivedAddress {
         code: 2027,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorReceivedAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17210,11 +17210,11 @@ impl ParticipantGroup {
         code: 1260,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ParticipantGroup {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17411,11 +17411,11 @@ impl PocInformation {
         code: 879,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PocInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17609,11 +17609,11 @@ impl PocUserRole {
         code: 1252,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PocUserRole {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -17796,11 +17796,11 @@ impl ProseDirectCommunicationReceptionDataContainer {
         code: 3461,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -18034,11 +18034,11 @@ impl ProseDirectCommunicationTransmissionDataContainer {
         code: 3441,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -18736,11 +18736,11 @@ impl ProseInformation {
         code: 3447,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -19224,6 +19224,9 @@ impl PsFurnishChargingInformation {
         code: 865,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for PsFurnishChargingInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -19249,9 +19252,6 @@ impl PsFurnishChargingInformation {
             ty: rt::dictionary::AvpType::OctetString,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for PsFurnishChargingInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -19947,11 +19947,11 @@ impl PsInformation {
         code: 874,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -20481,11 +20481,11 @@ impl RadioParameterSetInfo {
         code: 3463,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RadioParameterSetInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -20626,11 +20626,11 @@ impl RanSecondaryRatUsageReport {
         code: 1302,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RanSecondaryRatUsageReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -20789,6 +20789,9 @@ impl RateElement {
         code: 2058,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for RateElement {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -20800,9 +20803,6 @@ impl RateElement {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for RateElement {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -20928,11 +20928,11 @@ impl RealTimeTariffInformation {
         code: 2305,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RealTimeTariffInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21063,11 +21063,11 @@ impl RecipientAddress {
         code: 1201,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21216,11 +21216,11 @@ impl RecipientInfo {
         code: 2026,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21378,11 +21378,11 @@ impl RecipientReceivedAddress {
         code: 2028,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientReceivedAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21552,11 +21552,11 @@ impl RelatedChangeConditionInformation {
         code: 3925,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RelatedChangeConditionInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21709,11 +21709,11 @@ impl RelatedTrigger {
         code: 3926,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for RelatedTrigger {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21829,6 +21829,9 @@ impl RemainingBalance {
         code: 2021,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for RemainingBalance {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -21848,9 +21851,6 @@ impl RemainingBalance {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for RemainingBalance {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -21959,6 +21959,9 @@ impl ScaleFactor {
         code: 2059,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for ScaleFactor {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -21970,9 +21973,6 @@ impl ScaleFactor {
             ty: rt::dictionary::AvpType::Integer64,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for ScaleFactor {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -22082,11 +22082,11 @@ impl ScsAsAddress {
         code: 3940,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ScsAsAddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -22272,11 +22272,11 @@ impl SdpMediaComponent {
         code: 843,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SdpMediaComponent {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -22451,11 +22451,11 @@ impl SdpTimestamps {
         code: 1273,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SdpTimestamps {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -22839,11 +22839,11 @@ impl ServiceDataContainer {
         code: 2040,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceDataContainer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -23167,11 +23167,11 @@ impl ServiceGenericInformation {
         code: 1256,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceGenericInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -23400,11 +23400,11 @@ impl ServiceInformation {
         code: 873,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -23580,11 +23580,11 @@ impl ServiceSpecificInfo {
         code: 1249,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceSpecificInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -23736,11 +23736,11 @@ impl SmDeviceTriggerInformation {
         code: 3405,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SmDeviceTriggerInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -24038,11 +24038,11 @@ impl SmsInformation {
         code: 2000,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SmsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -24327,11 +24327,11 @@ impl SupplementaryService {
         code: 2048,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SupplementaryService {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -24554,6 +24554,9 @@ impl TalkBurstExchange {
         code: 1255,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for TalkBurstExchange {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -24568,9 +24571,6 @@ impl TalkBurstExchange {
             ty: rt::dictionary::AvpType::Time,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for TalkBurstExchange {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -24734,6 +24734,9 @@ impl TariffInformation {
         code: 2060,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for TariffInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -24748,9 +24751,6 @@ impl TariffInformation {
             ty: rt::dictionary::AvpType::Grouped,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for TariffInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -24871,6 +24871,9 @@ impl TimeQuotaMechanism {
         code: 1270,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for TimeQuotaMechanism {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -24896,9 +24899,6 @@ impl TimeQuotaMechanism {
             ty: rt::dictionary::AvpType::Unsigned32,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for TimeQuotaMechanism {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -25042,11 +25042,11 @@ impl TimeStamps {
         code: 833,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TimeStamps {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -25340,11 +25340,11 @@ impl TrafficDataVolumes {
         code: 2046,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TrafficDataVolumes {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -25572,11 +25572,11 @@ impl TransmitterInfo {
         code: 3468,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TransmitterInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -25687,11 +25687,11 @@ impl Trigger {
         code: 1264,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Trigger {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -25807,11 +25807,11 @@ impl TrunkGroupId {
         code: 851,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TrunkGroupId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -25957,6 +25957,9 @@ impl TwanUserLocationInfo {
         code: 2714,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for TwanUserLocationInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -25971,9 +25974,6 @@ impl TwanUserLocationInfo {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for TwanUserLocationInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -26101,6 +26101,9 @@ impl UnitCost {
         code: 2061,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for UnitCost {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26112,9 +26115,6 @@ impl UnitCost {
             ty: rt::dictionary::AvpType::Integer64,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for UnitCost {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -26388,6 +26388,28 @@ impl UserCsgInformation {
         code: 2319,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Grouped for UserCsgInformation {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26413,28 +26435,6 @@ impl UserCsgInformation {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(
-    any(
-        feature = "gx",
-        feature = "gxx",
-        feature = "gy",
-        feature = "s6a",
-        feature = "s6t",
-        feature = "s7a",
-        feature = "s9",
-        feature = "sd",
-        feature = "st",
-        feature = "t6a",
-        feature = "ts29128",
-        feature = "ts29212",
-        feature = "ts29215",
-        feature = "ts29272",
-        feature = "ts29336",
-        feature = "ts32299"
-    )
-)]
-impl rt::typed::Grouped for UserCsgInformation {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -26590,6 +26590,9 @@ impl UwanUserLocationInfo {
         code: 3918,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Grouped for UwanUserLocationInfo {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26604,9 +26607,6 @@ impl UwanUserLocationInfo {
             ty: rt::dictionary::AvpType::Address,
         },
     ];
-}
-#[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::typed::Grouped for UwanUserLocationInfo {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -26753,6 +26753,9 @@ impl VariablePart {
         code: 3907,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Grouped for VariablePart {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26778,9 +26781,6 @@ impl VariablePart {
             ty: rt::dictionary::AvpType::UTF8String,
         },
     ];
-}
-#[cfg(any(feature = "ts32299"))]
-impl rt::typed::Grouped for VariablePart {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -26973,11 +26973,11 @@ impl VcsInformation {
         code: 3410,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for VcsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -27131,11 +27131,11 @@ impl VolteInformation {
         code: 1323,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for VolteInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -27259,11 +27259,11 @@ impl WlanOperatorId {
         code: 1306,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for WlanOperatorId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -27375,6 +27375,9 @@ impl Cause {
         code: 860,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Grouped for Cause {
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -27400,9 +27403,6 @@ impl Cause {
             ty: rt::dictionary::AvpType::Enumerated,
         },
     ];
-}
-#[cfg(any(feature = "ts32299"))]
-impl rt::typed::Grouped for Cause {
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -27550,11 +27550,11 @@ impl WlanInformation {
         code: 875,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for WlanInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -27705,11 +27705,11 @@ impl WlanRadioContainer {
         code: 892,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for WlanRadioContainer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -29038,8 +29038,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkInfoChangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkInfoChangeView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkInfoChange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkInfoChange::REQUIRED;
+    type Owned = AccessNetworkInfoChange;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29173,8 +29172,7 @@ impl<'a> rt::view::Step<'a> for AccessTransferInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AccessTransferInformationView<'a> {
-    const KEY: rt::AvpKey = AccessTransferInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessTransferInformation::REQUIRED;
+    type Owned = AccessTransferInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29261,8 +29259,7 @@ impl<'a> rt::view::Step<'a> for AccumulatedCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AccumulatedCostView<'a> {
-    const KEY: rt::AvpKey = AccumulatedCost::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccumulatedCost::REQUIRED;
+    type Owned = AccumulatedCost;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29355,8 +29352,7 @@ impl<'a> rt::view::Step<'a> for AdditionalContentInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AdditionalContentInformationView<'a> {
-    const KEY: rt::AvpKey = AdditionalContentInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdditionalContentInformation::REQUIRED;
+    type Owned = AdditionalContentInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29443,8 +29439,7 @@ impl<'a> rt::view::Step<'a> for AddressDomainView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AddressDomainView<'a> {
-    const KEY: rt::AvpKey = AddressDomain::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AddressDomain::REQUIRED;
+    type Owned = AddressDomain;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29533,8 +29528,7 @@ impl<'a> rt::view::Step<'a> for AfCorrelationInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AfCorrelationInformationView<'a> {
-    const KEY: rt::AvpKey = AfCorrelationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AfCorrelationInformation::REQUIRED;
+    type Owned = AfCorrelationInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29657,8 +29651,7 @@ impl<'a> rt::view::Step<'a> for AnnouncementInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AnnouncementInformationView<'a> {
-    const KEY: rt::AvpKey = AnnouncementInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AnnouncementInformation::REQUIRED;
+    type Owned = AnnouncementInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29751,8 +29744,7 @@ impl<'a> rt::view::Step<'a> for AocCostInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AocCostInformationView<'a> {
-    const KEY: rt::AvpKey = AocCostInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AocCostInformation::REQUIRED;
+    type Owned = AocCostInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29849,8 +29841,7 @@ impl<'a> rt::view::Step<'a> for AocInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AocInformationView<'a> {
-    const KEY: rt::AvpKey = AocInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AocInformation::REQUIRED;
+    type Owned = AocInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -29934,8 +29925,7 @@ impl<'a> rt::view::Step<'a> for AocServiceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AocServiceView<'a> {
-    const KEY: rt::AvpKey = AocService::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AocService::REQUIRED;
+    type Owned = AocService;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30028,8 +30018,7 @@ impl<'a> rt::view::Step<'a> for AocSubscriptionInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for AocSubscriptionInformationView<'a> {
-    const KEY: rt::AvpKey = AocSubscriptionInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AocSubscriptionInformation::REQUIRED;
+    type Owned = AocSubscriptionInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30120,8 +30109,7 @@ impl<'a> rt::view::Step<'a> for ApnRateControlView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ApnRateControlView<'a> {
-    const KEY: rt::AvpKey = ApnRateControl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnRateControl::REQUIRED;
+    type Owned = ApnRateControl;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30214,8 +30202,7 @@ impl<'a> rt::view::Step<'a> for ApnRateControlDownlinkView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ApnRateControlDownlinkView<'a> {
-    const KEY: rt::AvpKey = ApnRateControlDownlink::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnRateControlDownlink::REQUIRED;
+    type Owned = ApnRateControlDownlink;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30308,8 +30295,7 @@ impl<'a> rt::view::Step<'a> for ApnRateControlUplinkView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ApnRateControlUplinkView<'a> {
-    const KEY: rt::AvpKey = ApnRateControlUplink::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApnRateControlUplink::REQUIRED;
+    type Owned = ApnRateControlUplink;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30404,8 +30390,7 @@ impl<'a> rt::view::Step<'a> for ApplicationServerInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ApplicationServerInformationView<'a> {
-    const KEY: rt::AvpKey = ApplicationServerInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ApplicationServerInformation::REQUIRED;
+    type Owned = ApplicationServerInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30492,8 +30477,7 @@ impl<'a> rt::view::Step<'a> for BasicServiceCodeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for BasicServiceCodeView<'a> {
-    const KEY: rt::AvpKey = BasicServiceCode::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BasicServiceCode::REQUIRED;
+    type Owned = BasicServiceCode;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30580,8 +30564,7 @@ impl<'a> rt::view::Step<'a> for CalledIdentityChangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for CalledIdentityChangeView<'a> {
-    const KEY: rt::AvpKey = CalledIdentityChange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CalledIdentityChange::REQUIRED;
+    type Owned = CalledIdentityChange;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30671,8 +30654,7 @@ impl<'a> rt::view::Step<'a> for CoverageInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for CoverageInfoView<'a> {
-    const KEY: rt::AvpKey = CoverageInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CoverageInfo::REQUIRED;
+    type Owned = CoverageInfo;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30777,8 +30759,7 @@ impl<'a> rt::view::Step<'a> for CpdtInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for CpdtInformationView<'a> {
-    const KEY: rt::AvpKey = CpdtInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CpdtInformation::REQUIRED;
+    type Owned = CpdtInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30871,8 +30852,7 @@ impl<'a> rt::view::Step<'a> for CurrentTariffView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for CurrentTariffView<'a> {
-    const KEY: rt::AvpKey = CurrentTariff::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CurrentTariff::REQUIRED;
+    type Owned = CurrentTariff;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -30959,8 +30939,7 @@ impl<'a> rt::view::Step<'a> for DcdInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for DcdInformationView<'a> {
-    const KEY: rt::AvpKey = DcdInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DcdInformation::REQUIRED;
+    type Owned = DcdInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31059,8 +31038,7 @@ impl<'a> rt::view::Step<'a> for DestinationInterfaceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for DestinationInterfaceView<'a> {
-    const KEY: rt::AvpKey = DestinationInterface::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DestinationInterface::REQUIRED;
+    type Owned = DestinationInterface;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31157,8 +31135,7 @@ impl<'a> rt::view::Step<'a> for EarlyMediaDescriptionView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for EarlyMediaDescriptionView<'a> {
-    const KEY: rt::AvpKey = EarlyMediaDescription::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EarlyMediaDescription::REQUIRED;
+    type Owned = EarlyMediaDescription;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31239,8 +31216,7 @@ impl<'a> rt::view::Step<'a> for EnhancedDiagnosticsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for EnhancedDiagnosticsView<'a> {
-    const KEY: rt::AvpKey = EnhancedDiagnostics::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EnhancedDiagnostics::REQUIRED;
+    type Owned = EnhancedDiagnostics;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31348,8 +31324,7 @@ impl<'a> rt::view::Step<'a> for EnvelopeView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for EnvelopeView<'a> {
-    const KEY: rt::AvpKey = Envelope::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Envelope::REQUIRED;
+    type Owned = Envelope;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31439,8 +31414,7 @@ impl<'a> rt::view::Step<'a> for EventTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for EventTypeView<'a> {
-    const KEY: rt::AvpKey = EventType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = EventType::REQUIRED;
+    type Owned = EventType;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31539,8 +31513,7 @@ impl<'a> rt::view::Step<'a> for ImInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ImInformationView<'a> {
-    const KEY: rt::AvpKey = ImInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ImInformation::REQUIRED;
+    type Owned = ImInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -31976,8 +31949,7 @@ impl<'a> rt::view::Step<'a> for ImsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ImsInformationView<'a> {
-    const KEY: rt::AvpKey = ImsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ImsInformation::REQUIRED;
+    type Owned = ImsInformation;
     type Seen = rt::view::Seen<1, 17>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32064,8 +32036,7 @@ impl<'a> rt::view::Step<'a> for IncrementalCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for IncrementalCostView<'a> {
-    const KEY: rt::AvpKey = IncrementalCost::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IncrementalCost::REQUIRED;
+    type Owned = IncrementalCost;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32152,8 +32123,7 @@ impl<'a> rt::view::Step<'a> for InterOperatorIdentifierView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for InterOperatorIdentifierView<'a> {
-    const KEY: rt::AvpKey = InterOperatorIdentifier::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InterOperatorIdentifier::REQUIRED;
+    type Owned = InterOperatorIdentifier;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32243,8 +32213,7 @@ impl<'a> rt::view::Step<'a> for IsupCauseView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for IsupCauseView<'a> {
-    const KEY: rt::AvpKey = IsupCause::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IsupCause::REQUIRED;
+    type Owned = IsupCause;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32352,8 +32321,7 @@ impl<'a> rt::view::Step<'a> for LcsClientIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for LcsClientIdView<'a> {
-    const KEY: rt::AvpKey = LcsClientId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsClientId::REQUIRED;
+    type Owned = LcsClientId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32446,8 +32414,7 @@ impl<'a> rt::view::Step<'a> for LcsClientNameView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for LcsClientNameView<'a> {
-    const KEY: rt::AvpKey = LcsClientName::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsClientName::REQUIRED;
+    type Owned = LcsClientName;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32558,8 +32525,7 @@ impl<'a> rt::view::Step<'a> for LcsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for LcsInformationView<'a> {
-    const KEY: rt::AvpKey = LcsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsInformation::REQUIRED;
+    type Owned = LcsInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32646,8 +32612,7 @@ impl<'a> rt::view::Step<'a> for LcsRequestorIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for LcsRequestorIdView<'a> {
-    const KEY: rt::AvpKey = LcsRequestorId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LcsRequestorId::REQUIRED;
+    type Owned = LcsRequestorId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32731,8 +32696,7 @@ impl<'a> rt::view::Step<'a> for LocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for LocationInfoView<'a> {
-    const KEY: rt::AvpKey = LocationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocationInfo::REQUIRED;
+    type Owned = LocationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32816,8 +32780,7 @@ impl<'a> rt::view::Step<'a> for LocationTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for LocationTypeView<'a> {
-    const KEY: rt::AvpKey = LocationType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LocationType::REQUIRED;
+    type Owned = LocationType;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -32983,8 +32946,7 @@ impl<'a> rt::view::Step<'a> for MbmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MbmsInformationView<'a> {
-    const KEY: rt::AvpKey = MbmsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbmsInformation::REQUIRED;
+    type Owned = MbmsInformation;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33080,8 +33042,7 @@ impl<'a> rt::view::Step<'a> for MessageBodyView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MessageBodyView<'a> {
-    const KEY: rt::AvpKey = MessageBody::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MessageBody::REQUIRED;
+    type Owned = MessageBody;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33165,8 +33126,7 @@ impl<'a> rt::view::Step<'a> for MessageClassView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MessageClassView<'a> {
-    const KEY: rt::AvpKey = MessageClass::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MessageClass::REQUIRED;
+    type Owned = MessageClass;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33269,8 +33229,7 @@ impl<'a> rt::view::Step<'a> for MmContentTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MmContentTypeView<'a> {
-    const KEY: rt::AvpKey = MmContentType::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MmContentType::REQUIRED;
+    type Owned = MmContentType;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33466,8 +33425,7 @@ impl<'a> rt::view::Step<'a> for MmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MmsInformationView<'a> {
-    const KEY: rt::AvpKey = MmsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MmsInformation::REQUIRED;
+    type Owned = MmsInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33552,8 +33510,7 @@ impl<'a> rt::view::Step<'a> for MmtelInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MmtelInformationView<'a> {
-    const KEY: rt::AvpKey = MmtelInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MmtelInformation::REQUIRED;
+    type Owned = MmtelInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33737,8 +33694,7 @@ impl<'a> rt::view::Step<'a> for MonitoringEventInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MonitoringEventInformationView<'a> {
-    const KEY: rt::AvpKey = MonitoringEventInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitoringEventInformation::REQUIRED;
+    type Owned = MonitoringEventInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33906,8 +33862,7 @@ impl<'a> rt::view::Step<'a> for MonitoringEventReportDataView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for MonitoringEventReportDataView<'a> {
-    const KEY: rt::AvpKey = MonitoringEventReportData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MonitoringEventReportData::REQUIRED;
+    type Owned = MonitoringEventReportData;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -33997,8 +33952,7 @@ impl<'a> rt::view::Step<'a> for NextTariffView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for NextTariffView<'a> {
-    const KEY: rt::AvpKey = NextTariff::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NextTariff::REQUIRED;
+    type Owned = NextTariff;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34097,8 +34051,7 @@ impl<'a> rt::view::Step<'a> for NiddSubmissionView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for NiddSubmissionView<'a> {
-    const KEY: rt::AvpKey = NiddSubmission::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NiddSubmission::REQUIRED;
+    type Owned = NiddSubmission;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34197,8 +34150,7 @@ impl<'a> rt::view::Step<'a> for NniInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for NniInformationView<'a> {
-    const KEY: rt::AvpKey = NniInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NniInformation::REQUIRED;
+    type Owned = NniInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34308,8 +34260,7 @@ impl<'a> rt::view::Step<'a> for OfflineChargingView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for OfflineChargingView<'a> {
-    const KEY: rt::AvpKey = OfflineCharging::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OfflineCharging::REQUIRED;
+    type Owned = OfflineCharging;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34402,8 +34353,7 @@ impl<'a> rt::view::Step<'a> for OriginatorAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for OriginatorAddressView<'a> {
-    const KEY: rt::AvpKey = OriginatorAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OriginatorAddress::REQUIRED;
+    type Owned = OriginatorAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34502,8 +34452,7 @@ impl<'a> rt::view::Step<'a> for OriginatorInterfaceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for OriginatorInterfaceView<'a> {
-    const KEY: rt::AvpKey = OriginatorInterface::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OriginatorInterface::REQUIRED;
+    type Owned = OriginatorInterface;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34596,8 +34545,7 @@ impl<'a> rt::view::Step<'a> for OriginatorReceivedAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for OriginatorReceivedAddressView<'a> {
-    const KEY: rt::AvpKey = OriginatorReceivedAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OriginatorReceivedAddress::REQUIRED;
+    type Owned = OriginatorReceivedAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34690,8 +34638,7 @@ impl<'a> rt::view::Step<'a> for ParticipantGroupView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ParticipantGroupView<'a> {
-    const KEY: rt::AvpKey = ParticipantGroup::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ParticipantGroup::REQUIRED;
+    type Owned = ParticipantGroup;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34849,8 +34796,7 @@ impl<'a> rt::view::Step<'a> for PocInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for PocInformationView<'a> {
-    const KEY: rt::AvpKey = PocInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PocInformation::REQUIRED;
+    type Owned = PocInformation;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -34934,8 +34880,7 @@ impl<'a> rt::view::Step<'a> for PocUserRoleView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for PocUserRoleView<'a> {
-    const KEY: rt::AvpKey = PocUserRole::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PocUserRole::REQUIRED;
+    type Owned = PocUserRole;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -35072,8 +35017,7 @@ impl<'a> rt::view::Step<'a> for ProseDirectCommunicationReceptionDataContainerVi
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a>
 for ProseDirectCommunicationReceptionDataContainerView<'a> {
-    const KEY: rt::AvpKey = ProseDirectCommunicationReceptionDataContainer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseDirectCommunicationReceptionDataContainer::REQUIRED;
+    type Owned = ProseDirectCommunicationReceptionDataContainer;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -35215,8 +35159,7 @@ for ProseDirectCommunicationTransmissionDataContainerView<'a> {
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a>
 for ProseDirectCommunicationTransmissionDataContainerView<'a> {
-    const KEY: rt::AvpKey = ProseDirectCommunicationTransmissionDataContainer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseDirectCommunicationTransmissionDataContainer::REQUIRED;
+    type Owned = ProseDirectCommunicationTransmissionDataContainer;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -35649,8 +35592,7 @@ impl<'a> rt::view::Step<'a> for ProseInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ProseInformationView<'a> {
-    const KEY: rt::AvpKey = ProseInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ProseInformation::REQUIRED;
+    type Owned = ProseInformation;
     type Seen = rt::view::Seen<1, 5>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -35743,8 +35685,7 @@ impl<'a> rt::view::Step<'a> for PsFurnishChargingInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for PsFurnishChargingInformationView<'a> {
-    const KEY: rt::AvpKey = PsFurnishChargingInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PsFurnishChargingInformation::REQUIRED;
+    type Owned = PsFurnishChargingInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36330,8 +36271,7 @@ impl<'a> rt::view::Step<'a> for PsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for PsInformationView<'a> {
-    const KEY: rt::AvpKey = PsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PsInformation::REQUIRED;
+    type Owned = PsInformation;
     type Seen = rt::view::Seen<2, 12>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36418,8 +36358,7 @@ impl<'a> rt::view::Step<'a> for RadioParameterSetInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RadioParameterSetInfoView<'a> {
-    const KEY: rt::AvpKey = RadioParameterSetInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RadioParameterSetInfo::REQUIRED;
+    type Owned = RadioParameterSetInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36530,8 +36469,7 @@ impl<'a> rt::view::Step<'a> for RanSecondaryRatUsageReportView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RanSecondaryRatUsageReportView<'a> {
-    const KEY: rt::AvpKey = RanSecondaryRatUsageReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RanSecondaryRatUsageReport::REQUIRED;
+    type Owned = RanSecondaryRatUsageReport;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36637,8 +36575,7 @@ impl<'a> rt::view::Step<'a> for RateElementView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RateElementView<'a> {
-    const KEY: rt::AvpKey = RateElement::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RateElement::REQUIRED;
+    type Owned = RateElement;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36725,8 +36662,7 @@ impl<'a> rt::view::Step<'a> for RealTimeTariffInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RealTimeTariffInformationView<'a> {
-    const KEY: rt::AvpKey = RealTimeTariffInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RealTimeTariffInformation::REQUIRED;
+    type Owned = RealTimeTariffInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36825,8 +36761,7 @@ impl<'a> rt::view::Step<'a> for RecipientAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RecipientAddressView<'a> {
-    const KEY: rt::AvpKey = RecipientAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RecipientAddress::REQUIRED;
+    type Owned = RecipientAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -36939,8 +36874,7 @@ impl<'a> rt::view::Step<'a> for RecipientInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RecipientInfoView<'a> {
-    const KEY: rt::AvpKey = RecipientInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RecipientInfo::REQUIRED;
+    type Owned = RecipientInfo;
     type Seen = rt::view::Seen<1, 2>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37033,8 +36967,7 @@ impl<'a> rt::view::Step<'a> for RecipientReceivedAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RecipientReceivedAddressView<'a> {
-    const KEY: rt::AvpKey = RecipientReceivedAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RecipientReceivedAddress::REQUIRED;
+    type Owned = RecipientReceivedAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37161,8 +37094,7 @@ impl<'a> rt::view::Step<'a> for RelatedChangeConditionInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RelatedChangeConditionInformationView<'a> {
-    const KEY: rt::AvpKey = RelatedChangeConditionInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RelatedChangeConditionInformation::REQUIRED;
+    type Owned = RelatedChangeConditionInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37243,8 +37175,7 @@ impl<'a> rt::view::Step<'a> for RelatedTriggerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RelatedTriggerView<'a> {
-    const KEY: rt::AvpKey = RelatedTrigger::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RelatedTrigger::REQUIRED;
+    type Owned = RelatedTrigger;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37335,8 +37266,7 @@ impl<'a> rt::view::Step<'a> for RemainingBalanceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for RemainingBalanceView<'a> {
-    const KEY: rt::AvpKey = RemainingBalance::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RemainingBalance::REQUIRED;
+    type Owned = RemainingBalance;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37420,8 +37350,7 @@ impl<'a> rt::view::Step<'a> for ScaleFactorView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ScaleFactorView<'a> {
-    const KEY: rt::AvpKey = ScaleFactor::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScaleFactor::REQUIRED;
+    type Owned = ScaleFactor;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37505,8 +37434,7 @@ impl<'a> rt::view::Step<'a> for ScsAsAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ScsAsAddressView<'a> {
-    const KEY: rt::AvpKey = ScsAsAddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScsAsAddress::REQUIRED;
+    type Owned = ScsAsAddress;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37640,8 +37568,7 @@ impl<'a> rt::view::Step<'a> for SdpMediaComponentView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for SdpMediaComponentView<'a> {
-    const KEY: rt::AvpKey = SdpMediaComponent::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SdpMediaComponent::REQUIRED;
+    type Owned = SdpMediaComponent;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -37728,8 +37655,7 @@ impl<'a> rt::view::Step<'a> for SdpTimestampsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for SdpTimestampsView<'a> {
-    const KEY: rt::AvpKey = SdpTimestamps::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SdpTimestamps::REQUIRED;
+    type Owned = SdpTimestamps;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38040,8 +37966,7 @@ impl<'a> rt::view::Step<'a> for ServiceDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServiceDataContainerView<'a> {
-    const KEY: rt::AvpKey = ServiceDataContainer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceDataContainer::REQUIRED;
+    type Owned = ServiceDataContainer;
     type Seen = rt::view::Seen<1, 3>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38140,8 +38065,7 @@ impl<'a> rt::view::Step<'a> for ServiceGenericInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServiceGenericInformationView<'a> {
-    const KEY: rt::AvpKey = ServiceGenericInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceGenericInformation::REQUIRED;
+    type Owned = ServiceGenericInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38329,8 +38253,7 @@ impl<'a> rt::view::Step<'a> for ServiceInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServiceInformationView<'a> {
-    const KEY: rt::AvpKey = ServiceInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceInformation::REQUIRED;
+    type Owned = ServiceInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38417,8 +38340,7 @@ impl<'a> rt::view::Step<'a> for ServiceSpecificInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for ServiceSpecificInfoView<'a> {
-    const KEY: rt::AvpKey = ServiceSpecificInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceSpecificInfo::REQUIRED;
+    type Owned = ServiceSpecificInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38531,8 +38453,7 @@ impl<'a> rt::view::Step<'a> for SmDeviceTriggerInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for SmDeviceTriggerInformationView<'a> {
-    const KEY: rt::AvpKey = SmDeviceTriggerInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmDeviceTriggerInformation::REQUIRED;
+    type Owned = SmDeviceTriggerInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38754,8 +38675,7 @@ impl<'a> rt::view::Step<'a> for SmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for SmsInformationView<'a> {
-    const KEY: rt::AvpKey = SmsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SmsInformation::REQUIRED;
+    type Owned = SmsInformation;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -38893,8 +38813,7 @@ impl<'a> rt::view::Step<'a> for SupplementaryServiceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for SupplementaryServiceView<'a> {
-    const KEY: rt::AvpKey = SupplementaryService::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SupplementaryService::REQUIRED;
+    type Owned = SupplementaryService;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39022,8 +38941,7 @@ impl<'a> rt::view::Step<'a> for TalkBurstExchangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TalkBurstExchangeView<'a> {
-    const KEY: rt::AvpKey = TalkBurstExchange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TalkBurstExchange::REQUIRED;
+    type Owned = TalkBurstExchange;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39116,8 +39034,7 @@ impl<'a> rt::view::Step<'a> for TariffInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TariffInformationView<'a> {
-    const KEY: rt::AvpKey = TariffInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TariffInformation::REQUIRED;
+    type Owned = TariffInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39204,8 +39121,7 @@ impl<'a> rt::view::Step<'a> for TimeQuotaMechanismView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TimeQuotaMechanismView<'a> {
-    const KEY: rt::AvpKey = TimeQuotaMechanism::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TimeQuotaMechanism::REQUIRED;
+    type Owned = TimeQuotaMechanism;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39301,8 +39217,7 @@ impl<'a> rt::view::Step<'a> for TimeStampsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TimeStampsView<'a> {
-    const KEY: rt::AvpKey = TimeStamps::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TimeStamps::REQUIRED;
+    type Owned = TimeStamps;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39523,8 +39438,7 @@ impl<'a> rt::view::Step<'a> for TrafficDataVolumesView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TrafficDataVolumesView<'a> {
-    const KEY: rt::AvpKey = TrafficDataVolumes::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TrafficDataVolumes::REQUIRED;
+    type Owned = TrafficDataVolumes;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39611,8 +39525,7 @@ impl<'a> rt::view::Step<'a> for TransmitterInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TransmitterInfoView<'a> {
-    const KEY: rt::AvpKey = TransmitterInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TransmitterInfo::REQUIRED;
+    type Owned = TransmitterInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39690,8 +39603,7 @@ impl<'a> rt::view::Step<'a> for TriggerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TriggerView<'a> {
-    const KEY: rt::AvpKey = Trigger::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Trigger::REQUIRED;
+    type Owned = Trigger;
     type Seen = rt::view::Seen<1, 1>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39775,8 +39687,7 @@ impl<'a> rt::view::Step<'a> for TrunkGroupIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TrunkGroupIdView<'a> {
-    const KEY: rt::AvpKey = TrunkGroupId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TrunkGroupId::REQUIRED;
+    type Owned = TrunkGroupId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39881,8 +39792,7 @@ impl<'a> rt::view::Step<'a> for TwanUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for TwanUserLocationInfoView<'a> {
-    const KEY: rt::AvpKey = TwanUserLocationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TwanUserLocationInfo::REQUIRED;
+    type Owned = TwanUserLocationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -39966,8 +39876,7 @@ impl<'a> rt::view::Step<'a> for UnitCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for UnitCostView<'a> {
-    const KEY: rt::AvpKey = UnitCost::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UnitCost::REQUIRED;
+    type Owned = UnitCost;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40136,8 +40045,7 @@ impl<'a> rt::view::Step<'a> for UserCsgInformationView<'a> {
     )
 )]
 impl<'a> rt::view::GroupView<'a> for UserCsgInformationView<'a> {
-    const KEY: rt::AvpKey = UserCsgInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UserCsgInformation::REQUIRED;
+    type Owned = UserCsgInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40273,8 +40181,7 @@ impl<'a> rt::view::Step<'a> for UwanUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for UwanUserLocationInfoView<'a> {
-    const KEY: rt::AvpKey = UwanUserLocationInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = UwanUserLocationInfo::REQUIRED;
+    type Owned = UwanUserLocationInfo;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40364,8 +40271,7 @@ impl<'a> rt::view::Step<'a> for VariablePartView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for VariablePartView<'a> {
-    const KEY: rt::AvpKey = VariablePart::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VariablePart::REQUIRED;
+    type Owned = VariablePart;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40511,8 +40417,7 @@ impl<'a> rt::view::Step<'a> for VcsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for VcsInformationView<'a> {
-    const KEY: rt::AvpKey = VcsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VcsInformation::REQUIRED;
+    type Owned = VcsInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40605,8 +40510,7 @@ impl<'a> rt::view::Step<'a> for VolteInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for VolteInformationView<'a> {
-    const KEY: rt::AvpKey = VolteInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VolteInformation::REQUIRED;
+    type Owned = VolteInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40693,8 +40597,7 @@ impl<'a> rt::view::Step<'a> for WlanOperatorIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for WlanOperatorIdView<'a> {
-    const KEY: rt::AvpKey = WlanOperatorId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanOperatorId::REQUIRED;
+    type Owned = WlanOperatorId;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40778,8 +40681,7 @@ impl<'a> rt::view::Step<'a> for CauseView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for CauseView<'a> {
-    const KEY: rt::AvpKey = Cause::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Cause::REQUIRED;
+    type Owned = Cause;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40896,8 +40798,7 @@ impl<'a> rt::view::Step<'a> for WlanInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for WlanInformationView<'a> {
-    const KEY: rt::AvpKey = WlanInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanInformation::REQUIRED;
+    type Owned = WlanInformation;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -40996,8 +40897,7 @@ impl<'a> rt::view::Step<'a> for WlanRadioContainerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> rt::view::GroupView<'a> for WlanRadioContainerView<'a> {
-    const KEY: rt::AvpKey = WlanRadioContainer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = WlanRadioContainer::REQUIRED;
+    type Owned = WlanRadioContainer;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -117,11 +117,11 @@ impl DetailedResult {
         code: 15,
         vendor: 637,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for DetailedResult {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -215,11 +215,11 @@ impl ChargingPolicyReport {
         code: 1134,
         vendor: 637,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for ChargingPolicyReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -313,11 +313,11 @@ impl PolicyCounter {
         code: 1135,
         vendor: 637,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for PolicyCounter {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -404,8 +404,7 @@ impl<'a> rt::view::Step<'a> for DetailedResultView<'a> {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> rt::view::GroupView<'a> for DetailedResultView<'a> {
-    const KEY: rt::AvpKey = DetailedResult::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DetailedResult::REQUIRED;
+    type Owned = DetailedResult;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -480,8 +479,7 @@ impl<'a> rt::view::Step<'a> for ChargingPolicyReportView<'a> {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> rt::view::GroupView<'a> for ChargingPolicyReportView<'a> {
-    const KEY: rt::AvpKey = ChargingPolicyReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingPolicyReport::REQUIRED;
+    type Owned = ChargingPolicyReport;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -556,8 +554,7 @@ impl<'a> rt::view::Step<'a> for PolicyCounterView<'a> {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> rt::view::GroupView<'a> for PolicyCounterView<'a> {
-    const KEY: rt::AvpKey = PolicyCounter::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyCounter::REQUIRED;
+    type Owned = PolicyCounter;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

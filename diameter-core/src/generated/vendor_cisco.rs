@@ -1247,11 +1247,11 @@ impl QosGroupRuleInstall {
         code: 132001,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosGroupRuleInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1345,11 +1345,11 @@ impl QosGroupRuleDefinition {
         code: 132003,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosGroupRuleDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1443,11 +1443,11 @@ impl MbrLimitExceedActionUl {
         code: 132006,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MbrLimitExceedActionUl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1541,11 +1541,11 @@ impl MbrLimitExceedActionDl {
         code: 132008,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MbrLimitExceedActionDl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1639,11 +1639,11 @@ impl OverrideControl {
         code: 132017,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideControl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1737,11 +1737,11 @@ impl OverrideChargingActionParameters {
         code: 132019,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideChargingActionParameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1835,11 +1835,11 @@ impl OverrideChargingParameters {
         code: 132022,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideChargingParameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1933,11 +1933,11 @@ impl OverridePolicyParameters {
         code: 132029,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverridePolicyParameters {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2031,11 +2031,11 @@ impl OverrideQosInformation {
         code: 132030,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideQosInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2129,11 +2129,11 @@ impl OverrideAllocationRetentionPriority {
         code: 132036,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideAllocationRetentionPriority {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2227,11 +2227,11 @@ impl OverrideTosValue {
         code: 132046,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideTosValue {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2325,11 +2325,11 @@ impl CiscoChargingRuleDefinition {
         code: 131072,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoChargingRuleDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2423,11 +2423,11 @@ impl ContentDefinition {
         code: 131073,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2521,11 +2521,11 @@ impl BillingPolicyDefinition {
         code: 131074,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2619,11 +2619,11 @@ impl PolicyMapDefinition {
         code: 131075,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2717,11 +2717,11 @@ impl ServiceDefinition {
         code: 131076,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2815,11 +2815,11 @@ impl ContentPolicyMap {
         code: 131077,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentPolicyMap {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2913,11 +2913,11 @@ impl ServiceInfo {
         code: 131078,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3011,11 +3011,11 @@ impl BillingPlanDefinition {
         code: 131079,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3109,11 +3109,11 @@ impl ServiceStatus {
         code: 131086,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceStatus {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3207,11 +3207,11 @@ impl PolicyMapMatch {
         code: 131090,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatch {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3305,11 +3305,11 @@ impl AdviceOfCharge {
         code: 131097,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for AdviceOfCharge {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3403,11 +3403,11 @@ impl OnlineReauthorizationTimeout {
         code: 131106,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OnlineReauthorizationTimeout {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3501,11 +3501,11 @@ impl MeteringGranularity {
         code: 131112,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MeteringGranularity {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3599,11 +3599,11 @@ impl Verify {
         code: 131116,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for Verify {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3697,11 +3697,11 @@ impl ChargingRuleEvent {
         code: 131124,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ChargingRuleEvent {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3795,11 +3795,11 @@ impl Accounting {
         code: 131126,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for Accounting {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3893,11 +3893,11 @@ impl ServiceCdrThreshold {
         code: 131129,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceCdrThreshold {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3991,11 +3991,11 @@ impl IntermediateCdrThreshold {
         code: 131130,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for IntermediateCdrThreshold {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4089,11 +4089,11 @@ impl ReplicateSession {
         code: 131132,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ReplicateSession {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4187,11 +4187,11 @@ impl ChargingRuleEventTrigger {
         code: 131139,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ChargingRuleEventTrigger {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4285,11 +4285,11 @@ impl ContentFlowDescription {
         code: 131141,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentFlowDescription {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4383,11 +4383,11 @@ impl ContentFlowFilter {
         code: 131142,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentFlowFilter {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4481,11 +4481,11 @@ impl ClientGroupId {
         code: 131143,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ClientGroupId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4579,11 +4579,11 @@ impl FailedPreloadObject {
         code: 131152,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for FailedPreloadObject {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4677,11 +4677,11 @@ impl CiscoTimeUsage {
         code: 131156,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoTimeUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4775,11 +4775,11 @@ impl CiscoFlowDescription {
         code: 131160,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoFlowDescription {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4873,11 +4873,11 @@ impl TerminateBearer {
         code: 131161,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for TerminateBearer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4971,11 +4971,11 @@ impl PolicyMapMatchInstall {
         code: 131166,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatchInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5069,11 +5069,11 @@ impl PolicyMapMatchRemove {
         code: 131167,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatchRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5167,11 +5167,11 @@ impl ServiceQos {
         code: 131170,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceQos {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5265,11 +5265,11 @@ impl QosRateLimitUl {
         code: 131171,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimitUl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5363,11 +5363,11 @@ impl QosRateLimitDl {
         code: 131172,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimitDl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5461,11 +5461,11 @@ impl QosRateLimit {
         code: 131173,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5559,11 +5559,11 @@ impl RateLimitConformAction {
         code: 131175,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for RateLimitConformAction {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5657,11 +5657,11 @@ impl RateLimitExceedAction {
         code: 131176,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for RateLimitExceedAction {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5755,11 +5755,11 @@ impl PolicyMapInstall {
         code: 131179,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5853,11 +5853,11 @@ impl PolicyMapRemove {
         code: 131180,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5951,11 +5951,11 @@ impl BillingPolicyInstall {
         code: 131181,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6049,11 +6049,11 @@ impl BillingPolicyRemove {
         code: 131182,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6147,11 +6147,11 @@ impl ContentInstall {
         code: 131183,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6245,11 +6245,11 @@ impl ContentRemove {
         code: 131184,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6343,11 +6343,11 @@ impl ServiceInstall {
         code: 131185,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6441,11 +6441,11 @@ impl ServiceRemove {
         code: 131186,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6539,11 +6539,11 @@ impl BillingPlanInstall {
         code: 131187,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6637,11 +6637,11 @@ impl BillingPlanRemove {
         code: 131188,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6735,11 +6735,11 @@ impl FailedPreloadObjName {
         code: 131191,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for FailedPreloadObjName {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6833,11 +6833,11 @@ impl CiscoEventTrigger {
         code: 131193,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoEventTrigger {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6931,11 +6931,11 @@ impl CiscoEvent {
         code: 131195,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoEvent {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7029,11 +7029,11 @@ impl ControlUrl {
         code: 131197,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ControlUrl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7127,11 +7127,11 @@ impl DomainGroupDefinition {
         code: 131203,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7225,11 +7225,11 @@ impl DomainGroupInstall {
         code: 131204,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7323,11 +7323,11 @@ impl DomainGroupRemove {
         code: 131205,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7421,11 +7421,11 @@ impl HeaderGroupDefinition {
         code: 131216,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7519,11 +7519,11 @@ impl HeaderGroupInstall {
         code: 131217,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7617,11 +7617,11 @@ impl HeaderGroupRemove {
         code: 131218,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7715,11 +7715,11 @@ impl HeaderClass {
         code: 131223,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderClass {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7813,11 +7813,11 @@ impl HeaderItemRadius {
         code: 131227,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderItemRadius {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7911,11 +7911,11 @@ impl HeaderItemsEncrypted {
         code: 131230,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderItemsEncrypted {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8009,11 +8009,11 @@ impl HeaderInsertDefinition {
         code: 131231,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8107,11 +8107,11 @@ impl HeaderInsertInstall {
         code: 131232,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8205,11 +8205,11 @@ impl HeaderInsertRemove {
         code: 131233,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8303,11 +8303,11 @@ impl CiscoQosProfile {
         code: 131237,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfile {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8401,11 +8401,11 @@ impl CiscoQosProfileInstall {
         code: 131238,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8499,11 +8499,11 @@ impl CiscoQosProfileRemove {
         code: 131239,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8597,11 +8597,11 @@ impl CiscoQosProfileUplink {
         code: 131240,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileUplink {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8695,11 +8695,11 @@ impl CiscoQosProfileDownlink {
         code: 131241,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileDownlink {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8793,11 +8793,11 @@ impl ServiceGroupDefinition {
         code: 131244,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupDefinition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8891,11 +8891,11 @@ impl ServiceGroupInstall {
         code: 131245,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8989,11 +8989,11 @@ impl ServiceGroupRemove {
         code: 131246,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupRemove {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9087,11 +9087,11 @@ impl ServiceGroupEvent {
         code: 131247,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupEvent {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9185,11 +9185,11 @@ impl CiscoReportUsage {
         code: 131248,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoReportUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9283,11 +9283,11 @@ impl CiscoAnswerUserUsage {
         code: 131250,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerUserUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9381,11 +9381,11 @@ impl CiscoRequestChargingRuleUsage {
         code: 131252,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoRequestChargingRuleUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9479,11 +9479,11 @@ impl CiscoRequestServiceGroupUsage {
         code: 131253,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoRequestServiceGroupUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9577,11 +9577,11 @@ impl CiscoAnswerChargingRuleUsage {
         code: 131254,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerChargingRuleUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9675,11 +9675,11 @@ impl CiscoAnswerServiceGroupUsage {
         code: 131255,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerServiceGroupUsage {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9773,11 +9773,11 @@ impl DelegatedIpInstall {
         code: 131259,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpInstall {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9871,11 +9871,11 @@ impl DelegatedIpv4Definition {
         code: 131260,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpv4Definition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9969,11 +9969,11 @@ impl DelegatedIpv6Definition {
         code: 131261,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpv6Definition {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10067,11 +10067,11 @@ impl ServiceIdentifierRange {
         code: 131265,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceIdentifierRange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10158,8 +10158,7 @@ impl<'a> rt::view::Step<'a> for QosGroupRuleInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for QosGroupRuleInstallView<'a> {
-    const KEY: rt::AvpKey = QosGroupRuleInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosGroupRuleInstall::REQUIRED;
+    type Owned = QosGroupRuleInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10234,8 +10233,7 @@ impl<'a> rt::view::Step<'a> for QosGroupRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for QosGroupRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = QosGroupRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosGroupRuleDefinition::REQUIRED;
+    type Owned = QosGroupRuleDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10310,8 +10308,7 @@ impl<'a> rt::view::Step<'a> for MbrLimitExceedActionUlView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for MbrLimitExceedActionUlView<'a> {
-    const KEY: rt::AvpKey = MbrLimitExceedActionUl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbrLimitExceedActionUl::REQUIRED;
+    type Owned = MbrLimitExceedActionUl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10386,8 +10383,7 @@ impl<'a> rt::view::Step<'a> for MbrLimitExceedActionDlView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for MbrLimitExceedActionDlView<'a> {
-    const KEY: rt::AvpKey = MbrLimitExceedActionDl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MbrLimitExceedActionDl::REQUIRED;
+    type Owned = MbrLimitExceedActionDl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10462,8 +10458,7 @@ impl<'a> rt::view::Step<'a> for OverrideControlView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverrideControlView<'a> {
-    const KEY: rt::AvpKey = OverrideControl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverrideControl::REQUIRED;
+    type Owned = OverrideControl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10540,8 +10535,7 @@ impl<'a> rt::view::Step<'a> for OverrideChargingActionParametersView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverrideChargingActionParametersView<'a> {
-    const KEY: rt::AvpKey = OverrideChargingActionParameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverrideChargingActionParameters::REQUIRED;
+    type Owned = OverrideChargingActionParameters;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10616,8 +10610,7 @@ impl<'a> rt::view::Step<'a> for OverrideChargingParametersView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverrideChargingParametersView<'a> {
-    const KEY: rt::AvpKey = OverrideChargingParameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverrideChargingParameters::REQUIRED;
+    type Owned = OverrideChargingParameters;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10692,8 +10685,7 @@ impl<'a> rt::view::Step<'a> for OverridePolicyParametersView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverridePolicyParametersView<'a> {
-    const KEY: rt::AvpKey = OverridePolicyParameters::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverridePolicyParameters::REQUIRED;
+    type Owned = OverridePolicyParameters;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10768,8 +10760,7 @@ impl<'a> rt::view::Step<'a> for OverrideQosInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverrideQosInformationView<'a> {
-    const KEY: rt::AvpKey = OverrideQosInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverrideQosInformation::REQUIRED;
+    type Owned = OverrideQosInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10846,8 +10837,7 @@ impl<'a> rt::view::Step<'a> for OverrideAllocationRetentionPriorityView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverrideAllocationRetentionPriorityView<'a> {
-    const KEY: rt::AvpKey = OverrideAllocationRetentionPriority::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverrideAllocationRetentionPriority::REQUIRED;
+    type Owned = OverrideAllocationRetentionPriority;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10922,8 +10912,7 @@ impl<'a> rt::view::Step<'a> for OverrideTosValueView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OverrideTosValueView<'a> {
-    const KEY: rt::AvpKey = OverrideTosValue::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OverrideTosValue::REQUIRED;
+    type Owned = OverrideTosValue;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -10998,8 +10987,7 @@ impl<'a> rt::view::Step<'a> for CiscoChargingRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoChargingRuleDefinitionView<'a> {
-    const KEY: rt::AvpKey = CiscoChargingRuleDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoChargingRuleDefinition::REQUIRED;
+    type Owned = CiscoChargingRuleDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11074,8 +11062,7 @@ impl<'a> rt::view::Step<'a> for ContentDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ContentDefinitionView<'a> {
-    const KEY: rt::AvpKey = ContentDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ContentDefinition::REQUIRED;
+    type Owned = ContentDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11150,8 +11137,7 @@ impl<'a> rt::view::Step<'a> for BillingPolicyDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for BillingPolicyDefinitionView<'a> {
-    const KEY: rt::AvpKey = BillingPolicyDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingPolicyDefinition::REQUIRED;
+    type Owned = BillingPolicyDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11226,8 +11212,7 @@ impl<'a> rt::view::Step<'a> for PolicyMapDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for PolicyMapDefinitionView<'a> {
-    const KEY: rt::AvpKey = PolicyMapDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyMapDefinition::REQUIRED;
+    type Owned = PolicyMapDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11302,8 +11287,7 @@ impl<'a> rt::view::Step<'a> for ServiceDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceDefinitionView<'a> {
-    const KEY: rt::AvpKey = ServiceDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceDefinition::REQUIRED;
+    type Owned = ServiceDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11378,8 +11362,7 @@ impl<'a> rt::view::Step<'a> for ContentPolicyMapView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ContentPolicyMapView<'a> {
-    const KEY: rt::AvpKey = ContentPolicyMap::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ContentPolicyMap::REQUIRED;
+    type Owned = ContentPolicyMap;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11451,8 +11434,7 @@ impl<'a> rt::view::Step<'a> for ServiceInfoView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceInfoView<'a> {
-    const KEY: rt::AvpKey = ServiceInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceInfo::REQUIRED;
+    type Owned = ServiceInfo;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11527,8 +11509,7 @@ impl<'a> rt::view::Step<'a> for BillingPlanDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for BillingPlanDefinitionView<'a> {
-    const KEY: rt::AvpKey = BillingPlanDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingPlanDefinition::REQUIRED;
+    type Owned = BillingPlanDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11603,8 +11584,7 @@ impl<'a> rt::view::Step<'a> for ServiceStatusView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceStatusView<'a> {
-    const KEY: rt::AvpKey = ServiceStatus::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceStatus::REQUIRED;
+    type Owned = ServiceStatus;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11679,8 +11659,7 @@ impl<'a> rt::view::Step<'a> for PolicyMapMatchView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for PolicyMapMatchView<'a> {
-    const KEY: rt::AvpKey = PolicyMapMatch::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyMapMatch::REQUIRED;
+    type Owned = PolicyMapMatch;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11755,8 +11734,7 @@ impl<'a> rt::view::Step<'a> for AdviceOfChargeView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for AdviceOfChargeView<'a> {
-    const KEY: rt::AvpKey = AdviceOfCharge::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdviceOfCharge::REQUIRED;
+    type Owned = AdviceOfCharge;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11831,8 +11809,7 @@ impl<'a> rt::view::Step<'a> for OnlineReauthorizationTimeoutView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for OnlineReauthorizationTimeoutView<'a> {
-    const KEY: rt::AvpKey = OnlineReauthorizationTimeout::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OnlineReauthorizationTimeout::REQUIRED;
+    type Owned = OnlineReauthorizationTimeout;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11907,8 +11884,7 @@ impl<'a> rt::view::Step<'a> for MeteringGranularityView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for MeteringGranularityView<'a> {
-    const KEY: rt::AvpKey = MeteringGranularity::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MeteringGranularity::REQUIRED;
+    type Owned = MeteringGranularity;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -11980,8 +11956,7 @@ impl<'a> rt::view::Step<'a> for VerifyView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for VerifyView<'a> {
-    const KEY: rt::AvpKey = Verify::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Verify::REQUIRED;
+    type Owned = Verify;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12056,8 +12031,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleEventView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleEventView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleEvent::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleEvent::REQUIRED;
+    type Owned = ChargingRuleEvent;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12129,8 +12103,7 @@ impl<'a> rt::view::Step<'a> for AccountingView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for AccountingView<'a> {
-    const KEY: rt::AvpKey = Accounting::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Accounting::REQUIRED;
+    type Owned = Accounting;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12205,8 +12178,7 @@ impl<'a> rt::view::Step<'a> for ServiceCdrThresholdView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceCdrThresholdView<'a> {
-    const KEY: rt::AvpKey = ServiceCdrThreshold::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceCdrThreshold::REQUIRED;
+    type Owned = ServiceCdrThreshold;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12281,8 +12253,7 @@ impl<'a> rt::view::Step<'a> for IntermediateCdrThresholdView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for IntermediateCdrThresholdView<'a> {
-    const KEY: rt::AvpKey = IntermediateCdrThreshold::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = IntermediateCdrThreshold::REQUIRED;
+    type Owned = IntermediateCdrThreshold;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12357,8 +12328,7 @@ impl<'a> rt::view::Step<'a> for ReplicateSessionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ReplicateSessionView<'a> {
-    const KEY: rt::AvpKey = ReplicateSession::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ReplicateSession::REQUIRED;
+    type Owned = ReplicateSession;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12433,8 +12403,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleEventTriggerView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleEventTriggerView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleEventTrigger::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleEventTrigger::REQUIRED;
+    type Owned = ChargingRuleEventTrigger;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12509,8 +12478,7 @@ impl<'a> rt::view::Step<'a> for ContentFlowDescriptionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ContentFlowDescriptionView<'a> {
-    const KEY: rt::AvpKey = ContentFlowDescription::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ContentFlowDescription::REQUIRED;
+    type Owned = ContentFlowDescription;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12585,8 +12553,7 @@ impl<'a> rt::view::Step<'a> for ContentFlowFilterView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ContentFlowFilterView<'a> {
-    const KEY: rt::AvpKey = ContentFlowFilter::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ContentFlowFilter::REQUIRED;
+    type Owned = ContentFlowFilter;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12661,8 +12628,7 @@ impl<'a> rt::view::Step<'a> for ClientGroupIdView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ClientGroupIdView<'a> {
-    const KEY: rt::AvpKey = ClientGroupId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ClientGroupId::REQUIRED;
+    type Owned = ClientGroupId;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12737,8 +12703,7 @@ impl<'a> rt::view::Step<'a> for FailedPreloadObjectView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for FailedPreloadObjectView<'a> {
-    const KEY: rt::AvpKey = FailedPreloadObject::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FailedPreloadObject::REQUIRED;
+    type Owned = FailedPreloadObject;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12813,8 +12778,7 @@ impl<'a> rt::view::Step<'a> for CiscoTimeUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoTimeUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoTimeUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoTimeUsage::REQUIRED;
+    type Owned = CiscoTimeUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12889,8 +12853,7 @@ impl<'a> rt::view::Step<'a> for CiscoFlowDescriptionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoFlowDescriptionView<'a> {
-    const KEY: rt::AvpKey = CiscoFlowDescription::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoFlowDescription::REQUIRED;
+    type Owned = CiscoFlowDescription;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -12965,8 +12928,7 @@ impl<'a> rt::view::Step<'a> for TerminateBearerView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for TerminateBearerView<'a> {
-    const KEY: rt::AvpKey = TerminateBearer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TerminateBearer::REQUIRED;
+    type Owned = TerminateBearer;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13041,8 +13003,7 @@ impl<'a> rt::view::Step<'a> for PolicyMapMatchInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for PolicyMapMatchInstallView<'a> {
-    const KEY: rt::AvpKey = PolicyMapMatchInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyMapMatchInstall::REQUIRED;
+    type Owned = PolicyMapMatchInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13117,8 +13078,7 @@ impl<'a> rt::view::Step<'a> for PolicyMapMatchRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for PolicyMapMatchRemoveView<'a> {
-    const KEY: rt::AvpKey = PolicyMapMatchRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyMapMatchRemove::REQUIRED;
+    type Owned = PolicyMapMatchRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13190,8 +13150,7 @@ impl<'a> rt::view::Step<'a> for ServiceQosView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceQosView<'a> {
-    const KEY: rt::AvpKey = ServiceQos::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceQos::REQUIRED;
+    type Owned = ServiceQos;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13266,8 +13225,7 @@ impl<'a> rt::view::Step<'a> for QosRateLimitUlView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for QosRateLimitUlView<'a> {
-    const KEY: rt::AvpKey = QosRateLimitUl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRateLimitUl::REQUIRED;
+    type Owned = QosRateLimitUl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13342,8 +13300,7 @@ impl<'a> rt::view::Step<'a> for QosRateLimitDlView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for QosRateLimitDlView<'a> {
-    const KEY: rt::AvpKey = QosRateLimitDl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRateLimitDl::REQUIRED;
+    type Owned = QosRateLimitDl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13415,8 +13372,7 @@ impl<'a> rt::view::Step<'a> for QosRateLimitView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for QosRateLimitView<'a> {
-    const KEY: rt::AvpKey = QosRateLimit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = QosRateLimit::REQUIRED;
+    type Owned = QosRateLimit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13491,8 +13447,7 @@ impl<'a> rt::view::Step<'a> for RateLimitConformActionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for RateLimitConformActionView<'a> {
-    const KEY: rt::AvpKey = RateLimitConformAction::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RateLimitConformAction::REQUIRED;
+    type Owned = RateLimitConformAction;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13567,8 +13522,7 @@ impl<'a> rt::view::Step<'a> for RateLimitExceedActionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for RateLimitExceedActionView<'a> {
-    const KEY: rt::AvpKey = RateLimitExceedAction::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = RateLimitExceedAction::REQUIRED;
+    type Owned = RateLimitExceedAction;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13643,8 +13597,7 @@ impl<'a> rt::view::Step<'a> for PolicyMapInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for PolicyMapInstallView<'a> {
-    const KEY: rt::AvpKey = PolicyMapInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyMapInstall::REQUIRED;
+    type Owned = PolicyMapInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13719,8 +13672,7 @@ impl<'a> rt::view::Step<'a> for PolicyMapRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for PolicyMapRemoveView<'a> {
-    const KEY: rt::AvpKey = PolicyMapRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PolicyMapRemove::REQUIRED;
+    type Owned = PolicyMapRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13795,8 +13747,7 @@ impl<'a> rt::view::Step<'a> for BillingPolicyInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for BillingPolicyInstallView<'a> {
-    const KEY: rt::AvpKey = BillingPolicyInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingPolicyInstall::REQUIRED;
+    type Owned = BillingPolicyInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13871,8 +13822,7 @@ impl<'a> rt::view::Step<'a> for BillingPolicyRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for BillingPolicyRemoveView<'a> {
-    const KEY: rt::AvpKey = BillingPolicyRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingPolicyRemove::REQUIRED;
+    type Owned = BillingPolicyRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -13947,8 +13897,7 @@ impl<'a> rt::view::Step<'a> for ContentInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ContentInstallView<'a> {
-    const KEY: rt::AvpKey = ContentInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ContentInstall::REQUIRED;
+    type Owned = ContentInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14023,8 +13972,7 @@ impl<'a> rt::view::Step<'a> for ContentRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ContentRemoveView<'a> {
-    const KEY: rt::AvpKey = ContentRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ContentRemove::REQUIRED;
+    type Owned = ContentRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14099,8 +14047,7 @@ impl<'a> rt::view::Step<'a> for ServiceInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceInstallView<'a> {
-    const KEY: rt::AvpKey = ServiceInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceInstall::REQUIRED;
+    type Owned = ServiceInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14175,8 +14122,7 @@ impl<'a> rt::view::Step<'a> for ServiceRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceRemoveView<'a> {
-    const KEY: rt::AvpKey = ServiceRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceRemove::REQUIRED;
+    type Owned = ServiceRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14251,8 +14197,7 @@ impl<'a> rt::view::Step<'a> for BillingPlanInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for BillingPlanInstallView<'a> {
-    const KEY: rt::AvpKey = BillingPlanInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingPlanInstall::REQUIRED;
+    type Owned = BillingPlanInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14327,8 +14272,7 @@ impl<'a> rt::view::Step<'a> for BillingPlanRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for BillingPlanRemoveView<'a> {
-    const KEY: rt::AvpKey = BillingPlanRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingPlanRemove::REQUIRED;
+    type Owned = BillingPlanRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14403,8 +14347,7 @@ impl<'a> rt::view::Step<'a> for FailedPreloadObjNameView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for FailedPreloadObjNameView<'a> {
-    const KEY: rt::AvpKey = FailedPreloadObjName::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = FailedPreloadObjName::REQUIRED;
+    type Owned = FailedPreloadObjName;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14479,8 +14422,7 @@ impl<'a> rt::view::Step<'a> for CiscoEventTriggerView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoEventTriggerView<'a> {
-    const KEY: rt::AvpKey = CiscoEventTrigger::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoEventTrigger::REQUIRED;
+    type Owned = CiscoEventTrigger;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14552,8 +14494,7 @@ impl<'a> rt::view::Step<'a> for CiscoEventView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoEventView<'a> {
-    const KEY: rt::AvpKey = CiscoEvent::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoEvent::REQUIRED;
+    type Owned = CiscoEvent;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14625,8 +14566,7 @@ impl<'a> rt::view::Step<'a> for ControlUrlView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ControlUrlView<'a> {
-    const KEY: rt::AvpKey = ControlUrl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ControlUrl::REQUIRED;
+    type Owned = ControlUrl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14701,8 +14641,7 @@ impl<'a> rt::view::Step<'a> for DomainGroupDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for DomainGroupDefinitionView<'a> {
-    const KEY: rt::AvpKey = DomainGroupDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DomainGroupDefinition::REQUIRED;
+    type Owned = DomainGroupDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14777,8 +14716,7 @@ impl<'a> rt::view::Step<'a> for DomainGroupInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for DomainGroupInstallView<'a> {
-    const KEY: rt::AvpKey = DomainGroupInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DomainGroupInstall::REQUIRED;
+    type Owned = DomainGroupInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14853,8 +14791,7 @@ impl<'a> rt::view::Step<'a> for DomainGroupRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for DomainGroupRemoveView<'a> {
-    const KEY: rt::AvpKey = DomainGroupRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DomainGroupRemove::REQUIRED;
+    type Owned = DomainGroupRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -14929,8 +14866,7 @@ impl<'a> rt::view::Step<'a> for HeaderGroupDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderGroupDefinitionView<'a> {
-    const KEY: rt::AvpKey = HeaderGroupDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderGroupDefinition::REQUIRED;
+    type Owned = HeaderGroupDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15005,8 +14941,7 @@ impl<'a> rt::view::Step<'a> for HeaderGroupInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderGroupInstallView<'a> {
-    const KEY: rt::AvpKey = HeaderGroupInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderGroupInstall::REQUIRED;
+    type Owned = HeaderGroupInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15081,8 +15016,7 @@ impl<'a> rt::view::Step<'a> for HeaderGroupRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderGroupRemoveView<'a> {
-    const KEY: rt::AvpKey = HeaderGroupRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderGroupRemove::REQUIRED;
+    type Owned = HeaderGroupRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15154,8 +15088,7 @@ impl<'a> rt::view::Step<'a> for HeaderClassView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderClassView<'a> {
-    const KEY: rt::AvpKey = HeaderClass::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderClass::REQUIRED;
+    type Owned = HeaderClass;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15230,8 +15163,7 @@ impl<'a> rt::view::Step<'a> for HeaderItemRadiusView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderItemRadiusView<'a> {
-    const KEY: rt::AvpKey = HeaderItemRadius::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderItemRadius::REQUIRED;
+    type Owned = HeaderItemRadius;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15306,8 +15238,7 @@ impl<'a> rt::view::Step<'a> for HeaderItemsEncryptedView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderItemsEncryptedView<'a> {
-    const KEY: rt::AvpKey = HeaderItemsEncrypted::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderItemsEncrypted::REQUIRED;
+    type Owned = HeaderItemsEncrypted;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15382,8 +15313,7 @@ impl<'a> rt::view::Step<'a> for HeaderInsertDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderInsertDefinitionView<'a> {
-    const KEY: rt::AvpKey = HeaderInsertDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderInsertDefinition::REQUIRED;
+    type Owned = HeaderInsertDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15458,8 +15388,7 @@ impl<'a> rt::view::Step<'a> for HeaderInsertInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderInsertInstallView<'a> {
-    const KEY: rt::AvpKey = HeaderInsertInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderInsertInstall::REQUIRED;
+    type Owned = HeaderInsertInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15534,8 +15463,7 @@ impl<'a> rt::view::Step<'a> for HeaderInsertRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for HeaderInsertRemoveView<'a> {
-    const KEY: rt::AvpKey = HeaderInsertRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = HeaderInsertRemove::REQUIRED;
+    type Owned = HeaderInsertRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15610,8 +15538,7 @@ impl<'a> rt::view::Step<'a> for CiscoQosProfileView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoQosProfileView<'a> {
-    const KEY: rt::AvpKey = CiscoQosProfile::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoQosProfile::REQUIRED;
+    type Owned = CiscoQosProfile;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15686,8 +15613,7 @@ impl<'a> rt::view::Step<'a> for CiscoQosProfileInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoQosProfileInstallView<'a> {
-    const KEY: rt::AvpKey = CiscoQosProfileInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoQosProfileInstall::REQUIRED;
+    type Owned = CiscoQosProfileInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15762,8 +15688,7 @@ impl<'a> rt::view::Step<'a> for CiscoQosProfileRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoQosProfileRemoveView<'a> {
-    const KEY: rt::AvpKey = CiscoQosProfileRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoQosProfileRemove::REQUIRED;
+    type Owned = CiscoQosProfileRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15838,8 +15763,7 @@ impl<'a> rt::view::Step<'a> for CiscoQosProfileUplinkView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoQosProfileUplinkView<'a> {
-    const KEY: rt::AvpKey = CiscoQosProfileUplink::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoQosProfileUplink::REQUIRED;
+    type Owned = CiscoQosProfileUplink;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15914,8 +15838,7 @@ impl<'a> rt::view::Step<'a> for CiscoQosProfileDownlinkView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoQosProfileDownlinkView<'a> {
-    const KEY: rt::AvpKey = CiscoQosProfileDownlink::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoQosProfileDownlink::REQUIRED;
+    type Owned = CiscoQosProfileDownlink;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -15990,8 +15913,7 @@ impl<'a> rt::view::Step<'a> for ServiceGroupDefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceGroupDefinitionView<'a> {
-    const KEY: rt::AvpKey = ServiceGroupDefinition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceGroupDefinition::REQUIRED;
+    type Owned = ServiceGroupDefinition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16066,8 +15988,7 @@ impl<'a> rt::view::Step<'a> for ServiceGroupInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceGroupInstallView<'a> {
-    const KEY: rt::AvpKey = ServiceGroupInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceGroupInstall::REQUIRED;
+    type Owned = ServiceGroupInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16142,8 +16063,7 @@ impl<'a> rt::view::Step<'a> for ServiceGroupRemoveView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceGroupRemoveView<'a> {
-    const KEY: rt::AvpKey = ServiceGroupRemove::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceGroupRemove::REQUIRED;
+    type Owned = ServiceGroupRemove;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16218,8 +16138,7 @@ impl<'a> rt::view::Step<'a> for ServiceGroupEventView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceGroupEventView<'a> {
-    const KEY: rt::AvpKey = ServiceGroupEvent::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceGroupEvent::REQUIRED;
+    type Owned = ServiceGroupEvent;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16294,8 +16213,7 @@ impl<'a> rt::view::Step<'a> for CiscoReportUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoReportUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoReportUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoReportUsage::REQUIRED;
+    type Owned = CiscoReportUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16370,8 +16288,7 @@ impl<'a> rt::view::Step<'a> for CiscoAnswerUserUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoAnswerUserUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoAnswerUserUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoAnswerUserUsage::REQUIRED;
+    type Owned = CiscoAnswerUserUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16446,8 +16363,7 @@ impl<'a> rt::view::Step<'a> for CiscoRequestChargingRuleUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoRequestChargingRuleUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoRequestChargingRuleUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoRequestChargingRuleUsage::REQUIRED;
+    type Owned = CiscoRequestChargingRuleUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16522,8 +16438,7 @@ impl<'a> rt::view::Step<'a> for CiscoRequestServiceGroupUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoRequestServiceGroupUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoRequestServiceGroupUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoRequestServiceGroupUsage::REQUIRED;
+    type Owned = CiscoRequestServiceGroupUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16598,8 +16513,7 @@ impl<'a> rt::view::Step<'a> for CiscoAnswerChargingRuleUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoAnswerChargingRuleUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoAnswerChargingRuleUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoAnswerChargingRuleUsage::REQUIRED;
+    type Owned = CiscoAnswerChargingRuleUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16674,8 +16588,7 @@ impl<'a> rt::view::Step<'a> for CiscoAnswerServiceGroupUsageView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for CiscoAnswerServiceGroupUsageView<'a> {
-    const KEY: rt::AvpKey = CiscoAnswerServiceGroupUsage::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CiscoAnswerServiceGroupUsage::REQUIRED;
+    type Owned = CiscoAnswerServiceGroupUsage;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16750,8 +16663,7 @@ impl<'a> rt::view::Step<'a> for DelegatedIpInstallView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for DelegatedIpInstallView<'a> {
-    const KEY: rt::AvpKey = DelegatedIpInstall::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DelegatedIpInstall::REQUIRED;
+    type Owned = DelegatedIpInstall;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16826,8 +16738,7 @@ impl<'a> rt::view::Step<'a> for DelegatedIpv4DefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for DelegatedIpv4DefinitionView<'a> {
-    const KEY: rt::AvpKey = DelegatedIpv4Definition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DelegatedIpv4Definition::REQUIRED;
+    type Owned = DelegatedIpv4Definition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16902,8 +16813,7 @@ impl<'a> rt::view::Step<'a> for DelegatedIpv6DefinitionView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for DelegatedIpv6DefinitionView<'a> {
-    const KEY: rt::AvpKey = DelegatedIpv6Definition::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DelegatedIpv6Definition::REQUIRED;
+    type Owned = DelegatedIpv6Definition;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -16978,8 +16888,7 @@ impl<'a> rt::view::Step<'a> for ServiceIdentifierRangeView<'a> {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'a> rt::view::GroupView<'a> for ServiceIdentifierRangeView<'a> {
-    const KEY: rt::AvpKey = ServiceIdentifierRange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ServiceIdentifierRange::REQUIRED;
+    type Owned = ServiceIdentifierRange;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

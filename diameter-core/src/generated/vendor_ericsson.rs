@@ -522,11 +522,11 @@ impl ActiveTimeReport {
         code: 323,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ActiveTimeReport {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -620,11 +620,11 @@ impl TimeQuotaMeasurement {
         code: 326,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for TimeQuotaMeasurement {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -718,11 +718,11 @@ impl ScapSubscriptionId {
         code: 553,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapSubscriptionId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -816,11 +816,11 @@ impl OriginalSubscriptionId {
         code: 559,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for OriginalSubscriptionId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -914,11 +914,11 @@ impl ScapGrantedServiceUnit {
         code: 602,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapGrantedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1012,11 +1012,11 @@ impl ScapCostInformation {
         code: 604,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapCostInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1110,11 +1110,11 @@ impl ScapRequestedServiceUnit {
         code: 606,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapRequestedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1208,11 +1208,11 @@ impl ScapServiceParameterInfo {
         code: 607,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapServiceParameterInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1306,11 +1306,11 @@ impl ScapUnitValue {
         code: 612,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapUnitValue {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1404,11 +1404,11 @@ impl ScapUsedServiceUnit {
         code: 613,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapUsedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1502,11 +1502,11 @@ impl ChargingRuleAuthorization {
         code: 1055,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ChargingRuleAuthorization {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1600,11 +1600,11 @@ impl OtherPartyId {
         code: 1075,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for OtherPartyId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1698,11 +1698,11 @@ impl CumulativeUsedServiceUnit {
         code: 1145,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for CumulativeUsedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1789,8 +1789,7 @@ impl<'a> rt::view::Step<'a> for ActiveTimeReportView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ActiveTimeReportView<'a> {
-    const KEY: rt::AvpKey = ActiveTimeReport::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ActiveTimeReport::REQUIRED;
+    type Owned = ActiveTimeReport;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1865,8 +1864,7 @@ impl<'a> rt::view::Step<'a> for TimeQuotaMeasurementView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for TimeQuotaMeasurementView<'a> {
-    const KEY: rt::AvpKey = TimeQuotaMeasurement::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = TimeQuotaMeasurement::REQUIRED;
+    type Owned = TimeQuotaMeasurement;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1941,8 +1939,7 @@ impl<'a> rt::view::Step<'a> for ScapSubscriptionIdView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapSubscriptionIdView<'a> {
-    const KEY: rt::AvpKey = ScapSubscriptionId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapSubscriptionId::REQUIRED;
+    type Owned = ScapSubscriptionId;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2017,8 +2014,7 @@ impl<'a> rt::view::Step<'a> for OriginalSubscriptionIdView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for OriginalSubscriptionIdView<'a> {
-    const KEY: rt::AvpKey = OriginalSubscriptionId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OriginalSubscriptionId::REQUIRED;
+    type Owned = OriginalSubscriptionId;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2093,8 +2089,7 @@ impl<'a> rt::view::Step<'a> for ScapGrantedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapGrantedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = ScapGrantedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapGrantedServiceUnit::REQUIRED;
+    type Owned = ScapGrantedServiceUnit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2169,8 +2164,7 @@ impl<'a> rt::view::Step<'a> for ScapCostInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapCostInformationView<'a> {
-    const KEY: rt::AvpKey = ScapCostInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapCostInformation::REQUIRED;
+    type Owned = ScapCostInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2245,8 +2239,7 @@ impl<'a> rt::view::Step<'a> for ScapRequestedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapRequestedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = ScapRequestedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapRequestedServiceUnit::REQUIRED;
+    type Owned = ScapRequestedServiceUnit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2321,8 +2314,7 @@ impl<'a> rt::view::Step<'a> for ScapServiceParameterInfoView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapServiceParameterInfoView<'a> {
-    const KEY: rt::AvpKey = ScapServiceParameterInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapServiceParameterInfo::REQUIRED;
+    type Owned = ScapServiceParameterInfo;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2397,8 +2389,7 @@ impl<'a> rt::view::Step<'a> for ScapUnitValueView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapUnitValueView<'a> {
-    const KEY: rt::AvpKey = ScapUnitValue::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapUnitValue::REQUIRED;
+    type Owned = ScapUnitValue;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2473,8 +2464,7 @@ impl<'a> rt::view::Step<'a> for ScapUsedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ScapUsedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = ScapUsedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ScapUsedServiceUnit::REQUIRED;
+    type Owned = ScapUsedServiceUnit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2549,8 +2539,7 @@ impl<'a> rt::view::Step<'a> for ChargingRuleAuthorizationView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for ChargingRuleAuthorizationView<'a> {
-    const KEY: rt::AvpKey = ChargingRuleAuthorization::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ChargingRuleAuthorization::REQUIRED;
+    type Owned = ChargingRuleAuthorization;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2622,8 +2611,7 @@ impl<'a> rt::view::Step<'a> for OtherPartyIdView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for OtherPartyIdView<'a> {
-    const KEY: rt::AvpKey = OtherPartyId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = OtherPartyId::REQUIRED;
+    type Owned = OtherPartyId;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2698,8 +2686,7 @@ impl<'a> rt::view::Step<'a> for CumulativeUsedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'a> rt::view::GroupView<'a> for CumulativeUsedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = CumulativeUsedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CumulativeUsedServiceUnit::REQUIRED;
+    type Owned = CumulativeUsedServiceUnit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -102,11 +102,11 @@ impl PeerStateChange {
         code: 203,
         vendor: 11,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Grouped for PeerStateChange {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -200,11 +200,11 @@ impl MorePeers {
         code: 204,
         vendor: 11,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Grouped for MorePeers {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -291,8 +291,7 @@ impl<'a> rt::view::Step<'a> for PeerStateChangeView<'a> {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl<'a> rt::view::GroupView<'a> for PeerStateChangeView<'a> {
-    const KEY: rt::AvpKey = PeerStateChange::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PeerStateChange::REQUIRED;
+    type Owned = PeerStateChange;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -364,8 +363,7 @@ impl<'a> rt::view::Step<'a> for MorePeersView<'a> {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl<'a> rt::view::GroupView<'a> for MorePeersView<'a> {
-    const KEY: rt::AvpKey = MorePeers::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MorePeers::REQUIRED;
+    type Owned = MorePeers;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

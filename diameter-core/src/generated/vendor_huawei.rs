@@ -142,11 +142,11 @@ impl P2psmsInformation {
         code: 20400,
         vendor: 2011,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl rt::typed::Grouped for P2psmsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -233,8 +233,7 @@ impl<'a> rt::view::Step<'a> for P2psmsInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl<'a> rt::view::GroupView<'a> for P2psmsInformationView<'a> {
-    const KEY: rt::AvpKey = P2psmsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = P2psmsInformation::REQUIRED;
+    type Owned = P2psmsInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -127,11 +127,11 @@ impl InovarServiceId {
         code: 4004,
         vendor: 41897,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarServiceId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -225,11 +225,11 @@ impl InovarUnsuccessfulCallReason {
         code: 4005,
         vendor: 41897,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarUnsuccessfulCallReason {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -323,11 +323,11 @@ impl InovarCallingPartyInfo {
         code: 4011,
         vendor: 41897,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarCallingPartyInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -414,8 +414,7 @@ impl<'a> rt::view::Step<'a> for InovarServiceIdView<'a> {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'a> rt::view::GroupView<'a> for InovarServiceIdView<'a> {
-    const KEY: rt::AvpKey = InovarServiceId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InovarServiceId::REQUIRED;
+    type Owned = InovarServiceId;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -490,8 +489,7 @@ impl<'a> rt::view::Step<'a> for InovarUnsuccessfulCallReasonView<'a> {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'a> rt::view::GroupView<'a> for InovarUnsuccessfulCallReasonView<'a> {
-    const KEY: rt::AvpKey = InovarUnsuccessfulCallReason::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InovarUnsuccessfulCallReason::REQUIRED;
+    type Owned = InovarUnsuccessfulCallReason;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -566,8 +564,7 @@ impl<'a> rt::view::Step<'a> for InovarCallingPartyInfoView<'a> {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'a> rt::view::GroupView<'a> for InovarCallingPartyInfoView<'a> {
-    const KEY: rt::AvpKey = InovarCallingPartyInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InovarCallingPartyInfo::REQUIRED;
+    type Owned = InovarCallingPartyInfo;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -132,11 +132,11 @@ impl SteeringInformation {
         code: 1108,
         vendor: 2636,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl rt::typed::Grouped for SteeringInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -223,8 +223,7 @@ impl<'a> rt::view::Step<'a> for SteeringInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl<'a> rt::view::GroupView<'a> for SteeringInformationView<'a> {
-    const KEY: rt::AvpKey = SteeringInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SteeringInformation::REQUIRED;
+    type Owned = SteeringInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -147,11 +147,11 @@ impl MetaswitchInformation {
         code: 10000,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for MetaswitchInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -245,11 +245,11 @@ impl AdjacencyName {
         code: 10001,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for AdjacencyName {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -343,11 +343,11 @@ impl AccountName {
         code: 10004,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for AccountName {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -441,11 +441,11 @@ impl InputOutputOctets {
         code: 10008,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for InputOutputOctets {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -532,8 +532,7 @@ impl<'a> rt::view::Step<'a> for MetaswitchInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> rt::view::GroupView<'a> for MetaswitchInformationView<'a> {
-    const KEY: rt::AvpKey = MetaswitchInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = MetaswitchInformation::REQUIRED;
+    type Owned = MetaswitchInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -608,8 +607,7 @@ impl<'a> rt::view::Step<'a> for AdjacencyNameView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> rt::view::GroupView<'a> for AdjacencyNameView<'a> {
-    const KEY: rt::AvpKey = AdjacencyName::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AdjacencyName::REQUIRED;
+    type Owned = AdjacencyName;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -681,8 +679,7 @@ impl<'a> rt::view::Step<'a> for AccountNameView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> rt::view::GroupView<'a> for AccountNameView<'a> {
-    const KEY: rt::AvpKey = AccountName::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccountName::REQUIRED;
+    type Owned = AccountName;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -757,8 +754,7 @@ impl<'a> rt::view::Step<'a> for InputOutputOctetsView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> rt::view::GroupView<'a> for InputOutputOctetsView<'a> {
-    const KEY: rt::AvpKey = InputOutputOctets::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = InputOutputOctets::REQUIRED;
+    type Owned = InputOutputOctets;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

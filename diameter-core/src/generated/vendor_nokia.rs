@@ -187,11 +187,11 @@ impl DefaultQuota {
         code: 5111,
         vendor: 94,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for DefaultQuota {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -285,11 +285,11 @@ impl NsnInInformation {
         code: 100,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for NsnInInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -383,11 +383,11 @@ impl SubscriberSpecificInfo {
         code: 60530,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for SubscriberSpecificInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -481,11 +481,11 @@ impl ActiveProductOffer {
         code: 60553,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for ActiveProductOffer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -579,11 +579,11 @@ impl BillingAccount {
         code: 60557,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for BillingAccount {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -667,8 +667,7 @@ impl<'a> rt::view::Step<'a> for DefaultQuotaView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> rt::view::GroupView<'a> for DefaultQuotaView<'a> {
-    const KEY: rt::AvpKey = DefaultQuota::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = DefaultQuota::REQUIRED;
+    type Owned = DefaultQuota;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -743,8 +742,7 @@ impl<'a> rt::view::Step<'a> for NsnInInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> rt::view::GroupView<'a> for NsnInInformationView<'a> {
-    const KEY: rt::AvpKey = NsnInInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = NsnInInformation::REQUIRED;
+    type Owned = NsnInInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -819,8 +817,7 @@ impl<'a> rt::view::Step<'a> for SubscriberSpecificInfoView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> rt::view::GroupView<'a> for SubscriberSpecificInfoView<'a> {
-    const KEY: rt::AvpKey = SubscriberSpecificInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SubscriberSpecificInfo::REQUIRED;
+    type Owned = SubscriberSpecificInfo;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -895,8 +892,7 @@ impl<'a> rt::view::Step<'a> for ActiveProductOfferView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> rt::view::GroupView<'a> for ActiveProductOfferView<'a> {
-    const KEY: rt::AvpKey = ActiveProductOffer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = ActiveProductOffer::REQUIRED;
+    type Owned = ActiveProductOffer;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -971,8 +967,7 @@ impl<'a> rt::view::Step<'a> for BillingAccountView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> rt::view::GroupView<'a> for BillingAccountView<'a> {
-    const KEY: rt::AvpKey = BillingAccount::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = BillingAccount::REQUIRED;
+    type Owned = BillingAccount;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -1542,11 +1542,11 @@ impl SnTotalUsedServiceUnit {
         code: 504,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnTotalUsedServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1640,11 +1640,11 @@ impl SnUsageMonitoringControl {
         code: 517,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnUsageMonitoringControl {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1738,11 +1738,11 @@ impl SnRemainingServiceUnit {
         code: 526,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnRemainingServiceUnit {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1836,11 +1836,11 @@ impl AccessNetworkChargingPhysicalAccessId {
         code: 1472,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for AccessNetworkChargingPhysicalAccessId {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1927,8 +1927,7 @@ impl<'a> rt::view::Step<'a> for SnTotalUsedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> rt::view::GroupView<'a> for SnTotalUsedServiceUnitView<'a> {
-    const KEY: rt::AvpKey = SnTotalUsedServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SnTotalUsedServiceUnit::REQUIRED;
+    type Owned = SnTotalUsedServiceUnit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2003,8 +2002,7 @@ impl<'a> rt::view::Step<'a> for SnUsageMonitoringControlView<'a> {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> rt::view::GroupView<'a> for SnUsageMonitoringControlView<'a> {
-    const KEY: rt::AvpKey = SnUsageMonitoringControl::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SnUsageMonitoringControl::REQUIRED;
+    type Owned = SnUsageMonitoringControl;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2079,8 +2077,7 @@ impl<'a> rt::view::Step<'a> for SnRemainingServiceUnitView<'a> {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> rt::view::GroupView<'a> for SnRemainingServiceUnitView<'a> {
-    const KEY: rt::AvpKey = SnRemainingServiceUnit::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = SnRemainingServiceUnit::REQUIRED;
+    type Owned = SnRemainingServiceUnit;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -2157,8 +2154,7 @@ impl<'a> rt::view::Step<'a> for AccessNetworkChargingPhysicalAccessIdView<'a> {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'a> rt::view::GroupView<'a> for AccessNetworkChargingPhysicalAccessIdView<'a> {
-    const KEY: rt::AvpKey = AccessNetworkChargingPhysicalAccessId::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = AccessNetworkChargingPhysicalAccessId::REQUIRED;
+    type Owned = AccessNetworkChargingPhysicalAccessId;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -87,11 +87,11 @@ impl Default for PingTimestamp {
 impl PingTimestamp {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::typed::Grouped for PingTimestamp {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -196,8 +196,7 @@ impl<'a> rt::view::Step<'a> for PingTimestampView<'a> {
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl<'a> rt::view::GroupView<'a> for PingTimestampView<'a> {
-    const KEY: rt::AvpKey = PingTimestamp::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = PingTimestamp::REQUIRED;
+    type Owned = PingTimestamp;
     type Seen = rt::view::Seen<1, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

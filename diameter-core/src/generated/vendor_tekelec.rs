@@ -92,11 +92,11 @@ impl Msgcopyanswer {
         code: 2516,
         vendor: 323,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl rt::typed::Grouped for Msgcopyanswer {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -183,8 +183,7 @@ impl<'a> rt::view::Step<'a> for MsgcopyanswerView<'a> {
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl<'a> rt::view::GroupView<'a> for MsgcopyanswerView<'a> {
-    const KEY: rt::AvpKey = Msgcopyanswer::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = Msgcopyanswer::REQUIRED;
+    type Owned = Msgcopyanswer;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

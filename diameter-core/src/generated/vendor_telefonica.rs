@@ -352,11 +352,11 @@ impl CsAnnouncement {
         code: 2,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAnnouncement {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -450,11 +450,11 @@ impl CsAnnouncementData {
         code: 4,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAnnouncementData {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -548,11 +548,11 @@ impl CsFurnishChargingInformation {
         code: 15,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsFurnishChargingInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -646,11 +646,11 @@ impl CsInformation {
         code: 17,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -744,11 +744,11 @@ impl CsLocationInformation {
         code: 18,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsLocationInformation {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -842,11 +842,11 @@ impl CsAocInfo {
         code: 43,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAocInfo {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -940,11 +940,11 @@ impl CsMultipartyCallIndication {
         code: 53,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsMultipartyCallIndication {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1031,8 +1031,7 @@ impl<'a> rt::view::Step<'a> for CsAnnouncementView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsAnnouncementView<'a> {
-    const KEY: rt::AvpKey = CsAnnouncement::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsAnnouncement::REQUIRED;
+    type Owned = CsAnnouncement;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1107,8 +1106,7 @@ impl<'a> rt::view::Step<'a> for CsAnnouncementDataView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsAnnouncementDataView<'a> {
-    const KEY: rt::AvpKey = CsAnnouncementData::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsAnnouncementData::REQUIRED;
+    type Owned = CsAnnouncementData;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1183,8 +1181,7 @@ impl<'a> rt::view::Step<'a> for CsFurnishChargingInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsFurnishChargingInformationView<'a> {
-    const KEY: rt::AvpKey = CsFurnishChargingInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsFurnishChargingInformation::REQUIRED;
+    type Owned = CsFurnishChargingInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1259,8 +1256,7 @@ impl<'a> rt::view::Step<'a> for CsInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsInformationView<'a> {
-    const KEY: rt::AvpKey = CsInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsInformation::REQUIRED;
+    type Owned = CsInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1335,8 +1331,7 @@ impl<'a> rt::view::Step<'a> for CsLocationInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsLocationInformationView<'a> {
-    const KEY: rt::AvpKey = CsLocationInformation::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsLocationInformation::REQUIRED;
+    type Owned = CsLocationInformation;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1408,8 +1403,7 @@ impl<'a> rt::view::Step<'a> for CsAocInfoView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsAocInfoView<'a> {
-    const KEY: rt::AvpKey = CsAocInfo::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsAocInfo::REQUIRED;
+    type Owned = CsAocInfo;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -1484,8 +1478,7 @@ impl<'a> rt::view::Step<'a> for CsMultipartyCallIndicationView<'a> {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'a> rt::view::GroupView<'a> for CsMultipartyCallIndicationView<'a> {
-    const KEY: rt::AvpKey = CsMultipartyCallIndication::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = CsMultipartyCallIndication::REQUIRED;
+    type Owned = CsMultipartyCallIndication;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

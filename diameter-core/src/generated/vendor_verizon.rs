@@ -157,11 +157,11 @@ impl LiIndicatorGx {
         code: 6092,
         vendor: 12951,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Grouped for LiIndicatorGx {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -255,11 +255,11 @@ impl LiTargetmfaddress {
         code: 6096,
         vendor: 12951,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Grouped for LiTargetmfaddress {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -346,8 +346,7 @@ impl<'a> rt::view::Step<'a> for LiIndicatorGxView<'a> {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'a> rt::view::GroupView<'a> for LiIndicatorGxView<'a> {
-    const KEY: rt::AvpKey = LiIndicatorGx::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LiIndicatorGx::REQUIRED;
+    type Owned = LiIndicatorGx;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
@@ -422,8 +421,7 @@ impl<'a> rt::view::Step<'a> for LiTargetmfaddressView<'a> {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'a> rt::view::GroupView<'a> for LiTargetmfaddressView<'a> {
-    const KEY: rt::AvpKey = LiTargetmfaddress::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = LiTargetmfaddress::REQUIRED;
+    type Owned = LiTargetmfaddress;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

@@ -137,11 +137,11 @@ impl VodafoneTrigger {
         code: 265,
         vendor: 12645,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
 }
 #[cfg(any(feature = "vendor_vodafone"))]
 impl rt::typed::Grouped for VodafoneTrigger {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -228,8 +228,7 @@ impl<'a> rt::view::Step<'a> for VodafoneTriggerView<'a> {
 }
 #[cfg(any(feature = "vendor_vodafone"))]
 impl<'a> rt::view::GroupView<'a> for VodafoneTriggerView<'a> {
-    const KEY: rt::AvpKey = VodafoneTrigger::KEY;
-    const REQUIRED: &'static [rt::typed::Required] = VodafoneTrigger::REQUIRED;
+    type Owned = VodafoneTrigger;
     type Seen = rt::view::Seen<0, 0>;
     #[inline(always)]
     fn empty(avp: &rt::AvpRef<'a>) -> Self {

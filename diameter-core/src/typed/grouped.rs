@@ -16,10 +16,13 @@ use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::AvpType;
 use crate::error::DecodeError;
 
-use super::{Fields, put_fields};
+use super::{Fields, Required, put_fields};
 
 /// A generated owned struct of a Grouped AVP (see the module doc).
 pub trait Grouped: Fields + Default + fmt::Debug + PartialEq + 'static {
+    /// The members the ABNF requires, checked after decoding (and by the view).
+    const REQUIRED: &'static [Required];
+
     /// Decodes the members of `parent` into `self`, a `Default` value, in place (large
     /// structs are never moved while decoding); errors are reported within `parent`.
     fn decode_members(&mut self, parent: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError>;
