@@ -31,6 +31,20 @@ struct Member<'a, 'f> {
     fixed: bool,
 }
 
+/// A member's `writer::Slot` literal, `0xCODE_VVVVVVVV_FF_OB`: the fields of the number
+/// separated for the reader (diameter-core's `writer::slot` computes the same number).
+fn slot_lit(code: u32, vendor: u32, flags: u8, bit: u64, once: bool) -> Literal {
+    let bit_no = if bit == 0 {
+        0
+    } else {
+        bit.trailing_zeros() + 1
+    };
+    let ob = u32::from(once) << 7 | bit_no;
+    format!("0x{code:x}_{vendor:08x}_{flags:02x}_{ob:02x}")
+        .parse()
+        .expect("a hexadecimal integer literal")
+}
+
 impl Ctx<'_> {
     /// Every writer of the current dictionary.
     pub(super) fn emit_writers(&self) -> TokenStream {
@@ -163,12 +177,10 @@ impl Ctx<'_> {
         let f = m.f;
         let a = f.avp;
         let method = &m.method;
-        let code = u32_lit(a.code);
-        let vendor = u32_lit(a.vendor);
-        let flags = Literal::u8_unsuffixed(default_flags(a));
         let bit = Literal::u64_unsuffixed(m.bit);
         let once = m.once;
-        let args = quote!(#code, #flags, #vendor, #bit, #once);
+        // The member as one `writer::Slot` literal (see its doc).
+        let args = slot_lit(a.code, a.vendor, default_flags(a), m.bit, m.once);
         let mut doc = self.field_doc(f);
         if f.card == Card::Many {
             doc.push_str(" Each call appends another occurrence.");

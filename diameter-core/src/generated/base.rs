@@ -7970,13 +7970,13 @@ impl ProxyInfoWriter<'_> {
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     #[inline]
     pub fn proxy_host(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(280, 64, 0, 1, true, v);
+        self.0.put_str(0x118_00000000_40_81, v);
         self
     }
     /// `{ Proxy-State }`: Proxy-State (code 33), IETF RFC 6733 §6.7.4.
     #[inline]
     pub fn proxy_state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(33, 64, 0, 2, true, v);
+        self.0.put_bytes(0x21_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8019,19 +8019,19 @@ impl VendorSpecificApplicationIdWriter<'_> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(266, 64, 0, 1, true, v);
+        self.0.put_u32(0x10a_00000000_40_81, v);
         self
     }
     /// `[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(258, 64, 0, 2, true, v);
+        self.0.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(259, 64, 0, 4, true, v);
+        self.0.put_u32(0x103_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8103,13 +8103,13 @@ impl ExperimentalResultWriter<'_> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(266, 64, 0, 1, true, v);
+        self.0.put_u32(0x10a_00000000_40_81, v);
         self
     }
     /// `{ Experimental-Result-Code }`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(298, 64, 0, 2, true, v);
+        self.0.put_u32(0x12a_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8178,61 +8178,61 @@ impl CapabilitiesExchangeRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x108_00000000_40_81, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x128_00000000_40_82, v);
         self
     }
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn host_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(257, 64, 0, 4, false, v);
+        self.0.avps.put_address(0x101_00000000_40_03, v);
         self
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(266, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10a_00000000_40_84, v);
         self
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
     pub fn product_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(269, 0, 0, 16, true, v);
+        self.0.avps.put_str(0x10d_00000000_00_85, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn supported_vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(265, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x109_00000000_40_00, v);
         self
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x102_00000000_40_00, v);
         self
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10. Each call appends another occurrence.
     #[inline]
     pub fn inband_security_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(299, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x12b_00000000_40_00, v);
         self
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9. Each call appends another occurrence.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(259, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x103_00000000_40_00, v);
         self
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11. Each call appends another occurrence.
@@ -8249,7 +8249,7 @@ impl CapabilitiesExchangeRequestWriter<'_> {
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(267, 0, 0, 64, true, v);
+        self.0.avps.put_u32(0x10b_00000000_00_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8315,49 +8315,49 @@ impl CapabilitiesExchangeAnswerWriter<'_> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 1, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn host_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(257, 64, 0, 8, false, v);
+        self.0.avps.put_address(0x101_00000000_40_04, v);
         self
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(266, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10a_00000000_40_85, v);
         self
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
     pub fn product_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(269, 0, 0, 32, true, v);
+        self.0.avps.put_str(0x10d_00000000_00_86, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x119_00000000_00_88, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8371,25 +8371,25 @@ impl CapabilitiesExchangeAnswerWriter<'_> {
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn supported_vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(265, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x109_00000000_40_00, v);
         self
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x102_00000000_40_00, v);
         self
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10. Each call appends another occurrence.
     #[inline]
     pub fn inband_security_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(299, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x12b_00000000_40_00, v);
         self
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9. Each call appends another occurrence.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(259, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x103_00000000_40_00, v);
         self
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11. Each call appends another occurrence.
@@ -8406,7 +8406,7 @@ impl CapabilitiesExchangeAnswerWriter<'_> {
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(267, 0, 0, 512, true, v);
+        self.0.avps.put_u32(0x10b_00000000_00_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8465,19 +8465,19 @@ impl DisconnectPeerRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x108_00000000_40_81, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x128_00000000_40_82, v);
         self
     }
     /// `{ Disconnect-Cause }`: Disconnect-Cause (code 273), IETF RFC 6733 §5.4.3.
     #[inline]
     pub fn disconnect_cause(&mut self, v: DisconnectCause) -> &mut Self {
-        self.0.avps.put_i32(273, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x111_00000000_40_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8538,25 +8538,25 @@ impl DisconnectPeerAnswerWriter<'_> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 1, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 8, true, v);
+        self.0.avps.put_str(0x119_00000000_00_84, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8623,19 +8623,19 @@ impl DeviceWatchdogRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x108_00000000_40_81, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x128_00000000_40_82, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8697,25 +8697,25 @@ impl DeviceWatchdogAnswerWriter<'_> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 1, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 8, true, v);
+        self.0.avps.put_str(0x119_00000000_00_84, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8729,7 +8729,7 @@ impl DeviceWatchdogAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8796,55 +8796,55 @@ impl ReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&mut self, v: ReAuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -8858,7 +8858,7 @@ impl ReAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8927,49 +8927,49 @@ impl ReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x1_00000000_40_85, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_86, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x119_00000000_00_87, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x126_00000000_00_88, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8983,19 +8983,19 @@ impl ReAuthAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&mut self, v: RedirectHostUsage) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8a, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9070,61 +9070,61 @@ impl SessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9138,7 +9138,7 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9207,49 +9207,49 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x1_00000000_40_85, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self.0.avps.put_str(0x119_00000000_00_86, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x126_00000000_00_87, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -9263,25 +9263,25 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&mut self, v: RedirectHostUsage) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8a, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9355,49 +9355,49 @@ impl AbortSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9411,7 +9411,7 @@ impl AbortSessionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9480,49 +9480,49 @@ impl AbortSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x1_00000000_40_85, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_86, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x119_00000000_00_87, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x126_00000000_00_88, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -9536,19 +9536,19 @@ impl AbortSessionAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&mut self, v: RedirectHostUsage) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8a, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9631,43 +9631,43 @@ impl AccountingRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&mut self, v: AccountingRecordType) -> &mut Self {
-        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1e0_00000000_40_85, v.0);
         self
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x1e5_00000000_40_86, v);
         self
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x103_00000000_40_87, v);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -9684,37 +9684,37 @@ impl AccountingRequestWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(287, 64, 0, 1024, true, v);
+        self.0.avps.put_u64(0x11f_00000000_40_8b, v);
         self
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(44, 64, 0, 2048, true, v);
+        self.0.avps.put_bytes(0x2c_00000000_40_8c, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 4096, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8d, v);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_8e, v);
         self
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
@@ -9723,19 +9723,19 @@ impl AccountingRequestWriter<'_> {
         &mut self,
         v: AccountingRealtimeRequired,
     ) -> &mut Self {
-        self.0.avps.put_i32(483, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x1e3_00000000_40_8f, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_90, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 65536, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_91, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9749,7 +9749,7 @@ impl AccountingRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9826,43 +9826,43 @@ impl AccountingAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&mut self, v: AccountingRecordType) -> &mut Self {
-        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1e0_00000000_40_85, v.0);
         self
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x1e5_00000000_40_86, v);
         self
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x103_00000000_40_87, v);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -9879,37 +9879,37 @@ impl AccountingAnswerWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(287, 64, 0, 512, true, v);
+        self.0.avps.put_u64(0x11f_00000000_40_8a, v);
         self
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(44, 64, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x2c_00000000_40_8b, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8c, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 4096, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8d, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 8192, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8e, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -9923,7 +9923,7 @@ impl AccountingAnswerWriter<'_> {
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_90, v);
         self
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
@@ -9932,19 +9932,19 @@ impl AccountingAnswerWriter<'_> {
         &mut self,
         v: AccountingRealtimeRequired,
     ) -> &mut Self {
-        self.0.avps.put_i32(483, 64, 0, 65536, true, v.0);
+        self.0.avps.put_i32(0x1e3_00000000_40_91, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 131072, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_92, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 262144, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_93, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

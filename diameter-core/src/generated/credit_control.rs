@@ -9244,13 +9244,13 @@ impl CostInformationWriter<'_> {
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(425, 64, 0, 2, true, v);
+        self.0.put_u32(0x1a9_00000000_40_82, v);
         self
     }
     /// `[ Cost-Unit ]`: Cost-Unit (code 424), IETF RFC 8506 §8.12.
     #[inline]
     pub fn cost_unit(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(424, 64, 0, 4, true, v);
+        self.0.put_str(0x1a8_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9347,13 +9347,13 @@ impl UnitValueWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&mut self, v: i64) -> &mut Self {
-        self.0.put_i64(447, 64, 0, 1, true, v);
+        self.0.put_i64(0x1bf_00000000_40_81, v);
         self
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(429, 64, 0, 2, true, v);
+        self.0.put_i32(0x1ad_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9447,19 +9447,19 @@ impl MultipleServicesCreditControlWriter<'_> {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&mut self, v: TariffChangeUsage) -> &mut Self {
-        self.0.put_i32(452, 64, 0, 4, true, v.0);
+        self.0.put_i32(0x1c4_00000000_40_83, v.0);
         self
     }
     /// `*[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28. Each call appends another occurrence.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(439, 64, 0, 0, false, v);
+        self.0.put_u32(0x1b7_00000000_40_00, v);
         self
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 8, true, v);
+        self.0.put_u32(0x1b0_00000000_40_84, v);
         self
     }
     /// `*[ G-S-U-Pool-Reference ]`: G-S-U-Pool-Reference (code 457), IETF RFC 8506 §8.30. Each call appends another occurrence.
@@ -9476,13 +9476,13 @@ impl MultipleServicesCreditControlWriter<'_> {
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(448, 64, 0, 16, true, v);
+        self.0.put_u32(0x1c0_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(268, 64, 0, 32, true, v);
+        self.0.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
@@ -9612,13 +9612,13 @@ impl GrantedServiceUnitWriter<'_> {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(451, 64, 0, 1, true, v.0);
+        self.0.put_u32(0x1c3_00000000_40_81, v.0);
         self
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(420, 64, 0, 2, true, v);
+        self.0.put_u32(0x1a4_00000000_40_82, v);
         self
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
@@ -9632,25 +9632,25 @@ impl GrantedServiceUnitWriter<'_> {
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(421, 64, 0, 8, true, v);
+        self.0.put_u64(0x1a5_00000000_40_84, v);
         self
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(412, 64, 0, 16, true, v);
+        self.0.put_u64(0x19c_00000000_40_85, v);
         self
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(414, 64, 0, 32, true, v);
+        self.0.put_u64(0x19e_00000000_40_86, v);
         self
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(417, 64, 0, 64, true, v);
+        self.0.put_u64(0x1a1_00000000_40_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9704,7 +9704,7 @@ impl RequestedServiceUnitWriter<'_> {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(420, 64, 0, 1, true, v);
+        self.0.put_u32(0x1a4_00000000_40_81, v);
         self
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
@@ -9718,25 +9718,25 @@ impl RequestedServiceUnitWriter<'_> {
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(421, 64, 0, 4, true, v);
+        self.0.put_u64(0x1a5_00000000_40_83, v);
         self
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(412, 64, 0, 8, true, v);
+        self.0.put_u64(0x19c_00000000_40_84, v);
         self
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(414, 64, 0, 16, true, v);
+        self.0.put_u64(0x19e_00000000_40_85, v);
         self
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(417, 64, 0, 32, true, v);
+        self.0.put_u64(0x1a1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9844,13 +9844,13 @@ impl UsedServiceUnitWriter<'_> {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&mut self, v: TariffChangeUsage) -> &mut Self {
-        self.0.put_i32(452, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x1c4_00000000_40_81, v.0);
         self
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(420, 64, 0, 2, true, v);
+        self.0.put_u32(0x1a4_00000000_40_82, v);
         self
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
@@ -9864,25 +9864,25 @@ impl UsedServiceUnitWriter<'_> {
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(421, 64, 0, 8, true, v);
+        self.0.put_u64(0x1a5_00000000_40_84, v);
         self
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(412, 64, 0, 16, true, v);
+        self.0.put_u64(0x19c_00000000_40_85, v);
         self
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(414, 64, 0, 32, true, v);
+        self.0.put_u64(0x19e_00000000_40_86, v);
         self
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(417, 64, 0, 64, true, v);
+        self.0.put_u64(0x1a1_00000000_40_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9987,7 +9987,7 @@ impl CcMoneyWriter<'_> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(425, 64, 0, 2, true, v);
+        self.0.put_u32(0x1a9_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10034,13 +10034,13 @@ impl GSUPoolReferenceWriter<'_> {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     #[inline]
     pub fn g_s_u_pool_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(453, 64, 0, 1, true, v);
+        self.0.put_u32(0x1c5_00000000_40_81, v);
         self
     }
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&mut self, v: CcUnitType) -> &mut Self {
-        self.0.put_i32(454, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x1c6_00000000_40_82, v.0);
         self
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
@@ -10143,19 +10143,19 @@ impl FinalUnitIndicationWriter<'_> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&mut self, v: FinalUnitAction) -> &mut Self {
-        self.0.put_i32(449, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x1c1_00000000_40_81, v.0);
         self
     }
     /// `*[ Restriction-Filter-Rule ]`: Restriction-Filter-Rule (code 438), IETF RFC 8506 §8.36. Each call appends another occurrence.
     #[inline]
     pub fn restriction_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(438, 64, 0, 0, false, v);
+        self.0.put_str(0x1b6_00000000_40_00, v);
         self
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
     #[inline]
     pub fn filter_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(11, 64, 0, 0, false, v);
+        self.0.put_str(0xb_00000000_40_00, v);
         self
     }
     /// `[ Redirect-Server ]`: Redirect-Server (code 434), IETF RFC 8506 §8.37.
@@ -10259,13 +10259,13 @@ impl RedirectServerWriter<'_> {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
     pub fn redirect_address_type(&mut self, v: RedirectAddressType) -> &mut Self {
-        self.0.put_i32(433, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x1b1_00000000_40_81, v.0);
         self
     }
     /// `{ Redirect-Server-Address }`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
     pub fn redirect_server_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(435, 64, 0, 2, true, v);
+        self.0.put_str(0x1b3_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10310,13 +10310,13 @@ impl ServiceParameterInfoWriter<'_> {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     #[inline]
     pub fn service_parameter_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(441, 0, 0, 1, true, v);
+        self.0.put_u32(0x1b9_00000000_00_81, v);
         self
     }
     /// `{ Service-Parameter-Value }`: Service-Parameter-Value (code 442), IETF RFC 8506 §8.45.
     #[inline]
     pub fn service_parameter_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(442, 0, 0, 2, true, v);
+        self.0.put_bytes(0x1ba_00000000_00_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10449,13 +10449,13 @@ impl SubscriptionIdWriter<'_> {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     #[inline]
     pub fn subscription_id_type(&mut self, v: SubscriptionIdType) -> &mut Self {
-        self.0.put_i32(450, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x1c2_00000000_40_81, v.0);
         self
     }
     /// `{ Subscription-Id-Data }`: Subscription-Id-Data (code 444), IETF RFC 8506 §8.48.
     #[inline]
     pub fn subscription_id_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(444, 64, 0, 2, true, v);
+        self.0.put_str(0x1bc_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10556,13 +10556,13 @@ impl UserEquipmentInfoWriter<'_> {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     #[inline]
     pub fn user_equipment_info_type(&mut self, v: UserEquipmentInfoType) -> &mut Self {
-        self.0.put_i32(459, 0, 0, 1, true, v.0);
+        self.0.put_i32(0x1cb_00000000_00_81, v.0);
         self
     }
     /// `{ User-Equipment-Info-Value }`: User-Equipment-Info-Value (code 460), IETF RFC 8506 §8.51.
     #[inline]
     pub fn user_equipment_info_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(460, 0, 0, 2, true, v);
+        self.0.put_bytes(0x1cc_00000000_00_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10662,31 +10662,31 @@ impl UserEquipmentInfoExtensionWriter<'_> {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     #[inline]
     pub fn user_equipment_info_imeisv(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(654, 0, 0, 1, true, v);
+        self.0.put_bytes(0x28e_00000000_00_81, v);
         self
     }
     /// `[ User-Equipment-Info-MAC ]`: User-Equipment-Info-MAC (code 655), IETF RFC 8506 §8.54.
     #[inline]
     pub fn user_equipment_info_mac(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(655, 0, 0, 2, true, v);
+        self.0.put_bytes(0x28f_00000000_00_82, v);
         self
     }
     /// `[ User-Equipment-Info-EUI64 ]`: User-Equipment-Info-EUI64 (code 656), IETF RFC 8506 §8.55.
     #[inline]
     pub fn user_equipment_info_eui64(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(656, 0, 0, 4, true, v);
+        self.0.put_bytes(0x290_00000000_00_83, v);
         self
     }
     /// `[ User-Equipment-Info-ModifiedEUI64 ]`: User-Equipment-Info-ModifiedEUI64 (code 657), IETF RFC 8506 §8.56.
     #[inline]
     pub fn user_equipment_info_modifiedeui64(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(657, 0, 0, 8, true, v);
+        self.0.put_bytes(0x291_00000000_00_84, v);
         self
     }
     /// `[ User-Equipment-Info-IMEI ]`: User-Equipment-Info-IMEI (code 658), IETF RFC 8506 §8.57.
     #[inline]
     pub fn user_equipment_info_imei(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(658, 0, 0, 16, true, v);
+        self.0.put_bytes(0x292_00000000_00_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10738,31 +10738,31 @@ impl SubscriptionIdExtensionWriter<'_> {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     #[inline]
     pub fn subscription_id_e164(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(660, 0, 0, 1, true, v);
+        self.0.put_str(0x294_00000000_00_81, v);
         self
     }
     /// `[ Subscription-Id-IMSI ]`: Subscription-Id-IMSI (code 661), IETF RFC 8506 §8.60.
     #[inline]
     pub fn subscription_id_imsi(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(661, 0, 0, 2, true, v);
+        self.0.put_str(0x295_00000000_00_82, v);
         self
     }
     /// `[ Subscription-Id-SIP-URI ]`: Subscription-Id-SIP-URI (code 662), IETF RFC 8506 §8.61.
     #[inline]
     pub fn subscription_id_sip_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(662, 0, 0, 4, true, v);
+        self.0.put_str(0x296_00000000_00_83, v);
         self
     }
     /// `[ Subscription-Id-NAI ]`: Subscription-Id-NAI (code 663), IETF RFC 8506 §8.62.
     #[inline]
     pub fn subscription_id_nai(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(663, 0, 0, 8, true, v);
+        self.0.put_str(0x297_00000000_00_84, v);
         self
     }
     /// `[ Subscription-Id-Private ]`: Subscription-Id-Private (code 664), IETF RFC 8506 §8.63.
     #[inline]
     pub fn subscription_id_private(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(664, 0, 0, 16, true, v);
+        self.0.put_str(0x298_00000000_00_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10810,19 +10810,19 @@ impl RedirectServerExtensionWriter<'_> {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     #[inline]
     pub fn redirect_address_ipaddress(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(666, 0, 0, 1, true, v);
+        self.0.put_address(0x29a_00000000_00_81, v);
         self
     }
     /// `[ Redirect-Address-URL ]`: Redirect-Address-URL (code 667), IETF RFC 8506 §8.66.
     #[inline]
     pub fn redirect_address_url(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(667, 0, 0, 2, true, v);
+        self.0.put_str(0x29b_00000000_00_82, v);
         self
     }
     /// `[ Redirect-Address-SIP-URI ]`: Redirect-Address-SIP-URI (code 668), IETF RFC 8506 §8.67.
     #[inline]
     pub fn redirect_address_sip_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(668, 0, 0, 4, true, v);
+        self.0.put_str(0x29c_00000000_00_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10870,7 +10870,7 @@ impl QosFinalUnitIndicationWriter<'_> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&mut self, v: FinalUnitAction) -> &mut Self {
-        self.0.put_i32(449, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x1c1_00000000_40_81, v.0);
         self
     }
     /// `*[ Filter-Rule ]`: Filter-Rule (code 509), IETF RFC 5777 §3.2. Each call appends another occurrence.
@@ -10887,7 +10887,7 @@ impl QosFinalUnitIndicationWriter<'_> {
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
     #[inline]
     pub fn filter_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(11, 64, 0, 0, false, v);
+        self.0.put_str(0xb_00000000_40_00, v);
         self
     }
     /// `[ Redirect-Server-Extension ]`: Redirect-Server-Extension (code 665), IETF RFC 8506 §8.64.
@@ -10956,85 +10956,85 @@ impl CreditControlRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
     pub fn service_context_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(461, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1cd_00000000_40_86, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&mut self, v: CcRequestType) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_87, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_88, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(419, 64, 0, 1024, true, v);
+        self.0.avps.put_u64(0x1a3_00000000_40_8b, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8c, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8d, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 8192, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_8e, v.0);
         self
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
@@ -11062,13 +11062,13 @@ impl CreditControlRequestWriter<'_> {
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(439, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x1b7_00000000_40_8f, v);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32768, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_90, v.0);
         self
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
@@ -11085,7 +11085,7 @@ impl CreditControlRequestWriter<'_> {
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     #[inline]
     pub fn requested_action(&mut self, v: RequestedAction) -> &mut Self {
-        self.0.avps.put_i32(436, 64, 0, 131072, true, v.0);
+        self.0.avps.put_i32(0x1b4_00000000_40_92, v.0);
         self
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19. Each call appends another occurrence.
@@ -11105,7 +11105,7 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: MultipleServicesIndicator,
     ) -> &mut Self {
-        self.0.avps.put_i32(455, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x1c7_00000000_40_93, v.0);
         self
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
@@ -11133,7 +11133,7 @@ impl CreditControlRequestWriter<'_> {
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
     pub fn cc_correlation_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(411, 0, 0, 524288, true, v);
+        self.0.avps.put_bytes(0x19b_00000000_00_94, v);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -11172,7 +11172,7 @@ impl CreditControlRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11256,79 +11256,79 @@ impl CreditControlAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&mut self, v: CcRequestType) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_86, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
     #[inline]
     pub fn cc_session_failover(&mut self, v: CcSessionFailover) -> &mut Self {
-        self.0.avps.put_i32(418, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x1a2_00000000_40_89, v.0);
         self
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(419, 64, 0, 512, true, v);
+        self.0.avps.put_u64(0x1a3_00000000_40_8a, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8b, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8c, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 4096, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_8d, v.0);
         self
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
@@ -11389,7 +11389,7 @@ impl CreditControlAnswerWriter<'_> {
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     #[inline]
     pub fn check_balance_result(&mut self, v: CheckBalanceResult) -> &mut Self {
-        self.0.avps.put_i32(422, 64, 0, 131072, true, v.0);
+        self.0.avps.put_i32(0x1a6_00000000_40_92, v.0);
         self
     }
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
@@ -11398,7 +11398,7 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: CreditControlFailureHandling,
     ) -> &mut Self {
-        self.0.avps.put_i32(427, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x1ab_00000000_40_93, v.0);
         self
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
@@ -11407,19 +11407,19 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: DirectDebitingFailureHandling,
     ) -> &mut Self {
-        self.0.avps.put_i32(428, 64, 0, 524288, true, v.0);
+        self.0.avps.put_i32(0x1ac_00000000_40_94, v.0);
         self
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(448, 64, 0, 1048576, true, v);
+        self.0.avps.put_u32(0x1c0_00000000_40_95, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -11428,13 +11428,13 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2097152, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_96, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4194304, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_97, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11451,7 +11451,7 @@ impl CreditControlAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.

@@ -2181,7 +2181,7 @@ impl OcSupportedFeaturesWriter<'_> {
     /// `[ OC-Feature-Vector ]`: OC-Feature-Vector (code 622), IETF RFC 7683 §7.2.
     #[inline]
     pub fn oc_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(622, 0, 0, 1, true, v);
+        self.0.put_u64(0x26e_00000000_00_81, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2407,25 +2407,25 @@ impl OcOlrWriter<'_> {
     /// `< OC-Sequence-Number >`: OC-Sequence-Number (code 624), IETF RFC 7683 §7.4.
     #[inline]
     pub fn oc_sequence_number(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(624, 0, 0, 1, true, v);
+        self.0.put_u64(0x270_00000000_00_81, v);
         self
     }
     /// `< OC-Report-Type >`: OC-Report-Type (code 626), IETF RFC 7683 §7.6.
     #[inline]
     pub fn oc_report_type(&mut self, v: OcReportType) -> &mut Self {
-        self.0.put_i32(626, 0, 0, 2, true, v.0);
+        self.0.put_i32(0x272_00000000_00_82, v.0);
         self
     }
     /// `[ OC-Reduction-Percentage ]`: OC-Reduction-Percentage (code 627), IETF RFC 7683 §7.7.
     #[inline]
     pub fn oc_reduction_percentage(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(627, 0, 0, 4, true, v);
+        self.0.put_u32(0x273_00000000_00_83, v);
         self
     }
     /// `[ OC-Validity-Duration ]`: OC-Validity-Duration (code 625), IETF RFC 7683 §7.5.
     #[inline]
     pub fn oc_validity_duration(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(625, 0, 0, 8, true, v);
+        self.0.put_u32(0x271_00000000_00_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

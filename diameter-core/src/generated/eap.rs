@@ -2154,169 +2154,169 @@ impl DiameterEapRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x20_00000000_40_89, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 512, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_8a, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_8b, v);
         self
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(5, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x5_00000000_40_8c, v);
         self
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(87, 64, 0, 4096, true, v);
+        self.0.avps.put_str(0x57_00000000_40_8d, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: super::nasreq::NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 8192, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_8e, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8f, v);
         self
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(62, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x3e_00000000_40_90, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 65536, true, v);
+        self.0.avps.put_str(0x1_00000000_40_91, v);
         self
     }
     /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_87, v);
         self
     }
     /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
     #[inline]
     pub fn eap_key_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(102, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x66_00000000_40_92, v);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: super::nasreq::ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_93, v.0);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 524288, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_94, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 1048576, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_95, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 2097152, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_96, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4194304, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_97, v.0);
         self
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(19, 64, 0, 8388608, true, v);
+        self.0.avps.put_str(0x13_00000000_40_98, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 16777216, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_99, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 33554432, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_9a, v);
         self
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(94, 64, 0, 67108864, true, v);
+        self.0.avps.put_bytes(0x5e_00000000_40_9b, v);
         self
     }
     /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(77, 64, 0, 134217728, true, v);
+        self.0.avps.put_str(0x4d_00000000_40_9c, v);
         self
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4. Each call appends another occurrence.
@@ -2325,43 +2325,43 @@ impl DiameterEapRequestWriter<'_> {
         &mut self,
         v: super::nasreq::FramedCompression,
     ) -> &mut Self {
-        self.0.avps.put_i32(13, 64, 0, 0, false, v.0);
+        self.0.avps.put_i32(0xd_00000000_40_00, v.0);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 268435456, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_9d, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 536870912, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_9e, v);
         self
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x61_00000000_40_00, v);
         self
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(9, 64, 0, 1073741824, true, v);
+        self.0.avps.put_bytes(0x9_00000000_40_9f, v);
         self
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(12, 64, 0, 2147483648, true, v);
+        self.0.avps.put_u32(0xc_00000000_40_a0, v);
         self
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&mut self, v: super::nasreq::FramedProtocol) -> &mut Self {
-        self.0.avps.put_i32(7, 64, 0, 4294967296, true, v.0);
+        self.0.avps.put_i32(0x7_00000000_40_a1, v.0);
         self
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
@@ -2389,7 +2389,7 @@ impl DiameterEapRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2491,115 +2491,115 @@ impl DiameterEapAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_83, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 128, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_88, v);
         self
     }
     /// `[ EAP-Reissued-Payload ]`: EAP-Reissued-Payload (code 463), IETF RFC 4072 §4.1.2.
     #[inline]
     pub fn eap_reissued_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(463, 0, 0, 256, true, v);
+        self.0.avps.put_bytes(0x1cf_00000000_00_89, v);
         self
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(464, 0, 0, 512, true, v);
+        self.0.avps.put_bytes(0x1d0_00000000_00_8a, v);
         self
     }
     /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
     #[inline]
     pub fn eap_key_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(102, 64, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x66_00000000_40_8b, v);
         self
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(272, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x110_00000000_40_8c, v);
         self
     }
     /// `[ Accounting-EAP-Auth-Method ]`: Accounting-EAP-Auth-Method (code 465), IETF RFC 4072 §4.1.5.
     #[inline]
     pub fn accounting_eap_auth_method(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(465, 0, 0, 4096, true, v);
+        self.0.avps.put_u64(0x1d1_00000000_00_8d, v);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: super::nasreq::ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 8192, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_8e, v.0);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8. Each call appends another occurrence.
     #[inline]
     pub fn configuration_token(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(78, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x4e_00000000_40_00, v);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_8f, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 32768, true, v);
+        self.0.avps.put_str(0x119_00000000_00_90, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 65536, true, v);
+        self.0.avps.put_str(0x126_00000000_00_91, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
@@ -2616,25 +2616,25 @@ impl DiameterEapAnswerWriter<'_> {
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(28, 64, 0, 131072, true, v);
+        self.0.avps.put_u32(0x1c_00000000_40_92, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 262144, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_93, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_94, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 1048576, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_95, v.0);
         self
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -2643,73 +2643,73 @@ impl DiameterEapAnswerWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 2097152, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_96, v.0);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 4194304, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_97, v);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 8388608, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_98, v);
         self
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
     #[inline]
     pub fn reply_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x12_00000000_40_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 16777216, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_99, v);
         self
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
     #[inline]
     pub fn filter_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(11, 64, 0, 0, false, v);
+        self.0.avps.put_str(0xb_00000000_40_00, v);
         self
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(62, 64, 0, 33554432, true, v);
+        self.0.avps.put_u32(0x3e_00000000_40_9a, v);
         self
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(20, 64, 0, 67108864, true, v);
+        self.0.avps.put_str(0x14_00000000_40_9b, v);
         self
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(19, 64, 0, 134217728, true, v);
+        self.0.avps.put_str(0x13_00000000_40_9c, v);
         self
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(37, 64, 0, 268435456, true, v);
+        self.0.avps.put_u32(0x25_00000000_40_9d, v);
         self
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2. Each call appends another occurrence.
     #[inline]
     pub fn framed_appletalk_network(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(38, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x26_00000000_40_00, v);
         self
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(39, 64, 0, 536870912, true, v);
+        self.0.avps.put_bytes(0x27_00000000_40_9e, v);
         self
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4. Each call appends another occurrence.
@@ -2718,91 +2718,91 @@ impl DiameterEapAnswerWriter<'_> {
         &mut self,
         v: super::nasreq::FramedCompression,
     ) -> &mut Self {
-        self.0.avps.put_i32(13, 64, 0, 0, false, v.0);
+        self.0.avps.put_i32(0xd_00000000_40_00, v.0);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 1073741824, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_9f, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 2147483648, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_a0, v);
         self
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x61_00000000_40_00, v);
         self
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(100, 64, 0, 4294967296, true, v);
+        self.0.avps.put_bytes(0x64_00000000_40_a1, v);
         self
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_route(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(99, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x63_00000000_40_00, v);
         self
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(9, 64, 0, 8589934592, true, v);
+        self.0.avps.put_bytes(0x9_00000000_40_a2, v);
         self
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3. Each call appends another occurrence.
     #[inline]
     pub fn framed_route(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(22, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x16_00000000_40_00, v);
         self
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(88, 64, 0, 17179869184, true, v);
+        self.0.avps.put_bytes(0x58_00000000_40_a3, v);
         self
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(23, 64, 0, 34359738368, true, v);
+        self.0.avps.put_u32(0x17_00000000_40_a4, v);
         self
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(12, 64, 0, 68719476736, true, v);
+        self.0.avps.put_u32(0xc_00000000_40_a5, v);
         self
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&mut self, v: super::nasreq::FramedProtocol) -> &mut Self {
-        self.0.avps.put_i32(7, 64, 0, 137438953472, true, v.0);
+        self.0.avps.put_i32(0x7_00000000_40_a6, v.0);
         self
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&mut self, v: super::nasreq::FramedRouting) -> &mut Self {
-        self.0.avps.put_i32(10, 64, 0, 274877906944, true, v.0);
+        self.0.avps.put_i32(0xa_00000000_40_a7, v.0);
         self
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
     #[inline]
     pub fn nas_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(400, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x190_00000000_40_00, v);
         self
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9. Each call appends another occurrence.
     #[inline]
     pub fn qos_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(407, 0, 0, 0, false, v);
+        self.0.avps.put_str(0x197_00000000_00_00, v);
         self
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
@@ -2819,7 +2819,7 @@ impl DiameterEapAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -2828,13 +2828,13 @@ impl DiameterEapAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 549755813888, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_a8, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1099511627776, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_a9, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

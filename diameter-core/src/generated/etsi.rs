@@ -4346,19 +4346,19 @@ impl GloballyUniqueAddressWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(8, 64, 0, 1, true, v);
+        self.0.put_bytes(0x8_00000000_40_81, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(97, 64, 0, 2, true, v);
+        self.0.put_bytes(0x61_00000000_40_82, v);
         self
     }
     /// `[ Address-Realm ]`: Address-Realm (code 301, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn address_realm(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(301, 192, 13019, 4, true, v);
+        self.0.put_bytes(0x12d_000032db_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4414,19 +4414,19 @@ impl InitialGateSettingWriter<'_> {
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
     #[inline]
     pub fn nas_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(400, 64, 0, 0, false, v);
+        self.0.put_str(0x190_00000000_40_00, v);
         self
     }
     /// `[ Maximum-Allowed-Bandwidth-UL ]`: Maximum-Allowed-Bandwidth-UL (code 308, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(308, 192, 13019, 1, true, v);
+        self.0.put_u32(0x134_000032db_c0_81, v);
         self
     }
     /// `[ Maximum-Allowed-Bandwidth-DL ]`: Maximum-Allowed-Bandwidth-DL (code 309, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(309, 192, 13019, 2, true, v);
+        self.0.put_u32(0x135_000032db_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4497,37 +4497,37 @@ impl QosProfileWriter<'_> {
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn application_class_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(312, 192, 13019, 1, true, v);
+        self.0.put_str(0x138_000032db_c0_81, v);
         self
     }
     /// `*[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19. Each call appends another occurrence.
     #[inline]
     pub fn media_type(&mut self, v: super::ts29214::MediaType) -> &mut Self {
-        self.0.put_i32(520, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x208_000028af_c0_00, v.0);
         self
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&mut self, v: ReservationPriority) -> &mut Self {
-        self.0.put_i32(458, 192, 13019, 2, true, v.0);
+        self.0.put_i32(0x1ca_000032db_c0_82, v.0);
         self
     }
     /// `[ Maximum-Allowed-Bandwidth-UL ]`: Maximum-Allowed-Bandwidth-UL (code 308, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(308, 192, 13019, 4, true, v);
+        self.0.put_u32(0x134_000032db_c0_83, v);
         self
     }
     /// `[ Maximum-Allowed-Bandwidth-DL ]`: Maximum-Allowed-Bandwidth-DL (code 309, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(309, 192, 13019, 8, true, v);
+        self.0.put_u32(0x135_000032db_c0_84, v);
         self
     }
     /// `[ Transport-Class ]`: Transport-Class (code 311, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn transport_class(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(311, 192, 13019, 16, true, v);
+        self.0.put_u32(0x137_000032db_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4579,13 +4579,13 @@ impl AccessNetworkTypeWriter<'_> {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: super::nasreq::NasPortType) -> &mut Self {
-        self.0.put_i32(61, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x3d_00000000_40_81, v.0);
         self
     }
     /// `[ Aggregation-Network-Type ]`: Aggregation-Network-Type (code 307, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn aggregation_network_type(&mut self, v: AggregationNetworkType) -> &mut Self {
-        self.0.put_i32(307, 192, 13019, 2, true, v.0);
+        self.0.put_i32(0x133_000032db_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4645,19 +4645,19 @@ impl EtsiLocationInformationWriter<'_> {
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     #[inline]
     pub fn line_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(500, 192, 13019, 1, true, v);
+        self.0.put_bytes(0x1f4_000032db_c0_81, v);
         self
     }
     /// `[ Civic-Location ]`: Civic-Location (code 355, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
     #[inline]
     pub fn civic_location(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(355, 192, 13019, 2, true, v);
+        self.0.put_bytes(0x163_000032db_c0_82, v);
         self
     }
     /// `[ Geospatial-Location ]`: Geospatial-Location (code 356, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
     #[inline]
     pub fn geospatial_location(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(356, 192, 13019, 4, true, v);
+        self.0.put_bytes(0x164_000032db_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4904,13 +4904,13 @@ impl V6TransportAddressWriter<'_> {
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(97, 64, 0, 1, true, v);
+        self.0.put_bytes(0x61_00000000_40_81, v);
         self
     }
     /// `{ Port-Number }`: Port-Number (code 455, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn port_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(455, 192, 13019, 2, true, v);
+        self.0.put_u32(0x1c7_000032db_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4962,13 +4962,13 @@ impl V4TransportAddressWriter<'_> {
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(8, 64, 0, 1, true, v);
+        self.0.put_bytes(0x8_00000000_40_81, v);
         self
     }
     /// `{ Port-Number }`: Port-Number (code 455, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn port_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(455, 192, 13019, 2, true, v);
+        self.0.put_u32(0x1c7_000032db_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5054,55 +5054,55 @@ impl EtsiSipAuthenticateWriter<'_> {
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(504, 192, 13019, 1, true, v);
+        self.0.put_str(0x1f8_000032db_c0_81, v);
         self
     }
     /// `{ ETSI-Digest-Nonce }`: ETSI-Digest-Nonce (code 505, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(505, 192, 13019, 2, true, v);
+        self.0.put_str(0x1f9_000032db_c0_82, v);
         self
     }
     /// `[ ETSI-Digest-Domain ]`: ETSI-Digest-Domain (code 506, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_domain(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(506, 192, 13019, 4, true, v);
+        self.0.put_str(0x1fa_000032db_c0_83, v);
         self
     }
     /// `[ ETSI-Digest-Opaque ]`: ETSI-Digest-Opaque (code 507, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_opaque(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 13019, 8, true, v);
+        self.0.put_str(0x1fb_000032db_c0_84, v);
         self
     }
     /// `[ ETSI-Digest-Stale ]`: ETSI-Digest-Stale (code 508, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_stale(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(508, 192, 13019, 16, true, v);
+        self.0.put_str(0x1fc_000032db_c0_85, v);
         self
     }
     /// `[ ETSI-Digest-Algorithm ]`: ETSI-Digest-Algorithm (code 509, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_algorithm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(509, 192, 13019, 32, true, v);
+        self.0.put_str(0x1fd_000032db_c0_86, v);
         self
     }
     /// `[ ETSI-Digest-QoP ]`: ETSI-Digest-QoP (code 510, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(510, 192, 13019, 64, true, v);
+        self.0.put_str(0x1fe_000032db_c0_87, v);
         self
     }
     /// `[ ETSI-Digest-HA1 ]`: ETSI-Digest-HA1 (code 511, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_ha1(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(511, 192, 13019, 128, true, v);
+        self.0.put_str(0x1ff_000032db_c0_88, v);
         self
     }
     /// `*[ ETSI-Digest-Auth-Param ]`: ETSI-Digest-Auth-Param (code 512, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs. Each call appends another occurrence.
     #[inline]
     pub fn etsi_digest_auth_param(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(512, 192, 13019, 0, false, v);
+        self.0.put_str(0x200_000032db_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5208,79 +5208,79 @@ impl EtsiSipAuthorizationWriter<'_> {
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_username(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(513, 192, 13019, 1, true, v);
+        self.0.put_str(0x201_000032db_c0_81, v);
         self
     }
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(504, 192, 13019, 2, true, v);
+        self.0.put_str(0x1f8_000032db_c0_82, v);
         self
     }
     /// `{ ETSI-Digest-Nonce }`: ETSI-Digest-Nonce (code 505, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(505, 192, 13019, 4, true, v);
+        self.0.put_str(0x1f9_000032db_c0_83, v);
         self
     }
     /// `{ ETSI-Digest-URI }`: ETSI-Digest-URI (code 514, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(514, 192, 13019, 8, true, v);
+        self.0.put_str(0x202_000032db_c0_84, v);
         self
     }
     /// `{ ETSI-Digest-Response }`: ETSI-Digest-Response (code 515, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_response(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(515, 192, 13019, 16, true, v);
+        self.0.put_str(0x203_000032db_c0_85, v);
         self
     }
     /// `[ ETSI-Digest-Algorithm ]`: ETSI-Digest-Algorithm (code 509, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_algorithm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(509, 192, 13019, 32, true, v);
+        self.0.put_str(0x1fd_000032db_c0_86, v);
         self
     }
     /// `[ ETSI-Digest-CNonce ]`: ETSI-Digest-CNonce (code 516, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_cnonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(516, 192, 13019, 64, true, v);
+        self.0.put_str(0x204_000032db_c0_87, v);
         self
     }
     /// `[ ETSI-Digest-Opaque ]`: ETSI-Digest-Opaque (code 507, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_opaque(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 13019, 128, true, v);
+        self.0.put_str(0x1fb_000032db_c0_88, v);
         self
     }
     /// `[ ETSI-Digest-QoP ]`: ETSI-Digest-QoP (code 510, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(510, 192, 13019, 256, true, v);
+        self.0.put_str(0x1fe_000032db_c0_89, v);
         self
     }
     /// `[ ETSI-Digest-Nonce-Count ]`: ETSI-Digest-Nonce-Count (code 517, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce_count(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(517, 192, 13019, 512, true, v);
+        self.0.put_str(0x205_000032db_c0_8a, v);
         self
     }
     /// `[ ETSI-Digest-Method ]`: ETSI-Digest-Method (code 518, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_method(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(518, 192, 13019, 1024, true, v);
+        self.0.put_str(0x206_000032db_c0_8b, v);
         self
     }
     /// `[ ETSI-Digest-Entity-Body-Hash ]`: ETSI-Digest-Entity-Body-Hash (code 519, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_entity_body_hash(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(519, 192, 13019, 2048, true, v);
+        self.0.put_str(0x207_000032db_c0_8c, v);
         self
     }
     /// `*[ ETSI-Digest-Auth-Param ]`: ETSI-Digest-Auth-Param (code 512, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs. Each call appends another occurrence.
     #[inline]
     pub fn etsi_digest_auth_param(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(512, 192, 13019, 0, false, v);
+        self.0.put_str(0x200_000032db_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5350,31 +5350,31 @@ impl EtsiSipAuthenticationInfoWriter<'_> {
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nextnonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(520, 192, 13019, 1, true, v);
+        self.0.put_str(0x208_000032db_c0_81, v);
         self
     }
     /// `[ ETSI-Digest-QoP ]`: ETSI-Digest-QoP (code 510, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(510, 192, 13019, 2, true, v);
+        self.0.put_str(0x1fe_000032db_c0_82, v);
         self
     }
     /// `[ ETSI-Digest-Response-Auth ]`: ETSI-Digest-Response-Auth (code 521, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_response_auth(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(521, 192, 13019, 4, true, v);
+        self.0.put_str(0x209_000032db_c0_83, v);
         self
     }
     /// `[ ETSI-Digest-CNonce ]`: ETSI-Digest-CNonce (code 516, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_cnonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(516, 192, 13019, 8, true, v);
+        self.0.put_str(0x204_000032db_c0_84, v);
         self
     }
     /// `[ ETSI-Digest-Nonce-Count ]`: ETSI-Digest-Nonce-Count (code 517, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce_count(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(517, 192, 13019, 16, true, v);
+        self.0.put_str(0x205_000032db_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

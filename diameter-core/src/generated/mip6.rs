@@ -2418,7 +2418,7 @@ impl Mip6AgentInfoWriter<'_> {
     /// `*2[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4. Each call appends another occurrence.
     #[inline]
     pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(334, 64, 0, 0, false, v);
+        self.0.put_address(0x14e_00000000_40_00, v);
         self
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
@@ -2435,7 +2435,7 @@ impl Mip6AgentInfoWriter<'_> {
     /// `[ MIP6-Home-Link-Prefix ]`: MIP6-Home-Link-Prefix (code 125), IETF RFC 5447, RFC 5778 RFC 5447 4.2.4.
     #[inline]
     pub fn mip6_home_link_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(125, 64, 0, 2, true, v);
+        self.0.put_bytes(0x7d_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2487,19 +2487,19 @@ impl MipMnHaMsaWriter<'_> {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(343, 64, 0, 1, true, v);
+        self.0.put_bytes(0x157_00000000_40_81, v);
         self
     }
     /// `{ MIP-MSA-Lifetime }`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(367, 64, 0, 2, true, v);
+        self.0.put_u32(0x16f_00000000_40_82, v);
         self
     }
     /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(491, 64, 0, 4, true, v);
+        self.0.put_u32(0x1eb_00000000_40_83, v);
         self
     }
     /// `[ MIP-Algorithm-Type ]`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
@@ -2508,13 +2508,13 @@ impl MipMnHaMsaWriter<'_> {
         &mut self,
         v: super::mipv4::MipAlgorithmType,
     ) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 8, true, v.0);
+        self.0.put_i32(0x159_00000000_40_84, v.0);
         self
     }
     /// `[ MIP-Replay-Mode ]`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&mut self, v: super::mipv4::MipReplayMode) -> &mut Self {
-        self.0.put_i32(346, 64, 0, 16, true, v.0);
+        self.0.put_i32(0x15a_00000000_40_85, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2580,121 +2580,121 @@ impl Mip6RequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x1_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_87, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8c, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8d, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x20_00000000_40_8e, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 16384, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_8f, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 32768, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_90, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: super::nasreq::NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 65536, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_91, v.0);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 131072, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_92, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 262144, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_93, v);
         self
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 524288, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_94, v);
         self
     }
     /// `{ MIP6-Auth-Mode }`: MIP6-Auth-Mode (code 494), IETF RFC 5447, RFC 5778 RFC 5778 6.20.
     #[inline]
     pub fn mip6_auth_mode(&mut self, v: Mip6AuthMode) -> &mut Self {
-        self.0.avps.put_i32(494, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x1ee_00000000_40_88, v.0);
         self
     }
     /// `[ MIP-MN-AAA-SPI ]`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(341, 64, 0, 1048576, true, v);
+        self.0.avps.put_u32(0x155_00000000_40_95, v);
         self
     }
     /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(491, 64, 0, 2097152, true, v);
+        self.0.avps.put_u32(0x1eb_00000000_40_96, v);
         self
     }
     /// `*2{ MIP-Mobile-Node-Address }`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3. Each call appends another occurrence.
     #[inline]
     pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(333, 64, 0, 256, false, v);
+        self.0.avps.put_address(0x14d_00000000_40_09, v);
         self
     }
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -2711,25 +2711,25 @@ impl Mip6RequestWriter<'_> {
     /// `{ MIP-Careof-Address }`: MIP-Careof-Address (code 487), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
     #[inline]
     pub fn mip_careof_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(487, 64, 0, 1024, true, v);
+        self.0.avps.put_address(0x1e7_00000000_40_8b, v);
         self
     }
     /// `[ MIP-Authenticator ]`: MIP-Authenticator (code 488), IETF RFC 5447, RFC 5778 RFC 5778 6.8.
     #[inline]
     pub fn mip_authenticator(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(488, 64, 0, 4194304, true, v);
+        self.0.avps.put_bytes(0x1e8_00000000_40_97, v);
         self
     }
     /// `[ MIP-MAC-Mobility-Data ]`: MIP-MAC-Mobility-Data (code 489), IETF RFC 5447, RFC 5778 RFC 5778 6.9.
     #[inline]
     pub fn mip_mac_mobility_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(489, 64, 0, 8388608, true, v);
+        self.0.avps.put_bytes(0x1e9_00000000_40_98, v);
         self
     }
     /// `[ MIP-Timestamp ]`: MIP-Timestamp (code 490), IETF RFC 5447, RFC 5778 RFC 5778 6.16.
     #[inline]
     pub fn mip_timestamp(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(490, 64, 0, 16777216, true, v);
+        self.0.avps.put_bytes(0x1ea_00000000_40_99, v);
         self
     }
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
@@ -2757,25 +2757,25 @@ impl Mip6RequestWriter<'_> {
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
     #[inline]
     pub fn chargeable_user_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(89, 64, 0, 67108864, true, v);
+        self.0.avps.put_bytes(0x59_00000000_40_9b, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 134217728, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_9c, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 268435456, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_9d, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 536870912, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_9e, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -2792,7 +2792,7 @@ impl Mip6RequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2873,67 +2873,67 @@ impl Mip6AnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_88, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_89, v.0);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -2942,13 +2942,13 @@ impl Mip6AnswerWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_8c, v.0);
         self
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_8d, v);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -2965,7 +2965,7 @@ impl Mip6AnswerWriter<'_> {
     /// `*2[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3. Each call appends another occurrence.
     #[inline]
     pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(333, 64, 0, 0, false, v);
+        self.0.avps.put_address(0x14d_00000000_40_00, v);
         self
     }
     /// `[ MIP-MN-HA-MSA ]`: MIP-MN-HA-MSA (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12.
@@ -2993,19 +2993,19 @@ impl Mip6AnswerWriter<'_> {
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
     #[inline]
     pub fn chargeable_user_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(89, 64, 0, 32768, true, v);
+        self.0.avps.put_bytes(0x59_00000000_40_90, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 65536, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_91, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 131072, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_92, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -3022,7 +3022,7 @@ impl Mip6AnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -3031,13 +3031,13 @@ impl Mip6AnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_93, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_94, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.

@@ -5244,25 +5244,25 @@ impl MipMnAaaAuthWriter<'_> {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(341, 64, 0, 1, true, v);
+        self.0.put_u32(0x155_00000000_40_81, v);
         self
     }
     /// `{ MIP-Auth-Input-Data-Length }`: MIP-Auth-Input-Data-Length (code 338), IETF RFC 4004 §7.6.2.
     #[inline]
     pub fn mip_auth_input_data_length(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(338, 64, 0, 2, true, v);
+        self.0.put_u32(0x152_00000000_40_82, v);
         self
     }
     /// `{ MIP-Authenticator-Length }`: MIP-Authenticator-Length (code 339), IETF RFC 4004 §7.6.3.
     #[inline]
     pub fn mip_authenticator_length(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(339, 64, 0, 4, true, v);
+        self.0.put_u32(0x153_00000000_40_83, v);
         self
     }
     /// `{ MIP-Authenticator-Offset }`: MIP-Authenticator-Offset (code 340), IETF RFC 4004 §7.6.4.
     #[inline]
     pub fn mip_authenticator_offset(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(340, 64, 0, 8, true, v);
+        self.0.put_u32(0x154_00000000_40_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5308,13 +5308,13 @@ impl MipOriginatingForeignAaaWriter<'_> {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(296, 64, 0, 1, true, v);
+        self.0.put_str(0x128_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(264, 64, 0, 2, true, v);
+        self.0.put_str(0x108_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5420,13 +5420,13 @@ impl MipHomeAgentHostWriter<'_> {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(283, 64, 0, 1, true, v);
+        self.0.put_str(0x11b_00000000_40_81, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(293, 64, 0, 2, true, v);
+        self.0.put_str(0x125_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5474,19 +5474,19 @@ impl MipFaToMnMsaWriter<'_> {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(319, 64, 0, 1, true, v);
+        self.0.put_u32(0x13f_00000000_40_81, v);
         self
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x159_00000000_40_82, v.0);
         self
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(343, 64, 0, 4, true, v);
+        self.0.put_bytes(0x157_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5534,19 +5534,19 @@ impl MipFaToHaMsaWriter<'_> {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(318, 64, 0, 1, true, v);
+        self.0.put_u32(0x13e_00000000_40_81, v);
         self
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x159_00000000_40_82, v.0);
         self
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(343, 64, 0, 4, true, v);
+        self.0.put_bytes(0x157_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5594,19 +5594,19 @@ impl MipHaToFaMsaWriter<'_> {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(323, 64, 0, 1, true, v);
+        self.0.put_u32(0x143_00000000_40_81, v);
         self
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x159_00000000_40_82, v.0);
         self
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(343, 64, 0, 4, true, v);
+        self.0.put_bytes(0x157_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5656,25 +5656,25 @@ impl MipHaToMnMsaWriter<'_> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(491, 64, 0, 1, true, v);
+        self.0.put_u32(0x1eb_00000000_40_81, v);
         self
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x159_00000000_40_82, v.0);
         self
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&mut self, v: MipReplayMode) -> &mut Self {
-        self.0.put_i32(346, 64, 0, 4, true, v.0);
+        self.0.put_i32(0x15a_00000000_40_83, v.0);
         self
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(343, 64, 0, 8, true, v);
+        self.0.put_bytes(0x157_00000000_40_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5722,19 +5722,19 @@ impl MipMnToFaMsaWriter<'_> {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     #[inline]
     pub fn mip_mn_to_fa_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(324, 64, 0, 1, true, v);
+        self.0.put_u32(0x144_00000000_40_81, v);
         self
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x159_00000000_40_82, v.0);
         self
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(335, 64, 0, 4, true, v);
+        self.0.put_bytes(0x14f_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5784,25 +5784,25 @@ impl MipMnToHaMsaWriter<'_> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(491, 64, 0, 1, true, v);
+        self.0.put_u32(0x1eb_00000000_40_81, v);
         self
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&mut self, v: MipAlgorithmType) -> &mut Self {
-        self.0.put_i32(345, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x159_00000000_40_82, v.0);
         self
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&mut self, v: MipReplayMode) -> &mut Self {
-        self.0.put_i32(346, 64, 0, 4, true, v.0);
+        self.0.put_i32(0x15a_00000000_40_83, v.0);
         self
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(335, 64, 0, 8, true, v);
+        self.0.put_bytes(0x14f_00000000_40_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5859,43 +5859,43 @@ impl AaMobileNodeRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x1_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(320, 64, 0, 64, true, v);
+        self.0.avps.put_bytes(0x140_00000000_40_87, v);
         self
     }
     /// `{ MIP-MN-AAA-Auth }`: MIP-MN-AAA-Auth (code 322), IETF RFC 4004 §7.6.
@@ -5912,37 +5912,37 @@ impl AaMobileNodeRequestWriter<'_> {
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x32_00000000_40_89, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8b, v);
         self
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(333, 64, 0, 2048, true, v);
+        self.0.avps.put_address(0x14d_00000000_40_8c, v);
         self
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(334, 64, 0, 4096, true, v);
+        self.0.avps.put_address(0x14e_00000000_40_8d, v);
         self
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(337, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x151_00000000_40_8e, v);
         self
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
@@ -5959,25 +5959,25 @@ impl AaMobileNodeRequestWriter<'_> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_90, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 65536, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_91, v.0);
         self
     }
     /// `[ MIP-FA-Challenge ]`: MIP-FA-Challenge (code 344), IETF RFC 4004 §7.7.
     #[inline]
     pub fn mip_fa_challenge(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(344, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x158_00000000_40_92, v);
         self
     }
     /// `[ MIP-Candidate-Home-Agent-Host ]`: MIP-Candidate-Home-Agent-Host (code 336), IETF RFC 4004 §7.9.
     #[inline]
     pub fn mip_candidate_home_agent_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(336, 64, 0, 262144, true, v);
+        self.0.avps.put_str(0x150_00000000_40_93, v);
         self
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
@@ -5994,7 +5994,7 @@ impl AaMobileNodeRequestWriter<'_> {
     /// `[ MIP-HA-to-FA-SPI ]`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(323, 64, 0, 1048576, true, v);
+        self.0.avps.put_u32(0x143_00000000_40_95, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6011,7 +6011,7 @@ impl AaMobileNodeRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6095,67 +6095,67 @@ impl AaMobileNodeAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x32_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_88, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_89, v.0);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -6164,19 +6164,19 @@ impl AaMobileNodeAnswerWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_8c, v.0);
         self
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(337, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x151_00000000_40_8d, v);
         self
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(321, 64, 0, 8192, true, v);
+        self.0.avps.put_bytes(0x141_00000000_40_8e, v);
         self
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
@@ -6237,31 +6237,31 @@ impl AaMobileNodeAnswerWriter<'_> {
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(367, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x16f_00000000_40_94, v);
         self
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(334, 64, 0, 1048576, true, v);
+        self.0.avps.put_address(0x14e_00000000_40_95, v);
         self
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(333, 64, 0, 2097152, true, v);
+        self.0.avps.put_address(0x14d_00000000_40_96, v);
         self
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8. Each call appends another occurrence.
     #[inline]
     pub fn mip_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(342, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x156_00000000_40_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4194304, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_97, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6353,67 +6353,67 @@ impl HomeAgentMipRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Authorization-Lifetime }`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_83, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_84, v.0);
         self
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(320, 64, 0, 16, true, v);
+        self.0.avps.put_bytes(0x140_00000000_40_85, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x108_00000000_40_86, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x128_00000000_40_87, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_89, v);
         self
     }
     /// `{ MIP-Feature-Vector }`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(337, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x151_00000000_40_8a, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
@@ -6463,7 +6463,7 @@ impl HomeAgentMipRequestWriter<'_> {
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(367, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x16f_00000000_40_90, v);
         self
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
@@ -6480,25 +6480,25 @@ impl HomeAgentMipRequestWriter<'_> {
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(333, 64, 0, 131072, true, v);
+        self.0.avps.put_address(0x14d_00000000_40_92, v);
         self
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(334, 64, 0, 262144, true, v);
+        self.0.avps.put_address(0x14e_00000000_40_93, v);
         self
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8. Each call appends another occurrence.
     #[inline]
     pub fn mip_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(342, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x156_00000000_40_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_94, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6515,7 +6515,7 @@ impl HomeAgentMipRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6591,91 +6591,91 @@ impl HomeAgentMipAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x32_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x126_00000000_00_88, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(321, 64, 0, 512, true, v);
+        self.0.avps.put_bytes(0x141_00000000_40_8a, v);
         self
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(334, 64, 0, 1024, true, v);
+        self.0.avps.put_address(0x14e_00000000_40_8b, v);
         self
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(333, 64, 0, 2048, true, v);
+        self.0.avps.put_address(0x14d_00000000_40_8c, v);
         self
     }
     /// `[ MIP-FA-to-HA-SPI ]`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(318, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x13e_00000000_40_8d, v);
         self
     }
     /// `[ MIP-FA-to-MN-SPI ]`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(319, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x13f_00000000_40_8e, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8f, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

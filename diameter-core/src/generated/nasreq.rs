@@ -10169,19 +10169,19 @@ impl ChapAuthWriter<'_> {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     #[inline]
     pub fn chap_algorithm(&mut self, v: ChapAlgorithm) -> &mut Self {
-        self.0.put_i32(403, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x193_00000000_40_81, v.0);
         self
     }
     /// `{ CHAP-Ident }`: CHAP-Ident (code 404), IETF RFC 7155 §4.3.6.
     #[inline]
     pub fn chap_ident(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(404, 64, 0, 2, true, v);
+        self.0.put_bytes(0x194_00000000_40_82, v);
         self
     }
     /// `[ CHAP-Response ]`: CHAP-Response (code 405), IETF RFC 7155 §4.3.7.
     #[inline]
     pub fn chap_response(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(405, 64, 0, 4, true, v);
+        self.0.put_bytes(0x195_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10242,61 +10242,61 @@ impl TunnelingWriter<'_> {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     #[inline]
     pub fn tunnel_type(&mut self, v: TunnelType) -> &mut Self {
-        self.0.put_i32(64, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x40_00000000_40_81, v.0);
         self
     }
     /// `{ Tunnel-Medium-Type }`: Tunnel-Medium-Type (code 65), IETF RFC 7155 §4.5.3.
     #[inline]
     pub fn tunnel_medium_type(&mut self, v: TunnelMediumType) -> &mut Self {
-        self.0.put_i32(65, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x41_00000000_40_82, v.0);
         self
     }
     /// `{ Tunnel-Client-Endpoint }`: Tunnel-Client-Endpoint (code 66), IETF RFC 7155 §4.5.4.
     #[inline]
     pub fn tunnel_client_endpoint(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(66, 64, 0, 4, true, v);
+        self.0.put_str(0x42_00000000_40_83, v);
         self
     }
     /// `{ Tunnel-Server-Endpoint }`: Tunnel-Server-Endpoint (code 67), IETF RFC 7155 §4.5.5.
     #[inline]
     pub fn tunnel_server_endpoint(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(67, 64, 0, 8, true, v);
+        self.0.put_str(0x43_00000000_40_84, v);
         self
     }
     /// `[ Tunnel-Preference ]`: Tunnel-Preference (code 83), IETF RFC 7155 §4.5.9.
     #[inline]
     pub fn tunnel_preference(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(83, 64, 0, 16, true, v);
+        self.0.put_u32(0x53_00000000_40_85, v);
         self
     }
     /// `[ Tunnel-Client-Auth-Id ]`: Tunnel-Client-Auth-Id (code 90), IETF RFC 7155 §4.5.10.
     #[inline]
     pub fn tunnel_client_auth_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(90, 64, 0, 32, true, v);
+        self.0.put_str(0x5a_00000000_40_86, v);
         self
     }
     /// `[ Tunnel-Server-Auth-Id ]`: Tunnel-Server-Auth-Id (code 91), IETF RFC 7155 §4.5.11.
     #[inline]
     pub fn tunnel_server_auth_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(91, 64, 0, 64, true, v);
+        self.0.put_str(0x5b_00000000_40_87, v);
         self
     }
     /// `[ Tunnel-Assignment-Id ]`: Tunnel-Assignment-Id (code 82), IETF RFC 7155 §4.5.8.
     #[inline]
     pub fn tunnel_assignment_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(82, 64, 0, 128, true, v);
+        self.0.put_bytes(0x52_00000000_40_88, v);
         self
     }
     /// `[ Tunnel-Password ]`: Tunnel-Password (code 69), IETF RFC 7155 §4.5.6.
     #[inline]
     pub fn tunnel_password(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(69, 64, 0, 256, true, v);
+        self.0.put_bytes(0x45_00000000_40_89, v);
         self
     }
     /// `[ Tunnel-Private-Group-Id ]`: Tunnel-Private-Group-Id (code 81), IETF RFC 7155 §4.5.7.
     #[inline]
     pub fn tunnel_private_group_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(81, 64, 0, 512, true, v);
+        self.0.put_bytes(0x51_00000000_40_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10373,79 +10373,79 @@ impl AaRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x20_00000000_40_88, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 256, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_89, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 512, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_8a, v);
         self
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(5, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x5_00000000_40_8b, v);
         self
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(87, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x57_00000000_40_8c, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 4096, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_8d, v.0);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -10454,91 +10454,91 @@ impl AaRequestWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 8192, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_8e, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8f, v);
         self
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(62, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x3e_00000000_40_90, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 65536, true, v);
+        self.0.avps.put_str(0x1_00000000_40_91, v);
         self
     }
     /// `[ User-Password ]`: User-Password (code 2), IETF RFC 7155 §4.3.1.
     #[inline]
     pub fn user_password(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x2_00000000_40_92, v);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_93, v.0);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 524288, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_94, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 1048576, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_95, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 2097152, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_96, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4194304, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_97, v.0);
         self
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(19, 64, 0, 8388608, true, v);
+        self.0.avps.put_str(0x13_00000000_40_98, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 16777216, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_99, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 33554432, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_9a, v);
         self
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(94, 64, 0, 67108864, true, v);
+        self.0.avps.put_bytes(0x5e_00000000_40_9b, v);
         self
     }
     /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(77, 64, 0, 134217728, true, v);
+        self.0.avps.put_str(0x4d_00000000_40_9c, v);
         self
     }
     /// `[ CHAP-Auth ]`: CHAP-Auth (code 402), IETF RFC 7155 §4.3.4.
@@ -10552,103 +10552,103 @@ impl AaRequestWriter<'_> {
     /// `[ CHAP-Challenge ]`: CHAP-Challenge (code 60), IETF RFC 7155 §4.3.8.
     #[inline]
     pub fn chap_challenge(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(60, 64, 0, 536870912, true, v);
+        self.0.avps.put_bytes(0x3c_00000000_40_9e, v);
         self
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4. Each call appends another occurrence.
     #[inline]
     pub fn framed_compression(&mut self, v: FramedCompression) -> &mut Self {
-        self.0.avps.put_i32(13, 64, 0, 0, false, v.0);
+        self.0.avps.put_i32(0xd_00000000_40_00, v.0);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 1073741824, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_9f, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 2147483648, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_a0, v);
         self
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x61_00000000_40_00, v);
         self
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(9, 64, 0, 4294967296, true, v);
+        self.0.avps.put_bytes(0x9_00000000_40_a1, v);
         self
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(12, 64, 0, 8589934592, true, v);
+        self.0.avps.put_u32(0xc_00000000_40_a2, v);
         self
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&mut self, v: FramedProtocol) -> &mut Self {
-        self.0.avps.put_i32(7, 64, 0, 17179869184, true, v.0);
+        self.0.avps.put_i32(0x7_00000000_40_a3, v.0);
         self
     }
     /// `[ ARAP-Password ]`: ARAP-Password (code 70), IETF RFC 7155 §4.3.9.
     #[inline]
     pub fn arap_password(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(70, 64, 0, 34359738368, true, v);
+        self.0.avps.put_bytes(0x46_00000000_40_a4, v);
         self
     }
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(73, 64, 0, 68719476736, true, v);
+        self.0.avps.put_u32(0x49_00000000_40_a5, v);
         self
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12. Each call appends another occurrence.
     #[inline]
     pub fn arap_security_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(74, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x4a_00000000_40_00, v);
         self
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1. Each call appends another occurrence.
     #[inline]
     pub fn login_ip_host(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(14, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0xe_00000000_40_00, v);
         self
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2. Each call appends another occurrence.
     #[inline]
     pub fn login_ipv6_host(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(98, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x62_00000000_40_00, v);
         self
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(36, 64, 0, 137438953472, true, v);
+        self.0.avps.put_bytes(0x24_00000000_40_a6, v);
         self
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(35, 64, 0, 274877906944, true, v);
+        self.0.avps.put_bytes(0x23_00000000_40_a7, v);
         self
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(63, 64, 0, 549755813888, true, v);
+        self.0.avps.put_bytes(0x3f_00000000_40_a8, v);
         self
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(34, 64, 0, 1099511627776, true, v);
+        self.0.avps.put_bytes(0x22_00000000_40_a9, v);
         self
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
@@ -10673,7 +10673,7 @@ impl AaRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10783,79 +10783,79 @@ impl AaAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_83, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_88, v.0);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8. Each call appends another occurrence.
     #[inline]
     pub fn configuration_token(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(78, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x4e_00000000_40_00, v);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_89, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
@@ -10872,25 +10872,25 @@ impl AaAnswerWriter<'_> {
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(28, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x1c_00000000_40_8c, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_8d, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_8e, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_8f, v.0);
         self
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -10899,31 +10899,31 @@ impl AaAnswerWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 32768, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_90, v.0);
         self
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(272, 64, 0, 65536, true, v);
+        self.0.avps.put_u32(0x110_00000000_40_91, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 131072, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_92, v);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 262144, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_93, v);
         self
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
     #[inline]
     pub fn reply_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x12_00000000_40_00, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -10932,235 +10932,235 @@ impl AaAnswerWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 524288, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_94, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 1048576, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_95, v);
         self
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
     #[inline]
     pub fn filter_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(11, 64, 0, 0, false, v);
+        self.0.avps.put_str(0xb_00000000_40_00, v);
         self
     }
     /// `[ Password-Retry ]`: Password-Retry (code 75), IETF RFC 7155 §4.3.2.
     #[inline]
     pub fn password_retry(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(75, 64, 0, 2097152, true, v);
+        self.0.avps.put_u32(0x4b_00000000_40_96, v);
         self
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(62, 64, 0, 4194304, true, v);
+        self.0.avps.put_u32(0x3e_00000000_40_97, v);
         self
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&mut self, v: Prompt) -> &mut Self {
-        self.0.avps.put_i32(76, 64, 0, 8388608, true, v.0);
+        self.0.avps.put_i32(0x4c_00000000_40_98, v.0);
         self
     }
     /// `[ ARAP-Challenge-Response ]`: ARAP-Challenge-Response (code 84), IETF RFC 7155 §4.3.10.
     #[inline]
     pub fn arap_challenge_response(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(84, 64, 0, 16777216, true, v);
+        self.0.avps.put_bytes(0x54_00000000_40_99, v);
         self
     }
     /// `[ ARAP-Features ]`: ARAP-Features (code 71), IETF RFC 7155 §4.4.10.8.1.
     #[inline]
     pub fn arap_features(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(71, 64, 0, 33554432, true, v);
+        self.0.avps.put_bytes(0x47_00000000_40_9a, v);
         self
     }
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(73, 64, 0, 67108864, true, v);
+        self.0.avps.put_u32(0x49_00000000_40_9b, v);
         self
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12. Each call appends another occurrence.
     #[inline]
     pub fn arap_security_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(74, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x4a_00000000_40_00, v);
         self
     }
     /// `[ ARAP-Zone-Access ]`: ARAP-Zone-Access (code 72), IETF RFC 7155 §4.4.10.8.2.
     #[inline]
     pub fn arap_zone_access(&mut self, v: ArapZoneAccess) -> &mut Self {
-        self.0.avps.put_i32(72, 64, 0, 134217728, true, v.0);
+        self.0.avps.put_i32(0x48_00000000_40_9c, v.0);
         self
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(20, 64, 0, 268435456, true, v);
+        self.0.avps.put_str(0x14_00000000_40_9d, v);
         self
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(19, 64, 0, 536870912, true, v);
+        self.0.avps.put_str(0x13_00000000_40_9e, v);
         self
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(37, 64, 0, 1073741824, true, v);
+        self.0.avps.put_u32(0x25_00000000_40_9f, v);
         self
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2. Each call appends another occurrence.
     #[inline]
     pub fn framed_appletalk_network(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(38, 64, 0, 0, false, v);
+        self.0.avps.put_u32(0x26_00000000_40_00, v);
         self
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(39, 64, 0, 2147483648, true, v);
+        self.0.avps.put_bytes(0x27_00000000_40_a0, v);
         self
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4. Each call appends another occurrence.
     #[inline]
     pub fn framed_compression(&mut self, v: FramedCompression) -> &mut Self {
-        self.0.avps.put_i32(13, 64, 0, 0, false, v.0);
+        self.0.avps.put_i32(0xd_00000000_40_00, v.0);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 4294967296, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_a1, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 8589934592, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_a2, v);
         self
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x61_00000000_40_00, v);
         self
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(100, 64, 0, 17179869184, true, v);
+        self.0.avps.put_bytes(0x64_00000000_40_a3, v);
         self
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_route(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(99, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x63_00000000_40_00, v);
         self
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(9, 64, 0, 34359738368, true, v);
+        self.0.avps.put_bytes(0x9_00000000_40_a4, v);
         self
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3. Each call appends another occurrence.
     #[inline]
     pub fn framed_route(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(22, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x16_00000000_40_00, v);
         self
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(88, 64, 0, 68719476736, true, v);
+        self.0.avps.put_bytes(0x58_00000000_40_a5, v);
         self
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(23, 64, 0, 137438953472, true, v);
+        self.0.avps.put_u32(0x17_00000000_40_a6, v);
         self
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(12, 64, 0, 274877906944, true, v);
+        self.0.avps.put_u32(0xc_00000000_40_a7, v);
         self
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&mut self, v: FramedProtocol) -> &mut Self {
-        self.0.avps.put_i32(7, 64, 0, 549755813888, true, v.0);
+        self.0.avps.put_i32(0x7_00000000_40_a8, v.0);
         self
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&mut self, v: FramedRouting) -> &mut Self {
-        self.0.avps.put_i32(10, 64, 0, 1099511627776, true, v.0);
+        self.0.avps.put_i32(0xa_00000000_40_a9, v.0);
         self
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1. Each call appends another occurrence.
     #[inline]
     pub fn login_ip_host(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(14, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0xe_00000000_40_00, v);
         self
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2. Each call appends another occurrence.
     #[inline]
     pub fn login_ipv6_host(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(98, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x62_00000000_40_00, v);
         self
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(36, 64, 0, 2199023255552, true, v);
+        self.0.avps.put_bytes(0x24_00000000_40_aa, v);
         self
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(35, 64, 0, 4398046511104, true, v);
+        self.0.avps.put_bytes(0x23_00000000_40_ab, v);
         self
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(63, 64, 0, 8796093022208, true, v);
+        self.0.avps.put_bytes(0x3f_00000000_40_ac, v);
         self
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(34, 64, 0, 17592186044416, true, v);
+        self.0.avps.put_bytes(0x22_00000000_40_ad, v);
         self
     }
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&mut self, v: LoginService) -> &mut Self {
-        self.0.avps.put_i32(15, 64, 0, 35184372088832, true, v.0);
+        self.0.avps.put_i32(0xf_00000000_40_ae, v.0);
         self
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(16, 64, 0, 70368744177664, true, v);
+        self.0.avps.put_u32(0x10_00000000_40_af, v);
         self
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
     #[inline]
     pub fn nas_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(400, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x190_00000000_40_00, v);
         self
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9. Each call appends another occurrence.
     #[inline]
     pub fn qos_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(407, 0, 0, 0, false, v);
+        self.0.avps.put_str(0x197_00000000_00_00, v);
         self
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
@@ -11174,7 +11174,7 @@ impl AaAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -11183,13 +11183,13 @@ impl AaAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 140737488355328, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_b0, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 281474976710656, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_b1, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11288,37 +11288,37 @@ impl ReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -11327,13 +11327,13 @@ impl ReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -11342,121 +11342,121 @@ impl ReAuthRequestWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_89, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x20_00000000_40_8b, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 2048, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_8c, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 4096, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_8d, v);
         self
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(5, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x5_00000000_40_8e, v);
         self
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(87, 64, 0, 16384, true, v);
+        self.0.avps.put_str(0x57_00000000_40_8f, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 32768, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_90, v.0);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 65536, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_91, v.0);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_92, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 262144, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_93, v);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 524288, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_94, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 1048576, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_95, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 2097152, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_96, v);
         self
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(94, 64, 0, 4194304, true, v);
+        self.0.avps.put_bytes(0x5e_00000000_40_97, v);
         self
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(44, 64, 0, 8388608, true, v);
+        self.0.avps.put_bytes(0x2c_00000000_40_98, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 16777216, true, v);
+        self.0.avps.put_str(0x32_00000000_40_99, v);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 33554432, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_9a, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 64, 0, 67108864, true, v);
+        self.0.avps.put_str(0x12_00000000_40_9b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11473,7 +11473,7 @@ impl ReAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11552,31 +11552,31 @@ impl ReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x1_00000000_40_85, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -11585,25 +11585,25 @@ impl ReAuthAnswerWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_86, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x119_00000000_00_88, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x126_00000000_00_89, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
@@ -11620,7 +11620,7 @@ impl ReAuthAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -11629,43 +11629,43 @@ impl ReAuthAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8a, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8b, v);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_8c, v.0);
         self
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8. Each call appends another occurrence.
     #[inline]
     pub fn configuration_token(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(78, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x4e_00000000_40_00, v);
         self
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(28, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x1c_00000000_40_8d, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_8e, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_8f, v);
         self
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -11674,31 +11674,31 @@ impl ReAuthAnswerWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 32768, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_90, v.0);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 65536, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_91, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
     #[inline]
     pub fn reply_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x12_00000000_40_00, v);
         self
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&mut self, v: Prompt) -> &mut Self {
-        self.0.avps.put_i32(76, 64, 0, 131072, true, v.0);
+        self.0.avps.put_i32(0x4c_00000000_40_92, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11780,55 +11780,55 @@ impl SessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -11837,13 +11837,13 @@ impl SessionTerminationRequestWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_89, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11860,7 +11860,7 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11932,49 +11932,49 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x1_00000000_40_85, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self.0.avps.put_str(0x119_00000000_00_86, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x126_00000000_00_87, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
@@ -11994,19 +11994,19 @@ impl SessionTerminationAnswerWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_88, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -12015,13 +12015,13 @@ impl SessionTerminationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8a, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -12118,43 +12118,43 @@ impl AbortSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -12163,121 +12163,121 @@ impl AbortSessionRequestWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_88, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x20_00000000_40_8a, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_8b, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 2048, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_8c, v);
         self
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(5, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x5_00000000_40_8d, v);
         self
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(87, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x57_00000000_40_8e, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_8f, v.0);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 32768, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_90, v.0);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 65536, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_91, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_92, v);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 262144, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_93, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 524288, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_94, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 1048576, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_95, v);
         self
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(94, 64, 0, 2097152, true, v);
+        self.0.avps.put_bytes(0x5e_00000000_40_96, v);
         self
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(44, 64, 0, 4194304, true, v);
+        self.0.avps.put_bytes(0x2c_00000000_40_97, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 8388608, true, v);
+        self.0.avps.put_str(0x32_00000000_40_98, v);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 16777216, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_99, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9. Each call appends another occurrence.
     #[inline]
     pub fn reply_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x12_00000000_40_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -12294,7 +12294,7 @@ impl AbortSessionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12367,31 +12367,31 @@ impl AbortSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x1_00000000_40_85, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -12400,31 +12400,31 @@ impl AbortSessionAnswerWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_86, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(24, 64, 0, 128, true, v);
+        self.0.avps.put_bytes(0x18_00000000_40_88, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
@@ -12441,7 +12441,7 @@ impl AbortSessionAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -12450,13 +12450,13 @@ impl AbortSessionAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 1024, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8b, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8c, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -12592,25 +12592,25 @@ impl AccountingRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
@@ -12619,43 +12619,43 @@ impl AccountingRequestWriter<'_> {
         &mut self,
         v: super::base::AccountingRecordType,
     ) -> &mut Self {
-        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1e0_00000000_40_85, v.0);
         self
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x1e5_00000000_40_86, v);
         self
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x103_00000000_40_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(287, 64, 0, 256, true, v);
+        self.0.avps.put_u64(0x11f_00000000_40_89, v);
         self
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(44, 64, 0, 512, true, v);
+        self.0.avps.put_bytes(0x2c_00000000_40_8a, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8b, v);
         self
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
@@ -12664,205 +12664,205 @@ impl AccountingRequestWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_8c, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8d, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8e, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 16384, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_8f, v.0);
         self
     }
     /// `[ Acct-Delay-Time ]`: Acct-Delay-Time (code 41), IETF RFC 7155 §4.6.8.
     #[inline]
     pub fn acct_delay_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(41, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x29_00000000_40_90, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 65536, true, v);
+        self.0.avps.put_str(0x20_00000000_40_91, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_92, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 262144, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_93, v);
         self
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(5, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x5_00000000_40_94, v);
         self
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(87, 64, 0, 1048576, true, v);
+        self.0.avps.put_str(0x57_00000000_40_95, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 2097152, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_96, v.0);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 4194304, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_97, v.0);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 8388608, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_98, v.0);
         self
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(363, 64, 0, 16777216, true, v);
+        self.0.avps.put_u64(0x16b_00000000_40_99, v);
         self
     }
     /// `[ Accounting-Input-Packets ]`: Accounting-Input-Packets (code 365), IETF RFC 7155 §4.6.3.
     #[inline]
     pub fn accounting_input_packets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(365, 64, 0, 33554432, true, v);
+        self.0.avps.put_u64(0x16d_00000000_40_9a, v);
         self
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(364, 64, 0, 67108864, true, v);
+        self.0.avps.put_u64(0x16c_00000000_40_9b, v);
         self
     }
     /// `[ Accounting-Output-Packets ]`: Accounting-Output-Packets (code 366), IETF RFC 7155 §4.6.4.
     #[inline]
     pub fn accounting_output_packets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(366, 64, 0, 134217728, true, v);
+        self.0.avps.put_u64(0x16e_00000000_40_9c, v);
         self
     }
     /// `[ Acct-Authentic ]`: Acct-Authentic (code 45), IETF RFC 7155 §4.6.6.
     #[inline]
     pub fn acct_authentic(&mut self, v: AcctAuthentic) -> &mut Self {
-        self.0.avps.put_i32(45, 64, 0, 268435456, true, v.0);
+        self.0.avps.put_i32(0x2d_00000000_40_9d, v.0);
         self
     }
     /// `[ Accounting-Auth-Method ]`: Accounting-Auth-Method (code 406), IETF RFC 7155 §4.6.7.
     #[inline]
     pub fn accounting_auth_method(&mut self, v: AccountingAuthMethod) -> &mut Self {
-        self.0.avps.put_i32(406, 64, 0, 536870912, true, v.0);
+        self.0.avps.put_i32(0x196_00000000_40_9e, v.0);
         self
     }
     /// `[ Acct-Link-Count ]`: Acct-Link-Count (code 51), IETF RFC 7155 §4.6.9.
     #[inline]
     pub fn acct_link_count(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(51, 64, 0, 1073741824, true, v);
+        self.0.avps.put_u32(0x33_00000000_40_9f, v);
         self
     }
     /// `[ Acct-Session-Time ]`: Acct-Session-Time (code 46), IETF RFC 7155 §4.6.5.
     #[inline]
     pub fn acct_session_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(46, 64, 0, 2147483648, true, v);
+        self.0.avps.put_u32(0x2e_00000000_40_a0, v);
         self
     }
     /// `[ Acct-Tunnel-Connection ]`: Acct-Tunnel-Connection (code 68), IETF RFC 7155 §4.6.10.
     #[inline]
     pub fn acct_tunnel_connection(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(68, 64, 0, 4294967296, true, v);
+        self.0.avps.put_bytes(0x44_00000000_40_a1, v);
         self
     }
     /// `[ Acct-Tunnel-Packets-Lost ]`: Acct-Tunnel-Packets-Lost (code 86), IETF RFC 7155 §4.6.11.
     #[inline]
     pub fn acct_tunnel_packets_lost(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(86, 64, 0, 8589934592, true, v);
+        self.0.avps.put_u32(0x56_00000000_40_a2, v);
         self
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(20, 64, 0, 17179869184, true, v);
+        self.0.avps.put_str(0x14_00000000_40_a3, v);
         self
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(19, 64, 0, 34359738368, true, v);
+        self.0.avps.put_str(0x13_00000000_40_a4, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 68719476736, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_a5, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 137438953472, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_a6, v);
         self
     }
     /// `*[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7. Each call appends another occurrence.
     #[inline]
     pub fn connect_info(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(77, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x4d_00000000_40_00, v);
         self
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(94, 64, 0, 274877906944, true, v);
+        self.0.avps.put_bytes(0x5e_00000000_40_a7, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 549755813888, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_a8, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 1099511627776, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_a9, v);
         self
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(28, 64, 0, 2199023255552, true, v);
+        self.0.avps.put_u32(0x1c_00000000_40_aa, v);
         self
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(62, 64, 0, 4398046511104, true, v);
+        self.0.avps.put_u32(0x3e_00000000_40_ab, v);
         self
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
@@ -12871,175 +12871,175 @@ impl AccountingRequestWriter<'_> {
         &mut self,
         v: super::base::AccountingRealtimeRequired,
     ) -> &mut Self {
-        self.0.avps.put_i32(483, 64, 0, 8796093022208, true, v.0);
+        self.0.avps.put_i32(0x1e3_00000000_40_ac, v.0);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 17592186044416, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_ad, v);
         self
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7. Each call appends another occurrence.
     #[inline]
     pub fn filter_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(11, 64, 0, 0, false, v);
+        self.0.avps.put_str(0xb_00000000_40_00, v);
         self
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6. Each call appends another occurrence.
     #[inline]
     pub fn nas_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(400, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x190_00000000_40_00, v);
         self
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9. Each call appends another occurrence.
     #[inline]
     pub fn qos_filter_rule(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(407, 0, 0, 0, false, v);
+        self.0.avps.put_str(0x197_00000000_00_00, v);
         self
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(37, 64, 0, 35184372088832, true, v);
+        self.0.avps.put_u32(0x25_00000000_40_ae, v);
         self
     }
     /// `[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(38, 64, 0, 70368744177664, true, v);
+        self.0.avps.put_u32(0x26_00000000_40_af, v);
         self
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(39, 64, 0, 140737488355328, true, v);
+        self.0.avps.put_bytes(0x27_00000000_40_b0, v);
         self
     }
     /// `[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&mut self, v: FramedCompression) -> &mut Self {
-        self.0.avps.put_i32(13, 64, 0, 281474976710656, true, v.0);
+        self.0.avps.put_i32(0xd_00000000_40_b1, v.0);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(96, 64, 0, 562949953421312, true, v);
+        self.0.avps.put_u64(0x60_00000000_40_b2, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 1125899906842624, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_b3, v);
         self
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(9, 64, 0, 2251799813685248, true, v);
+        self.0.avps.put_bytes(0x9_00000000_40_b4, v);
         self
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x61_00000000_40_00, v);
         self
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(100, 64, 0, 4503599627370496, true, v);
+        self.0.avps.put_bytes(0x64_00000000_40_b5, v);
         self
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7. Each call appends another occurrence.
     #[inline]
     pub fn framed_ipv6_route(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(99, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x63_00000000_40_00, v);
         self
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(23, 64, 0, 9007199254740992, true, v);
+        self.0.avps.put_u32(0x17_00000000_40_b6, v);
         self
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(12, 64, 0, 18014398509481984, true, v);
+        self.0.avps.put_u32(0xc_00000000_40_b7, v);
         self
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(88, 64, 0, 36028797018963968, true, v);
+        self.0.avps.put_bytes(0x58_00000000_40_b8, v);
         self
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&mut self, v: FramedProtocol) -> &mut Self {
-        self.0.avps.put_i32(7, 64, 0, 72057594037927936, true, v.0);
+        self.0.avps.put_i32(0x7_00000000_40_b9, v.0);
         self
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3. Each call appends another occurrence.
     #[inline]
     pub fn framed_route(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(22, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x16_00000000_40_00, v);
         self
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&mut self, v: FramedRouting) -> &mut Self {
-        self.0.avps.put_i32(10, 64, 0, 144115188075855872, true, v.0);
+        self.0.avps.put_i32(0xa_00000000_40_ba, v.0);
         self
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1. Each call appends another occurrence.
     #[inline]
     pub fn login_ip_host(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(14, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0xe_00000000_40_00, v);
         self
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2. Each call appends another occurrence.
     #[inline]
     pub fn login_ipv6_host(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(98, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x62_00000000_40_00, v);
         self
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(36, 64, 0, 288230376151711744, true, v);
+        self.0.avps.put_bytes(0x24_00000000_40_bb, v);
         self
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(35, 64, 0, 576460752303423488, true, v);
+        self.0.avps.put_bytes(0x23_00000000_40_bc, v);
         self
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(63, 64, 0, 1152921504606846976, true, v);
+        self.0.avps.put_bytes(0x3f_00000000_40_bd, v);
         self
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(34, 64, 0, 2305843009213693952, true, v);
+        self.0.avps.put_bytes(0x22_00000000_40_be, v);
         self
     }
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&mut self, v: LoginService) -> &mut Self {
-        self.0.avps.put_i32(15, 64, 0, 4611686018427387904, true, v.0);
+        self.0.avps.put_i32(0xf_00000000_40_bf, v.0);
         self
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(16, 64, 0, 9223372036854775808, true, v);
+        self.0.avps.put_u32(0x10_00000000_40_c0, v);
         self
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1. Each call appends another occurrence.
@@ -13064,7 +13064,7 @@ impl AccountingRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -13151,25 +13151,25 @@ impl AccountingAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
@@ -13178,61 +13178,61 @@ impl AccountingAnswerWriter<'_> {
         &mut self,
         v: super::base::AccountingRecordType,
     ) -> &mut Self {
-        self.0.avps.put_i32(480, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1e0_00000000_40_85, v.0);
         self
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(485, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x1e5_00000000_40_86, v);
         self
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(259, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x103_00000000_40_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(287, 64, 0, 256, true, v);
+        self.0.avps.put_u64(0x11f_00000000_40_89, v);
         self
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(44, 64, 0, 512, true, v);
+        self.0.avps.put_bytes(0x2c_00000000_40_8a, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8b, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 2048, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_8c, v.0);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 4096, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8d, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 8192, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8e, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.
@@ -13252,61 +13252,61 @@ impl AccountingAnswerWriter<'_> {
         &mut self,
         v: super::rfc4005::OriginAaaProtocol,
     ) -> &mut Self {
-        self.0.avps.put_i32(408, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x198_00000000_40_8f, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_90, v);
         self
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(32, 64, 0, 65536, true, v);
+        self.0.avps.put_str(0x20_00000000_40_91, v);
         self
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4, 64, 0, 131072, true, v);
+        self.0.avps.put_bytes(0x4_00000000_40_92, v);
         self
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(95, 64, 0, 262144, true, v);
+        self.0.avps.put_bytes(0x5f_00000000_40_93, v);
         self
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(5, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x5_00000000_40_94, v);
         self
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(87, 64, 0, 1048576, true, v);
+        self.0.avps.put_str(0x57_00000000_40_95, v);
         self
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&mut self, v: NasPortType) -> &mut Self {
-        self.0.avps.put_i32(61, 64, 0, 2097152, true, v.0);
+        self.0.avps.put_i32(0x3d_00000000_40_96, v.0);
         self
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&mut self, v: ServiceType) -> &mut Self {
-        self.0.avps.put_i32(6, 64, 0, 4194304, true, v.0);
+        self.0.avps.put_i32(0x6_00000000_40_97, v.0);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 8388608, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_98, v.0);
         self
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
@@ -13315,19 +13315,19 @@ impl AccountingAnswerWriter<'_> {
         &mut self,
         v: super::base::AccountingRealtimeRequired,
     ) -> &mut Self {
-        self.0.avps.put_i32(483, 64, 0, 16777216, true, v.0);
+        self.0.avps.put_i32(0x1e3_00000000_40_99, v.0);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 33554432, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_9a, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

@@ -850,145 +850,145 @@ impl M2mInformationWriter<'_> {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn application_entity_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1001, 192, 45687, 1, true, v);
+        self.0.put_str(0x3e9_0000b277_c0_81, v);
         self
     }
     /// `[ External-ID ]`: External-ID (code 1005, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn external_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1005, 192, 45687, 2, true, v);
+        self.0.put_str(0x3ed_0000b277_c0_82, v);
         self
     }
     /// `[ Receiver ]`: Receiver (code 1014, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn receiver(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1014, 192, 45687, 4, true, v);
+        self.0.put_str(0x3f6_0000b277_c0_83, v);
         self
     }
     /// `[ OneM2M-Originator ]`: OneM2M-Originator (code 1008, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn onem2m_originator(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1008, 192, 45687, 8, true, v);
+        self.0.put_str(0x3f0_0000b277_c0_84, v);
         self
     }
     /// `[ Hosting-CSE-ID ]`: Hosting-CSE-ID (code 1007, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn hosting_cse_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1007, 192, 45687, 16, true, v);
+        self.0.put_str(0x3ef_0000b277_c0_85, v);
         self
     }
     /// `[ Target-ID ]`: Target-ID (code 1022, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn target_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1022, 192, 45687, 32, true, v);
+        self.0.put_str(0x3fe_0000b277_c0_86, v);
         self
     }
     /// `[ Protocol-Type ]`: Protocol-Type (code 1013, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn protocol_type(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1013, 192, 45687, 64, true, v);
+        self.0.put_i32(0x3f5_0000b277_c0_87, v);
         self
     }
     /// `[ Request-Operation ]`: Request-Operation (code 1017, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_operation(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1017, 192, 45687, 128, true, v);
+        self.0.put_i32(0x3f9_0000b277_c0_88, v);
         self
     }
     /// `[ Request-Headers-Size ]`: Request-Headers-Size (code 1016, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_headers_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1016, 192, 45687, 256, true, v);
+        self.0.put_u32(0x3f8_0000b277_c0_89, v);
         self
     }
     /// `[ Request-Body-Size ]`: Request-Body-Size (code 1015, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_body_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1015, 192, 45687, 512, true, v);
+        self.0.put_u32(0x3f7_0000b277_c0_8a, v);
         self
     }
     /// `[ Response-Headers-Size ]`: Response-Headers-Size (code 1019, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_headers_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1019, 192, 45687, 1024, true, v);
+        self.0.put_u32(0x3fb_0000b277_c0_8b, v);
         self
     }
     /// `[ Response-Body-Size ]`: Response-Body-Size (code 1018, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_body_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1018, 192, 45687, 2048, true, v);
+        self.0.put_u32(0x3fa_0000b277_c0_8c, v);
         self
     }
     /// `[ Response-Status-Code ]`: Response-Status-Code (code 1020, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_status_code(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1020, 192, 45687, 4096, true, v);
+        self.0.put_i32(0x3fc_0000b277_c0_8d, v);
         self
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 8192, true, v);
+        self.0.put_u32(0x1b0_00000000_40_8e, v);
         self
     }
     /// `[ M2M-Event-Record-Timestamp ]`: M2M-Event-Record-Timestamp (code 1010, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn m2m_event_record_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1010, 192, 45687, 16384, true, v.0);
+        self.0.put_u32(0x3f2_0000b277_c0_8f, v.0);
         self
     }
     /// `[ Control-Memory-Size ]`: Control-Memory-Size (code 1002, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn control_memory_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1002, 192, 45687, 32768, true, v);
+        self.0.put_u32(0x3ea_0000b277_c0_90, v);
         self
     }
     /// `[ Data-Memory-Size ]`: Data-Memory-Size (code 1004, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn data_memory_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1004, 192, 45687, 65536, true, v);
+        self.0.put_u32(0x3ec_0000b277_c0_91, v);
         self
     }
     /// `[ Access-Network-Identifier ]`: Access-Network-Identifier (code 1000, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn access_network_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1000, 192, 45687, 131072, true, v);
+        self.0.put_u32(0x3e8_0000b277_c0_92, v);
         self
     }
     /// `[ Occupancy ]`: Occupancy (code 1012, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn occupancy(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1012, 192, 45687, 262144, true, v);
+        self.0.put_u32(0x3f4_0000b277_c0_93, v);
         self
     }
     /// `[ Group-Name ]`: Group-Name (code 1006, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn group_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1006, 192, 45687, 524288, true, v);
+        self.0.put_str(0x3ee_0000b277_c0_94, v);
         self
     }
     /// `[ Maximum-Number-Members ]`: Maximum-Number-Members (code 1009, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn maximum_number_members(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1009, 192, 45687, 1048576, true, v);
+        self.0.put_u32(0x3f1_0000b277_c0_95, v);
         self
     }
     /// `[ Current-Number-Members ]`: Current-Number-Members (code 1003, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn current_number_members(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1003, 192, 45687, 2097152, true, v);
+        self.0.put_u32(0x3eb_0000b277_c0_96, v);
         self
     }
     /// `[ Subgroup-Name ]`: Subgroup-Name (code 1021, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn subgroup_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1021, 192, 45687, 4194304, true, v);
+        self.0.put_str(0x3fd_0000b277_c0_97, v);
         self
     }
     /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2064, 128, 10415, 8388608, true, v);
+        self.0.put_str(0x810_000028af_80_98, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -10891,7 +10891,7 @@ impl FilterRuleWriter<'_> {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     #[inline]
     pub fn filter_rule_precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(510, 64, 0, 1, true, v);
+        self.0.put_u32(0x1fe_00000000_40_81, v);
         self
     }
     /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
@@ -10919,13 +10919,13 @@ impl FilterRuleWriter<'_> {
     /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&mut self, v: TreatmentAction) -> &mut Self {
-        self.0.put_i32(572, 64, 0, 4, true, v.0);
+        self.0.put_i32(0x23c_00000000_40_83, v.0);
         self
     }
     /// `[ QoS-Semantics ]`: QoS-Semantics (code 575), IETF RFC 5777 §5.4.
     #[inline]
     pub fn qos_semantics(&mut self, v: QosSemantics) -> &mut Self {
-        self.0.put_i32(575, 64, 0, 8, true, v.0);
+        self.0.put_i32(0x23f_00000000_40_84, v.0);
         self
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
@@ -11061,19 +11061,19 @@ impl ClassifierWriter<'_> {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     #[inline]
     pub fn classifier_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(512, 64, 0, 1, true, v);
+        self.0.put_bytes(0x200_00000000_40_81, v);
         self
     }
     /// `[ Protocol ]`: Protocol (code 513), IETF RFC 5777 §4.1.3.
     #[inline]
     pub fn protocol(&mut self, v: Protocol) -> &mut Self {
-        self.0.put_i32(513, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x201_00000000_40_82, v.0);
         self
     }
     /// `[ Direction ]`: Direction (code 514), IETF RFC 5777 §4.1.4.
     #[inline]
     pub fn direction(&mut self, v: Direction) -> &mut Self {
-        self.0.put_i32(514, 64, 0, 4, true, v.0);
+        self.0.put_i32(0x202_00000000_40_83, v.0);
         self
     }
     /// `*[ From-Spec ]`: From-Spec (code 515), IETF RFC 5777 §4.1.5. Each call appends another occurrence.
@@ -11095,13 +11095,13 @@ impl ClassifierWriter<'_> {
     /// `*[ Diffserv-Code-Point ]`: Diffserv-Code-Point (code 535), IETF RFC 5777 §4.1.8.1. Each call appends another occurrence.
     #[inline]
     pub fn diffserv_code_point(&mut self, v: DiffservCodePoint) -> &mut Self {
-        self.0.put_i32(535, 64, 0, 0, false, v.0);
+        self.0.put_i32(0x217_00000000_40_00, v.0);
         self
     }
     /// `[ Fragmentation-Flag ]`: Fragmentation-Flag (code 536), IETF RFC 5777 §4.1.8.2.
     #[inline]
     pub fn fragmentation_flag(&mut self, v: FragmentationFlag) -> &mut Self {
-        self.0.put_i32(536, 64, 0, 8, true, v.0);
+        self.0.put_i32(0x218_00000000_40_84, v.0);
         self
     }
     /// `*[ IP-Option ]`: IP-Option (code 537), IETF RFC 5777 §4.1.8.3. Each call appends another occurrence.
@@ -11240,7 +11240,7 @@ impl FromSpecWriter<'_> {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2. Each call appends another occurrence.
     #[inline]
     pub fn ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(518, 64, 0, 0, false, v);
+        self.0.put_address(0x206_00000000_40_00, v);
         self
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3. Each call appends another occurrence.
@@ -11268,7 +11268,7 @@ impl FromSpecWriter<'_> {
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8. Each call appends another occurrence.
     #[inline]
     pub fn mac_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(524, 64, 0, 0, false, v);
+        self.0.put_bytes(0x20c_00000000_40_00, v);
         self
     }
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9. Each call appends another occurrence.
@@ -11285,7 +11285,7 @@ impl FromSpecWriter<'_> {
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11. Each call appends another occurrence.
     #[inline]
     pub fn eui64_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(527, 64, 0, 0, false, v);
+        self.0.put_bytes(0x20f_00000000_40_00, v);
         self
     }
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12. Each call appends another occurrence.
@@ -11302,7 +11302,7 @@ impl FromSpecWriter<'_> {
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14. Each call appends another occurrence.
     #[inline]
     pub fn port(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(530, 64, 0, 0, false, v);
+        self.0.put_i32(0x212_00000000_40_00, v);
         self
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15. Each call appends another occurrence.
@@ -11316,13 +11316,13 @@ impl FromSpecWriter<'_> {
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&mut self, v: Negated) -> &mut Self {
-        self.0.put_i32(517, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x205_00000000_40_81, v.0);
         self
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&mut self, v: UseAssignedAddress) -> &mut Self {
-        self.0.put_i32(534, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x216_00000000_40_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11421,7 +11421,7 @@ impl ToSpecWriter<'_> {
     /// `*[ IP-Address ]`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2. Each call appends another occurrence.
     #[inline]
     pub fn ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(518, 64, 0, 0, false, v);
+        self.0.put_address(0x206_00000000_40_00, v);
         self
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3. Each call appends another occurrence.
@@ -11449,7 +11449,7 @@ impl ToSpecWriter<'_> {
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8. Each call appends another occurrence.
     #[inline]
     pub fn mac_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(524, 64, 0, 0, false, v);
+        self.0.put_bytes(0x20c_00000000_40_00, v);
         self
     }
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9. Each call appends another occurrence.
@@ -11466,7 +11466,7 @@ impl ToSpecWriter<'_> {
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11. Each call appends another occurrence.
     #[inline]
     pub fn eui64_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(527, 64, 0, 0, false, v);
+        self.0.put_bytes(0x20f_00000000_40_00, v);
         self
     }
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12. Each call appends another occurrence.
@@ -11483,7 +11483,7 @@ impl ToSpecWriter<'_> {
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14. Each call appends another occurrence.
     #[inline]
     pub fn port(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(530, 64, 0, 0, false, v);
+        self.0.put_i32(0x212_00000000_40_00, v);
         self
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15. Each call appends another occurrence.
@@ -11497,13 +11497,13 @@ impl ToSpecWriter<'_> {
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&mut self, v: Negated) -> &mut Self {
-        self.0.put_i32(517, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x205_00000000_40_81, v.0);
         self
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&mut self, v: UseAssignedAddress) -> &mut Self {
-        self.0.put_i32(534, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x216_00000000_40_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11593,13 +11593,13 @@ impl IpAddressRangeWriter<'_> {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     #[inline]
     pub fn ip_address_start(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(520, 64, 0, 1, true, v);
+        self.0.put_address(0x208_00000000_40_81, v);
         self
     }
     /// `[ IP-Address-End ]`: IP-Address-End (code 521), IETF RFC 5777 §4.1.7.5.
     #[inline]
     pub fn ip_address_end(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(521, 64, 0, 2, true, v);
+        self.0.put_address(0x209_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11689,13 +11689,13 @@ impl IpAddressMaskWriter<'_> {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(518, 64, 0, 1, true, v);
+        self.0.put_address(0x206_00000000_40_81, v);
         self
     }
     /// `{ IP-Bit-Mask-Width }`: IP-Bit-Mask-Width (code 523), IETF RFC 5777 §4.1.7.7.
     #[inline]
     pub fn ip_bit_mask_width(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(523, 64, 0, 2, true, v);
+        self.0.put_u32(0x20b_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11785,13 +11785,13 @@ impl MacAddressMaskWriter<'_> {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
     pub fn mac_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(524, 64, 0, 1, true, v);
+        self.0.put_bytes(0x20c_00000000_40_81, v);
         self
     }
     /// `{ MAC-Address-Mask-Pattern }`: MAC-Address-Mask-Pattern (code 526), IETF RFC 5777 §4.1.7.10.
     #[inline]
     pub fn mac_address_mask_pattern(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(526, 64, 0, 2, true, v);
+        self.0.put_bytes(0x20e_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11881,13 +11881,13 @@ impl Eui64AddressMaskWriter<'_> {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
     pub fn eui64_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(527, 64, 0, 1, true, v);
+        self.0.put_bytes(0x20f_00000000_40_81, v);
         self
     }
     /// `{ EUI64-Address-Mask-Pattern }`: EUI64-Address-Mask-Pattern (code 529), IETF RFC 5777 §4.1.7.13.
     #[inline]
     pub fn eui64_address_mask_pattern(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(529, 64, 0, 2, true, v);
+        self.0.put_bytes(0x211_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11977,13 +11977,13 @@ impl PortRangeWriter<'_> {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     #[inline]
     pub fn port_start(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(532, 64, 0, 1, true, v);
+        self.0.put_i32(0x214_00000000_40_81, v);
         self
     }
     /// `[ Port-End ]`: Port-End (code 533), IETF RFC 5777 §4.1.7.17.
     #[inline]
     pub fn port_end(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(533, 64, 0, 2, true, v);
+        self.0.put_i32(0x215_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12074,19 +12074,19 @@ impl IpOptionWriter<'_> {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     #[inline]
     pub fn ip_option_type(&mut self, v: IpOptionType) -> &mut Self {
-        self.0.put_i32(538, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x21a_00000000_40_81, v.0);
         self
     }
     /// `*[ IP-Option-Value ]`: IP-Option-Value (code 539), IETF RFC 5777 §4.1.8.5. Each call appends another occurrence.
     #[inline]
     pub fn ip_option_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(539, 64, 0, 0, false, v);
+        self.0.put_bytes(0x21b_00000000_40_00, v);
         self
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&mut self, v: Negated) -> &mut Self {
-        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x205_00000000_40_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12177,19 +12177,19 @@ impl TcpOptionWriter<'_> {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     #[inline]
     pub fn tcp_option_type(&mut self, v: TcpOptionType) -> &mut Self {
-        self.0.put_i32(541, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x21d_00000000_40_81, v.0);
         self
     }
     /// `*[ TCP-Option-Value ]`: TCP-Option-Value (code 542), IETF RFC 5777 §4.1.8.8. Each call appends another occurrence.
     #[inline]
     pub fn tcp_option_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(542, 64, 0, 0, false, v);
+        self.0.put_bytes(0x21e_00000000_40_00, v);
         self
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&mut self, v: Negated) -> &mut Self {
-        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x205_00000000_40_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12279,13 +12279,13 @@ impl TcpFlagsWriter<'_> {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     #[inline]
     pub fn tcp_flag_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(544, 64, 0, 1, true, v);
+        self.0.put_u32(0x220_00000000_40_81, v);
         self
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&mut self, v: Negated) -> &mut Self {
-        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x205_00000000_40_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12376,19 +12376,19 @@ impl IcmpTypeWriter<'_> {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     #[inline]
     pub fn icmp_type_number(&mut self, v: IcmpTypeNumber) -> &mut Self {
-        self.0.put_i32(546, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x222_00000000_40_81, v.0);
         self
     }
     /// `*[ ICMP-Code ]`: ICMP-Code (code 547), IETF RFC 5777 §4.1.8.13. Each call appends another occurrence.
     #[inline]
     pub fn icmp_code(&mut self, v: IcmpCode) -> &mut Self {
-        self.0.put_i32(547, 64, 0, 0, false, v.0);
+        self.0.put_i32(0x223_00000000_40_00, v.0);
         self
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&mut self, v: Negated) -> &mut Self {
-        self.0.put_i32(517, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x205_00000000_40_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12590,13 +12590,13 @@ impl EthProtoTypeWriter<'_> {
     /// `*[ ETH-Ether-Type ]`: ETH-Ether-Type (code 550), IETF RFC 5777 §4.1.8.16. Each call appends another occurrence.
     #[inline]
     pub fn eth_ether_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(550, 64, 0, 0, false, v);
+        self.0.put_bytes(0x226_00000000_40_00, v);
         self
     }
     /// `*[ ETH-SAP ]`: ETH-SAP (code 551), IETF RFC 5777 §4.1.8.17. Each call appends another occurrence.
     #[inline]
     pub fn eth_sap(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(551, 64, 0, 0, false, v);
+        self.0.put_bytes(0x227_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12690,25 +12690,25 @@ impl VlanIdRangeWriter<'_> {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     #[inline]
     pub fn s_vid_start(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(553, 64, 0, 1, true, v);
+        self.0.put_u32(0x229_00000000_40_81, v);
         self
     }
     /// `[ S-VID-End ]`: S-VID-End (code 554), IETF RFC 5777 §4.1.8.20.
     #[inline]
     pub fn s_vid_end(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(554, 64, 0, 2, true, v);
+        self.0.put_u32(0x22a_00000000_40_82, v);
         self
     }
     /// `[ C-VID-Start ]`: C-VID-Start (code 555), IETF RFC 5777 §4.1.8.21.
     #[inline]
     pub fn c_vid_start(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(555, 64, 0, 4, true, v);
+        self.0.put_u32(0x22b_00000000_40_83, v);
         self
     }
     /// `[ C-VID-End ]`: C-VID-End (code 556), IETF RFC 5777 §4.1.8.22.
     #[inline]
     pub fn c_vid_end(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(556, 64, 0, 8, true, v);
+        self.0.put_u32(0x22c_00000000_40_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12795,13 +12795,13 @@ impl UserPriorityRangeWriter<'_> {
     /// `*[ Low-User-Priority ]`: Low-User-Priority (code 558), IETF RFC 5777 §4.1.8.24. Each call appends another occurrence.
     #[inline]
     pub fn low_user_priority(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(558, 64, 0, 0, false, v);
+        self.0.put_u32(0x22e_00000000_40_00, v);
         self
     }
     /// `*[ High-User-Priority ]`: High-User-Priority (code 559), IETF RFC 5777 §4.1.8.25. Each call appends another occurrence.
     #[inline]
     pub fn high_user_priority(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(559, 64, 0, 0, false, v);
+        self.0.put_u32(0x22f_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12903,49 +12903,49 @@ impl TimeOfDayConditionWriter<'_> {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(561, 64, 0, 1, true, v);
+        self.0.put_u32(0x231_00000000_40_81, v);
         self
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(562, 64, 0, 2, true, v);
+        self.0.put_u32(0x232_00000000_40_82, v);
         self
     }
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(563, 64, 0, 4, true, v);
+        self.0.put_u32(0x233_00000000_40_83, v);
         self
     }
     /// `[ Day-Of-Month-Mask ]`: Day-Of-Month-Mask (code 564), IETF RFC 5777 §4.2.5.
     #[inline]
     pub fn day_of_month_mask(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(564, 64, 0, 8, true, v);
+        self.0.put_u32(0x234_00000000_40_84, v);
         self
     }
     /// `[ Month-Of-Year-Mask ]`: Month-Of-Year-Mask (code 565), IETF RFC 5777 §4.2.6.
     #[inline]
     pub fn month_of_year_mask(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(565, 64, 0, 16, true, v);
+        self.0.put_u32(0x235_00000000_40_85, v);
         self
     }
     /// `[ Absolute-Start-Time ]`: Absolute-Start-Time (code 566), IETF RFC 5777 §4.2.7.
     #[inline]
     pub fn absolute_start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(566, 64, 0, 32, true, v.0);
+        self.0.put_u32(0x236_00000000_40_86, v.0);
         self
     }
     /// `[ Absolute-End-Time ]`: Absolute-End-Time (code 568), IETF RFC 5777 §4.2.9.
     #[inline]
     pub fn absolute_end_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(568, 64, 0, 64, true, v.0);
+        self.0.put_u32(0x238_00000000_40_87, v.0);
         self
     }
     /// `[ Timezone-Flag ]`: Timezone-Flag (code 570), IETF RFC 5777 §4.2.11.
     #[inline]
     pub fn timezone_flag(&mut self, v: TimezoneFlag) -> &mut Self {
-        self.0.put_i32(570, 64, 0, 128, true, v.0);
+        self.0.put_i32(0x23a_00000000_40_88, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -13043,13 +13043,13 @@ impl QosProfileTemplateWriter<'_> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(266, 64, 0, 1, true, v);
+        self.0.put_u32(0x10a_00000000_40_81, v);
         self
     }
     /// `{ QoS-Profile-Id }`: QoS-Profile-Id (code 573), IETF RFC 5777 §5.2.
     #[inline]
     pub fn qos_profile_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(573, 64, 0, 2, true, v);
+        self.0.put_u32(0x23d_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -13220,7 +13220,7 @@ impl ExcessTreatmentWriter<'_> {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&mut self, v: TreatmentAction) -> &mut Self {
-        self.0.put_i32(572, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x23c_00000000_40_81, v.0);
         self
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.

@@ -649,31 +649,31 @@ impl Tmod1Writer<'_> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(496, 64, 0, 1, true, v);
+        self.0.put_f32(0x1f0_00000000_40_81, v);
         self
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(497, 64, 0, 2, true, v);
+        self.0.put_f32(0x1f1_00000000_40_82, v);
         self
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(498, 64, 0, 4, true, v);
+        self.0.put_f32(0x1f2_00000000_40_83, v);
         self
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(499, 64, 0, 8, true, v);
+        self.0.put_u32(0x1f3_00000000_40_84, v);
         self
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(500, 64, 0, 16, true, v);
+        self.0.put_u32(0x1f4_00000000_40_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -724,31 +724,31 @@ impl Tmod2Writer<'_> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(496, 64, 0, 1, true, v);
+        self.0.put_f32(0x1f0_00000000_40_81, v);
         self
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(497, 64, 0, 2, true, v);
+        self.0.put_f32(0x1f1_00000000_40_82, v);
         self
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(498, 64, 0, 4, true, v);
+        self.0.put_f32(0x1f2_00000000_40_83, v);
         self
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(499, 64, 0, 8, true, v);
+        self.0.put_u32(0x1f3_00000000_40_84, v);
         self
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(500, 64, 0, 16, true, v);
+        self.0.put_u32(0x1f4_00000000_40_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -277,7 +277,7 @@ impl ServiceConfigurationWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 2, true, v);
+        self.0.put_str(0x1ed_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -374,31 +374,31 @@ impl KeyWriter<'_> {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     #[inline]
     pub fn key_type(&mut self, v: KeyType) -> &mut Self {
-        self.0.put_i32(582, 0, 0, 1, true, v.0);
+        self.0.put_i32(0x246_00000000_00_81, v.0);
         self
     }
     /// `{ Keying-Material }`: Keying-Material (code 583), IETF RFC 6734 §3.1.3.
     #[inline]
     pub fn keying_material(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(583, 0, 0, 2, true, v);
+        self.0.put_bytes(0x247_00000000_00_82, v);
         self
     }
     /// `[ Key-Lifetime ]`: Key-Lifetime (code 584), IETF RFC 6734 §3.1.4.
     #[inline]
     pub fn key_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(584, 0, 0, 4, true, v);
+        self.0.put_u32(0x248_00000000_00_83, v);
         self
     }
     /// `[ Key-Name ]`: Key-Name (code 586), IETF RFC 6734 §3.1.2.
     #[inline]
     pub fn key_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(586, 0, 0, 8, true, v);
+        self.0.put_bytes(0x24a_00000000_00_84, v);
         self
     }
     /// `[ Key-SPI ]`: Key-SPI (code 585), IETF RFC 6734 §3.1.5.
     #[inline]
     pub fn key_spi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(585, 0, 0, 16, true, v);
+        self.0.put_u32(0x249_00000000_00_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -235,7 +235,7 @@ impl ErpRkRequestWriter<'_> {
     /// `{ ERP-Realm }`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     #[inline]
     pub fn erp_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(619, 0, 0, 1, true, v);
+        self.0.put_str(0x26b_00000000_00_81, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -1372,19 +1372,19 @@ impl LoadWriter<'_> {
     /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
     #[inline]
     pub fn load_type(&mut self, v: LoadType) -> &mut Self {
-        self.0.put_i32(651, 0, 0, 1, true, v.0);
+        self.0.put_i32(0x28b_00000000_00_81, v.0);
         self
     }
     /// `[ Load-Value ]`: Load-Value (code 652), IETF RFC 8583 §7.3.
     #[inline]
     pub fn load_value(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(652, 0, 0, 2, true, v);
+        self.0.put_u64(0x28c_00000000_00_82, v);
         self
     }
     /// `[ SourceID ]`: SourceID (code 649), IETF RFC 8581 §6.3.
     #[inline]
     pub fn sourceid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(649, 0, 0, 4, true, v);
+        self.0.put_str(0x289_00000000_00_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -8937,7 +8937,7 @@ impl SipAccountingInformationWriter<'_> {
     /// `*[ SIP-Accounting-Server-URI ]`: SIP-Accounting-Server-URI (code 369), IETF RFC 4740 §9.1.1. Each call appends another occurrence.
     #[inline]
     pub fn sip_accounting_server_uri(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.put_str(369, 64, 0, 0, false, &v.0);
+        self.0.put_str(0x171_00000000_40_00, &v.0);
         self
     }
     /// `*[ SIP-Credit-Control-Server-URI ]`: SIP-Credit-Control-Server-URI (code 370), IETF RFC 4740 §9.1.2. Each call appends another occurrence.
@@ -8946,7 +8946,7 @@ impl SipAccountingInformationWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(370, 64, 0, 0, false, &v.0);
+        self.0.put_str(0x172_00000000_40_00, &v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8990,19 +8990,19 @@ impl SipServerCapabilitiesWriter<'_> {
     /// `*[ SIP-Mandatory-Capability ]`: SIP-Mandatory-Capability (code 373), IETF RFC 4740 §9.3.1. Each call appends another occurrence.
     #[inline]
     pub fn sip_mandatory_capability(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(373, 64, 0, 0, false, v);
+        self.0.put_u32(0x175_00000000_40_00, v);
         self
     }
     /// `*[ SIP-Optional-Capability ]`: SIP-Optional-Capability (code 374), IETF RFC 4740 §9.3.2. Each call appends another occurrence.
     #[inline]
     pub fn sip_optional_capability(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(374, 64, 0, 0, false, v);
+        self.0.put_u32(0x176_00000000_40_00, v);
         self
     }
     /// `*[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2. Each call appends another occurrence.
     #[inline]
     pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(371, 64, 0, 0, false, v);
+        self.0.put_str(0x173_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9057,13 +9057,13 @@ impl SipAuthDataItemWriter<'_> {
         &mut self,
         v: SipAuthenticationScheme,
     ) -> &mut Self {
-        self.0.put_i32(377, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x179_00000000_40_81, v.0);
         self
     }
     /// `[ SIP-Item-Number ]`: SIP-Item-Number (code 378), IETF RFC 4740 §9.5.2.
     #[inline]
     pub fn sip_item_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(378, 64, 0, 2, true, v);
+        self.0.put_u32(0x17a_00000000_40_82, v);
         self
     }
     /// `[ SIP-Authenticate ]`: SIP-Authenticate (code 379), IETF RFC 4740 §9.5.3.
@@ -9155,55 +9155,55 @@ impl SipAuthenticateWriter<'_> {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(104, 64, 0, 1, true, v);
+        self.0.put_str(0x68_00000000_40_81, v);
         self
     }
     /// `{ Digest-Nonce }`: Digest-Nonce (code 105), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(105, 64, 0, 2, true, v);
+        self.0.put_str(0x69_00000000_40_82, v);
         self
     }
     /// `[ Digest-Domain ]`: Digest-Domain (code 119), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_domain(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(119, 64, 0, 4, true, v);
+        self.0.put_str(0x77_00000000_40_83, v);
         self
     }
     /// `[ Digest-Opaque ]`: Digest-Opaque (code 116), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_opaque(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(116, 64, 0, 8, true, v);
+        self.0.put_str(0x74_00000000_40_84, v);
         self
     }
     /// `[ Digest-Stale ]`: Digest-Stale (code 120), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_stale(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(120, 64, 0, 16, true, v);
+        self.0.put_str(0x78_00000000_40_85, v);
         self
     }
     /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_algorithm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(111, 64, 0, 32, true, v);
+        self.0.put_str(0x6f_00000000_40_86, v);
         self
     }
     /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(110, 64, 0, 64, true, v);
+        self.0.put_str(0x6e_00000000_40_87, v);
         self
     }
     /// `[ Digest-HA1 ]`: Digest-HA1 (code 121), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_ha1(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(121, 64, 0, 128, true, v);
+        self.0.put_str(0x79_00000000_40_88, v);
         self
     }
     /// `*[ Digest-Auth-Param ]`: Digest-Auth-Param (code 117), IETF RFC 4740 §9.5.6. Each call appends another occurrence.
     #[inline]
     pub fn digest_auth_param(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(117, 64, 0, 0, false, v);
+        self.0.put_str(0x75_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9270,79 +9270,79 @@ impl SipAuthorizationWriter<'_> {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_username(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(115, 64, 0, 1, true, v);
+        self.0.put_str(0x73_00000000_40_81, v);
         self
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(104, 64, 0, 2, true, v);
+        self.0.put_str(0x68_00000000_40_82, v);
         self
     }
     /// `{ Digest-Nonce }`: Digest-Nonce (code 105), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(105, 64, 0, 4, true, v);
+        self.0.put_str(0x69_00000000_40_83, v);
         self
     }
     /// `{ Digest-URI }`: Digest-URI (code 109), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(109, 64, 0, 8, true, v);
+        self.0.put_str(0x6d_00000000_40_84, v);
         self
     }
     /// `{ Digest-Response }`: Digest-Response (code 103), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_response(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(103, 64, 0, 16, true, v);
+        self.0.put_str(0x67_00000000_40_85, v);
         self
     }
     /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_algorithm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(111, 64, 0, 32, true, v);
+        self.0.put_str(0x6f_00000000_40_86, v);
         self
     }
     /// `[ Digest-CNonce ]`: Digest-CNonce (code 113), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_cnonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(113, 64, 0, 64, true, v);
+        self.0.put_str(0x71_00000000_40_87, v);
         self
     }
     /// `[ Digest-Opaque ]`: Digest-Opaque (code 116), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_opaque(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(116, 64, 0, 128, true, v);
+        self.0.put_str(0x74_00000000_40_88, v);
         self
     }
     /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(110, 64, 0, 256, true, v);
+        self.0.put_str(0x6e_00000000_40_89, v);
         self
     }
     /// `[ Digest-Nonce-Count ]`: Digest-Nonce-Count (code 114), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce_count(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(114, 64, 0, 512, true, v);
+        self.0.put_str(0x72_00000000_40_8a, v);
         self
     }
     /// `[ Digest-Method ]`: Digest-Method (code 108), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_method(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(108, 64, 0, 1024, true, v);
+        self.0.put_str(0x6c_00000000_40_8b, v);
         self
     }
     /// `[ Digest-Entity-Body-Hash ]`: Digest-Entity-Body-Hash (code 112), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_entity_body_hash(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(112, 64, 0, 2048, true, v);
+        self.0.put_str(0x70_00000000_40_8c, v);
         self
     }
     /// `*[ Digest-Auth-Param ]`: Digest-Auth-Param (code 117), IETF RFC 4740 §9.5.6. Each call appends another occurrence.
     #[inline]
     pub fn digest_auth_param(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(117, 64, 0, 0, false, v);
+        self.0.put_str(0x75_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9394,31 +9394,31 @@ impl SipAuthenticationInfoWriter<'_> {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nextnonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(107, 64, 0, 1, true, v);
+        self.0.put_str(0x6b_00000000_40_81, v);
         self
     }
     /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(110, 64, 0, 2, true, v);
+        self.0.put_str(0x6e_00000000_40_82, v);
         self
     }
     /// `[ Digest-Response-Auth ]`: Digest-Response-Auth (code 106), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_response_auth(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(106, 64, 0, 4, true, v);
+        self.0.put_str(0x6a_00000000_40_83, v);
         self
     }
     /// `[ Digest-CNonce ]`: Digest-CNonce (code 113), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_cnonce(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(113, 64, 0, 8, true, v);
+        self.0.put_str(0x71_00000000_40_84, v);
         self
     }
     /// `[ Digest-Nonce-Count ]`: Digest-Nonce-Count (code 114), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce_count(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(114, 64, 0, 16, true, v);
+        self.0.put_str(0x72_00000000_40_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9464,13 +9464,13 @@ impl SipDeregistrationReasonWriter<'_> {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     #[inline]
     pub fn sip_reason_code(&mut self, v: SipReasonCode) -> &mut Self {
-        self.0.put_i32(384, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x180_00000000_40_81, v.0);
         self
     }
     /// `[ SIP-Reason-Info ]`: SIP-Reason-Info (code 385), IETF RFC 4740 §9.7.2.
     #[inline]
     pub fn sip_reason_info(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(385, 64, 0, 2, true, v);
+        self.0.put_str(0x181_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9516,13 +9516,13 @@ impl SipUserDataWriter<'_> {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     #[inline]
     pub fn sip_user_data_type(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(390, 64, 0, 1, true, v);
+        self.0.put_str(0x186_00000000_40_81, v);
         self
     }
     /// `{ SIP-User-Data-Contents }`: SIP-User-Data-Contents (code 391), IETF RFC 4740 §9.12.2.
     #[inline]
     pub fn sip_user_data_contents(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(391, 64, 0, 2, true, v);
+        self.0.put_bytes(0x187_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9569,61 +9569,61 @@ impl UserAuthorizationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(122, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x7a_00000000_40_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ SIP-Visited-Network-Id ]`: SIP-Visited-Network-Id (code 386), IETF RFC 4740 §9.9.
     #[inline]
     pub fn sip_visited_network_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(386, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x182_00000000_40_8a, v);
         self
     }
     /// `[ SIP-User-Authorization-Type ]`: SIP-User-Authorization-Type (code 387), IETF RFC 4740 §9.10.
@@ -9632,7 +9632,7 @@ impl UserAuthorizationRequestWriter<'_> {
         &mut self,
         v: SipUserAuthorizationType,
     ) -> &mut Self {
-        self.0.avps.put_i32(387, 64, 0, 1024, true, v.0);
+        self.0.avps.put_i32(0x183_00000000_40_8b, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9649,7 +9649,7 @@ impl UserAuthorizationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9723,43 +9723,43 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(371, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x173_00000000_40_87, v);
         self
     }
     /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
@@ -9776,19 +9776,19 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_89, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_8a, v);
         self
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 1024, true, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_8b, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -9797,13 +9797,13 @@ impl UserAuthorizationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9820,7 +9820,7 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9892,37 +9892,37 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ SIP-Server-Assignment-Type }`: SIP-Server-Assignment-Type (code 375), IETF RFC 4740 §9.4.
@@ -9931,7 +9931,7 @@ impl ServerAssignmentRequestWriter<'_> {
         &mut self,
         v: SipServerAssignmentType,
     ) -> &mut Self {
-        self.0.avps.put_i32(375, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x177_00000000_40_87, v.0);
         self
     }
     /// `{ SIP-User-Data-Already-Available }`: SIP-User-Data-Already-Available (code 392), IETF RFC 4740 §9.13.
@@ -9940,37 +9940,37 @@ impl ServerAssignmentRequestWriter<'_> {
         &mut self,
         v: SipUserDataAlreadyAvailable,
     ) -> &mut Self {
-        self.0.avps.put_i32(392, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x188_00000000_40_88, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(371, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x173_00000000_40_8b, v);
         self
     }
     /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11. Each call appends another occurrence.
     #[inline]
     pub fn sip_supported_user_data_type(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(388, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x184_00000000_40_00, v);
         self
     }
     /// `*[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8. Each call appends another occurrence.
     #[inline]
     pub fn sip_aor(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(122, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x7a_00000000_40_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9987,7 +9987,7 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10061,37 +10061,37 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12. Each call appends another occurrence.
@@ -10119,31 +10119,31 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11. Each call appends another occurrence.
     #[inline]
     pub fn sip_supported_user_data_type(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(388, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x184_00000000_40_00, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_89, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_8a, v);
         self
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 1024, true, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_8b, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -10152,13 +10152,13 @@ impl ServerAssignmentAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10175,7 +10175,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10244,49 +10244,49 @@ impl LocationInfoRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(122, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x7a_00000000_40_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10303,7 +10303,7 @@ impl LocationInfoRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10377,43 +10377,43 @@ impl LocationInfoAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(371, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x173_00000000_40_87, v);
         self
     }
     /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
@@ -10430,19 +10430,19 @@ impl LocationInfoAnswerWriter<'_> {
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_89, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_8a, v);
         self
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 1024, true, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_8b, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -10451,13 +10451,13 @@ impl LocationInfoAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10474,7 +10474,7 @@ impl LocationInfoAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10548,73 +10548,73 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(122, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x7a_00000000_40_87, v);
         self
     }
     /// `{ SIP-Method }`: SIP-Method (code 393), IETF RFC 4740 §9.14.
     #[inline]
     pub fn sip_method(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(393, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x189_00000000_40_88, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(371, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x173_00000000_40_8b, v);
         self
     }
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     #[inline]
     pub fn sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(382, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x17e_00000000_40_8c, v);
         self
     }
     /// `[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
@@ -10642,7 +10642,7 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10717,55 +10717,55 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(122, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x7a_00000000_40_88, v);
         self
     }
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     #[inline]
     pub fn sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(382, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x17e_00000000_40_89, v);
         self
     }
     /// `*[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5. Each call appends another occurrence.
@@ -10782,19 +10782,19 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_8a, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_8b, v);
         self
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 2048, true, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_8c, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -10803,13 +10803,13 @@ impl MultimediaAuthAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8d, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10826,7 +10826,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10896,37 +10896,37 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ SIP-Deregistration-Reason }`: SIP-Deregistration-Reason (code 383), IETF RFC 4740 §9.7.
@@ -10943,19 +10943,19 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `[ Destination-Realm ]`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_88, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `*[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8. Each call appends another occurrence.
     #[inline]
     pub fn sip_aor(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(122, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x7a_00000000_40_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10972,7 +10972,7 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11044,55 +11044,55 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_87, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_88, v);
         self
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 256, true, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_89, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -11101,13 +11101,13 @@ impl RegistrationTerminationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8a, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11124,7 +11124,7 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11196,43 +11196,43 @@ impl PushProfileRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12. Each call appends another occurrence.
@@ -11260,19 +11260,19 @@ impl PushProfileRequestWriter<'_> {
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(291, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x123_00000000_40_8a, v);
         self
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(276, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x114_00000000_40_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11289,7 +11289,7 @@ impl PushProfileRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11359,43 +11359,43 @@ impl PushProfileAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 64, true, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_87, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -11404,13 +11404,13 @@ impl PushProfileAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_88, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11427,7 +11427,7 @@ impl PushProfileAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -2754,13 +2754,13 @@ impl Tgpp2ChargingRuleInstallWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x3ed_000028af_c0_00, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2861,37 +2861,37 @@ impl Tgpp2ChargingRuleDefinitionWriter<'_> {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x3ed_000028af_c0_81, v);
         self
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(439, 64, 0, 2, true, v);
+        self.0.put_u32(0x1b7_00000000_40_82, v);
         self
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 4, true, v);
+        self.0.put_u32(0x1b0_00000000_40_83, v);
         self
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(810, 192, 5535, 8, true, v);
+        self.0.put_str(0x32a_0000159f_c0_84, v);
         self
     }
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 0, false, v);
+        self.0.put_str(0x1fb_000028af_c0_00, v);
         self
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
-        self.0.put_i32(511, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x1ff_000028af_c0_85, v.0);
         self
     }
     /// `[ 3GPP2-QoS-Information ]`: 3GPP2-QoS-Information (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
@@ -2908,37 +2908,37 @@ impl Tgpp2ChargingRuleDefinitionWriter<'_> {
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&mut self, v: super::ts29212::ReportingLevel) -> &mut Self {
-        self.0.put_i32(1011, 192, 10415, 64, true, v.0);
+        self.0.put_i32(0x3f3_000028af_c0_87, v.0);
         self
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: super::ts29212::Online) -> &mut Self {
-        self.0.put_i32(1009, 192, 10415, 128, true, v.0);
+        self.0.put_i32(0x3f1_000028af_c0_88, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: super::ts29212::Offline) -> &mut Self {
-        self.0.put_i32(1008, 192, 10415, 256, true, v.0);
+        self.0.put_i32(0x3f0_000028af_c0_89, v.0);
         self
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&mut self, v: super::ts29212::MeteringMethod) -> &mut Self {
-        self.0.put_i32(1007, 192, 10415, 512, true, v.0);
+        self.0.put_i32(0x3ef_000028af_c0_8a, v.0);
         self
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 1024, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_8b, v);
         self
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(505, 192, 10415, 2048, true, v);
+        self.0.put_bytes(0x1f9_000028af_c0_8c, v);
         self
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
@@ -3022,31 +3022,31 @@ impl Tgpp2QosInformationWriter<'_> {
         &mut self,
         v: super::ts29212::QosClassIdentifier,
     ) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self.0.put_u32(0x204_000028af_c0_82, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 4, true, v);
+        self.0.put_u32(0x203_000028af_c0_83, v);
         self
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1026, 192, 10415, 8, true, v);
+        self.0.put_u32(0x402_000028af_c0_84, v);
         self
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1025, 192, 10415, 16, true, v);
+        self.0.put_u32(0x401_000028af_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3103,25 +3103,25 @@ impl Tgpp2ChargingRuleReportWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x3ed_000028af_c0_00, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&mut self, v: super::ts29212::PccRuleStatus) -> &mut Self {
-        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x3fb_000028af_c0_81, v.0);
         self
     }
     /// `[ Rule-Reason-Code ]`: Rule-Reason-Code (code 814, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn rule_reason_code(&mut self, v: RuleReasonCode) -> &mut Self {
-        self.0.put_i32(814, 128, 5535, 2, true, v.0);
+        self.0.put_i32(0x32e_0000159f_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3187,7 +3187,7 @@ impl FlowInfoWriter<'_> {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(810, 192, 5535, 1, true, v);
+        self.0.put_str(0x32a_0000159f_c0_81, v);
         self
     }
     /// `*[ Flow-Description-Info ]`: Flow-Description-Info (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs. Each call appends another occurrence.
@@ -3226,7 +3226,7 @@ impl FlowInfoWriter<'_> {
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
-        self.0.put_i32(511, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x1ff_000028af_c0_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3289,19 +3289,19 @@ impl GrantedQosWriter<'_> {
         &mut self,
         v: super::ts29212::QosClassIdentifier,
     ) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1026, 192, 10415, 2, true, v);
+        self.0.put_u32(0x402_000028af_c0_82, v);
         self
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1025, 192, 10415, 4, true, v);
+        self.0.put_u32(0x401_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3364,19 +3364,19 @@ impl RequestedQosWriter<'_> {
         &mut self,
         v: super::ts29212::QosClassIdentifier,
     ) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1026, 192, 10415, 2, true, v);
+        self.0.put_u32(0x402_000028af_c0_82, v);
         self
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1025, 192, 10415, 4, true, v);
+        self.0.put_u32(0x401_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3431,13 +3431,13 @@ impl FlowDescriptionInfoWriter<'_> {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 1, true, v);
+        self.0.put_str(0x1fb_000028af_c0_81, v);
         self
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 2, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3492,13 +3492,13 @@ impl AccessNetworkPhysicalAccessIdWriter<'_> {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(899, 128, 5535, 1, true, v);
+        self.0.put_bytes(0x383_0000159f_80_81, v);
         self
     }
     /// `[ Access-Network-Physical-Access-ID-Realm ]`: Access-Network-Physical-Access-ID-Realm (code 898, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_realm(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(898, 128, 5535, 2, true, v);
+        self.0.put_bytes(0x382_0000159f_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

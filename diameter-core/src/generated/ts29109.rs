@@ -2629,7 +2629,7 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -2646,43 +2646,43 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 256, true, v);
+        self.0.avps.put_str(0x259_000028af_c0_89, v);
         self
     }
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
@@ -2699,19 +2699,19 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(607, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x25f_000028af_c0_8b, v);
         self
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 2048, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_8c, v);
         self
     }
     /// `[ GUSS-Timestamp ]`: GUSS-Timestamp (code 409, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn guss_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(409, 128, 10415, 4096, true, v.0);
+        self.0.avps.put_u32(0x199_000028af_80_8d, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -2728,7 +2728,7 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2814,7 +2814,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -2831,7 +2831,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -2848,37 +2848,37 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 256, true, v);
+        self.0.avps.put_str(0x259_000028af_c0_89, v);
         self
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(607, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0x25f_000028af_c0_8a, v);
         self
     }
     /// `[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
@@ -2895,7 +2895,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_usersecsettings(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(400, 128, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x190_000028af_80_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -2923,7 +2923,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3002,7 +3002,7 @@ impl BootstrappingInfoRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -3019,49 +3019,49 @@ impl BootstrappingInfoRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `*[ GAA-Service-Identifier ]`: GAA-Service-Identifier (code 403, vendor 10415), 3GPP TS 29.109 §6.3. Each call appends another occurrence.
     #[inline]
     pub fn gaa_service_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(403, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x193_000028af_80_00, v);
         self
     }
     /// `{ Transaction-Identifier }`: Transaction-Identifier (code 401, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn transaction_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(401, 128, 10415, 32, true, v);
+        self.0.avps.put_bytes(0x191_000028af_80_86, v);
         self
     }
     /// `{ NAF-Hostname }`: NAF-Hostname (code 402, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn naf_hostname(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(402, 128, 10415, 64, true, v);
+        self.0.avps.put_bytes(0x192_000028af_80_87, v);
         self
     }
     /// `[ GBA_U-Awareness-Indicator ]`: GBA_U-Awareness-Indicator (code 407, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_u_awareness_indicator(&mut self, v: GbaUAwarenessIndicator) -> &mut Self {
-        self.0.avps.put_i32(407, 128, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x197_000028af_80_89, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -3078,7 +3078,7 @@ impl BootstrappingInfoRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3171,7 +3171,7 @@ impl BootstrappingInfoAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -3188,7 +3188,7 @@ impl BootstrappingInfoAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -3205,55 +3205,55 @@ impl BootstrappingInfoAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ ME-Key-Material ]`: ME-Key-Material (code 405, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn me_key_material(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(405, 128, 10415, 128, true, v);
+        self.0.avps.put_bytes(0x195_000028af_80_88, v);
         self
     }
     /// `[ UICC-Key-Material ]`: UICC-Key-Material (code 406, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn uicc_key_material(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(406, 128, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x196_000028af_80_89, v);
         self
     }
     /// `[ Key-ExpiryTime ]`: Key-ExpiryTime (code 404, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn key_expirytime(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(404, 128, 10415, 512, true, v.0);
+        self.0.avps.put_u32(0x194_000028af_80_8a, v.0);
         self
     }
     /// `[ BootstrapInfoCreationTime ]`: BootstrapInfoCreationTime (code 408, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn bootstrapinfocreationtime(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(408, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_u32(0x198_000028af_80_8b, v.0);
         self
     }
     /// `[ GBA-UserSecSettings ]`: GBA-UserSecSettings (code 400, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_usersecsettings(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(400, 128, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x190_000028af_80_8c, v);
         self
     }
     /// `[ GBA-Type ]`: GBA-Type (code 410, vendor 10415), 3GPP TS 29.109 §6.3.
     #[inline]
     pub fn gba_type(&mut self, v: GbaType) -> &mut Self {
-        self.0.avps.put_i32(410, 128, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x19a_000028af_80_8d, v.0);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -3281,7 +3281,7 @@ impl BootstrappingInfoAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -7832,37 +7832,37 @@ impl CommunicationFailureInformationWriter<'_> {
     /// `[ Cause-Type ]`: Cause-Type (code 4301, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn cause_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4301, 192, 10415, 1, true, v);
+        self.0.put_u32(0x10cd_000028af_c0_81, v);
         self
     }
     /// `[ S1AP-Cause ]`: S1AP-Cause (code 4302, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn s1ap_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4302, 192, 10415, 2, true, v);
+        self.0.put_u32(0x10ce_000028af_c0_82, v);
         self
     }
     /// `[ RANAP-Cause ]`: RANAP-Cause (code 4303, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn ranap_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4303, 192, 10415, 4, true, v);
+        self.0.put_u32(0x10cf_000028af_c0_83, v);
         self
     }
     /// `[ BSSGP-Cause ]`: BSSGP-Cause (code 4309, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn bssgp_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4309, 192, 10415, 8, true, v);
+        self.0.put_u32(0x10d5_000028af_c0_84, v);
         self
     }
     /// `[ GMM-Cause ]`: GMM-Cause (code 4304, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn gmm_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4304, 192, 10415, 16, true, v);
+        self.0.put_u32(0x10d0_000028af_c0_85, v);
         self
     }
     /// `[ SM-Cause ]`: SM-Cause (code 4305, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn sm_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4305, 192, 10415, 32, true, v);
+        self.0.put_u32(0x10d1_000028af_c0_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8092,7 +8092,7 @@ impl NumberOfUePerLocationReportWriter<'_> {
     /// `{ UE-Count }`: UE-Count (code 4308, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn ue_count(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4308, 192, 10415, 2, true, v);
+        self.0.put_u32(0x10d4_000028af_c0_82, v);
         self
     }
     /// `[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189.
@@ -8158,13 +8158,13 @@ impl ServingPlmnRateControlWriter<'_> {
     /// `[ Uplink-Rate-Limit ]`: Uplink-Rate-Limit (code 4311, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn uplink_rate_limit(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4311, 192, 10415, 1, true, v);
+        self.0.put_u32(0x10d7_000028af_c0_81, v);
         self
     }
     /// `[ Downlink-Rate-Limit ]`: Downlink-Rate-Limit (code 4312, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn downlink_rate_limit(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4312, 192, 10415, 2, true, v);
+        self.0.put_u32(0x10d8_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8219,13 +8219,13 @@ impl RrcCauseCounterWriter<'_> {
     /// `[ Counter-Value ]`: Counter-Value (code 4319, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn counter_value(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4319, 192, 10415, 1, true, v);
+        self.0.put_u32(0x10df_000028af_c0_81, v);
         self
     }
     /// `[ RRC-Counter-Timestamp ]`: RRC-Counter-Timestamp (code 4320, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn rrc_counter_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(4320, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x10e0_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8335,19 +8335,19 @@ impl IdleStatusIndicationWriter<'_> {
     /// `[ Idle-Status-Timestamp ]`: Idle-Status-Timestamp (code 4323, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn idle_status_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(4323, 192, 10415, 1, true, v.0);
+        self.0.put_u32(0x10e3_000028af_c0_81, v.0);
         self
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4324, 192, 10415, 2, true, v);
+        self.0.put_u32(0x10e4_000028af_c0_82, v);
         self
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1619, 192, 10415, 4, true, v);
+        self.0.put_u32(0x653_000028af_c0_83, v);
         self
     }
     /// `[ eDRX-Cycle-Length ]`: eDRX-Cycle-Length (code 1691, vendor 10415), 3GPP TS 29.272 §7.3.215.
@@ -8364,7 +8364,7 @@ impl IdleStatusIndicationWriter<'_> {
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1674, 128, 10415, 16, true, v);
+        self.0.put_i32(0x68a_000028af_80_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8412,43 +8412,43 @@ impl ConfigurationInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -8509,7 +8509,7 @@ impl ConfigurationInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8580,19 +8580,19 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -8609,19 +8609,19 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8729,7 +8729,7 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8798,43 +8798,43 @@ impl ReportingInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8884,7 +8884,7 @@ impl ReportingInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8955,19 +8955,19 @@ impl ReportingInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -8984,19 +8984,19 @@ impl ReportingInformationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9082,7 +9082,7 @@ impl ReportingInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9196,43 +9196,43 @@ impl ConnectionManagementRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -9249,7 +9249,7 @@ impl ConnectionManagementRequestWriter<'_> {
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1020, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x3fc_000028af_c0_8a, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9277,25 +9277,25 @@ impl ConnectionManagementRequestWriter<'_> {
     /// `[ CMR-Flags ]`: CMR-Flags (code 4317, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn cmr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4317, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x10dd_000028af_c0_8c, v);
         self
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3329, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_u32(0xd01_000028af_c0_8d, v.0);
         self
     }
     /// `{ Connection-Action }`: Connection-Action (code 4314, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn connection_action(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4314, 192, 10415, 128, true, v);
+        self.0.avps.put_u32(0x10da_000028af_c0_88, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8e, v);
         self
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -9312,19 +9312,19 @@ impl ConnectionManagementRequestWriter<'_> {
     /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn extended_pco(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4313, 192, 10415, 32768, true, v);
+        self.0.avps.put_bytes(0x10d9_000028af_c0_90, v);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(13, 192, 10415, 65536, true, v);
+        self.0.avps.put_str(0xd_000028af_c0_91, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 131072, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_92, v.0);
         self
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
@@ -9341,7 +9341,7 @@ impl ConnectionManagementRequestWriter<'_> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1407, 192, 10415, 524288, true, v);
+        self.0.avps.put_bytes(0x57f_000028af_c0_94, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9358,7 +9358,7 @@ impl ConnectionManagementRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9437,19 +9437,19 @@ impl ConnectionManagementAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -9466,19 +9466,19 @@ impl ConnectionManagementAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9542,13 +9542,13 @@ impl ConnectionManagementAnswerWriter<'_> {
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2050, 128, 10415, 512, true, v);
+        self.0.avps.put_u32(0x802_000028af_80_8a, v);
         self
     }
     /// `[ Extended-PCO ]`: Extended-PCO (code 4313, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn extended_pco(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4313, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x10d9_000028af_c0_8b, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -9576,7 +9576,7 @@ impl ConnectionManagementAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9661,43 +9661,43 @@ impl MoDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -9714,7 +9714,7 @@ impl MoDataRequestWriter<'_> {
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1020, 192, 10415, 64, true, v);
+        self.0.avps.put_bytes(0x3fc_000028af_c0_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9742,7 +9742,7 @@ impl MoDataRequestWriter<'_> {
     /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn non_ip_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4315, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x10db_000028af_c0_8b, v);
         self
     }
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -9770,7 +9770,7 @@ impl MoDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9841,19 +9841,19 @@ impl MoDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -9870,19 +9870,19 @@ impl MoDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9968,7 +9968,7 @@ impl MoDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10057,43 +10057,43 @@ impl MtDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -10110,7 +10110,7 @@ impl MtDataRequestWriter<'_> {
     /// `{ Bearer-Identifier }`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1020, 192, 10415, 128, true, v);
+        self.0.avps.put_bytes(0x3fc_000028af_c0_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -10138,19 +10138,19 @@ impl MtDataRequestWriter<'_> {
     /// `[ Non-IP-Data ]`: Non-IP-Data (code 4315, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn non_ip_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4315, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x10db_000028af_c0_8b, v);
         self
     }
     /// `[ SCEF-Wait-Time ]`: SCEF-Wait-Time (code 4316, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn scef_wait_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(4316, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_u32(0x10dc_000028af_c0_8c, v.0);
         self
     }
     /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn maximum_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3330, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_u32(0xd02_000028af_c0_8d, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10167,7 +10167,7 @@ impl MtDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10246,19 +10246,19 @@ impl MtDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -10275,19 +10275,19 @@ impl MtDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -10351,13 +10351,13 @@ impl MtDataAnswerWriter<'_> {
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn requested_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3331, 192, 10415, 512, true, v.0);
+        self.0.avps.put_u32(0xd03_000028af_c0_8a, v.0);
         self
     }
     /// `[ TDA-Flags ]`: TDA-Flags (code 4321, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn tda_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4321, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x10e1_000028af_c0_8b, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -10385,7 +10385,7 @@ impl MtDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -1393,19 +1393,19 @@ impl ServedUserIdentityWriter<'_> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_81, v);
         self
     }
     /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vasp_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1101, 128, 10415, 2, true, v);
+        self.0.put_str(0x44d_000028af_80_82, v);
         self
     }
     /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vas_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1102, 128, 10415, 4, true, v);
+        self.0.put_str(0x44e_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -1460,13 +1460,13 @@ impl InitialRecipientAddressWriter<'_> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1107, 128, 10415, 1, true, v);
+        self.0.put_u32(0x453_000028af_80_81, v);
         self
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_recipient_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1108, 128, 10415, 2, true, v);
+        self.0.put_str(0x454_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -1531,19 +1531,19 @@ impl ResultRecipientAddressWriter<'_> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1107, 128, 10415, 1, true, v);
+        self.0.put_u32(0x453_000028af_80_81, v);
         self
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_recipient_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1108, 128, 10415, 2, true, v);
+        self.0.put_str(0x454_000028af_80_82, v);
         self
     }
     /// `[ Routeing-Address ]`: Routeing-Address (code 1109, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn routeing_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1109, 128, 10415, 4, true, v);
+        self.0.put_str(0x455_000028af_80_83, v);
         self
     }
     /// `[ Routeing-Address-Resolution ]`: Routeing-Address-Resolution (code 1119, vendor 10415), 3GPP TS 29.140 §6.
@@ -1552,7 +1552,7 @@ impl ResultRecipientAddressWriter<'_> {
         &mut self,
         v: RouteingAddressResolution,
     ) -> &mut Self {
-        self.0.put_i32(1119, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x45f_000028af_80_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -1607,13 +1607,13 @@ impl StatusWriter<'_> {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn status_code(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1117, 128, 10415, 1, true, v);
+        self.0.put_str(0x45d_000028af_80_81, v);
         self
     }
     /// `[ Status-Text ]`: Status-Text (code 1118, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn status_text(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1118, 128, 10415, 2, true, v);
+        self.0.put_str(0x45e_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

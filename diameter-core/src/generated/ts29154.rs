@@ -5383,13 +5383,13 @@ impl NtTimeWindowWriter<'_> {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     #[inline]
     pub fn transfer_start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(4206, 192, 10415, 1, true, v.0);
+        self.0.put_u32(0x106e_000028af_c0_81, v.0);
         self
     }
     /// `{ Transfer-End-Time }`: Transfer-End-Time (code 4205, vendor 10415), 3GPP TS 29.154 §5.3.6.
     #[inline]
     pub fn transfer_end_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(4205, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x106d_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5456,7 +5456,7 @@ impl TransferPolicyWriter<'_> {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     #[inline]
     pub fn transfer_policy_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4208, 192, 10415, 1, true, v);
+        self.0.put_u32(0x1070_000028af_c0_81, v);
         self
     }
     /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
@@ -5473,19 +5473,19 @@ impl TransferPolicyWriter<'_> {
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 4, true, v);
+        self.0.put_u32(0x1b0_00000000_40_83, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 8, true, v);
+        self.0.put_u32(0x203_000028af_c0_84, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 16, true, v);
+        self.0.put_u32(0x204_000028af_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5580,61 +5580,61 @@ impl AccessNetworkReportsWriter<'_> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_81, v);
         self
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 2, true, v);
+        self.0.put_str(0xc27_000028af_c0_82, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x16_000028af_c0_83, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2812, 128, 10415, 8, true, v.0);
+        self.0.put_u32(0xafc_000028af_80_84, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(18, 192, 10415, 16, true, v);
+        self.0.put_str(0x12_000028af_c0_85, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(23, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x17_000028af_c0_86, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2805, 128, 10415, 64, true, v);
+        self.0.put_address(0xaf5_000028af_80_87, v);
         self
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2843, 128, 10415, 128, true, v);
+        self.0.put_u32(0xb1b_000028af_80_88, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2806, 128, 10415, 256, true, v);
+        self.0.put_u32(0xaf6_000028af_80_89, v);
         self
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2824, 128, 10415, 512, true, v);
+        self.0.put_u32(0xb08_000028af_80_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5699,19 +5699,19 @@ impl EventConfigurationWriter<'_> {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
     pub fn extended_scef_reference_id(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(4216, 192, 10415, 1, true, v);
+        self.0.put_u64(0x1078_000028af_c0_81, v);
         self
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 2, true, v);
+        self.0.put_str(0xc35_000028af_c0_82, v);
         self
     }
     /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3127, 192, 10415, 4, true, v);
+        self.0.put_u32(0xc37_000028af_c0_83, v);
         self
     }
     /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -5777,13 +5777,13 @@ impl EventConfigurationStatusWriter<'_> {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     #[inline]
     pub fn event_configuration_state(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4212, 192, 10415, 1, true, v);
+        self.0.put_u32(0x1074_000028af_c0_81, v);
         self
     }
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
     pub fn extended_scef_reference_id(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(4216, 192, 10415, 2, true, v);
+        self.0.put_u64(0x1078_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5839,13 +5839,13 @@ impl EventReportsWriter<'_> {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     #[inline]
     pub fn event_reporting_results(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4214, 192, 10415, 1, true, v);
+        self.0.put_u32(0x1076_000028af_c0_81, v);
         self
     }
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
     pub fn extended_scef_reference_id(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(4216, 192, 10415, 2, true, v);
+        self.0.put_u64(0x1078_000028af_c0_82, v);
         self
     }
     /// `*[ Access-Network-Reports ]`: Access-Network-Reports (code 4210, vendor 10415), 3GPP TS 29.154 §A.6.3.2. Each call appends another occurrence.
@@ -5932,13 +5932,13 @@ impl BackgroundDataTransferRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -5955,37 +5955,37 @@ impl BackgroundDataTransferRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ Transfer-Request-Type }`: Transfer-Request-Type (code 4203, vendor 10415), 3GPP TS 29.154 §5.3.4.
     #[inline]
     pub fn transfer_request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4203, 192, 10415, 64, true, v);
+        self.0.avps.put_u32(0x106b_000028af_c0_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6002,31 +6002,31 @@ impl BackgroundDataTransferRequestWriter<'_> {
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(532, 128, 10415, 1024, true, v);
+        self.0.avps.put_str(0x214_000028af_80_8b, v);
         self
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(414, 64, 0, 2048, true, v);
+        self.0.avps.put_u64(0x19e_00000000_40_8c, v);
         self
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(412, 64, 0, 4096, true, v);
+        self.0.avps.put_u64(0x19c_00000000_40_8d, v);
         self
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(421, 64, 0, 8192, true, v);
+        self.0.avps.put_u64(0x1a5_00000000_40_8e, v);
         self
     }
     /// `[ Number-Of-UEs ]`: Number-Of-UEs (code 4209, vendor 10415), 3GPP TS 29.154 §5.3.10.
     #[inline]
     pub fn number_of_ues(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4209, 192, 10415, 16384, true, v);
+        self.0.avps.put_u32(0x1071_000028af_c0_8f, v);
         self
     }
     /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
@@ -6043,19 +6043,19 @@ impl BackgroundDataTransferRequestWriter<'_> {
     /// `[ Network-Area-Info-List ]`: Network-Area-Info-List (code 4201, vendor 10415), 3GPP TS 29.154 §5.3.2.
     #[inline]
     pub fn network_area_info_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4201, 192, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x1069_000028af_c0_91, v);
         self
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4202, 192, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x106a_000028af_c0_92, v);
         self
     }
     /// `[ Transfer-Policy-Id ]`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     #[inline]
     pub fn transfer_policy_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4208, 192, 10415, 262144, true, v);
+        self.0.avps.put_u32(0x1070_000028af_c0_93, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6072,7 +6072,7 @@ impl BackgroundDataTransferRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -6167,13 +6167,13 @@ impl BackgroundDataTransferAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -6190,25 +6190,25 @@ impl BackgroundDataTransferAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -6225,13 +6225,13 @@ impl BackgroundDataTransferAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -6248,7 +6248,7 @@ impl BackgroundDataTransferAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -6257,19 +6257,19 @@ impl BackgroundDataTransferAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4202, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x106a_000028af_c0_8e, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6322,7 +6322,7 @@ impl BackgroundDataTransferAnswerWriter<'_> {
     /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
     #[inline]
     pub fn pcrf_address(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(2207, 192, 10415, 65536, true, v);
+        self.0.avps.put_str(0x89f_000028af_c0_91, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6339,7 +6339,7 @@ impl BackgroundDataTransferAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -6438,43 +6438,43 @@ impl EventConfigurationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6502,7 +6502,7 @@ impl EventConfigurationRequestWriter<'_> {
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_reporting_guard_timer(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3163, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0xc5b_000028af_c0_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6519,7 +6519,7 @@ impl EventConfigurationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -6613,37 +6613,37 @@ impl EventConfigurationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -6660,13 +6660,13 @@ impl EventConfigurationAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x119_00000000_00_88, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x126_00000000_00_89, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -6683,7 +6683,7 @@ impl EventConfigurationAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -6692,13 +6692,13 @@ impl EventConfigurationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 1024, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8b, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8c, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6773,7 +6773,7 @@ impl EventConfigurationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -6868,43 +6868,43 @@ impl EventReportingRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6943,7 +6943,7 @@ impl EventReportingRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7018,37 +7018,37 @@ impl EventReportingAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -7065,13 +7065,13 @@ impl EventReportingAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 128, true, v);
+        self.0.avps.put_str(0x119_00000000_00_88, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x126_00000000_00_89, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -7088,7 +7088,7 @@ impl EventReportingAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -7097,13 +7097,13 @@ impl EventReportingAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 1024, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8b, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8c, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -7156,7 +7156,7 @@ impl EventReportingAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.

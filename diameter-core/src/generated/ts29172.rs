@@ -8435,7 +8435,7 @@ impl LcsEpsClientNameWriter<'_> {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_name_string(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1238, 192, 10415, 1, true, v);
+        self.0.put_str(0x4d6_000028af_c0_81, v);
         self
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -8444,7 +8444,7 @@ impl LcsEpsClientNameWriter<'_> {
         &mut self,
         v: super::ts32299::LcsFormatIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1237, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x4d5_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8499,7 +8499,7 @@ impl LcsRequestorNameWriter<'_> {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id_string(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1240, 192, 10415, 1, true, v);
+        self.0.put_str(0x4d8_000028af_c0_81, v);
         self
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -8508,7 +8508,7 @@ impl LcsRequestorNameWriter<'_> {
         &mut self,
         v: super::ts32299::LcsFormatIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1237, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x4d5_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8578,31 +8578,31 @@ impl LcsQosWriter<'_> {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     #[inline]
     pub fn lcs_qos_class(&mut self, v: LcsQosClass) -> &mut Self {
-        self.0.put_i32(2523, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x9db_000028af_80_81, v.0);
         self
     }
     /// `[ Horizontal-Accuracy ]`: Horizontal-Accuracy (code 2505, vendor 10415), 3GPP TS 29.172 §7.4.7.
     #[inline]
     pub fn horizontal_accuracy(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2505, 128, 10415, 2, true, v);
+        self.0.put_u32(0x9c9_000028af_80_82, v);
         self
     }
     /// `[ Vertical-Accuracy ]`: Vertical-Accuracy (code 2506, vendor 10415), 3GPP TS 29.172 §7.4.8.
     #[inline]
     pub fn vertical_accuracy(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2506, 128, 10415, 4, true, v);
+        self.0.put_u32(0x9ca_000028af_80_83, v);
         self
     }
     /// `[ Vertical-Requested ]`: Vertical-Requested (code 2507, vendor 10415), 3GPP TS 29.172 §7.4.9.
     #[inline]
     pub fn vertical_requested(&mut self, v: VerticalRequested) -> &mut Self {
-        self.0.put_i32(2507, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x9cb_000028af_80_84, v.0);
         self
     }
     /// `[ Response-Time ]`: Response-Time (code 2509, vendor 10415), 3GPP TS 29.172 §7.4.11.
     #[inline]
     pub fn response_time(&mut self, v: ResponseTime) -> &mut Self {
-        self.0.put_i32(2509, 128, 10415, 16, true, v.0);
+        self.0.put_i32(0x9cd_000028af_80_85, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8652,7 +8652,7 @@ impl LcsPrivacyCheckNonSessionWriter<'_> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&mut self, v: LcsPrivacyCheck) -> &mut Self {
-        self.0.put_i32(2512, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x9d0_000028af_80_81, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8702,7 +8702,7 @@ impl LcsPrivacyCheckSessionWriter<'_> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&mut self, v: LcsPrivacyCheck) -> &mut Self {
-        self.0.put_i32(2512, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x9d0_000028af_80_81, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8757,13 +8757,13 @@ impl GeranPositioningInfoWriter<'_> {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     #[inline]
     pub fn geran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2525, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x9dd_000028af_80_81, v);
         self
     }
     /// `[ GERAN-GANSS-Positioning-Data ]`: GERAN-GANSS-Positioning-Data (code 2526, vendor 10415), 3GPP TS 29.172 §7.4.31.
     #[inline]
     pub fn geran_ganss_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2526, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x9de_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8823,19 +8823,19 @@ impl UtranPositioningInfoWriter<'_> {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     #[inline]
     pub fn utran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2528, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x9e0_000028af_80_81, v);
         self
     }
     /// `[ UTRAN-GANSS-Positioning-Data ]`: UTRAN-GANSS-Positioning-Data (code 2529, vendor 10415), 3GPP TS 29.172 §7.4.34.
     #[inline]
     pub fn utran_ganss_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2529, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x9e1_000028af_80_82, v);
         self
     }
     /// `[ UTRAN-Additional-Positioning-Data ]`: UTRAN-Additional-Positioning-Data (code 2558, vendor 10415), 3GPP TS 29.172 §7.4.63.
     #[inline]
     pub fn utran_additional_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2558, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x9fe_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8926,37 +8926,37 @@ impl AreaEventInfoWriter<'_> {
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&mut self, v: OccurrenceInfo) -> &mut Self {
-        self.0.put_i32(2538, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x9ea_000028af_80_82, v.0);
         self
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2539, 128, 10415, 4, true, v);
+        self.0.put_u32(0x9eb_000028af_80_83, v);
         self
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2561, 128, 10415, 8, true, v);
+        self.0.put_u32(0xa01_000028af_80_84, v);
         self
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2562, 128, 10415, 16, true, v);
+        self.0.put_u32(0xa02_000028af_80_85, v);
         self
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2563, 128, 10415, 32, true, v);
+        self.0.put_u32(0xa03_000028af_80_86, v);
         self
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2564, 128, 10415, 64, true, v);
+        self.0.put_u32(0xa04_000028af_80_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9075,13 +9075,13 @@ impl AreaWriter<'_> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2536, 128, 10415, 1, true, v);
+        self.0.put_i32(0x9e8_000028af_80_81, v);
         self
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
     pub fn area_identification(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2537, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x9e9_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9136,13 +9136,13 @@ impl PeriodicLdrInformationWriter<'_> {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2541, 128, 10415, 1, true, v);
+        self.0.put_u32(0x9ed_000028af_80_81, v);
         self
     }
     /// `{ Reporting-Interval }`: Reporting-Interval (code 2542, vendor 10415), 3GPP TS 29.172 §7.4.47.
     #[inline]
     pub fn reporting_interval(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2542, 128, 10415, 2, true, v);
+        self.0.put_u32(0x9ee_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9211,7 +9211,7 @@ impl ReportingPlmnListWriter<'_> {
         &mut self,
         v: PrioritizedListIndicator,
     ) -> &mut Self {
-        self.0.put_i32(2551, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x9f7_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9266,7 +9266,7 @@ impl PlmnIdListWriter<'_> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_81, v);
         self
     }
     /// `[ Periodic-Location-Support-Indicator ]`: Periodic-Location-Support-Indicator (code 2550, vendor 10415), 3GPP TS 29.172 §7.4.50.
@@ -9275,7 +9275,7 @@ impl PlmnIdListWriter<'_> {
         &mut self,
         v: PeriodicLocationSupportIndicator,
     ) -> &mut Self {
-        self.0.put_i32(2550, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x9f6_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9335,13 +9335,13 @@ impl DeferredMtLrDataWriter<'_> {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2532, 128, 10415, 1, true, v);
+        self.0.put_u32(0x9e4_000028af_80_81, v);
         self
     }
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2548, 128, 10415, 2, true, v);
+        self.0.put_i32(0x9f4_000028af_80_82, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -9407,13 +9407,13 @@ impl EsmlcCellInfoWriter<'_> {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2517, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x9d5_000028af_80_81, v);
         self
     }
     /// `[ Cell-Portion-ID ]`: Cell-Portion-ID (code 2553, vendor 10415), 3GPP TS 29.172 §7.4.58.
     #[inline]
     pub fn cell_portion_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2553, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x9f9_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9468,7 +9468,7 @@ impl DelayedLocationReportingDataWriter<'_> {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2548, 128, 10415, 1, true, v);
+        self.0.put_i32(0x9f4_000028af_80_81, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -9559,43 +9559,43 @@ impl MotionEventInfoWriter<'_> {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     #[inline]
     pub fn linear_distance(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2560, 128, 10415, 1, true, v);
+        self.0.put_u32(0xa00_000028af_80_81, v);
         self
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&mut self, v: OccurrenceInfo) -> &mut Self {
-        self.0.put_i32(2538, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x9ea_000028af_80_82, v.0);
         self
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2539, 128, 10415, 4, true, v);
+        self.0.put_u32(0x9eb_000028af_80_83, v);
         self
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2561, 128, 10415, 8, true, v);
+        self.0.put_u32(0xa01_000028af_80_84, v);
         self
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2562, 128, 10415, 16, true, v);
+        self.0.put_u32(0xa02_000028af_80_85, v);
         self
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2563, 128, 10415, 32, true, v);
+        self.0.put_u32(0xa03_000028af_80_86, v);
         self
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2564, 128, 10415, 64, true, v);
+        self.0.put_u32(0xa04_000028af_80_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9650,13 +9650,13 @@ impl AdditionalAreaWriter<'_> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2536, 128, 10415, 1, true, v);
+        self.0.put_i32(0x9e8_000028af_80_81, v);
         self
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
     pub fn area_identification(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2537, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x9e9_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9790,13 +9790,13 @@ impl ProvideLocationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -9813,55 +9813,55 @@ impl ProvideLocationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ SLg-Location-Type }`: SLg-Location-Type (code 2500, vendor 10415), 3GPP TS 29.172 §7.4.2.
     #[inline]
     pub fn slg_location_type(&mut self, v: SlgLocationType) -> &mut Self {
-        self.0.avps.put_i32(2500, 128, 10415, 64, true, v.0);
+        self.0.avps.put_i32(0x9c4_000028af_80_87, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8c, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(701, 192, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x2bd_000028af_c0_8d, v);
         self
     }
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1402, 192, 10415, 8192, true, v);
+        self.0.avps.put_str(0x57a_000028af_c0_8e, v);
         self
     }
     /// `{ LCS-EPS-Client-Name }`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
@@ -9878,7 +9878,7 @@ impl ProvideLocationRequestWriter<'_> {
     /// `{ LCS-Client-Type }`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&mut self, v: super::ts32299::LcsClientType) -> &mut Self {
-        self.0.avps.put_i32(1241, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x4d9_000028af_c0_89, v.0);
         self
     }
     /// `[ LCS-Requestor-Name ]`: LCS-Requestor-Name (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4.
@@ -9895,7 +9895,7 @@ impl ProvideLocationRequestWriter<'_> {
     /// `[ LCS-Priority ]`: LCS-Priority (code 2503, vendor 10415), 3GPP TS 29.172 §7.4.5.
     #[inline]
     pub fn lcs_priority(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2503, 128, 10415, 32768, true, v);
+        self.0.avps.put_u32(0x9c7_000028af_80_90, v);
         self
     }
     /// `[ LCS-QoS ]`: LCS-QoS (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6.
@@ -9909,25 +9909,25 @@ impl ProvideLocationRequestWriter<'_> {
     /// `[ Velocity-Requested ]`: Velocity-Requested (code 2508, vendor 10415), 3GPP TS 29.172 §7.4.10.
     #[inline]
     pub fn velocity_requested(&mut self, v: VelocityRequested) -> &mut Self {
-        self.0.avps.put_i32(2508, 128, 10415, 131072, true, v.0);
+        self.0.avps.put_i32(0x9cc_000028af_80_92, v.0);
         self
     }
     /// `[ Supported-GAD-Shapes ]`: Supported-GAD-Shapes (code 2510, vendor 10415), 3GPP TS 29.172 §7.4.12.
     #[inline]
     pub fn supported_gad_shapes(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2510, 128, 10415, 262144, true, v);
+        self.0.avps.put_u32(0x9ce_000028af_80_93, v);
         self
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2520, 128, 10415, 524288, true, v);
+        self.0.avps.put_u32(0x9d8_000028af_80_94, v);
         self
     }
     /// `[ LCS-Codeword ]`: LCS-Codeword (code 2511, vendor 10415), 3GPP TS 29.172 §7.4.13.
     #[inline]
     pub fn lcs_codeword(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(2511, 128, 10415, 1048576, true, v);
+        self.0.avps.put_str(0x9cf_000028af_80_95, v);
         self
     }
     /// `[ LCS-Privacy-Check-Non-Session ]`: LCS-Privacy-Check-Non-Session (code 2521, vendor 10415), 3GPP TS 29.172 §7.4.23.
@@ -9955,19 +9955,19 @@ impl ProvideLocationRequestWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 8388608, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_98, v);
         self
     }
     /// `[ Deferred-Location-Type ]`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2532, 128, 10415, 16777216, true, v);
+        self.0.avps.put_u32(0x9e4_000028af_80_99, v);
         self
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2531, 128, 10415, 33554432, true, v);
+        self.0.avps.put_bytes(0x9e3_000028af_80_9a, v);
         self
     }
     /// `[ Area-Event-Info ]`: Area-Event-Info (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38.
@@ -9984,13 +9984,13 @@ impl ProvideLocationRequestWriter<'_> {
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2405, 128, 10415, 134217728, true, v);
+        self.0.avps.put_address(0x965_000028af_80_9c, v);
         self
     }
     /// `[ PLR-Flags ]`: PLR-Flags (code 2545, vendor 10415), 3GPP TS 29.172 §7.4.52.
     #[inline]
     pub fn plr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2545, 128, 10415, 268435456, true, v);
+        self.0.avps.put_u32(0x9f1_000028af_80_9d, v);
         self
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
@@ -10051,7 +10051,7 @@ impl ProvideLocationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10181,13 +10181,13 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10204,7 +10204,7 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -10221,25 +10221,25 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1242, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x4da_000028af_c0_89, v);
         self
     }
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
@@ -10248,31 +10248,31 @@ impl ProvideLocationAnswerWriter<'_> {
         &mut self,
         v: AccuracyFulfilmentIndicator,
     ) -> &mut Self {
-        self.0.avps.put_i32(2513, 128, 10415, 512, true, v.0);
+        self.0.avps.put_i32(0x9d1_000028af_80_8a, v.0);
         self
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2514, 128, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x9d2_000028af_80_8b, v);
         self
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
     pub fn velocity_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2515, 128, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x9d3_000028af_80_8c, v);
         self
     }
     /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
     #[inline]
     pub fn eutran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2516, 128, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x9d4_000028af_80_8d, v);
         self
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2517, 128, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x9d5_000028af_80_8e, v);
         self
     }
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
@@ -10300,13 +10300,13 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     #[inline]
     pub fn cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1604, 192, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x644_000028af_c0_91, v);
         self
     }
     /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
     #[inline]
     pub fn service_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1607, 192, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x647_000028af_c0_92, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -10323,7 +10323,7 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `[ PLA-Flags ]`: PLA-Flags (code 2546, vendor 10415), 3GPP TS 29.172 §7.4.53.
     #[inline]
     pub fn pla_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2546, 128, 10415, 524288, true, v);
+        self.0.avps.put_u32(0x9f2_000028af_80_94, v);
         self
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
@@ -10340,13 +10340,13 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
     pub fn civic_address(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(2556, 128, 10415, 2097152, true, v);
+        self.0.avps.put_str(0x9fc_000028af_80_96, v);
         self
     }
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2557, 128, 10415, 4194304, true, v);
+        self.0.avps.put_u32(0x9fd_000028af_80_97, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -10385,7 +10385,7 @@ impl ProvideLocationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10555,13 +10555,13 @@ impl LocationReportRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10578,37 +10578,37 @@ impl LocationReportRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ Location-Event }`: Location-Event (code 2518, vendor 10415), 3GPP TS 29.172 §7.4.20.
     #[inline]
     pub fn location_event(&mut self, v: LocationEvent) -> &mut Self {
-        self.0.avps.put_i32(2518, 128, 10415, 64, true, v.0);
+        self.0.avps.put_i32(0x9d6_000028af_80_87, v.0);
         self
     }
     /// `[ LCS-EPS-Client-Name ]`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
@@ -10625,25 +10625,25 @@ impl LocationReportRequestWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8b, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(701, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x2bd_000028af_c0_8c, v);
         self
     }
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1402, 192, 10415, 4096, true, v);
+        self.0.avps.put_str(0x57a_000028af_c0_8d, v);
         self
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1242, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x4da_000028af_c0_8e, v);
         self
     }
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
@@ -10652,31 +10652,31 @@ impl LocationReportRequestWriter<'_> {
         &mut self,
         v: AccuracyFulfilmentIndicator,
     ) -> &mut Self {
-        self.0.avps.put_i32(2513, 128, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x9d1_000028af_80_8f, v.0);
         self
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2514, 128, 10415, 32768, true, v);
+        self.0.avps.put_u32(0x9d2_000028af_80_90, v);
         self
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
     pub fn velocity_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2515, 128, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x9d3_000028af_80_91, v);
         self
     }
     /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
     #[inline]
     pub fn eutran_positioning_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2516, 128, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x9d4_000028af_80_92, v);
         self
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2517, 128, 10415, 262144, true, v);
+        self.0.avps.put_bytes(0x9d5_000028af_80_93, v);
         self
     }
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
@@ -10704,25 +10704,25 @@ impl LocationReportRequestWriter<'_> {
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2520, 128, 10415, 2097152, true, v);
+        self.0.avps.put_u32(0x9d8_000028af_80_96, v);
         self
     }
     /// `[ Pseudonym-Indicator ]`: Pseudonym-Indicator (code 2519, vendor 10415), 3GPP TS 29.172 §7.4.21.
     #[inline]
     pub fn pseudonym_indicator(&mut self, v: PseudonymIndicator) -> &mut Self {
-        self.0.avps.put_i32(2519, 128, 10415, 4194304, true, v.0);
+        self.0.avps.put_i32(0x9d7_000028af_80_97, v.0);
         self
     }
     /// `[ LRR-Flags ]`: LRR-Flags (code 2530, vendor 10415), 3GPP TS 29.172 §7.4.35.
     #[inline]
     pub fn lrr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2530, 128, 10415, 8388608, true, v);
+        self.0.avps.put_u32(0x9e2_000028af_80_98, v);
         self
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2531, 128, 10415, 16777216, true, v);
+        self.0.avps.put_bytes(0x9e3_000028af_80_99, v);
         self
     }
     /// `[ Deferred-MT-LR-Data ]`: Deferred-MT-LR-Data (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54.
@@ -10739,13 +10739,13 @@ impl LocationReportRequestWriter<'_> {
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2405, 128, 10415, 67108864, true, v);
+        self.0.avps.put_address(0x965_000028af_80_9b, v);
         self
     }
     /// `[ Reporting-Amount ]`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2541, 128, 10415, 134217728, true, v);
+        self.0.avps.put_u32(0x9ed_000028af_80_9c, v);
         self
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
@@ -10773,7 +10773,7 @@ impl LocationReportRequestWriter<'_> {
     /// `[ 1xRTT-RCID ]`: 1xRTT-RCID (code 2554, vendor 10415), 3GPP TS 29.172 §7.4.59.
     #[inline]
     pub fn n1xrtt_rcid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2554, 128, 10415, 1073741824, true, v);
+        self.0.avps.put_bytes(0x9fa_000028af_80_9f, v);
         self
     }
     /// `[ Delayed-Location-Reporting-Data ]`: Delayed-Location-Reporting-Data (code 2555, vendor 10415), 3GPP TS 29.172 §7.4.60.
@@ -10790,13 +10790,13 @@ impl LocationReportRequestWriter<'_> {
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
     pub fn civic_address(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(2556, 128, 10415, 4294967296, true, v);
+        self.0.avps.put_str(0x9fc_000028af_80_a1, v);
         self
     }
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2557, 128, 10415, 8589934592, true, v);
+        self.0.avps.put_u32(0x9fd_000028af_80_a2, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -10824,7 +10824,7 @@ impl LocationReportRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10910,13 +10910,13 @@ impl LocationReportAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10933,7 +10933,7 @@ impl LocationReportAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -10950,31 +10950,31 @@ impl LocationReportAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2405, 128, 10415, 256, true, v);
+        self.0.avps.put_address(0x965_000028af_80_89, v);
         self
     }
     /// `[ LRA-Flags ]`: LRA-Flags (code 2549, vendor 10415), 3GPP TS 29.172 §7.4.56.
     #[inline]
     pub fn lra_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2549, 128, 10415, 512, true, v);
+        self.0.avps.put_u32(0x9f5_000028af_80_8a, v);
         self
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
@@ -10991,7 +10991,7 @@ impl LocationReportAnswerWriter<'_> {
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2531, 128, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x9e3_000028af_80_8c, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -11030,7 +11030,7 @@ impl LocationReportAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -2282,55 +2282,55 @@ impl ServingNodeWriter<'_> {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1489, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5d1_000028af_c0_81, v);
         self
     }
     /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
     #[inline]
     pub fn sgsn_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2409, 128, 10415, 2, true, v);
+        self.0.put_str(0x969_000028af_80_82, v);
         self
     }
     /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
     #[inline]
     pub fn sgsn_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2410, 128, 10415, 4, true, v);
+        self.0.put_str(0x96a_000028af_80_83, v);
         self
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2402, 128, 10415, 8, true, v);
+        self.0.put_str(0x962_000028af_80_84, v);
         self
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2408, 128, 10415, 16, true, v);
+        self.0.put_str(0x968_000028af_80_85, v);
         self
     }
     /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
     #[inline]
     pub fn msc_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2403, 128, 10415, 32, true, v);
+        self.0.put_bytes(0x963_000028af_80_86, v);
         self
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(318, 192, 10415, 64, true, v);
+        self.0.put_str(0x13e_000028af_c0_87, v);
         self
     }
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2404, 128, 10415, 128, true, v);
+        self.0.put_u32(0x964_000028af_80_88, v);
         self
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2405, 128, 10415, 256, true, v);
+        self.0.put_address(0x965_000028af_80_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2456,55 +2456,55 @@ impl AdditionalServingNodeWriter<'_> {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1489, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5d1_000028af_c0_81, v);
         self
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2402, 128, 10415, 2, true, v);
+        self.0.put_str(0x962_000028af_80_82, v);
         self
     }
     /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
     #[inline]
     pub fn sgsn_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2409, 128, 10415, 4, true, v);
+        self.0.put_str(0x969_000028af_80_83, v);
         self
     }
     /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
     #[inline]
     pub fn sgsn_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2410, 128, 10415, 8, true, v);
+        self.0.put_str(0x96a_000028af_80_84, v);
         self
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2408, 128, 10415, 16, true, v);
+        self.0.put_str(0x968_000028af_80_85, v);
         self
     }
     /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
     #[inline]
     pub fn msc_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2403, 128, 10415, 32, true, v);
+        self.0.put_bytes(0x963_000028af_80_86, v);
         self
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(318, 192, 10415, 64, true, v);
+        self.0.put_str(0x13e_000028af_c0_87, v);
         self
     }
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2404, 128, 10415, 128, true, v);
+        self.0.put_u32(0x964_000028af_80_88, v);
         self
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2405, 128, 10415, 256, true, v);
+        self.0.put_address(0x965_000028af_80_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2557,13 +2557,13 @@ impl LcsRoutingInfoRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -2580,49 +2580,49 @@ impl LcsRoutingInfoRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(701, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x2bd_000028af_c0_8a, v);
         self
     }
     /// `[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
     #[inline]
     pub fn gmlc_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1474, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x5c2_000028af_c0_8b, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -2650,7 +2650,7 @@ impl LcsRoutingInfoRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -2745,13 +2745,13 @@ impl LcsRoutingInfoAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -2768,7 +2768,7 @@ impl LcsRoutingInfoAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -2785,19 +2785,19 @@ impl LcsRoutingInfoAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -2814,19 +2814,19 @@ impl LcsRoutingInfoAnswerWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(701, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x2bd_000028af_c0_8a, v);
         self
     }
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
     pub fn lmsi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2400, 128, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x960_000028af_80_8b, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -2854,19 +2854,19 @@ impl LcsRoutingInfoAnswerWriter<'_> {
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2405, 128, 10415, 4096, true, v);
+        self.0.avps.put_address(0x965_000028af_80_8d, v);
         self
     }
     /// `[ PPR-Address ]`: PPR-Address (code 2407, vendor 10415), 3GPP TS 29.173 §6.4.9.
     #[inline]
     pub fn ppr_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2407, 128, 10415, 8192, true, v);
+        self.0.avps.put_address(0x967_000028af_80_8e, v);
         self
     }
     /// `[ RIA-Flags ]`: RIA-Flags (code 2411, vendor 10415), 3GPP TS 29.173 §6.4.15.
     #[inline]
     pub fn ria_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2411, 128, 10415, 16384, true, v);
+        self.0.avps.put_u32(0x96b_000028af_80_8f, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -2894,7 +2894,7 @@ impl LcsRoutingInfoAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -34898,37 +34898,37 @@ impl ChargingRuleInstallWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x3ed_000028af_c0_00, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1020, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x3fc_000028af_c0_81, v);
         self
     }
     /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
     #[inline]
     pub fn monitoring_flags(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2828, 128, 10415, 2, true, v);
+        self.0.put_u32(0xb0c_000028af_80_82, v);
         self
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1043, 192, 10415, 4, true, v.0);
+        self.0.put_u32(0x413_000028af_c0_83, v.0);
         self
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1044, 192, 10415, 8, true, v.0);
+        self.0.put_u32(0x414_000028af_c0_84, v.0);
         self
     }
     /// `[ Resource-Allocation-Notification ]`: Resource-Allocation-Notification (code 1063, vendor 10415), 3GPP TS 29.212 §5.3.50.
@@ -34937,7 +34937,7 @@ impl ChargingRuleInstallWriter<'_> {
         &mut self,
         v: ResourceAllocationNotification,
     ) -> &mut Self {
-        self.0.put_i32(1063, 128, 10415, 16, true, v.0);
+        self.0.put_i32(0x427_000028af_80_85, v.0);
         self
     }
     /// `[ Charging-Correlation-Indicator ]`: Charging-Correlation-Indicator (code 1073, vendor 10415), 3GPP TS 29.212 §5.3.67.
@@ -34946,13 +34946,13 @@ impl ChargingRuleInstallWriter<'_> {
         &mut self,
         v: ChargingCorrelationIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1073, 128, 10415, 32, true, v.0);
+        self.0.put_i32(0x431_000028af_80_86, v.0);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 64, true, v.0);
+        self.0.put_i32(0x403_000028af_c0_87, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -35005,13 +35005,13 @@ impl ChargingRuleRemoveWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x3ed_000028af_c0_00, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
@@ -35020,7 +35020,7 @@ impl ChargingRuleRemoveWriter<'_> {
         &mut self,
         v: super::ts29214::RequiredAccessInfo,
     ) -> &mut Self {
-        self.0.put_i32(536, 128, 10415, 0, false, v.0);
+        self.0.put_i32(0x218_000028af_80_00, v.0);
         self
     }
     /// `[ Resource-Release-Notification ]`: Resource-Release-Notification (code 2841, vendor 10415), 3GPP TS 29.212 §5.3.125.
@@ -35029,7 +35029,7 @@ impl ChargingRuleRemoveWriter<'_> {
         &mut self,
         v: ResourceReleaseNotification,
     ) -> &mut Self {
-        self.0.put_i32(2841, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0xb19_000028af_80_81, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -35208,19 +35208,19 @@ impl ChargingRuleDefinitionWriter<'_> {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x3ed_000028af_c0_81, v);
         self
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(439, 64, 0, 2, true, v);
+        self.0.put_u32(0x1b7_00000000_40_82, v);
         self
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 4, true, v);
+        self.0.put_u32(0x1b0_00000000_40_83, v);
         self
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
@@ -35240,19 +35240,19 @@ impl ChargingRuleDefinitionWriter<'_> {
         &mut self,
         v: DefaultBearerIndication,
     ) -> &mut Self {
-        self.0.put_i32(2844, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0xb1c_000028af_80_84, v.0);
         self
     }
     /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
     pub fn tdf_application_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1088, 128, 10415, 16, true, v);
+        self.0.put_bytes(0x440_000028af_80_85, v);
         self
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
-        self.0.put_i32(511, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x1ff_000028af_c0_86, v.0);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -35272,55 +35272,55 @@ impl ChargingRuleDefinitionWriter<'_> {
         &mut self,
         v: PsToCsSessionContinuity,
     ) -> &mut Self {
-        self.0.put_i32(1099, 128, 10415, 128, true, v.0);
+        self.0.put_i32(0x44b_000028af_80_88, v.0);
         self
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&mut self, v: ReportingLevel) -> &mut Self {
-        self.0.put_i32(1011, 192, 10415, 256, true, v.0);
+        self.0.put_i32(0x3f3_000028af_c0_89, v.0);
         self
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: Online) -> &mut Self {
-        self.0.put_i32(1009, 192, 10415, 512, true, v.0);
+        self.0.put_i32(0x3f1_000028af_c0_8a, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: Offline) -> &mut Self {
-        self.0.put_i32(1008, 192, 10415, 1024, true, v.0);
+        self.0.put_i32(0x3f0_000028af_c0_8b, v.0);
         self
     }
     /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
     #[inline]
     pub fn max_plr_dl(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(2852, 128, 10415, 2048, true, v);
+        self.0.put_f32(0xb24_000028af_80_8c, v);
         self
     }
     /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
     #[inline]
     pub fn max_plr_ul(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(2853, 128, 10415, 4096, true, v);
+        self.0.put_f32(0xb25_000028af_80_8d, v);
         self
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&mut self, v: MeteringMethod) -> &mut Self {
-        self.0.put_i32(1007, 192, 10415, 8192, true, v.0);
+        self.0.put_i32(0x3ef_000028af_c0_8e, v.0);
         self
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 16384, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_8f, v);
         self
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(505, 192, 10415, 32768, true, v);
+        self.0.put_bytes(0x1f9_000028af_c0_90, v);
         self
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
@@ -35337,7 +35337,7 @@ impl ChargingRuleDefinitionWriter<'_> {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
     pub fn monitoring_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1066, 128, 10415, 65536, true, v);
+        self.0.put_bytes(0x42a_000028af_80_91, v);
         self
     }
     /// `*2[ Redirect-Information ]`: Redirect-Information (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82. Each call appends another occurrence.
@@ -35354,7 +35354,7 @@ impl ChargingRuleDefinitionWriter<'_> {
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
     #[inline]
     pub fn mute_notification(&mut self, v: MuteNotification) -> &mut Self {
-        self.0.put_i32(2809, 128, 10415, 131072, true, v.0);
+        self.0.put_i32(0xaf9_000028af_80_92, v.0);
         self
     }
     /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
@@ -35363,19 +35363,19 @@ impl ChargingRuleDefinitionWriter<'_> {
         &mut self,
         v: super::ts29214::AfSignallingProtocol,
     ) -> &mut Self {
-        self.0.put_i32(529, 128, 10415, 262144, true, v.0);
+        self.0.put_i32(0x211_000028af_80_93, v.0);
         self
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(531, 128, 10415, 524288, true, v);
+        self.0.put_str(0x213_000028af_80_94, v);
         self
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(532, 128, 10415, 1048576, true, v);
+        self.0.put_str(0x214_000028af_80_95, v);
         self
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
@@ -35384,43 +35384,43 @@ impl ChargingRuleDefinitionWriter<'_> {
         &mut self,
         v: super::ts29214::RequiredAccessInfo,
     ) -> &mut Self {
-        self.0.put_i32(536, 128, 10415, 0, false, v.0);
+        self.0.put_i32(0x218_000028af_80_00, v.0);
         self
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(539, 128, 10415, 2097152, true, v);
+        self.0.put_u32(0x21b_000028af_80_96, v);
         self
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(540, 128, 10415, 4194304, true, v);
+        self.0.put_u32(0x21c_000028af_80_97, v);
         self
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
     pub fn traffic_steering_policy_identifier_dl(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2836, 128, 10415, 8388608, true, v);
+        self.0.put_bytes(0xb14_000028af_80_98, v);
         self
     }
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     #[inline]
     pub fn traffic_steering_policy_identifier_ul(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2837, 128, 10415, 16777216, true, v);
+        self.0.put_bytes(0xb15_000028af_80_99, v);
         self
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(552, 128, 10415, 33554432, true, v);
+        self.0.put_u64(0x228_000028af_80_9a, v);
         self
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(831, 192, 10415, 0, false, v);
+        self.0.put_str(0x33f_000028af_c0_00, v);
         self
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
@@ -35506,37 +35506,37 @@ impl TftPacketFilterInformationWriter<'_> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 1, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_81, v);
         self
     }
     /// `[ TFT-Filter ]`: TFT-Filter (code 1012, vendor 10415), 3GPP TS 29.212 §5.3.13.
     #[inline]
     pub fn tft_filter(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1012, 192, 10415, 2, true, v);
+        self.0.put_str(0x3f4_000028af_c0_82, v);
         self
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1014, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x3f6_000028af_c0_83, v);
         self
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1056, 128, 10415, 8, true, v);
+        self.0.put_bytes(0x420_000028af_80_84, v);
         self
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1057, 128, 10415, 16, true, v);
+        self.0.put_bytes(0x421_000028af_80_85, v);
         self
     }
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
-        self.0.put_i32(1080, 128, 10415, 32, true, v.0);
+        self.0.put_i32(0x438_000028af_80_86, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -35713,61 +35713,61 @@ impl QosInformationWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&mut self, v: QosClassIdentifier) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self.0.put_u32(0x204_000028af_c0_82, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 4, true, v);
+        self.0.put_u32(0x203_000028af_c0_83, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(555, 128, 10415, 8, true, v);
+        self.0.put_u32(0x22b_000028af_80_84, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(554, 128, 10415, 16, true, v);
+        self.0.put_u32(0x22a_000028af_80_85, v);
         self
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1026, 192, 10415, 32, true, v);
+        self.0.put_u32(0x402_000028af_c0_86, v);
         self
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1025, 192, 10415, 64, true, v);
+        self.0.put_u32(0x401_000028af_c0_87, v);
         self
     }
     /// `[ Extended-GBR-UL ]`: Extended-GBR-UL (code 2851, vendor 10415), 3GPP TS 29.212 §5.3.137.
     #[inline]
     pub fn extended_gbr_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2851, 128, 10415, 128, true, v);
+        self.0.put_u32(0xb23_000028af_80_88, v);
         self
     }
     /// `[ Extended-GBR-DL ]`: Extended-GBR-DL (code 2850, vendor 10415), 3GPP TS 29.212 §5.3.136.
     #[inline]
     pub fn extended_gbr_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2850, 128, 10415, 256, true, v);
+        self.0.put_u32(0xb22_000028af_80_89, v);
         self
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1020, 192, 10415, 512, true, v);
+        self.0.put_bytes(0x3fc_000028af_c0_8a, v);
         self
     }
     /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
@@ -35784,25 +35784,25 @@ impl QosInformationWriter<'_> {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1041, 128, 10415, 2048, true, v);
+        self.0.put_u32(0x411_000028af_80_8c, v);
         self
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1040, 128, 10415, 4096, true, v);
+        self.0.put_u32(0x410_000028af_80_8d, v);
         self
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2849, 128, 10415, 8192, true, v);
+        self.0.put_u32(0xb21_000028af_80_8e, v);
         self
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2848, 128, 10415, 16384, true, v);
+        self.0.put_u32(0xb20_000028af_80_8f, v);
         self
     }
     /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105. Each call appends another occurrence.
@@ -35879,31 +35879,31 @@ impl ChargingRuleReportWriter<'_> {
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x3ed_000028af_c0_00, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1020, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x3fc_000028af_c0_81, v);
         self
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
-        self.0.put_i32(1019, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x3fb_000028af_c0_82, v.0);
         self
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&mut self, v: RuleFailureCode) -> &mut Self {
-        self.0.put_i32(1031, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x407_000028af_c0_83, v.0);
         self
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
@@ -35920,13 +35920,13 @@ impl ChargingRuleReportWriter<'_> {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
     #[inline]
     pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2819, 128, 10415, 0, false, v);
+        self.0.put_bytes(0xb03_000028af_80_00, v);
         self
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn content_version(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(552, 128, 10415, 0, false, v);
+        self.0.put_u64(0x228_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -35983,19 +35983,19 @@ impl AccessNetworkChargingIdentifierGxWriter<'_> {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(503, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x1f7_000028af_c0_81, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1005, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x3ed_000028af_c0_00, v);
         self
     }
     /// `[ IP-CAN-Session-Charging-Scope ]`: IP-CAN-Session-Charging-Scope (code 2827, vendor 10415), 3GPP TS 29.212 §5.3.114.
@@ -36004,7 +36004,7 @@ impl AccessNetworkChargingIdentifierGxWriter<'_> {
         &mut self,
         v: IpCanSessionChargingScope,
     ) -> &mut Self {
-        self.0.put_i32(2827, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0xb0b_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -36179,13 +36179,13 @@ impl EventReportIndicationWriter<'_> {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
-        self.0.put_i32(1503, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x5df_000028af_c0_81, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -36202,55 +36202,55 @@ impl EventReportIndicationWriter<'_> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x403_000028af_c0_83, v.0);
         self
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1050, 128, 10415, 0, false, v);
+        self.0.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(6, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x6_000028af_c0_84, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(15, 192, 10415, 16, true, v);
+        self.0.put_bytes(0xf_000028af_c0_85, v);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(18, 192, 10415, 32, true, v);
+        self.0.put_str(0x12_000028af_c0_86, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(8, 64, 0, 64, true, v);
+        self.0.put_bytes(0x8_00000000_40_87, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 128, true, v.0);
+        self.0.put_i32(0x408_000028af_80_88, v.0);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(909, 192, 10415, 256, true, v);
+        self.0.put_str(0x38d_000028af_c0_89, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 512, true, v);
+        self.0.put_bytes(0x16_000028af_c0_8a, v);
         self
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
@@ -36267,43 +36267,43 @@ impl EventReportIndicationWriter<'_> {
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1459, 192, 10415, 2048, true, v);
+        self.0.put_bytes(0x5b3_000028af_c0_8c, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(9010, 192, 5535, 4096, true, v);
+        self.0.put_str(0x2332_0000159f_c0_8d, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(23, 192, 10415, 8192, true, v);
+        self.0.put_bytes(0x17_000028af_c0_8e, v);
         self
     }
     /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
     #[inline]
     pub fn routing_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1079, 128, 10415, 16384, true, v);
+        self.0.put_address(0x437_000028af_80_8f, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2805, 128, 10415, 32768, true, v);
+        self.0.put_address(0xaf5_000028af_80_90, v);
         self
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2804, 128, 10415, 65536, true, v);
+        self.0.put_address(0xaf4_000028af_80_91, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2806, 128, 10415, 131072, true, v);
+        self.0.put_u32(0xaf6_000028af_80_92, v);
         self
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
@@ -36461,13 +36461,13 @@ impl AllocationRetentionPriorityWriter<'_> {
     /// `{ Priority-Level }`: Priority-Level (code 1046, vendor 10415), 3GPP TS 29.212 §5.3.45.
     #[inline]
     pub fn priority_level(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1046, 128, 10415, 1, true, v);
+        self.0.put_u32(0x416_000028af_80_81, v);
         self
     }
     /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
     #[inline]
     pub fn pre_emption_capability(&mut self, v: PreEmptionCapability) -> &mut Self {
-        self.0.put_i32(1047, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x417_000028af_80_82, v.0);
         self
     }
     /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
@@ -36476,7 +36476,7 @@ impl AllocationRetentionPriorityWriter<'_> {
         &mut self,
         v: PreEmptionVulnerability,
     ) -> &mut Self {
-        self.0.put_i32(1048, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x418_000028af_80_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -36563,13 +36563,13 @@ impl TunnelInformationWriter<'_> {
     /// `[ Tunnel-Header-Length ]`: Tunnel-Header-Length (code 1037, vendor 10415), 3GPP TS 29.212 §5.3.35.
     #[inline]
     pub fn tunnel_header_length(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1037, 128, 10415, 2, true, v);
+        self.0.put_u32(0x40d_000028af_80_82, v);
         self
     }
     /// `2*2[ Tunnel-Header-Filter ]`: Tunnel-Header-Filter (code 1036, vendor 10415), 3GPP TS 29.212 §5.3.34. Each call appends another occurrence.
     #[inline]
     pub fn tunnel_header_filter(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1036, 128, 10415, 1, false, v);
+        self.0.put_str(0x40c_000028af_80_01, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -36635,7 +36635,7 @@ impl CoaInformationWriter<'_> {
     /// `{ CoA-IP-Address }`: CoA-IP-Address (code 1035, vendor 10415), 3GPP TS 29.212 §5.3.33.
     #[inline]
     pub fn coa_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1035, 128, 10415, 2, true, v);
+        self.0.put_address(0x40b_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -36722,7 +36722,7 @@ impl DefaultEpsBearerQosWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&mut self, v: QosClassIdentifier) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `[ Allocation-Retention-Priority ]`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
@@ -36858,49 +36858,49 @@ impl FlowInformationWriter<'_> {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 1, true, v);
+        self.0.put_str(0x1fb_000028af_c0_81, v);
         self
     }
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     #[inline]
     pub fn packet_filter_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1060, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x424_000028af_80_82, v);
         self
     }
     /// `[ Packet-Filter-Usage ]`: Packet-Filter-Usage (code 1072, vendor 10415), 3GPP TS 29.212 §5.3.66.
     #[inline]
     pub fn packet_filter_usage(&mut self, v: PacketFilterUsage) -> &mut Self {
-        self.0.put_i32(1072, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x430_000028af_80_83, v.0);
         self
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1014, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x3f6_000028af_c0_84, v);
         self
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1056, 128, 10415, 16, true, v);
+        self.0.put_bytes(0x420_000028af_80_85, v);
         self
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1057, 128, 10415, 32, true, v);
+        self.0.put_bytes(0x421_000028af_80_86, v);
         self
     }
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
-        self.0.put_i32(1080, 128, 10415, 64, true, v.0);
+        self.0.put_i32(0x438_000028af_80_87, v.0);
         self
     }
     /// `[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
     pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1077, 128, 10415, 128, true, v);
+        self.0.put_bytes(0x435_000028af_80_88, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37012,43 +37012,43 @@ impl PacketFilterInformationWriter<'_> {
     /// `[ Packet-Filter-Identifier ]`: Packet-Filter-Identifier (code 1060, vendor 10415), 3GPP TS 29.212 §5.3.55.
     #[inline]
     pub fn packet_filter_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1060, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x424_000028af_80_81, v);
         self
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 2, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_82, v);
         self
     }
     /// `[ Packet-Filter-Content ]`: Packet-Filter-Content (code 1059, vendor 10415), 3GPP TS 29.212 §5.3.54.
     #[inline]
     pub fn packet_filter_content(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1059, 128, 10415, 4, true, v);
+        self.0.put_str(0x423_000028af_80_83, v);
         self
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1014, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x3f6_000028af_c0_84, v);
         self
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1056, 128, 10415, 16, true, v);
+        self.0.put_bytes(0x420_000028af_80_85, v);
         self
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1057, 128, 10415, 32, true, v);
+        self.0.put_bytes(0x421_000028af_80_86, v);
         self
     }
     /// `[ Flow-Direction ]`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
-        self.0.put_i32(1080, 128, 10415, 64, true, v.0);
+        self.0.put_i32(0x438_000028af_80_87, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37152,7 +37152,7 @@ impl UsageMonitoringInformationWriter<'_> {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
     pub fn monitoring_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1066, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x42a_000028af_80_81, v);
         self
     }
     /// `*2[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17. Each call appends another occurrence.
@@ -37180,25 +37180,25 @@ impl UsageMonitoringInformationWriter<'_> {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_consumption_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(881, 192, 10415, 2, true, v);
+        self.0.put_u32(0x371_000028af_c0_82, v);
         self
     }
     /// `[ Usage-Monitoring-Level ]`: Usage-Monitoring-Level (code 1068, vendor 10415), 3GPP TS 29.212 §5.3.61.
     #[inline]
     pub fn usage_monitoring_level(&mut self, v: UsageMonitoringLevel) -> &mut Self {
-        self.0.put_i32(1068, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x42c_000028af_80_83, v.0);
         self
     }
     /// `[ Usage-Monitoring-Report ]`: Usage-Monitoring-Report (code 1069, vendor 10415), 3GPP TS 29.212 §5.3.62.
     #[inline]
     pub fn usage_monitoring_report(&mut self, v: UsageMonitoringReport) -> &mut Self {
-        self.0.put_i32(1069, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x42d_000028af_80_84, v.0);
         self
     }
     /// `[ Usage-Monitoring-Support ]`: Usage-Monitoring-Support (code 1070, vendor 10415), 3GPP TS 29.212 §5.3.63.
     #[inline]
     pub fn usage_monitoring_support(&mut self, v: UsageMonitoringSupport) -> &mut Self {
-        self.0.put_i32(1070, 128, 10415, 16, true, v.0);
+        self.0.put_i32(0x42e_000028af_80_85, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37293,7 +37293,7 @@ impl RoutingRuleRemoveWriter<'_> {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71. Each call appends another occurrence.
     #[inline]
     pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1077, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x435_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37359,7 +37359,7 @@ impl RoutingRuleDefinitionWriter<'_> {
     /// `{ Routing-Rule-Identifier }`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71.
     #[inline]
     pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1077, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x435_000028af_80_81, v);
         self
     }
     /// `*[ Routing-Filter ]`: Routing-Filter (code 1078, vendor 10415), 3GPP TS 29.212 §5.3.72. Each call appends another occurrence.
@@ -37376,19 +37376,19 @@ impl RoutingRuleDefinitionWriter<'_> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 2, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_82, v);
         self
     }
     /// `[ Routing-IP-Address ]`: Routing-IP-Address (code 1079, vendor 10415), 3GPP TS 29.212 §5.3.73.
     #[inline]
     pub fn routing_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1079, 128, 10415, 4, true, v);
+        self.0.put_address(0x437_000028af_80_83, v);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x403_000028af_c0_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37458,31 +37458,31 @@ impl RoutingFilterWriter<'_> {
     /// `{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 1, true, v);
+        self.0.put_str(0x1fb_000028af_c0_81, v);
         self
     }
     /// `{ Flow-Direction }`: Flow-Direction (code 1080, vendor 10415), 3GPP TS 29.212 §5.3.65.
     #[inline]
     pub fn flow_direction(&mut self, v: FlowDirection) -> &mut Self {
-        self.0.put_i32(1080, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x438_000028af_80_82, v.0);
         self
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1014, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x3f6_000028af_c0_83, v);
         self
     }
     /// `[ Security-Parameter-Index ]`: Security-Parameter-Index (code 1056, vendor 10415), 3GPP TS 29.212 §5.3.51.
     #[inline]
     pub fn security_parameter_index(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1056, 128, 10415, 8, true, v);
+        self.0.put_bytes(0x420_000028af_80_84, v);
         self
     }
     /// `[ Flow-Label ]`: Flow-Label (code 1057, vendor 10415), 3GPP TS 29.212 §5.3.52.
     #[inline]
     pub fn flow_label(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1057, 128, 10415, 16, true, v);
+        self.0.put_bytes(0x421_000028af_80_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37541,19 +37541,19 @@ impl TdfInformationWriter<'_> {
     /// `[ TDF-Destination-Realm ]`: TDF-Destination-Realm (code 1090, vendor 10415), 3GPP TS 29.212 §5.3.79.
     #[inline]
     pub fn tdf_destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1090, 128, 10415, 1, true, v);
+        self.0.put_str(0x442_000028af_80_81, v);
         self
     }
     /// `[ TDF-Destination-Host ]`: TDF-Destination-Host (code 1089, vendor 10415), 3GPP TS 29.212 §5.3.80.
     #[inline]
     pub fn tdf_destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1089, 128, 10415, 2, true, v);
+        self.0.put_str(0x441_000028af_80_82, v);
         self
     }
     /// `[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81.
     #[inline]
     pub fn tdf_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1091, 128, 10415, 4, true, v);
+        self.0.put_address(0x443_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37643,7 +37643,7 @@ impl RedirectInformationWriter<'_> {
     /// `[ Redirect-Support ]`: Redirect-Support (code 1086, vendor 10415), 3GPP TS 29.212 §5.3.83.
     #[inline]
     pub fn redirect_support(&mut self, v: RedirectSupport) -> &mut Self {
-        self.0.put_i32(1086, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x43e_000028af_80_81, v.0);
         self
     }
     /// `[ Redirect-Address-Type ]`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
@@ -37652,13 +37652,13 @@ impl RedirectInformationWriter<'_> {
         &mut self,
         v: super::credit_control::RedirectAddressType,
     ) -> &mut Self {
-        self.0.put_i32(433, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x1b1_00000000_40_82, v.0);
         self
     }
     /// `[ Redirect-Server-Address ]`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
     pub fn redirect_server_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(435, 64, 0, 4, true, v);
+        self.0.put_str(0x1b3_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37746,13 +37746,13 @@ impl ApplicationDetectionInformationWriter<'_> {
     /// `{ TDF-Application-Identifier }`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
     pub fn tdf_application_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1088, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x440_000028af_80_81, v);
         self
     }
     /// `[ TDF-Application-Instance-Identifier ]`: TDF-Application-Instance-Identifier (code 2802, vendor 10415), 3GPP TS 29.212 §5.3.92.
     #[inline]
     pub fn tdf_application_instance_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2802, 128, 10415, 2, true, v);
+        self.0.put_bytes(0xaf2_000028af_80_82, v);
         self
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
@@ -37828,25 +37828,25 @@ impl DefaultQosInformationWriter<'_> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&mut self, v: QosClassIdentifier) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self.0.put_u32(0x204_000028af_c0_82, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 4, true, v);
+        self.0.put_u32(0x203_000028af_c0_83, v);
         self
     }
     /// `[ Default-QoS-Name ]`: Default-QoS-Name (code 2817, vendor 10415), 3GPP TS 29.212 §5.3.104.
     #[inline]
     pub fn default_qos_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2817, 128, 10415, 8, true, v);
+        self.0.put_str(0xb01_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -37969,37 +37969,37 @@ impl ConditionalApnAggregateMaxBitrateWriter<'_> {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1041, 128, 10415, 1, true, v);
+        self.0.put_u32(0x411_000028af_80_81, v);
         self
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1040, 128, 10415, 2, true, v);
+        self.0.put_u32(0x410_000028af_80_82, v);
         self
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2849, 128, 10415, 4, true, v);
+        self.0.put_u32(0xb21_000028af_80_83, v);
         self
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2848, 128, 10415, 8, true, v);
+        self.0.put_u32(0xb20_000028af_80_84, v);
         self
     }
     /// `*[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27. Each call appends another occurrence.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x403_000028af_c0_00, v.0);
         self
     }
     /// `*[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 0, false, v.0);
+        self.0.put_i32(0x408_000028af_80_00, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38108,25 +38108,25 @@ impl PresenceReportingAreaInformationWriter<'_> {
     /// `[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108.
     #[inline]
     pub fn presence_reporting_area_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2821, 128, 10415, 1, true, v);
+        self.0.put_bytes(0xb05_000028af_80_81, v);
         self
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2823, 128, 10415, 2, true, v);
+        self.0.put_u32(0xb07_000028af_80_82, v);
         self
     }
     /// `[ Presence-Reporting-Area-Elements-List ]`: Presence-Reporting-Area-Elements-List (code 2820, vendor 10415), 3GPP TS 29.212 §5.3.107.
     #[inline]
     pub fn presence_reporting_area_elements_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2820, 128, 10415, 4, true, v);
+        self.0.put_bytes(0xb04_000028af_80_83, v);
         self
     }
     /// `[ Presence-Reporting-Area-Node ]`: Presence-Reporting-Area-Node (code 2855, vendor 10415), 3GPP TS 29.212 §5.3.141.
     #[inline]
     pub fn presence_reporting_area_node(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2855, 128, 10415, 8, true, v);
+        self.0.put_u32(0xb27_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38223,25 +38223,25 @@ impl FixedUserLocationInfoWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self.0.put_str(0x5f4_000028af_c0_81, v);
         self
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2716, 192, 10415, 2, true, v);
+        self.0.put_str(0xa9c_000028af_c0_82, v);
         self
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(302, 192, 13019, 4, true, v);
+        self.0.put_bytes(0x12e_000032db_c0_83, v);
         self
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(313, 192, 13019, 8, true, v);
+        self.0.put_str(0x139_000032db_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38297,19 +38297,19 @@ impl RoutingRuleReportWriter<'_> {
     /// `*[ Routing-Rule-Identifier ]`: Routing-Rule-Identifier (code 1077, vendor 10415), 3GPP TS 29.212 §5.3.71. Each call appends another occurrence.
     #[inline]
     pub fn routing_rule_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1077, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x435_000028af_80_00, v);
         self
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
-        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x3fb_000028af_c0_81, v.0);
         self
     }
     /// `[ Routing-Rule-Failure-Code ]`: Routing-Rule-Failure-Code (code 2834, vendor 10415), 3GPP TS 29.212 §5.3.119.
     #[inline]
     pub fn routing_rule_failure_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2834, 128, 10415, 2, true, v);
+        self.0.put_u32(0xb12_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38385,7 +38385,7 @@ impl ConditionalPolicyInformationWriter<'_> {
     /// `[ Execution-Time ]`: Execution-Time (code 2839, vendor 10415), 3GPP TS 29.212 §5.3.127.
     #[inline]
     pub fn execution_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2839, 128, 10415, 1, true, v.0);
+        self.0.put_u32(0xb17_000028af_80_81, v.0);
         self
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
@@ -38402,25 +38402,25 @@ impl ConditionalPolicyInformationWriter<'_> {
     /// `[ APN-Aggregate-Max-Bitrate-UL ]`: APN-Aggregate-Max-Bitrate-UL (code 1041, vendor 10415), 3GPP TS 29.212 §5.3.40.
     #[inline]
     pub fn apn_aggregate_max_bitrate_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1041, 128, 10415, 4, true, v);
+        self.0.put_u32(0x411_000028af_80_83, v);
         self
     }
     /// `[ APN-Aggregate-Max-Bitrate-DL ]`: APN-Aggregate-Max-Bitrate-DL (code 1040, vendor 10415), 3GPP TS 29.212 §5.3.39.
     #[inline]
     pub fn apn_aggregate_max_bitrate_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1040, 128, 10415, 8, true, v);
+        self.0.put_u32(0x410_000028af_80_84, v);
         self
     }
     /// `[ Extended-APN-AMBR-UL ]`: Extended-APN-AMBR-UL (code 2849, vendor 10415), 3GPP TS 29.212 §5.3.135.
     #[inline]
     pub fn extended_apn_ambr_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2849, 128, 10415, 16, true, v);
+        self.0.put_u32(0xb21_000028af_80_85, v);
         self
     }
     /// `[ Extended-APN-AMBR-DL ]`: Extended-APN-AMBR-DL (code 2848, vendor 10415), 3GPP TS 29.212 §5.3.134.
     #[inline]
     pub fn extended_apn_ambr_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2848, 128, 10415, 32, true, v);
+        self.0.put_u32(0xb20_000028af_80_86, v);
         self
     }
     /// `*[ Conditional-APN-Aggregate-Max-Bitrate ]`: Conditional-APN-Aggregate-Max-Bitrate (code 2818, vendor 10415), 3GPP TS 29.212 §5.3.105. Each call appends another occurrence.
@@ -38526,7 +38526,7 @@ impl PraRemoveWriter<'_> {
     /// `*[ Presence-Reporting-Area-Identifier ]`: Presence-Reporting-Area-Identifier (code 2821, vendor 10415), 3GPP TS 29.212 §5.3.108. Each call appends another occurrence.
     #[inline]
     pub fn presence_reporting_area_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2821, 128, 10415, 0, false, v);
+        self.0.put_bytes(0xb05_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38600,13 +38600,13 @@ impl QosRuleInstallWriter<'_> {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
     #[inline]
     pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1054, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x41e_000028af_c0_00, v);
         self
     }
     /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7. Each call appends another occurrence.
     #[inline]
     pub fn qos_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1074, 128, 10415, 0, false, v);
+        self.0.put_str(0x432_000028af_80_00, v);
         self
     }
     /// `[ Tunnel-Information ]`: Tunnel-Information (code 1038, vendor 10415), 3GPP TS 29.212 §5.3.36.
@@ -38623,13 +38623,13 @@ impl QosRuleInstallWriter<'_> {
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1043, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x413_000028af_c0_82, v.0);
         self
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1044, 192, 10415, 4, true, v.0);
+        self.0.put_u32(0x414_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38675,13 +38675,13 @@ impl QosRuleRemoveWriter<'_> {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
     #[inline]
     pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1054, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x41e_000028af_c0_00, v);
         self
     }
     /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7. Each call appends another occurrence.
     #[inline]
     pub fn qos_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1074, 128, 10415, 0, false, v);
+        self.0.put_str(0x432_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38758,7 +38758,7 @@ impl QosRuleDefinitionWriter<'_> {
     /// `{ QoS-Rule-Name }`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4.
     #[inline]
     pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1054, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x41e_000028af_c0_81, v);
         self
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
@@ -38786,7 +38786,7 @@ impl QosRuleDefinitionWriter<'_> {
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 4, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_83, v);
         self
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
@@ -38795,25 +38795,25 @@ impl QosRuleDefinitionWriter<'_> {
         &mut self,
         v: super::ts29214::RequiredAccessInfo,
     ) -> &mut Self {
-        self.0.put_i32(536, 128, 10415, 0, false, v.0);
+        self.0.put_i32(0x218_000028af_80_00, v.0);
         self
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(539, 128, 10415, 8, true, v);
+        self.0.put_u32(0x21b_000028af_80_84, v);
         self
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(540, 128, 10415, 16, true, v);
+        self.0.put_u32(0x21c_000028af_80_85, v);
         self
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(552, 128, 10415, 32, true, v);
+        self.0.put_u64(0x228_000028af_80_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38871,31 +38871,31 @@ impl QosRuleReportWriter<'_> {
     /// `*[ QoS-Rule-Name ]`: QoS-Rule-Name (code 1054, vendor 10415), 3GPP TS 29.212 §5a.3.4. Each call appends another occurrence.
     #[inline]
     pub fn qos_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1054, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x41e_000028af_c0_00, v);
         self
     }
     /// `*[ QoS-Rule-Base-Name ]`: QoS-Rule-Base-Name (code 1074, vendor 10415), 3GPP TS 29.212 §5a.3.7. Each call appends another occurrence.
     #[inline]
     pub fn qos_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1074, 128, 10415, 0, false, v);
+        self.0.put_str(0x432_000028af_80_00, v);
         self
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
-        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x3fb_000028af_c0_81, v.0);
         self
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&mut self, v: RuleFailureCode) -> &mut Self {
-        self.0.put_i32(1031, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x407_000028af_c0_82, v.0);
         self
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn content_version(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(552, 128, 10415, 0, false, v);
+        self.0.put_u64(0x228_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -38969,31 +38969,31 @@ impl AdcRuleInstallWriter<'_> {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
     #[inline]
     pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1096, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x448_000028af_c0_00, v);
         self
     }
     /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4. Each call appends another occurrence.
     #[inline]
     pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1095, 192, 10415, 0, false, v);
+        self.0.put_str(0x447_000028af_c0_00, v);
         self
     }
     /// `[ Monitoring-Flags ]`: Monitoring-Flags (code 2828, vendor 10415), 3GPP TS 29.212 §5.3.115.
     #[inline]
     pub fn monitoring_flags(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2828, 128, 10415, 1, true, v);
+        self.0.put_u32(0xb0c_000028af_80_81, v);
         self
     }
     /// `[ Rule-Activation-Time ]`: Rule-Activation-Time (code 1043, vendor 10415), 3GPP TS 29.212 §5.3.42.
     #[inline]
     pub fn rule_activation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1043, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x413_000028af_c0_82, v.0);
         self
     }
     /// `[ Rule-Deactivation-Time ]`: Rule-Deactivation-Time (code 1044, vendor 10415), 3GPP TS 29.212 §5.3.43.
     #[inline]
     pub fn rule_deactivation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1044, 192, 10415, 4, true, v.0);
+        self.0.put_u32(0x414_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -39039,13 +39039,13 @@ impl AdcRuleRemoveWriter<'_> {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
     #[inline]
     pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1096, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x448_000028af_c0_00, v);
         self
     }
     /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4. Each call appends another occurrence.
     #[inline]
     pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1095, 192, 10415, 0, false, v);
+        self.0.put_str(0x447_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -39176,13 +39176,13 @@ impl AdcRuleDefinitionWriter<'_> {
     /// `{ ADC-Rule-Name }`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5.
     #[inline]
     pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1096, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x448_000028af_c0_81, v);
         self
     }
     /// `[ TDF-Application-Identifier ]`: TDF-Application-Identifier (code 1088, vendor 10415), 3GPP TS 29.212 §5.3.77.
     #[inline]
     pub fn tdf_application_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1088, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x440_000028af_80_82, v);
         self
     }
     /// `*[ Flow-Information ]`: Flow-Information (code 1058, vendor 10415), 3GPP TS 29.212 §5.3.53. Each call appends another occurrence.
@@ -39199,49 +39199,49 @@ impl AdcRuleDefinitionWriter<'_> {
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(439, 64, 0, 4, true, v);
+        self.0.put_u32(0x1b7_00000000_40_83, v);
         self
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 8, true, v);
+        self.0.put_u32(0x1b0_00000000_40_84, v);
         self
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&mut self, v: ReportingLevel) -> &mut Self {
-        self.0.put_i32(1011, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x3f3_000028af_c0_85, v.0);
         self
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: Online) -> &mut Self {
-        self.0.put_i32(1009, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x3f1_000028af_c0_86, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: Offline) -> &mut Self {
-        self.0.put_i32(1008, 192, 10415, 64, true, v.0);
+        self.0.put_i32(0x3f0_000028af_c0_87, v.0);
         self
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&mut self, v: MeteringMethod) -> &mut Self {
-        self.0.put_i32(1007, 192, 10415, 128, true, v.0);
+        self.0.put_i32(0x3ef_000028af_c0_88, v.0);
         self
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1010, 192, 10415, 256, true, v);
+        self.0.put_u32(0x3f2_000028af_c0_89, v);
         self
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&mut self, v: super::ts29214::FlowStatus) -> &mut Self {
-        self.0.put_i32(511, 192, 10415, 512, true, v.0);
+        self.0.put_i32(0x1ff_000028af_c0_8a, v.0);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -39258,19 +39258,19 @@ impl AdcRuleDefinitionWriter<'_> {
     /// `[ Monitoring-Key ]`: Monitoring-Key (code 1066, vendor 10415), 3GPP TS 29.212 §5.3.59.
     #[inline]
     pub fn monitoring_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1066, 128, 10415, 2048, true, v);
+        self.0.put_bytes(0x42a_000028af_80_8c, v);
         self
     }
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(531, 128, 10415, 4096, true, v);
+        self.0.put_str(0x213_000028af_80_8d, v);
         self
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(532, 128, 10415, 8192, true, v);
+        self.0.put_str(0x214_000028af_80_8e, v);
         self
     }
     /// `*[ Redirect-Information ]`: Redirect-Information (code 1085, vendor 10415), 3GPP TS 29.212 §5.3.82. Each call appends another occurrence.
@@ -39287,25 +39287,25 @@ impl AdcRuleDefinitionWriter<'_> {
     /// `[ Mute-Notification ]`: Mute-Notification (code 2809, vendor 10415), 3GPP TS 29.212 §5.3.98.
     #[inline]
     pub fn mute_notification(&mut self, v: MuteNotification) -> &mut Self {
-        self.0.put_i32(2809, 128, 10415, 16384, true, v.0);
+        self.0.put_i32(0xaf9_000028af_80_8f, v.0);
         self
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
     pub fn traffic_steering_policy_identifier_dl(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2836, 128, 10415, 32768, true, v);
+        self.0.put_bytes(0xb14_000028af_80_90, v);
         self
     }
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     #[inline]
     pub fn traffic_steering_policy_identifier_ul(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2837, 128, 10415, 65536, true, v);
+        self.0.put_bytes(0xb15_000028af_80_91, v);
         self
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1014, 192, 10415, 131072, true, v);
+        self.0.put_bytes(0x3f6_000028af_c0_92, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -39364,25 +39364,25 @@ impl AdcRuleReportWriter<'_> {
     /// `*[ ADC-Rule-Name ]`: ADC-Rule-Name (code 1096, vendor 10415), 3GPP TS 29.212 §5b.3.5. Each call appends another occurrence.
     #[inline]
     pub fn adc_rule_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1096, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x448_000028af_c0_00, v);
         self
     }
     /// `*[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4. Each call appends another occurrence.
     #[inline]
     pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1095, 192, 10415, 0, false, v);
+        self.0.put_str(0x447_000028af_c0_00, v);
         self
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&mut self, v: PccRuleStatus) -> &mut Self {
-        self.0.put_i32(1019, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x3fb_000028af_c0_81, v.0);
         self
     }
     /// `[ Rule-Failure-Code ]`: Rule-Failure-Code (code 1031, vendor 10415), 3GPP TS 29.212 §5.3.38.
     #[inline]
     pub fn rule_failure_code(&mut self, v: RuleFailureCode) -> &mut Self {
-        self.0.put_i32(1031, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x407_000028af_c0_82, v.0);
         self
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
@@ -39453,7 +39453,7 @@ impl CsServiceResourceReportWriter<'_> {
     /// `{ CS-Service-QoS-Request-Identifier }`: CS-Service-QoS-Request-Identifier (code 2807, vendor 10415), 3GPP TS 29.212 §E.6.3.2.
     #[inline]
     pub fn cs_service_qos_request_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2807, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xaf7_000028af_c0_81, v);
         self
     }
     /// `[ CS-Service-Resource-Result-Operation ]`: CS-Service-Resource-Result-Operation (code 2815, vendor 10415), 3GPP TS 29.212 §E.6.3.4.
@@ -39462,7 +39462,7 @@ impl CsServiceResourceReportWriter<'_> {
         &mut self,
         v: CsServiceResourceResultOperation,
     ) -> &mut Self {
-        self.0.put_i32(2815, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xaff_000028af_c0_82, v.0);
         self
     }
     /// `[ CS-Service-Resource-Failure-Cause ]`: CS-Service-Resource-Failure-Cause (code 2814, vendor 10415), 3GPP TS 29.212 §E.6.3.5.
@@ -39471,7 +39471,7 @@ impl CsServiceResourceReportWriter<'_> {
         &mut self,
         v: CsServiceResourceFailureCause,
     ) -> &mut Self {
-        self.0.put_i32(2814, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0xafe_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -39712,37 +39712,37 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -39751,31 +39751,31 @@ impl TgppGxCreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_86, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_87, v);
         self
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1082, 128, 10415, 256, true, v);
+        self.0.avps.put_u32(0x43a_000028af_80_89, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8b, v);
         self
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
@@ -39825,7 +39825,7 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(&mut self, v: NetworkRequestSupport) -> &mut Self {
-        self.0.avps.put_i32(1024, 192, 10415, 8192, true, v.0);
+        self.0.avps.put_i32(0x400_000028af_c0_8e, v.0);
         self
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
@@ -39842,19 +39842,19 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(&mut self, v: PacketFilterOperation) -> &mut Self {
-        self.0.avps.put_i32(1062, 128, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x426_000028af_80_8f, v.0);
         self
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1020, 192, 10415, 32768, true, v);
+        self.0.avps.put_bytes(0x3fc_000028af_c0_90, v);
         self
     }
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&mut self, v: BearerOperation) -> &mut Self {
-        self.0.avps.put_i32(1021, 192, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x3fd_000028af_c0_91, v.0);
         self
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -39863,7 +39863,7 @@ impl TgppGxCreditControlRequestWriter<'_> {
         &mut self,
         v: super::ts32299::DynamicAddressFlag,
     ) -> &mut Self {
-        self.0.avps.put_i32(2051, 128, 10415, 131072, true, v.0);
+        self.0.avps.put_i32(0x803_000028af_80_92, v.0);
         self
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -39872,55 +39872,55 @@ impl TgppGxCreditControlRequestWriter<'_> {
         &mut self,
         v: super::ts32299::DynamicAddressFlagExtension,
     ) -> &mut Self {
-        self.0.avps.put_i32(2068, 128, 10415, 262144, true, v.0);
+        self.0.avps.put_i32(0x814_000028af_80_93, v.0);
         self
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2050, 128, 10415, 524288, true, v);
+        self.0.avps.put_u32(0x802_000028af_80_94, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 1048576, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_95, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 2097152, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_96, v);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 4194304, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_97, v.0);
         self
     }
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(21, 192, 10415, 8388608, true, v);
+        self.0.avps.put_bytes(0x15_000028af_c0_98, v);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 16777216, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_99, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 33554432, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_9a, v.0);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 67108864, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_9b, v.0);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -39965,13 +39965,13 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&mut self, v: QosNegotiation) -> &mut Self {
-        self.0.avps.put_i32(1029, 192, 10415, 1073741824, true, v.0);
+        self.0.avps.put_i32(0x405_000028af_c0_9f, v.0);
         self
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&mut self, v: QosUpgrade) -> &mut Self {
-        self.0.avps.put_i32(1030, 192, 10415, 2147483648, true, v.0);
+        self.0.avps.put_i32(0x406_000028af_c0_a0, v.0);
         self
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
@@ -39999,61 +39999,61 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&mut self, v: AnGwStatus) -> &mut Self {
-        self.0.avps.put_i32(2811, 128, 10415, 17179869184, true, v.0);
+        self.0.avps.put_i32(0xafb_000028af_80_a3, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 34359738368, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_a4, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(6, 192, 10415, 68719476736, true, v);
+        self.0.avps.put_bytes(0x6_000028af_c0_a5, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(15, 192, 10415, 137438953472, true, v);
+        self.0.avps.put_bytes(0xf_000028af_c0_a6, v);
         self
     }
     /// `[ 3GPP-GGSN-Address ]`: 3GPP-GGSN-Address (code 7, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(7, 192, 10415, 274877906944, true, v);
+        self.0.avps.put_bytes(0x7_000028af_c0_a7, v);
         self
     }
     /// `[ 3GPP-GGSN-IPv6-Address ]`: 3GPP-GGSN-IPv6-Address (code 16, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(16, 192, 10415, 549755813888, true, v);
+        self.0.avps.put_bytes(0x10_000028af_c0_a8, v);
         self
     }
     /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_selection_mode(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(12, 192, 10415, 1099511627776, true, v);
+        self.0.avps.put_str(0xc_000028af_c0_a9, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 2199023255552, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_aa, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 4398046511104, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_ab, v);
         self
     }
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
@@ -40070,7 +40070,7 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(2812, 128, 10415, 17592186044416, true, v.0);
+        self.0.avps.put_u32(0xafc_000028af_80_ad, v.0);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -40087,55 +40087,55 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(29, 192, 10415, 70368744177664, true, v);
+        self.0.avps.put_bytes(0x1d_000028af_c0_af, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 140737488355328, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_b0, v);
         self
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
     #[inline]
     pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2819, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xb03_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(13, 192, 10415, 281474976710656, true, v);
+        self.0.avps.put_str(0xd_000028af_c0_b1, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 562949953421312, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_b2, v);
         self
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1065, 128, 10415, 1125899906842624, true, v);
+        self.0.avps.put_bytes(0x429_000028af_80_b3, v);
         self
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&mut self, v: BearerUsage) -> &mut Self {
-        self.0.avps.put_i32(1000, 192, 10415, 2251799813685248, true, v.0);
+        self.0.avps.put_i32(0x3e8_000028af_c0_b4, v.0);
         self
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: Online) -> &mut Self {
-        self.0.avps.put_i32(1009, 192, 10415, 4503599627370496, true, v.0);
+        self.0.avps.put_i32(0x3f1_000028af_c0_b5, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: Offline) -> &mut Self {
-        self.0.avps.put_i32(1008, 192, 10415, 9007199254740992, true, v.0);
+        self.0.avps.put_i32(0x3f0_000028af_c0_b6, v.0);
         self
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14. Each call appends another occurrence.
@@ -40174,7 +40174,7 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -40194,7 +40194,7 @@ impl TgppGxCreditControlRequestWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.avps.put_address(501, 192, 10415, 36028797018963968, true, v);
+        self.0.avps.put_address(0x1f5_000028af_c0_b8, v);
         self
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22. Each call appends another occurrence.
@@ -40233,37 +40233,37 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&mut self, v: NbifomSupport) -> &mut Self {
-        self.0.avps.put_i32(2831, 128, 10415, 72057594037927936, true, v.0);
+        self.0.avps.put_i32(0xb0f_000028af_80_b9, v.0);
         self
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&mut self, v: NbifomMode) -> &mut Self {
-        self.0.avps.put_i32(2830, 128, 10415, 144115188075855872, true, v.0);
+        self.0.avps.put_i32(0xb0e_000028af_80_ba, v.0);
         self
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&mut self, v: DefaultAccess) -> &mut Self {
-        self.0.avps.put_i32(2829, 128, 10415, 288230376151711744, true, v.0);
+        self.0.avps.put_i32(0xb0d_000028af_80_bb, v.0);
         self
     }
     /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
     #[inline]
     pub fn origination_time_stamp(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(1536, 192, 10415, 576460752303423488, true, v);
+        self.0.avps.put_u64(0x600_000028af_c0_bc, v);
         self
     }
     /// `[ Maximum-Wait-Time ]`: Maximum-Wait-Time (code 1537, vendor 10415), 3GPP TS 29.273 §9.2.3.2.7.
     #[inline]
     pub fn maximum_wait_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1537, 192, 10415, 1152921504606846976, true, v);
+        self.0.avps.put_u32(0x601_000028af_c0_bd, v);
         self
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2833, 128, 10415, 2305843009213693952, true, v);
+        self.0.avps.put_u32(0xb11_000028af_80_be, v);
         self
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
@@ -40291,25 +40291,25 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2804, 128, 10415, 0, true, v);
+        self.0.avps.put_address(0xaf4_000028af_80_80, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 0, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_80, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2806, 128, 10415, 0, true, v);
+        self.0.avps.put_u32(0xaf6_000028af_80_80, v);
         self
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2843, 128, 10415, 0, true, v);
+        self.0.avps.put_u32(0xb1b_000028af_80_80, v);
         self
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
@@ -40326,13 +40326,13 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(302, 192, 13019, 0, true, v);
+        self.0.avps.put_bytes(0x12e_000032db_c0_80, v);
         self
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(313, 192, 13019, 0, true, v);
+        self.0.avps.put_str(0x139_000032db_c0_80, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -40349,13 +40349,13 @@ impl TgppGxCreditControlRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `[ 3GPP-PS-Data-Off-Status-Gx ]`: 3GPP-PS-Data-Off-Status-Gx (code 2847, vendor 10415), 3GPP TS 29.212 §5.3.133.
     #[inline]
     pub fn tgpp_ps_data_off_status_gx(&mut self, v: TgppPsDataOffStatusGx) -> &mut Self {
-        self.0.avps.put_i32(2847, 128, 10415, 0, true, v.0);
+        self.0.avps.put_i32(0xb1f_000028af_80_80, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -40513,37 +40513,37 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -40563,13 +40563,13 @@ impl TgppGxCreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_85, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -40622,13 +40622,13 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&mut self, v: BearerControlMode) -> &mut Self {
-        self.0.avps.put_i32(1023, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x3ff_000028af_c0_8c, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -40645,13 +40645,13 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8e, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -40660,13 +40660,13 @@ impl TgppGxCreditControlAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8f, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_90, v);
         self
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3. Each call appends another occurrence.
@@ -40705,13 +40705,13 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: Online) -> &mut Self {
-        self.0.avps.put_i32(1009, 192, 10415, 131072, true, v.0);
+        self.0.avps.put_i32(0x3f1_000028af_c0_92, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: Offline) -> &mut Self {
-        self.0.avps.put_i32(1008, 192, 10415, 262144, true, v.0);
+        self.0.avps.put_i32(0x3f0_000028af_c0_93, v.0);
         self
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
@@ -40728,7 +40728,7 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1042, 192, 10415, 524288, true, v.0);
+        self.0.avps.put_u32(0x412_000028af_c0_94, v.0);
         self
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
@@ -40756,7 +40756,7 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&mut self, v: BearerUsage) -> &mut Self {
-        self.0.avps.put_i32(1000, 192, 10415, 4194304, true, v.0);
+        self.0.avps.put_i32(0x3e8_000028af_c0_97, v.0);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -40776,7 +40776,7 @@ impl TgppGxCreditControlAnswerWriter<'_> {
         &mut self,
         v: CsgInformationReporting,
     ) -> &mut Self {
-        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x42f_000028af_80_00, v.0);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -40823,31 +40823,31 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
-        self.0.avps.put_i32(1045, 192, 10415, 134217728, true, v.0);
+        self.0.avps.put_i32(0x415_000028af_c0_9c, v.0);
         self
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&mut self, v: NbifomSupport) -> &mut Self {
-        self.0.avps.put_i32(2831, 128, 10415, 268435456, true, v.0);
+        self.0.avps.put_i32(0xb0f_000028af_80_9d, v.0);
         self
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&mut self, v: NbifomMode) -> &mut Self {
-        self.0.avps.put_i32(2830, 128, 10415, 536870912, true, v.0);
+        self.0.avps.put_i32(0xb0e_000028af_80_9e, v.0);
         self
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&mut self, v: DefaultAccess) -> &mut Self {
-        self.0.avps.put_i32(2829, 128, 10415, 1073741824, true, v.0);
+        self.0.avps.put_i32(0xb0d_000028af_80_9f, v.0);
         self
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2832, 128, 10415, 2147483648, true, v);
+        self.0.avps.put_u32(0xb10_000028af_80_a0, v);
         self
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118. Each call appends another occurrence.
@@ -40875,25 +40875,25 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&mut self, v: RemovalOfAccess) -> &mut Self {
-        self.0.avps.put_i32(2842, 128, 10415, 4294967296, true, v.0);
+        self.0.avps.put_i32(0xb1a_000028af_80_a1, v.0);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 8589934592, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_a2, v.0);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 17179869184, true, v);
+        self.0.avps.put_str(0x119_00000000_00_a3, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 34359738368, true, v);
+        self.0.avps.put_str(0x126_00000000_00_a4, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -40921,7 +40921,7 @@ impl TgppGxCreditControlAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -41043,43 +41043,43 @@ impl TgppGxReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -41088,19 +41088,19 @@ impl TgppGxReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
-        self.0.avps.put_i32(1045, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x415_000028af_c0_89, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -41117,7 +41117,7 @@ impl TgppGxReAuthRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -41189,7 +41189,7 @@ impl TgppGxReAuthRequestWriter<'_> {
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1042, 192, 10415, 16384, true, v.0);
+        self.0.avps.put_u32(0x412_000028af_c0_8f, v.0);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -41206,7 +41206,7 @@ impl TgppGxReAuthRequestWriter<'_> {
     /// `[ PCSCF-Restoration-Indication ]`: PCSCF-Restoration-Indication (code 2826, vendor 10415), 3GPP TS 29.212 §5.3.113.
     #[inline]
     pub fn pcscf_restoration_indication(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2826, 128, 10415, 32768, true, v);
+        self.0.avps.put_u32(0xb0a_000028af_80_90, v);
         self
     }
     /// `*4[ Conditional-Policy-Information ]`: Conditional-Policy-Information (code 2840, vendor 10415), 3GPP TS 29.212 §5.3.128. Each call appends another occurrence.
@@ -41223,13 +41223,13 @@ impl TgppGxReAuthRequestWriter<'_> {
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&mut self, v: RemovalOfAccess) -> &mut Self {
-        self.0.avps.put_i32(2842, 128, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0xb1a_000028af_80_91, v.0);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 131072, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_92, v.0);
         self
     }
     /// `[ PRA-Install ]`: PRA-Install (code 2845, vendor 10415), 3GPP TS 29.212 §5.3.130.
@@ -41257,7 +41257,7 @@ impl TgppGxReAuthRequestWriter<'_> {
         &mut self,
         v: CsgInformationReporting,
     ) -> &mut Self {
-        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x42f_000028af_80_00, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -41274,7 +41274,7 @@ impl TgppGxReAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41399,31 +41399,31 @@ impl TgppGxReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -41440,7 +41440,7 @@ impl TgppGxReAuthAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -41482,67 +41482,67 @@ impl TgppGxReAuthAnswerWriter<'_> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 512, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_8a, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8b, v.0);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_8c, v.0);
         self
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 4096, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_8d, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(6, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x6_000028af_c0_8e, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(15, 192, 10415, 16384, true, v);
+        self.0.avps.put_bytes(0xf_000028af_c0_8f, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 32768, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_90, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_91, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(2812, 128, 10415, 131072, true, v.0);
+        self.0.avps.put_u32(0xafc_000028af_80_92, v.0);
         self
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2824, 128, 10415, 262144, true, v);
+        self.0.avps.put_u32(0xb08_000028af_80_93, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -41559,7 +41559,7 @@ impl TgppGxReAuthAnswerWriter<'_> {
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 1048576, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_95, v);
         self
     }
     /// `[ Default-QoS-Information ]`: Default-QoS-Information (code 2816, vendor 10415), 3GPP TS 29.212 §5.3.103.
@@ -41587,13 +41587,13 @@ impl TgppGxReAuthAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 4194304, true, v);
+        self.0.avps.put_str(0x119_00000000_00_97, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 8388608, true, v);
+        self.0.avps.put_str(0x126_00000000_00_98, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -41773,37 +41773,37 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -41812,25 +41812,25 @@ impl TgppGxxCreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_86, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -41869,7 +41869,7 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(&mut self, v: NetworkRequestSupport) -> &mut Self {
-        self.0.avps.put_i32(1024, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x400_000028af_c0_8c, v.0);
         self
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
@@ -41886,37 +41886,37 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
     #[inline]
     pub fn packet_filter_operation(&mut self, v: PacketFilterOperation) -> &mut Self {
-        self.0.avps.put_i32(1062, 128, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x426_000028af_80_8d, v.0);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 8192, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_8e, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 16384, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8f, v);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_90, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_91, v.0);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 131072, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_92, v.0);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -41968,43 +41968,43 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 4194304, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_97, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 8388608, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_98, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 16777216, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_99, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(2812, 128, 10415, 33554432, true, v.0);
+        self.0.avps.put_u32(0xafc_000028af_80_9a, v.0);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 67108864, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_9b, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(9010, 192, 5535, 134217728, true, v);
+        self.0.avps.put_str(0x2332_0000159f_c0_9c, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42021,31 +42021,31 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2804, 128, 10415, 536870912, true, v);
+        self.0.avps.put_address(0xaf4_000028af_80_9e, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 1073741824, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_9f, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2806, 128, 10415, 2147483648, true, v);
+        self.0.avps.put_u32(0xaf6_000028af_80_a0, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 4294967296, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_a1, v);
         self
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1065, 128, 10415, 8589934592, true, v);
+        self.0.avps.put_bytes(0x429_000028af_80_a2, v);
         self
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
@@ -42062,7 +42062,7 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
@@ -42071,7 +42071,7 @@ impl TgppGxxCreditControlRequestWriter<'_> {
         &mut self,
         v: SessionLinkingIndicator,
     ) -> &mut Self {
-        self.0.avps.put_i32(1064, 192, 10415, 17179869184, true, v.0);
+        self.0.avps.put_i32(0x428_000028af_c0_a3, v.0);
         self
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
@@ -42088,7 +42088,7 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1459, 192, 10415, 68719476736, true, v);
+        self.0.avps.put_bytes(0x5b3_000028af_c0_a5, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -42105,7 +42105,7 @@ impl TgppGxxCreditControlRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42196,37 +42196,37 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -42246,13 +42246,13 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_85, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -42305,31 +42305,31 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&mut self, v: BearerControlMode) -> &mut Self {
-        self.0.avps.put_i32(1023, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x3ff_000028af_c0_8c, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 4096, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8d, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8e, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -42338,13 +42338,13 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8f, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_90, v);
         self
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
@@ -42394,13 +42394,13 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 262144, true, v);
+        self.0.avps.put_str(0x119_00000000_00_93, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 524288, true, v);
+        self.0.avps.put_str(0x126_00000000_00_94, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -42428,7 +42428,7 @@ impl TgppGxxCreditControlAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -42522,43 +42522,43 @@ impl TgppGxxReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -42567,19 +42567,19 @@ impl TgppGxxReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
-        self.0.avps.put_i32(1045, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x415_000028af_c0_89, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -42596,7 +42596,7 @@ impl TgppGxxReAuthRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2. Each call appends another occurrence.
@@ -42657,7 +42657,7 @@ impl TgppGxxReAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42766,31 +42766,31 @@ impl TgppGxxReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -42807,7 +42807,7 @@ impl TgppGxxReAuthAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -42849,37 +42849,37 @@ impl TgppGxxReAuthAnswerWriter<'_> {
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 512, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8a, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_8b, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 2048, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_8c, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_8d, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(2812, 128, 10415, 8192, true, v.0);
+        self.0.avps.put_u32(0xafc_000028af_80_8e, v.0);
         self
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2824, 128, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xb08_000028af_80_8f, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42896,13 +42896,13 @@ impl TgppGxxReAuthAnswerWriter<'_> {
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_91, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(9010, 192, 5535, 131072, true, v);
+        self.0.avps.put_str(0x2332_0000159f_c0_92, v);
         self
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
@@ -42919,13 +42919,13 @@ impl TgppGxxReAuthAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 262144, true, v);
+        self.0.avps.put_str(0x119_00000000_00_93, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 524288, true, v);
+        self.0.avps.put_str(0x126_00000000_00_94, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -43134,13 +43134,13 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -43157,31 +43157,31 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -43220,31 +43220,31 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 512, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_8a, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8b, v);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_8c, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8d, v.0);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 8192, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_8e, v.0);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -43285,37 +43285,37 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(6, 192, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x6_000028af_c0_92, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(15, 192, 10415, 262144, true, v);
+        self.0.avps.put_bytes(0xf_000028af_c0_93, v);
         self
     }
     /// `[ 3GPP-GGSN-Address ]`: 3GPP-GGSN-Address (code 7, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(7, 192, 10415, 524288, true, v);
+        self.0.avps.put_bytes(0x7_000028af_c0_94, v);
         self
     }
     /// `[ 3GPP-GGSN-IPv6-Address ]`: 3GPP-GGSN-IPv6-Address (code 16, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(16, 192, 10415, 1048576, true, v);
+        self.0.avps.put_bytes(0x10_000028af_c0_95, v);
         self
     }
     /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_selection_mode(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(12, 192, 10415, 2097152, true, v);
+        self.0.avps.put_str(0xc_000028af_c0_96, v);
         self
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43324,7 +43324,7 @@ impl TgppSdTdfSessionRequestWriter<'_> {
         &mut self,
         v: super::ts32299::DynamicAddressFlag,
     ) -> &mut Self {
-        self.0.avps.put_i32(2051, 128, 10415, 4194304, true, v.0);
+        self.0.avps.put_i32(0x803_000028af_80_97, v.0);
         self
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43333,31 +43333,31 @@ impl TgppSdTdfSessionRequestWriter<'_> {
         &mut self,
         v: super::ts32299::DynamicAddressFlagExtension,
     ) -> &mut Self {
-        self.0.avps.put_i32(2068, 128, 10415, 8388608, true, v.0);
+        self.0.avps.put_i32(0x814_000028af_80_98, v.0);
         self
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2050, 128, 10415, 16777216, true, v);
+        self.0.avps.put_u32(0x802_000028af_80_99, v);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 33554432, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_9a, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 67108864, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_9b, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 134217728, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_9c, v);
         self
     }
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
@@ -43385,25 +43385,25 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(29, 192, 10415, 1073741824, true, v);
+        self.0.avps.put_bytes(0x1d_000028af_c0_9f, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 2147483648, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_a0, v);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(13, 192, 10415, 4294967296, true, v);
+        self.0.avps.put_str(0xd_000028af_c0_a1, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 8589934592, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_a2, v);
         self
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
@@ -43420,13 +43420,13 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: Online) -> &mut Self {
-        self.0.avps.put_i32(1009, 192, 10415, 34359738368, true, v.0);
+        self.0.avps.put_i32(0x3f1_000028af_c0_a4, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: Offline) -> &mut Self {
-        self.0.avps.put_i32(1008, 192, 10415, 68719476736, true, v.0);
+        self.0.avps.put_i32(0x3f0_000028af_c0_a5, v.0);
         self
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1. Each call appends another occurrence.
@@ -43443,7 +43443,7 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1042, 192, 10415, 137438953472, true, v.0);
+        self.0.avps.put_u32(0x412_000028af_c0_a6, v.0);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -43463,13 +43463,13 @@ impl TgppSdTdfSessionRequestWriter<'_> {
         &mut self,
         v: CsgInformationReporting,
     ) -> &mut Self {
-        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x42f_000028af_80_00, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109.
@@ -43486,19 +43486,19 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(302, 192, 13019, 549755813888, true, v);
+        self.0.avps.put_bytes(0x12e_000032db_c0_a8, v);
         self
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(313, 192, 13019, 1099511627776, true, v);
+        self.0.avps.put_str(0x139_000032db_c0_a9, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(9010, 192, 5535, 2199023255552, true, v);
+        self.0.avps.put_str(0x2332_0000159f_c0_aa, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -43515,7 +43515,7 @@ impl TgppSdTdfSessionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43593,13 +43593,13 @@ impl TgppSdTdfSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -43616,19 +43616,19 @@ impl TgppSdTdfSessionAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -43645,7 +43645,7 @@ impl TgppSdTdfSessionAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -43720,13 +43720,13 @@ impl TgppSdTdfSessionAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8c, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 4096, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8d, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -43754,7 +43754,7 @@ impl TgppSdTdfSessionAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -43847,37 +43847,37 @@ impl TgppSdCreditControlRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -43897,43 +43897,43 @@ impl TgppSdCreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_86, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_87, v);
         self
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1082, 128, 10415, 512, true, v);
+        self.0.avps.put_u32(0x43a_000028af_80_8a, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8c, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 4096, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_8d, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 8192, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8e, v);
         self
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
@@ -43961,7 +43961,7 @@ impl TgppSdCreditControlRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -44000,7 +44000,7 @@ impl TgppSdCreditControlRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -44102,37 +44102,37 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -44152,13 +44152,13 @@ impl TgppSdCreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_85, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -44200,7 +44200,7 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 2048, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8c, v);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -44217,7 +44217,7 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
@@ -44226,7 +44226,7 @@ impl TgppSdCreditControlAnswerWriter<'_> {
         &mut self,
         v: CsgInformationReporting,
     ) -> &mut Self {
-        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x42f_000028af_80_00, v.0);
         self
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -44243,13 +44243,13 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8f, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -44258,13 +44258,13 @@ impl TgppSdCreditControlAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 32768, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_90, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 65536, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_91, v);
         self
     }
     /// `*[ ADC-Rule-Remove ]`: ADC-Rule-Remove (code 1093, vendor 10415), 3GPP TS 29.212 §5b.3.2. Each call appends another occurrence.
@@ -44292,7 +44292,7 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1042, 192, 10415, 131072, true, v.0);
+        self.0.avps.put_u32(0x412_000028af_c0_92, v.0);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -44309,13 +44309,13 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 262144, true, v);
+        self.0.avps.put_str(0x119_00000000_00_93, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 524288, true, v);
+        self.0.avps.put_str(0x126_00000000_00_94, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -44343,7 +44343,7 @@ impl TgppSdCreditControlAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -44452,43 +44452,43 @@ impl TgppSdReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -44497,19 +44497,19 @@ impl TgppSdReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&mut self, v: SessionReleaseCause) -> &mut Self {
-        self.0.avps.put_i32(1045, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x415_000028af_c0_89, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -44537,7 +44537,7 @@ impl TgppSdReAuthRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64. Each call appends another occurrence.
@@ -44546,7 +44546,7 @@ impl TgppSdReAuthRequestWriter<'_> {
         &mut self,
         v: CsgInformationReporting,
     ) -> &mut Self {
-        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x42f_000028af_80_00, v.0);
         self
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -44585,7 +44585,7 @@ impl TgppSdReAuthRequestWriter<'_> {
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1042, 192, 10415, 8192, true, v.0);
+        self.0.avps.put_u32(0x412_000028af_c0_8e, v.0);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -44613,7 +44613,7 @@ impl TgppSdReAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44690,31 +44690,31 @@ impl TgppSdReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -44731,7 +44731,7 @@ impl TgppSdReAuthAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -44795,13 +44795,13 @@ impl TgppSdReAuthAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8b, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -44915,13 +44915,13 @@ impl TgppStTdfSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -44938,37 +44938,37 @@ impl TgppStTdfSessionRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Request-Type }`: Request-Type (code 2838, vendor 10415), 3GPP TS 29.212 §5c.3.2.
     #[inline]
     pub fn request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2838, 192, 10415, 32, true, v);
+        self.0.avps.put_u32(0xb16_000028af_c0_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -44996,19 +44996,19 @@ impl TgppStTdfSessionRequestWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 2048, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_8c, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 4096, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8d, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_8e, v);
         self
     }
     /// `*[ ADC-Rule-Install ]`: ADC-Rule-Install (code 1092, vendor 10415), 3GPP TS 29.212 §5b.3.1. Each call appends another occurrence.
@@ -45058,7 +45058,7 @@ impl TgppStTdfSessionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45132,13 +45132,13 @@ impl TgppStTdfSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -45155,19 +45155,19 @@ impl TgppStTdfSessionAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -45184,7 +45184,7 @@ impl TgppStTdfSessionAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -45248,13 +45248,13 @@ impl TgppStTdfSessionAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8b, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -45282,7 +45282,7 @@ impl TgppStTdfSessionAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -45364,49 +45364,49 @@ impl SessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -45423,13 +45423,13 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -45446,7 +45446,7 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45520,43 +45520,43 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self.0.avps.put_str(0x119_00000000_00_86, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x126_00000000_00_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -45609,19 +45609,19 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8b, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -45630,13 +45630,13 @@ impl SessionTerminationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -45728,13 +45728,13 @@ impl TssfNotificationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -45751,31 +45751,31 @@ impl TssfNotificationRequestWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `*[ ADC-Rule-Report ]`: ADC-Rule-Report (code 1097, vendor 10415), 3GPP TS 29.212 §5b.3.6. Each call appends another occurrence.
@@ -45814,7 +45814,7 @@ impl TssfNotificationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45888,13 +45888,13 @@ impl TssfNotificationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -45911,19 +45911,19 @@ impl TssfNotificationAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -45976,19 +45976,19 @@ impl TssfNotificationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8b, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -46016,7 +46016,7 @@ impl TssfNotificationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

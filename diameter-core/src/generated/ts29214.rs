@@ -11397,7 +11397,7 @@ impl AccessNetworkChargingIdentifierWriter<'_> {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(503, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x1f7_000028af_c0_81, v);
         self
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
@@ -11512,19 +11512,19 @@ impl FlowsWriter<'_> {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
     pub fn media_component_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(518, 192, 10415, 1, true, v);
+        self.0.put_u32(0x206_000028af_c0_81, v);
         self
     }
     /// `*[ Flow-Number ]`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9. Each call appends another occurrence.
     #[inline]
     pub fn flow_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(509, 192, 10415, 0, false, v);
+        self.0.put_u32(0x1fd_000028af_c0_00, v);
         self
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn content_version(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(552, 128, 10415, 0, false, v);
+        self.0.put_u64(0x228_000028af_80_00, v);
         self
     }
     /// `[ Final-Unit-Action ]`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
@@ -11533,13 +11533,13 @@ impl FlowsWriter<'_> {
         &mut self,
         v: super::credit_control::FinalUnitAction,
     ) -> &mut Self {
-        self.0.put_i32(449, 64, 0, 2, true, v.0);
+        self.0.put_i32(0x1c1_00000000_40_82, v.0);
         self
     }
     /// `[ Media-Component-Status ]`: Media-Component-Status (code 549, vendor 10415), 3GPP TS 29.214 §5.3.48.
     #[inline]
     pub fn media_component_status(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(549, 128, 10415, 4, true, v);
+        self.0.put_u32(0x225_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11756,7 +11756,7 @@ impl MediaComponentDescriptionWriter<'_> {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
     pub fn media_component_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(518, 192, 10415, 1, true, v);
+        self.0.put_u32(0x206_000028af_c0_81, v);
         self
     }
     /// `*[ Media-Sub-Component ]`: Media-Sub-Component (code 519, vendor 10415), 3GPP TS 29.214 §5.3.18. Each call appends another occurrence.
@@ -11773,121 +11773,121 @@ impl MediaComponentDescriptionWriter<'_> {
     /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
     #[inline]
     pub fn af_application_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(504, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x1f8_000028af_c0_82, v);
         self
     }
     /// `[ FLUS-Identifier ]`: FLUS-Identifier (code 566, vendor 10415), 3GPP TS 29.214 §5.3.63.
     #[inline]
     pub fn flus_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(566, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x236_000028af_80_83, v);
         self
     }
     /// `[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19.
     #[inline]
     pub fn media_type(&mut self, v: MediaType) -> &mut Self {
-        self.0.put_i32(520, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x208_000028af_c0_84, v.0);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 16, true, v);
+        self.0.put_u32(0x204_000028af_c0_85, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 32, true, v);
+        self.0.put_u32(0x203_000028af_c0_86, v);
         self
     }
     /// `[ Max-Supported-Bandwidth-UL ]`: Max-Supported-Bandwidth-UL (code 544, vendor 10415), 3GPP TS 29.214 §5.3.42.
     #[inline]
     pub fn max_supported_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(544, 128, 10415, 64, true, v);
+        self.0.put_u32(0x220_000028af_80_87, v);
         self
     }
     /// `[ Max-Supported-Bandwidth-DL ]`: Max-Supported-Bandwidth-DL (code 543, vendor 10415), 3GPP TS 29.214 §5.3.41.
     #[inline]
     pub fn max_supported_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(543, 128, 10415, 128, true, v);
+        self.0.put_u32(0x21f_000028af_80_88, v);
         self
     }
     /// `[ Min-Desired-Bandwidth-UL ]`: Min-Desired-Bandwidth-UL (code 546, vendor 10415), 3GPP TS 29.214 §5.3.44.
     #[inline]
     pub fn min_desired_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(546, 128, 10415, 256, true, v);
+        self.0.put_u32(0x222_000028af_80_89, v);
         self
     }
     /// `[ Min-Desired-Bandwidth-DL ]`: Min-Desired-Bandwidth-DL (code 545, vendor 10415), 3GPP TS 29.214 §5.3.43.
     #[inline]
     pub fn min_desired_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(545, 128, 10415, 512, true, v);
+        self.0.put_u32(0x221_000028af_80_8a, v);
         self
     }
     /// `[ Min-Requested-Bandwidth-UL ]`: Min-Requested-Bandwidth-UL (code 535, vendor 10415), 3GPP TS 29.214 §5.3.33.
     #[inline]
     pub fn min_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(535, 128, 10415, 1024, true, v);
+        self.0.put_u32(0x217_000028af_80_8b, v);
         self
     }
     /// `[ Min-Requested-Bandwidth-DL ]`: Min-Requested-Bandwidth-DL (code 534, vendor 10415), 3GPP TS 29.214 §5.3.32.
     #[inline]
     pub fn min_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(534, 128, 10415, 2048, true, v);
+        self.0.put_u32(0x216_000028af_80_8c, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(555, 128, 10415, 4096, true, v);
+        self.0.put_u32(0x22b_000028af_80_8d, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(554, 128, 10415, 8192, true, v);
+        self.0.put_u32(0x22a_000028af_80_8e, v);
         self
     }
     /// `[ Extended-Max-Supported-BW-UL ]`: Extended-Max-Supported-BW-UL (code 557, vendor 10415), 3GPP TS 29.214 §5.3.55.
     #[inline]
     pub fn extended_max_supported_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(557, 128, 10415, 16384, true, v);
+        self.0.put_u32(0x22d_000028af_80_8f, v);
         self
     }
     /// `[ Extended-Max-Supported-BW-DL ]`: Extended-Max-Supported-BW-DL (code 556, vendor 10415), 3GPP TS 29.214 §5.3.54.
     #[inline]
     pub fn extended_max_supported_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(556, 128, 10415, 32768, true, v);
+        self.0.put_u32(0x22c_000028af_80_90, v);
         self
     }
     /// `[ Extended-Min-Desired-BW-UL ]`: Extended-Min-Desired-BW-UL (code 559, vendor 10415), 3GPP TS 29.214 §5.3.57.
     #[inline]
     pub fn extended_min_desired_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(559, 128, 10415, 65536, true, v);
+        self.0.put_u32(0x22f_000028af_80_91, v);
         self
     }
     /// `[ Extended-Min-Desired-BW-DL ]`: Extended-Min-Desired-BW-DL (code 558, vendor 10415), 3GPP TS 29.214 §5.3.56.
     #[inline]
     pub fn extended_min_desired_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(558, 128, 10415, 131072, true, v);
+        self.0.put_u32(0x22e_000028af_80_92, v);
         self
     }
     /// `[ Extended-Min-Requested-BW-UL ]`: Extended-Min-Requested-BW-UL (code 561, vendor 10415), 3GPP TS 29.214 §5.3.59.
     #[inline]
     pub fn extended_min_requested_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(561, 128, 10415, 262144, true, v);
+        self.0.put_u32(0x231_000028af_80_93, v);
         self
     }
     /// `[ Extended-Min-Requested-BW-DL ]`: Extended-Min-Requested-BW-DL (code 560, vendor 10415), 3GPP TS 29.214 §5.3.58.
     #[inline]
     pub fn extended_min_requested_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(560, 128, 10415, 524288, true, v);
+        self.0.put_u32(0x230_000028af_80_94, v);
         self
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&mut self, v: FlowStatus) -> &mut Self {
-        self.0.put_i32(511, 192, 10415, 1048576, true, v.0);
+        self.0.put_i32(0x1ff_000028af_c0_95, v.0);
         self
     }
     /// `[ Priority-Sharing-Indicator ]`: Priority-Sharing-Indicator (code 550, vendor 10415), 3GPP TS 29.214 §5.3.47.
@@ -11896,7 +11896,7 @@ impl MediaComponentDescriptionWriter<'_> {
         &mut self,
         v: PrioritySharingIndicator,
     ) -> &mut Self {
-        self.0.put_i32(550, 128, 10415, 2097152, true, v.0);
+        self.0.put_i32(0x226_000028af_80_96, v.0);
         self
     }
     /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
@@ -11905,7 +11905,7 @@ impl MediaComponentDescriptionWriter<'_> {
         &mut self,
         v: super::ts29212::PreEmptionCapability,
     ) -> &mut Self {
-        self.0.put_i32(1047, 128, 10415, 4194304, true, v.0);
+        self.0.put_i32(0x417_000028af_80_97, v.0);
         self
     }
     /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
@@ -11914,7 +11914,7 @@ impl MediaComponentDescriptionWriter<'_> {
         &mut self,
         v: super::ts29212::PreEmptionVulnerability,
     ) -> &mut Self {
-        self.0.put_i32(1048, 128, 10415, 8388608, true, v.0);
+        self.0.put_i32(0x418_000028af_80_98, v.0);
         self
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
@@ -11923,67 +11923,67 @@ impl MediaComponentDescriptionWriter<'_> {
         &mut self,
         v: super::etsi::ReservationPriority,
     ) -> &mut Self {
-        self.0.put_i32(458, 192, 13019, 16777216, true, v.0);
+        self.0.put_i32(0x1ca_000032db_c0_99, v.0);
         self
     }
     /// `[ RS-Bandwidth ]`: RS-Bandwidth (code 522, vendor 10415), 3GPP TS 29.214 §5.3.21.
     #[inline]
     pub fn rs_bandwidth(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(522, 192, 10415, 33554432, true, v);
+        self.0.put_u32(0x20a_000028af_c0_9a, v);
         self
     }
     /// `[ RR-Bandwidth ]`: RR-Bandwidth (code 521, vendor 10415), 3GPP TS 29.214 §5.3.20.
     #[inline]
     pub fn rr_bandwidth(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(521, 192, 10415, 67108864, true, v);
+        self.0.put_u32(0x209_000028af_c0_9b, v);
         self
     }
     /// `*2[ Codec-Data ]`: Codec-Data (code 524, vendor 10415), 3GPP TS 29.214 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn codec_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(524, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x20c_000028af_c0_00, v);
         self
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(539, 128, 10415, 134217728, true, v);
+        self.0.put_u32(0x21b_000028af_80_9c, v);
         self
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(540, 128, 10415, 268435456, true, v);
+        self.0.put_u32(0x21c_000028af_80_9d, v);
         self
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(552, 128, 10415, 536870912, true, v);
+        self.0.put_u64(0x228_000028af_80_9e, v);
         self
     }
     /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
     #[inline]
     pub fn max_plr_dl(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(2852, 128, 10415, 1073741824, true, v);
+        self.0.put_f32(0xb24_000028af_80_9f, v);
         self
     }
     /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
     #[inline]
     pub fn max_plr_ul(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(2853, 128, 10415, 2147483648, true, v);
+        self.0.put_f32(0xb25_000028af_80_a0, v);
         self
     }
     /// `[ Desired-Max-Latency ]`: Desired-Max-Latency (code 567, vendor 10415), 3GPP TS 29.214 §5.3.64.
     #[inline]
     pub fn desired_max_latency(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(567, 128, 10415, 4294967296, true, v);
+        self.0.put_f32(0x237_000028af_80_a1, v);
         self
     }
     /// `[ Desired-Max-Loss ]`: Desired-Max-Loss (code 568, vendor 10415), 3GPP TS 29.214 §5.3.65.
     #[inline]
     pub fn desired_max_loss(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(568, 128, 10415, 8589934592, true, v);
+        self.0.put_f32(0x238_000028af_80_a2, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12074,61 +12074,61 @@ impl MediaSubComponentWriter<'_> {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     #[inline]
     pub fn flow_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(509, 192, 10415, 1, true, v);
+        self.0.put_u32(0x1fd_000028af_c0_81, v);
         self
     }
     /// `*2[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 0, false, v);
+        self.0.put_str(0x1fb_000028af_c0_00, v);
         self
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&mut self, v: FlowStatus) -> &mut Self {
-        self.0.put_i32(511, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x1ff_000028af_c0_82, v.0);
         self
     }
     /// `[ Flow-Usage ]`: Flow-Usage (code 512, vendor 10415), 3GPP TS 29.214 §5.3.12.
     #[inline]
     pub fn flow_usage(&mut self, v: FlowUsage) -> &mut Self {
-        self.0.put_i32(512, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x200_000028af_c0_83, v.0);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 8, true, v);
+        self.0.put_u32(0x204_000028af_c0_84, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 16, true, v);
+        self.0.put_u32(0x203_000028af_c0_85, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(555, 128, 10415, 32, true, v);
+        self.0.put_u32(0x22b_000028af_80_86, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(554, 128, 10415, 64, true, v);
+        self.0.put_u32(0x22a_000028af_80_87, v);
         self
     }
     /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
     #[inline]
     pub fn af_signalling_protocol(&mut self, v: AfSignallingProtocol) -> &mut Self {
-        self.0.put_i32(529, 128, 10415, 128, true, v.0);
+        self.0.put_i32(0x211_000028af_80_88, v.0);
         self
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1014, 192, 10415, 256, true, v);
+        self.0.put_bytes(0x3f6_000028af_c0_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12205,25 +12205,25 @@ impl AcceptableServiceInfoWriter<'_> {
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 1, true, v);
+        self.0.put_u32(0x203_000028af_c0_81, v);
         self
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 2, true, v);
+        self.0.put_u32(0x204_000028af_c0_82, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(554, 128, 10415, 4, true, v);
+        self.0.put_u32(0x22a_000028af_80_83, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(555, 128, 10415, 8, true, v);
+        self.0.put_u32(0x22b_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12287,13 +12287,13 @@ impl SponsoredConnectivityDataWriter<'_> {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(531, 128, 10415, 1, true, v);
+        self.0.put_str(0x213_000028af_80_81, v);
         self
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(532, 128, 10415, 2, true, v);
+        self.0.put_str(0x214_000028af_80_82, v);
         self
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
@@ -12321,7 +12321,7 @@ impl SponsoredConnectivityDataWriter<'_> {
     /// `[ Sponsoring-Action ]`: Sponsoring-Action (code 542, vendor 10415), 3GPP TS 29.214 §5.3.40.
     #[inline]
     pub fn sponsoring_action(&mut self, v: SponsoringAction) -> &mut Self {
-        self.0.put_i32(542, 128, 10415, 16, true, v.0);
+        self.0.put_i32(0x21e_000028af_80_85, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12417,19 +12417,19 @@ impl CalleeInformationWriter<'_> {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(832, 192, 10415, 1, true, v);
+        self.0.put_str(0x340_000028af_c0_81, v);
         self
     }
     /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn requested_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1251, 128, 10415, 0, false, v);
+        self.0.put_str(0x4e3_000028af_80_00, v);
         self
     }
     /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn called_asserted_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1250, 128, 10415, 0, false, v);
+        self.0.put_str(0x4e2_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12489,19 +12489,19 @@ impl MaInformationWriter<'_> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x403_000028af_c0_81, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x408_000028af_80_82, v.0);
         self
     }
     /// `[ MA-Information-Action ]`: MA-Information-Action (code 571, vendor 10415), 3GPP TS 29.214 §5.3.67.
     #[inline]
     pub fn ma_information_action(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(571, 128, 10415, 4, true, v);
+        self.0.put_u32(0x23b_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12561,13 +12561,13 @@ impl N5gsRanNasReleaseCauseWriter<'_> {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     #[inline]
     pub fn n5gmm_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(573, 128, 10415, 1, true, v);
+        self.0.put_u32(0x23d_000028af_80_81, v);
         self
     }
     /// `[ 5GSM-Cause ]`: 5GSM-Cause (code 574, vendor 10415), 3GPP TS 29.214 §5.3.71.
     #[inline]
     pub fn n5gsm_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(574, 128, 10415, 2, true, v);
+        self.0.put_u32(0x23e_000028af_80_82, v);
         self
     }
     /// `[ NGAP-Cause ]`: NGAP-Cause (code 575, vendor 10415), 3GPP TS 29.214 §5.3.72.
@@ -12629,13 +12629,13 @@ impl NgapCauseWriter<'_> {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     #[inline]
     pub fn ngap_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(576, 128, 10415, 1, true, v);
+        self.0.put_u32(0x240_000028af_80_81, v);
         self
     }
     /// `{ NGAP-Value }`: NGAP-Value (code 577, vendor 10415), 3GPP TS 29.214 §5.3.74.
     #[inline]
     pub fn ngap_value(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(577, 128, 10415, 2, true, v);
+        self.0.put_u32(0x241_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12695,19 +12695,19 @@ impl WirelineUserLocationInfoWriter<'_> {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     #[inline]
     pub fn hfc_node_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(579, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x243_000028af_80_81, v);
         self
     }
     /// `[ GLI-Identifier ]`: GLI-Identifier (code 580, vendor 10415), 3GPP TS 29.214 §5.3.77.
     #[inline]
     pub fn gli_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(580, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x244_000028af_80_82, v);
         self
     }
     /// `[ Line-Type ]`: Line-Type (code 581, vendor 10415), 3GPP TS 29.214 §5.3.78.
     #[inline]
     pub fn line_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(581, 128, 10415, 4, true, v);
+        self.0.put_u32(0x245_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -12883,61 +12883,61 @@ impl AaRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ IP-Domain-Id ]`: IP-Domain-Id (code 537, vendor 10415), 3GPP TS 29.214 §5.3.35.
     #[inline]
     pub fn ip_domain_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(537, 128, 10415, 128, true, v);
+        self.0.avps.put_bytes(0x219_000028af_80_88, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_89, v.0);
         self
     }
     /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
     #[inline]
     pub fn af_application_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(504, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x1f8_000028af_c0_8a, v);
         self
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16. Each call appends another occurrence.
@@ -12954,25 +12954,25 @@ impl AaRequestWriter<'_> {
     /// `[ Service-Info-Status ]`: Service-Info-Status (code 527, vendor 10415), 3GPP TS 29.214 §5.3.25.
     #[inline]
     pub fn service_info_status(&mut self, v: ServiceInfoStatus) -> &mut Self {
-        self.0.avps.put_i32(527, 192, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x20f_000028af_c0_8b, v.0);
         self
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(505, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x1f9_000028af_c0_8c, v);
         self
     }
     /// `[ SIP-Forking-Indication ]`: SIP-Forking-Indication (code 523, vendor 10415), 3GPP TS 29.214 §5.3.22.
     #[inline]
     pub fn sip_forking_indication(&mut self, v: SipForkingIndication) -> &mut Self {
-        self.0.avps.put_i32(523, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x20b_000028af_c0_8d, v.0);
         self
     }
     /// `*[ Specific-Action ]`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13. Each call appends another occurrence.
     #[inline]
     pub fn specific_action(&mut self, v: SpecificAction) -> &mut Self {
-        self.0.avps.put_i32(513, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x201_000028af_c0_00, v.0);
         self
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
@@ -13014,31 +13014,31 @@ impl AaRequestWriter<'_> {
         &mut self,
         v: super::etsi::ReservationPriority,
     ) -> &mut Self {
-        self.0.avps.put_i32(458, 192, 13019, 16384, true, v.0);
+        self.0.avps.put_i32(0x1ca_000032db_c0_8f, v.0);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 32768, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_90, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 65536, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_91, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 131072, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_92, v);
         self
     }
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     #[inline]
     pub fn service_urn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(525, 192, 10415, 262144, true, v);
+        self.0.avps.put_bytes(0x20d_000028af_c0_93, v);
         self
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
@@ -13055,43 +13055,43 @@ impl AaRequestWriter<'_> {
     /// `[ MPS-Identifier ]`: MPS-Identifier (code 528, vendor 10415), 3GPP TS 29.214 §5.3.30.
     #[inline]
     pub fn mps_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(528, 128, 10415, 1048576, true, v);
+        self.0.avps.put_bytes(0x210_000028af_80_95, v);
         self
     }
     /// `[ GCS-Identifier ]`: GCS-Identifier (code 538, vendor 10415), 3GPP TS 29.214 §5.3.36.
     #[inline]
     pub fn gcs_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(538, 128, 10415, 2097152, true, v);
+        self.0.avps.put_bytes(0x21a_000028af_80_96, v);
         self
     }
     /// `[ MCPTT-Identifier ]`: MCPTT-Identifier (code 547, vendor 10415), 3GPP TS 29.214 §5.3.45.
     #[inline]
     pub fn mcptt_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(547, 128, 10415, 4194304, true, v);
+        self.0.avps.put_bytes(0x223_000028af_80_97, v);
         self
     }
     /// `[ MCVideo-Identifier ]`: MCVideo-Identifier (code 562, vendor 10415), 3GPP TS 29.214 §5.3.45a.
     #[inline]
     pub fn mcvideo_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(562, 128, 10415, 8388608, true, v);
+        self.0.avps.put_bytes(0x232_000028af_80_98, v);
         self
     }
     /// `[ IMS-Content-Identifier ]`: IMS-Content-Identifier (code 563, vendor 10415), 3GPP TS 29.214 §5.3.60.
     #[inline]
     pub fn ims_content_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(563, 128, 10415, 16777216, true, v);
+        self.0.avps.put_bytes(0x233_000028af_80_99, v);
         self
     }
     /// `[ IMS-Content-Type ]`: IMS-Content-Type (code 564, vendor 10415), 3GPP TS 29.214 §5.3.61.
     #[inline]
     pub fn ims_content_type(&mut self, v: ImsContentType) -> &mut Self {
-        self.0.avps.put_i32(564, 128, 10415, 33554432, true, v.0);
+        self.0.avps.put_i32(0x234_000028af_80_9a, v.0);
         self
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(831, 192, 10415, 0, false, v);
+        self.0.avps.put_str(0x33f_000028af_c0_00, v);
         self
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
@@ -13108,43 +13108,43 @@ impl AaRequestWriter<'_> {
     /// `[ Rx-Request-Type ]`: Rx-Request-Type (code 533, vendor 10415), 3GPP TS 29.214 §5.3.31.
     #[inline]
     pub fn rx_request_type(&mut self, v: RxRequestType) -> &mut Self {
-        self.0.avps.put_i32(533, 128, 10415, 134217728, true, v.0);
+        self.0.avps.put_i32(0x215_000028af_80_9c, v.0);
         self
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
     #[inline]
     pub fn required_access_info(&mut self, v: RequiredAccessInfo) -> &mut Self {
-        self.0.avps.put_i32(536, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x218_000028af_80_00, v.0);
         self
     }
     /// `[ AF-Requested-Data ]`: AF-Requested-Data (code 551, vendor 10415), 3GPP TS 29.214 §5.3.50.
     #[inline]
     pub fn af_requested_data(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(551, 128, 10415, 268435456, true, v);
+        self.0.avps.put_u32(0x227_000028af_80_9d, v);
         self
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(4202, 192, 10415, 536870912, true, v);
+        self.0.avps.put_bytes(0x106a_000028af_c0_9e, v);
         self
     }
     /// `[ Pre-emption-Control-Info ]`: Pre-emption-Control-Info (code 553, vendor 10415), 3GPP TS 29.214 §5.3.51.
     #[inline]
     pub fn pre_emption_control_info(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(553, 128, 10415, 1073741824, true, v);
+        self.0.avps.put_u32(0x229_000028af_80_9f, v);
         self
     }
     /// `[ MPS-Action ]`: MPS-Action (code 582, vendor 10415), 3GPP TS 29.214 §5.3.79.
     #[inline]
     pub fn mps_action(&mut self, v: MpsAction) -> &mut Self {
-        self.0.avps.put_i32(582, 128, 10415, 2147483648, true, v.0);
+        self.0.avps.put_i32(0x246_000028af_80_a0, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4294967296, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_a1, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -13161,7 +13161,7 @@ impl AaRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -13284,37 +13284,37 @@ impl AaAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -13331,7 +13331,7 @@ impl AaAnswerWriter<'_> {
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_88, v.0);
         self
     }
     /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3. Each call appends another occurrence.
@@ -13351,7 +13351,7 @@ impl AaAnswerWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.avps.put_address(501, 192, 10415, 256, true, v);
+        self.0.avps.put_address(0x1f5_000028af_c0_89, v);
         self
     }
     /// `[ Acceptable-Service-Info ]`: Acceptable-Service-Info (code 526, vendor 10415), 3GPP TS 29.214 §5.3.24.
@@ -13368,25 +13368,25 @@ impl AaAnswerWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_8b, v.0);
         self
     }
     /// `[ Service-Authorization-Info ]`: Service-Authorization-Info (code 548, vendor 10415), 3GPP TS 29.214 §5.3.46.
     #[inline]
     pub fn service_authorization_info(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(548, 128, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x224_000028af_80_8c, v);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_8d, v.0);
         self
     }
     /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
@@ -13403,13 +13403,13 @@ impl AaAnswerWriter<'_> {
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2824, 128, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xb08_000028af_80_8f, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_90, v.0);
         self
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
@@ -13505,31 +13505,31 @@ impl AaAnswerWriter<'_> {
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 1048576, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_95, v);
         self
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(569, 128, 10415, 2097152, true, v);
+        self.0.avps.put_bytes(0x239_000028af_80_96, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 4194304, true, v);
+        self.0.avps.put_str(0x119_00000000_00_97, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 8388608, true, v);
+        self.0.avps.put_str(0x126_00000000_00_98, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -13546,19 +13546,19 @@ impl AaAnswerWriter<'_> {
     /// `[ Retry-Interval ]`: Retry-Interval (code 541, vendor 10415), 3GPP TS 29.214 §5.3.39.
     #[inline]
     pub fn retry_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(541, 128, 10415, 33554432, true, v);
+        self.0.avps.put_u32(0x21d_000028af_80_9a, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 67108864, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_9b, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -13567,13 +13567,13 @@ impl AaAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 134217728, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_9c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 268435456, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_9d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -13741,49 +13741,49 @@ impl ReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `1*{ Specific-Action }`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13. Each call appends another occurrence.
     #[inline]
     pub fn specific_action(&mut self, v: SpecificAction) -> &mut Self {
-        self.0.avps.put_i32(513, 192, 10415, 64, false, v.0);
+        self.0.avps.put_i32(0x201_000028af_c0_07, v.0);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -13814,19 +13814,19 @@ impl ReAuthRequestWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.avps.put_address(501, 192, 10415, 512, true, v);
+        self.0.avps.put_address(0x1f5_000028af_c0_8a, v);
         self
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: super::ts29273::AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_8b, v.0);
         self
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
@@ -13851,13 +13851,13 @@ impl ReAuthRequestWriter<'_> {
     /// `[ Abort-Cause ]`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
     #[inline]
     pub fn abort_cause(&mut self, v: AbortCause) -> &mut Self {
-        self.0.avps.put_i32(500, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x1f4_000028af_c0_8c, v.0);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_8d, v.0);
         self
     }
     /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
@@ -13874,13 +13874,13 @@ impl ReAuthRequestWriter<'_> {
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2824, 128, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xb08_000028af_80_8f, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_90, v.0);
         self
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
@@ -13897,25 +13897,25 @@ impl ReAuthRequestWriter<'_> {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_92, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(2812, 128, 10415, 262144, true, v.0);
+        self.0.avps.put_u32(0xafc_000028af_80_93, v.0);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 524288, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_94, v);
         self
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
     #[inline]
     pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2819, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xb03_000028af_80_00, v);
         self
     }
     /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69. Each call appends another occurrence.
@@ -13932,37 +13932,37 @@ impl ReAuthRequestWriter<'_> {
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 1048576, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_95, v);
         self
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(569, 128, 10415, 2097152, true, v);
+        self.0.avps.put_bytes(0x239_000028af_80_96, v);
         self
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(29, 192, 10415, 4194304, true, v);
+        self.0.avps.put_bytes(0x1d_000028af_c0_97, v);
         self
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2843, 128, 10415, 8388608, true, v);
+        self.0.avps.put_u32(0xb1b_000028af_80_98, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2806, 128, 10415, 16777216, true, v);
+        self.0.avps.put_u32(0xaf6_000028af_80_99, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 33554432, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_9a, v);
         self
     }
     /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
@@ -13979,13 +13979,13 @@ impl ReAuthRequestWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 134217728, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_9c, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -14002,7 +14002,7 @@ impl ReAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14081,31 +14081,31 @@ impl ReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -14169,37 +14169,37 @@ impl ReAuthAnswerWriter<'_> {
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     #[inline]
     pub fn service_urn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(525, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x20d_000028af_c0_89, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8b, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8c, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -14208,13 +14208,13 @@ impl ReAuthAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8d, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8e, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -14307,49 +14307,49 @@ impl SessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14366,19 +14366,19 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34. Each call appends another occurrence.
     #[inline]
     pub fn required_access_info(&mut self, v: RequiredAccessInfo) -> &mut Self {
-        self.0.avps.put_i32(536, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x218_000028af_80_00, v.0);
         self
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -14395,7 +14395,7 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14517,43 +14517,43 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self.0.avps.put_str(0x119_00000000_00_86, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x126_00000000_00_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14617,31 +14617,31 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8c, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_8d, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(2812, 128, 10415, 8192, true, v.0);
+        self.0.avps.put_u32(0xafc_000028af_80_8e, v.0);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 16384, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_8f, v);
         self
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
     #[inline]
     pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2819, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xb03_000028af_80_00, v);
         self
     }
     /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69. Each call appends another occurrence.
@@ -14658,43 +14658,43 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 32768, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_90, v);
         self
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(569, 128, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x239_000028af_80_91, v);
         self
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(29, 192, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x1d_000028af_c0_92, v);
         self
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2843, 128, 10415, 262144, true, v);
+        self.0.avps.put_u32(0xb1b_000028af_80_93, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2806, 128, 10415, 524288, true, v);
+        self.0.avps.put_u32(0xaf6_000028af_80_94, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 1048576, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_95, v);
         self
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2824, 128, 10415, 2097152, true, v);
+        self.0.avps.put_u32(0xb08_000028af_80_96, v);
         self
     }
     /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
@@ -14711,13 +14711,13 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20. Each call appends another occurrence.
     #[inline]
     pub fn class(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(25, 64, 0, 0, false, v);
+        self.0.avps.put_bytes(0x19_00000000_40_00, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -14726,13 +14726,13 @@ impl SessionTerminationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 8388608, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_98, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 16777216, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_99, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -14828,43 +14828,43 @@ impl AbortSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14881,13 +14881,13 @@ impl AbortSessionRequestWriter<'_> {
     /// `{ Abort-Cause }`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
     #[inline]
     pub fn abort_cause(&mut self, v: AbortCause) -> &mut Self {
-        self.0.avps.put_i32(500, 192, 10415, 64, true, v.0);
+        self.0.avps.put_i32(0x1f4_000028af_c0_87, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -14904,7 +14904,7 @@ impl AbortSessionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14978,31 +14978,31 @@ impl AbortSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -15044,19 +15044,19 @@ impl AbortSessionAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -15073,7 +15073,7 @@ impl AbortSessionAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -15082,13 +15082,13 @@ impl AbortSessionAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

@@ -6767,25 +6767,25 @@ impl SubsessionDecisionInfoWriter<'_> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2202, 192, 10415, 1, true, v);
+        self.0.put_u32(0x89a_000028af_c0_81, v);
         self
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1050, 128, 10415, 0, false, v);
+        self.0.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(268, 64, 0, 2, true, v);
+        self.0.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(298, 64, 0, 4, true, v);
+        self.0.put_u32(0x12a_00000000_40_83, v);
         self
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3. Each call appends another occurrence.
@@ -6857,7 +6857,7 @@ impl SubsessionDecisionInfoWriter<'_> {
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(97, 64, 0, 32, true, v);
+        self.0.put_bytes(0x61_00000000_40_86, v);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -6877,7 +6877,7 @@ impl SubsessionDecisionInfoWriter<'_> {
         &mut self,
         v: super::ts29212::SessionReleaseCause,
     ) -> &mut Self {
-        self.0.put_i32(1045, 192, 10415, 64, true, v.0);
+        self.0.put_i32(0x415_000028af_c0_87, v.0);
         self
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
@@ -6886,43 +6886,43 @@ impl SubsessionDecisionInfoWriter<'_> {
         &mut self,
         v: super::ts29212::BearerControlMode,
     ) -> &mut Self {
-        self.0.put_i32(1023, 192, 10415, 128, true, v.0);
+        self.0.put_i32(0x3ff_000028af_c0_88, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
-        self.0.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1042, 192, 10415, 256, true, v.0);
+        self.0.put_u32(0x412_000028af_c0_89, v.0);
         self
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&mut self, v: super::ts29212::DefaultAccess) -> &mut Self {
-        self.0.put_i32(2829, 128, 10415, 512, true, v.0);
+        self.0.put_i32(0xb0d_000028af_80_8a, v.0);
         self
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&mut self, v: super::ts29212::NbifomSupport) -> &mut Self {
-        self.0.put_i32(2831, 128, 10415, 1024, true, v.0);
+        self.0.put_i32(0xb0f_000028af_80_8b, v.0);
         self
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&mut self, v: super::ts29212::NbifomMode) -> &mut Self {
-        self.0.put_i32(2830, 128, 10415, 2048, true, v.0);
+        self.0.put_i32(0xb0e_000028af_80_8c, v.0);
         self
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2832, 128, 10415, 4096, true, v);
+        self.0.put_u32(0xb10_000028af_80_8d, v);
         self
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118. Each call appends another occurrence.
@@ -6942,25 +6942,25 @@ impl SubsessionDecisionInfoWriter<'_> {
         &mut self,
         v: super::ts29212::RemovalOfAccess,
     ) -> &mut Self {
-        self.0.put_i32(2842, 128, 10415, 8192, true, v.0);
+        self.0.put_i32(0xb1a_000028af_80_8e, v.0);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 16384, true, v.0);
+        self.0.put_i32(0x403_000028af_c0_8f, v.0);
         self
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: super::ts29212::Online) -> &mut Self {
-        self.0.put_i32(1009, 192, 10415, 32768, true, v.0);
+        self.0.put_i32(0x3f1_000028af_c0_90, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: super::ts29212::Offline) -> &mut Self {
-        self.0.put_i32(1008, 192, 10415, 65536, true, v.0);
+        self.0.put_i32(0x3f0_000028af_c0_91, v.0);
         self
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16. Each call appends another occurrence.
@@ -7231,31 +7231,31 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2202, 192, 10415, 1, true, v);
+        self.0.put_u32(0x89a_000028af_c0_81, v);
         self
     }
     /// `[ Subsession-Operation ]`: Subsession-Operation (code 2203, vendor 10415), 3GPP TS 29.215 §5.3.4.
     #[inline]
     pub fn subsession_operation(&mut self, v: SubsessionOperation) -> &mut Self {
-        self.0.put_i32(2203, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x89b_000028af_c0_82, v.0);
         self
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1050, 128, 10415, 0, false, v);
+        self.0.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1020, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x3fc_000028af_c0_83, v);
         self
     }
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&mut self, v: super::ts29212::BearerOperation) -> &mut Self {
-        self.0.put_i32(1021, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x3fd_000028af_c0_84, v.0);
         self
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
@@ -7275,7 +7275,7 @@ impl SubsessionEnforcementInfoWriter<'_> {
         &mut self,
         v: super::ts29212::PacketFilterOperation,
     ) -> &mut Self {
-        self.0.put_i32(1062, 128, 10415, 16, true, v.0);
+        self.0.put_i32(0x426_000028af_80_85, v.0);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -7292,13 +7292,13 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(8, 64, 0, 64, true, v);
+        self.0.put_bytes(0x8_00000000_40_87, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(97, 64, 0, 128, true, v);
+        self.0.put_bytes(0x61_00000000_40_88, v);
         self
     }
     /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37. Each call appends another occurrence.
@@ -7315,19 +7315,19 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(30, 64, 0, 256, true, v);
+        self.0.put_str(0x1e_00000000_40_89, v);
         self
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1065, 128, 10415, 512, true, v);
+        self.0.put_bytes(0x429_000028af_80_8a, v);
         self
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&mut self, v: super::ts29212::BearerUsage) -> &mut Self {
-        self.0.put_i32(1000, 192, 10415, 1024, true, v.0);
+        self.0.put_i32(0x3e8_000028af_c0_8b, v.0);
         self
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14. Each call appends another occurrence.
@@ -7344,25 +7344,25 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&mut self, v: super::ts29212::Online) -> &mut Self {
-        self.0.put_i32(1009, 192, 10415, 2048, true, v.0);
+        self.0.put_i32(0x3f1_000028af_c0_8c, v.0);
         self
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&mut self, v: super::ts29212::Offline) -> &mut Self {
-        self.0.put_i32(1008, 192, 10415, 4096, true, v.0);
+        self.0.put_i32(0x3f0_000028af_c0_8d, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(268, 64, 0, 8192, true, v);
+        self.0.put_u32(0x10c_00000000_40_8e, v);
         self
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(298, 64, 0, 16384, true, v);
+        self.0.put_u32(0x12a_00000000_40_8f, v);
         self
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18. Each call appends another occurrence.
@@ -7379,7 +7379,7 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1082, 128, 10415, 32768, true, v);
+        self.0.put_u32(0x43a_000028af_80_90, v);
         self
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5. Each call appends another occurrence.
@@ -7407,49 +7407,49 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.put_i32(1027, 192, 10415, 65536, true, v.0);
+        self.0.put_i32(0x403_000028af_c0_91, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 131072, true, v.0);
+        self.0.put_i32(0x408_000028af_80_92, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(18, 192, 10415, 262144, true, v);
+        self.0.put_str(0x12_000028af_c0_93, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(6, 192, 10415, 524288, true, v);
+        self.0.put_bytes(0x6_000028af_c0_94, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(15, 192, 10415, 1048576, true, v);
+        self.0.put_bytes(0xf_000028af_c0_95, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(909, 192, 10415, 2097152, true, v);
+        self.0.put_str(0x38d_000028af_c0_96, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 4194304, true, v);
+        self.0.put_bytes(0x16_000028af_c0_97, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(9010, 192, 5535, 8388608, true, v);
+        self.0.put_str(0x2332_0000159f_c0_98, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -7477,25 +7477,25 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&mut self, v: super::ts29212::DefaultAccess) -> &mut Self {
-        self.0.put_i32(2829, 128, 10415, 67108864, true, v.0);
+        self.0.put_i32(0xb0d_000028af_80_9b, v.0);
         self
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&mut self, v: super::ts29212::NbifomSupport) -> &mut Self {
-        self.0.put_i32(2831, 128, 10415, 134217728, true, v.0);
+        self.0.put_i32(0xb0f_000028af_80_9c, v.0);
         self
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&mut self, v: super::ts29212::NbifomMode) -> &mut Self {
-        self.0.put_i32(2830, 128, 10415, 268435456, true, v.0);
+        self.0.put_i32(0xb0e_000028af_80_9d, v.0);
         self
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2833, 128, 10415, 536870912, true, v);
+        self.0.put_u32(0xb11_000028af_80_9e, v);
         self
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
@@ -7504,7 +7504,7 @@ impl SubsessionEnforcementInfoWriter<'_> {
         &mut self,
         v: super::ts29212::NetworkRequestSupport,
     ) -> &mut Self {
-        self.0.put_i32(1024, 192, 10415, 1073741824, true, v.0);
+        self.0.put_i32(0x400_000028af_c0_9f, v.0);
         self
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
@@ -7532,19 +7532,19 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2812, 128, 10415, 8589934592, true, v.0);
+        self.0.put_u32(0xafc_000028af_80_a2, v.0);
         self
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(302, 192, 13019, 17179869184, true, v);
+        self.0.put_bytes(0x12e_000032db_c0_a3, v);
         self
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(313, 192, 13019, 34359738368, true, v);
+        self.0.put_str(0x139_000032db_c0_a4, v);
         self
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60. Each call appends another occurrence.
@@ -7561,13 +7561,13 @@ impl SubsessionEnforcementInfoWriter<'_> {
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&mut self, v: MultipleBberfAction) -> &mut Self {
-        self.0.put_i32(2204, 192, 10415, 68719476736, true, v.0);
+        self.0.put_i32(0x89c_000028af_c0_a5, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
-        self.0.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
@@ -7576,7 +7576,7 @@ impl SubsessionEnforcementInfoWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.put_address(501, 192, 10415, 137438953472, true, v);
+        self.0.put_address(0x1f5_000028af_c0_a6, v);
         self
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22. Each call appends another occurrence.
@@ -7596,37 +7596,37 @@ impl SubsessionEnforcementInfoWriter<'_> {
         &mut self,
         v: super::ts29212::SessionLinkingIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1064, 192, 10415, 274877906944, true, v.0);
+        self.0.put_i32(0x428_000028af_c0_a7, v.0);
         self
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2804, 128, 10415, 549755813888, true, v);
+        self.0.put_address(0xaf4_000028af_80_a8, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2805, 128, 10415, 1099511627776, true, v);
+        self.0.put_address(0xaf5_000028af_80_a9, v);
         self
     }
     /// `[ UE-Local-IPv6-Prefix ]`: UE-Local-IPv6-Prefix (code 2205, vendor 10415), 3GPP TS 29.215 §A.8.3.1.1.
     #[inline]
     pub fn ue_local_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2205, 192, 10415, 2199023255552, true, v);
+        self.0.put_bytes(0x89d_000028af_c0_aa, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2806, 128, 10415, 4398046511104, true, v);
+        self.0.put_u32(0xaf6_000028af_80_ab, v);
         self
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&mut self, v: super::ts29212::AnGwStatus) -> &mut Self {
-        self.0.put_i32(2811, 128, 10415, 8796093022208, true, v.0);
+        self.0.put_i32(0xafb_000028af_80_ac, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7741,37 +7741,37 @@ impl CreditControlRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -7780,25 +7780,25 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_86, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_87, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
@@ -7815,13 +7815,13 @@ impl CreditControlRequestWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_8b, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 2048, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_8c, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -7871,7 +7871,7 @@ impl CreditControlRequestWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
@@ -7880,7 +7880,7 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: super::ts29212::NetworkRequestSupport,
     ) -> &mut Self {
-        self.0.avps.put_i32(1024, 192, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x400_000028af_c0_8f, v.0);
         self
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56. Each call appends another occurrence.
@@ -7900,7 +7900,7 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: super::ts29212::PacketFilterOperation,
     ) -> &mut Self {
-        self.0.avps.put_i32(1062, 128, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x426_000028af_80_90, v.0);
         self
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2. Each call appends another occurrence.
@@ -7917,19 +7917,19 @@ impl CreditControlRequestWriter<'_> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_91, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 131072, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_92, v.0);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_93, v.0);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -7946,67 +7946,67 @@ impl CreditControlRequestWriter<'_> {
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&mut self, v: super::ts29212::QosNegotiation) -> &mut Self {
-        self.0.avps.put_i32(1029, 192, 10415, 1048576, true, v.0);
+        self.0.avps.put_i32(0x405_000028af_c0_95, v.0);
         self
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&mut self, v: super::ts29212::QosUpgrade) -> &mut Self {
-        self.0.avps.put_i32(1030, 192, 10415, 2097152, true, v.0);
+        self.0.avps.put_i32(0x406_000028af_c0_96, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 4194304, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_97, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(6, 192, 10415, 8388608, true, v);
+        self.0.avps.put_bytes(0x6_000028af_c0_98, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(15, 192, 10415, 16777216, true, v);
+        self.0.avps.put_bytes(0xf_000028af_c0_99, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 33554432, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_9a, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 67108864, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_9b, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 134217728, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_9c, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(9010, 192, 5535, 268435456, true, v);
+        self.0.avps.put_str(0x2332_0000159f_c0_9d, v);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&mut self, v: MultipleBberfAction) -> &mut Self {
-        self.0.avps.put_i32(2204, 192, 10415, 536870912, true, v.0);
+        self.0.avps.put_i32(0x89c_000028af_c0_9e, v.0);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -8034,7 +8034,7 @@ impl CreditControlRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8118,37 +8118,37 @@ impl CreditControlAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -8168,13 +8168,13 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_85, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -8263,13 +8263,13 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::ts29212::BearerControlMode,
     ) -> &mut Self {
-        self.0.avps.put_i32(1023, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x3ff_000028af_c0_8c, v.0);
         self
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
@@ -8300,31 +8300,31 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::ts29212::CsgInformationReporting,
     ) -> &mut Self {
-        self.0.avps.put_i32(1071, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x42f_000028af_80_00, v.0);
         self
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8e, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 16384, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8f, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 32768, true, v);
+        self.0.avps.put_str(0x126_00000000_00_90, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -8352,7 +8352,7 @@ impl CreditControlAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -8451,43 +8451,43 @@ impl ReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -8496,13 +8496,13 @@ impl ReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8552,7 +8552,7 @@ impl ReAuthRequestWriter<'_> {
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7. Each call appends another occurrence.
     #[inline]
     pub fn event_trigger(&mut self, v: super::ts29212::EventTrigger) -> &mut Self {
-        self.0.avps.put_i32(1006, 192, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x3ee_000028af_c0_00, v.0);
         self
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1. Each call appends another occurrence.
@@ -8569,7 +8569,7 @@ impl ReAuthRequestWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
@@ -8578,25 +8578,25 @@ impl ReAuthRequestWriter<'_> {
         &mut self,
         v: super::ts29212::SessionReleaseCause,
     ) -> &mut Self {
-        self.0.avps.put_i32(1045, 192, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x415_000028af_c0_8b, v.0);
         self
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2804, 128, 10415, 2048, true, v);
+        self.0.avps.put_address(0xaf4_000028af_80_8c, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 4096, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_8d, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2806, 128, 10415, 8192, true, v);
+        self.0.avps.put_u32(0xaf6_000028af_80_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -8613,13 +8613,13 @@ impl ReAuthRequestWriter<'_> {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 16384, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_8f, v);
         self
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8738,31 +8738,31 @@ impl ReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -8779,73 +8779,73 @@ impl ReAuthAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(8, 64, 0, 128, true, v);
+        self.0.avps.put_bytes(0x8_00000000_40_88, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(97, 64, 0, 256, true, v);
+        self.0.avps.put_bytes(0x61_00000000_40_89, v);
         self
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&mut self, v: super::ts29212::IpCanType) -> &mut Self {
-        self.0.avps.put_i32(1027, 192, 10415, 512, true, v.0);
+        self.0.avps.put_i32(0x403_000028af_c0_8a, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8b, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(18, 192, 10415, 2048, true, v);
+        self.0.avps.put_str(0x12_000028af_c0_8c, v);
         self
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(6, 192, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x6_000028af_c0_8d, v);
         self
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(15, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0xf_000028af_c0_8e, v);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(909, 192, 10415, 16384, true, v);
+        self.0.avps.put_str(0x38d_000028af_c0_8f, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(22, 192, 10415, 32768, true, v);
+        self.0.avps.put_bytes(0x16_000028af_c0_90, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(23, 192, 10415, 65536, true, v);
+        self.0.avps.put_bytes(0x17_000028af_c0_91, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(9010, 192, 5535, 131072, true, v);
+        self.0.avps.put_str(0x2332_0000159f_c0_92, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8909,7 +8909,7 @@ impl ReAuthAnswerWriter<'_> {
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49. Each call appends another occurrence.
     #[inline]
     pub fn an_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1050, 128, 10415, 0, false, v);
+        self.0.avps.put_address(0x41a_000028af_80_00, v);
         self
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2. Each call appends another occurrence.
@@ -8937,13 +8937,13 @@ impl ReAuthAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 4194304, true, v);
+        self.0.avps.put_str(0x119_00000000_00_97, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 8388608, true, v);
+        self.0.avps.put_str(0x126_00000000_00_98, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -9065,55 +9065,55 @@ impl TriggerEstablishmentRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_88, v.0);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -9141,31 +9141,31 @@ impl TriggerEstablishmentRequestWriter<'_> {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_8c, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 4096, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_8d, v);
         self
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2804, 128, 10415, 8192, true, v);
+        self.0.avps.put_address(0xaf4_000028af_80_8e, v);
         self
     }
     /// `[ DRA-Binding ]`: DRA-Binding (code 2208, vendor 10415), 3GPP TS 29.215 §5.3.8.
     #[inline]
     pub fn dra_binding(&mut self, v: DraBinding) -> &mut Self {
-        self.0.avps.put_i32(2208, 128, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x8a0_000028af_80_8f, v.0);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2806, 128, 10415, 32768, true, v);
+        self.0.avps.put_u32(0xaf6_000028af_80_90, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9182,7 +9182,7 @@ impl TriggerEstablishmentRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9259,31 +9259,31 @@ impl TriggerEstablishmentAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -9300,13 +9300,13 @@ impl TriggerEstablishmentAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ DRA-Deployment ]`: DRA-Deployment (code 2206, vendor 10415), 3GPP TS 29.215 §5.3.7.
     #[inline]
     pub fn dra_deployment(&mut self, v: DraDeployment) -> &mut Self {
-        self.0.avps.put_i32(2206, 128, 10415, 128, true, v.0);
+        self.0.avps.put_i32(0x89e_000028af_80_88, v.0);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9348,13 +9348,13 @@ impl TriggerEstablishmentAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8b, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.

@@ -4843,7 +4843,7 @@ impl AggregatedCongestionInfoWriter<'_> {
     /// `[ IMSI-List ]`: IMSI-List (code 4009, vendor 10415), 3GPP TS 29.217 §5.3.11.
     #[inline]
     pub fn imsi_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4009, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xfa9_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4916,19 +4916,19 @@ impl AggregatedRuciReportWriter<'_> {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(30, 64, 0, 2, true, v);
+        self.0.put_str(0x1e_00000000_40_82, v);
         self
     }
     /// `[ Congestion-Level-Value ]`: Congestion-Level-Value (code 4005, vendor 10415), 3GPP TS 29.217 §5.3.7.
     #[inline]
     pub fn congestion_level_value(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4005, 192, 10415, 4, true, v);
+        self.0.put_u32(0xfa5_000028af_c0_83, v);
         self
     }
     /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
     pub fn congestion_level_set_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4004, 128, 10415, 8, true, v);
+        self.0.put_u32(0xfa4_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4983,13 +4983,13 @@ impl CongestionLevelDefinitionWriter<'_> {
     /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
     pub fn congestion_level_set_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4004, 128, 10415, 1, true, v);
+        self.0.put_u32(0xfa4_000028af_80_81, v);
         self
     }
     /// `{ Congestion-Level-Range }`: Congestion-Level-Range (code 4003, vendor 10415), 3GPP TS 29.217 §5.3.5.
     #[inline]
     pub fn congestion_level_range(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4003, 128, 10415, 2, true, v);
+        self.0.put_u32(0xfa3_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5049,19 +5049,19 @@ impl CongestionLocationIdWriter<'_> {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x16_000028af_c0_81, v);
         self
     }
     /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
     #[inline]
     pub fn enodeb_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4008, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xfa8_000028af_c0_82, v);
         self
     }
     /// `[ Extended-eNodeB-Id ]`: Extended-eNodeB-Id (code 4013, vendor 10415), 3GPP TS 29.217 §5.3.15.
     #[inline]
     pub fn extended_enodeb_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4013, 128, 10415, 4, true, v);
+        self.0.put_bytes(0xfad_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -5125,13 +5125,13 @@ impl NonAggregatedRuciReportRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -5148,37 +5148,37 @@ impl NonAggregatedRuciReportRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -5195,19 +5195,19 @@ impl NonAggregatedRuciReportRequestWriter<'_> {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_8b, v);
         self
     }
     /// `[ Congestion-Level-Value ]`: Congestion-Level-Value (code 4005, vendor 10415), 3GPP TS 29.217 §5.3.7.
     #[inline]
     pub fn congestion_level_value(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4005, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xfa5_000028af_c0_8c, v);
         self
     }
     /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
     pub fn congestion_level_set_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4004, 128, 10415, 4096, true, v);
+        self.0.avps.put_u32(0xfa4_000028af_80_8d, v);
         self
     }
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
@@ -5235,7 +5235,7 @@ impl NonAggregatedRuciReportRequestWriter<'_> {
     /// `[ RCAF-Id ]`: RCAF-Id (code 4010, vendor 10415), 3GPP TS 29.217 §5.3.12.
     #[inline]
     pub fn rcaf_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(4010, 192, 10415, 32768, true, v);
+        self.0.avps.put_str(0xfaa_000028af_c0_90, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -5252,7 +5252,7 @@ impl NonAggregatedRuciReportRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -5356,13 +5356,13 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -5379,25 +5379,25 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -5414,13 +5414,13 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -5473,19 +5473,19 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
     /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
     #[inline]
     pub fn reporting_restriction(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4011, 128, 10415, 8192, true, v);
+        self.0.avps.put_u32(0xfab_000028af_80_8e, v);
         self
     }
     /// `[ Conditional-Restriction ]`: Conditional-Restriction (code 4007, vendor 10415), 3GPP TS 29.217 §5.3.9.
     #[inline]
     pub fn conditional_restriction(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4007, 128, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xfa7_000028af_80_8f, v);
         self
     }
     /// `[ RUCI-Action ]`: RUCI-Action (code 4012, vendor 10415), 3GPP TS 29.217 §5.3.14.
     #[inline]
     pub fn ruci_action(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4012, 128, 10415, 32768, true, v);
+        self.0.avps.put_u32(0xfac_000028af_80_90, v);
         self
     }
     /// `*[ Congestion-Level-Definition ]`: Congestion-Level-Definition (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4. Each call appends another occurrence.
@@ -5502,19 +5502,19 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
     /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
     #[inline]
     pub fn pcrf_address(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(2207, 192, 10415, 65536, true, v);
+        self.0.avps.put_str(0x89f_000028af_c0_91, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 131072, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_92, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -5523,13 +5523,13 @@ impl NonAggregatedRuciReportAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_93, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 524288, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_94, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -5633,13 +5633,13 @@ impl AggregatedRuciReportRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -5656,37 +5656,37 @@ impl AggregatedRuciReportRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Aggregated-RUCI-Report ]`: Aggregated-RUCI-Report (code 4001, vendor 10415), 3GPP TS 29.217 §5.3.3. Each call appends another occurrence.
@@ -5725,7 +5725,7 @@ impl AggregatedRuciReportRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -5813,13 +5813,13 @@ impl AggregatedRuciReportAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -5836,25 +5836,25 @@ impl AggregatedRuciReportAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -5871,13 +5871,13 @@ impl AggregatedRuciReportAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -5894,7 +5894,7 @@ impl AggregatedRuciReportAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8c, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -5936,7 +5936,7 @@ impl AggregatedRuciReportAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -5945,13 +5945,13 @@ impl AggregatedRuciReportAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 16384, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8f, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_90, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6069,13 +6069,13 @@ impl ModifyUecontextRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -6092,37 +6092,37 @@ impl ModifyUecontextRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -6139,7 +6139,7 @@ impl ModifyUecontextRequestWriter<'_> {
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(30, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1e_00000000_40_8b, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6156,19 +6156,19 @@ impl ModifyUecontextRequestWriter<'_> {
     /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
     #[inline]
     pub fn reporting_restriction(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4011, 128, 10415, 4096, true, v);
+        self.0.avps.put_u32(0xfab_000028af_80_8d, v);
         self
     }
     /// `[ Conditional-Restriction ]`: Conditional-Restriction (code 4007, vendor 10415), 3GPP TS 29.217 §5.3.9.
     #[inline]
     pub fn conditional_restriction(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4007, 128, 10415, 8192, true, v);
+        self.0.avps.put_u32(0xfa7_000028af_80_8e, v);
         self
     }
     /// `[ RUCI-Action ]`: RUCI-Action (code 4012, vendor 10415), 3GPP TS 29.217 §5.3.14.
     #[inline]
     pub fn ruci_action(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(4012, 128, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xfac_000028af_80_8f, v);
         self
     }
     /// `*[ Congestion-Level-Definition ]`: Congestion-Level-Definition (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4. Each call appends another occurrence.
@@ -6196,7 +6196,7 @@ impl ModifyUecontextRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6271,13 +6271,13 @@ impl ModifyUecontextAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -6294,25 +6294,25 @@ impl ModifyUecontextAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -6340,7 +6340,7 @@ impl ModifyUecontextAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6382,7 +6382,7 @@ impl ModifyUecontextAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -6391,13 +6391,13 @@ impl ModifyUecontextAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8d, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

@@ -3887,13 +3887,13 @@ impl PolicyCounterStatusReportWriter<'_> {
     /// `{ Policy-Counter-Identifier }`: Policy-Counter-Identifier (code 2901, vendor 10415), 3GPP TS 29.219 §5.3.1.
     #[inline]
     pub fn policy_counter_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2901, 192, 10415, 1, true, v);
+        self.0.put_str(0xb55_000028af_c0_81, v);
         self
     }
     /// `{ Policy-Counter-Status }`: Policy-Counter-Status (code 2902, vendor 10415), 3GPP TS 29.219 §5.3.2.
     #[inline]
     pub fn policy_counter_status(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2902, 192, 10415, 2, true, v);
+        self.0.put_str(0xb56_000028af_c0_82, v);
         self
     }
     /// `*[ Pending-Policy-Counter-Information ]`: Pending-Policy-Counter-Information (code 2905, vendor 10415), 3GPP TS 29.219 §5.3.5. Each call appends another occurrence.
@@ -3959,7 +3959,7 @@ impl PendingPolicyCounterInformationWriter<'_> {
     /// `{ Policy-Counter-Status }`: Policy-Counter-Status (code 2902, vendor 10415), 3GPP TS 29.219 §5.3.2.
     #[inline]
     pub fn policy_counter_status(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2902, 192, 10415, 1, true, v);
+        self.0.put_str(0xb56_000028af_c0_81, v);
         self
     }
     /// `{ Pending-Policy-Counter-Change-Time }`: Pending-Policy-Counter-Change-Time (code 2906, vendor 10415), 3GPP TS 29.219 §5.3.6.
@@ -3968,7 +3968,7 @@ impl PendingPolicyCounterInformationWriter<'_> {
         &mut self,
         v: rt::data::Time,
     ) -> &mut Self {
-        self.0.put_u32(2906, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0xb5a_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4025,49 +4025,49 @@ impl SpendingLimitRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -4095,7 +4095,7 @@ impl SpendingLimitRequestWriter<'_> {
     /// `{ SL-Request-Type }`: SL-Request-Type (code 2904, vendor 10415), 3GPP TS 29.219 §5.3.4.
     #[inline]
     pub fn sl_request_type(&mut self, v: SlRequestType) -> &mut Self {
-        self.0.avps.put_i32(2904, 192, 10415, 32, true, v.0);
+        self.0.avps.put_i32(0xb58_000028af_c0_86, v.0);
         self
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
@@ -4112,19 +4112,19 @@ impl SpendingLimitRequestWriter<'_> {
     /// `*[ Policy-Counter-Identifier ]`: Policy-Counter-Identifier (code 2901, vendor 10415), 3GPP TS 29.219 §5.3.1. Each call appends another occurrence.
     #[inline]
     pub fn policy_counter_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(2901, 192, 10415, 0, false, v);
+        self.0.avps.put_str(0xb55_000028af_c0_00, v);
         self
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(302, 192, 13019, 1024, true, v);
+        self.0.avps.put_bytes(0x12e_000032db_c0_8b, v);
         self
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(313, 192, 13019, 2048, true, v);
+        self.0.avps.put_str(0x139_000032db_c0_8c, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -4141,7 +4141,7 @@ impl SpendingLimitRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4217,37 +4217,37 @@ impl SpendingLimitAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -4322,13 +4322,13 @@ impl SpendingLimitAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -4345,13 +4345,13 @@ impl SpendingLimitAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8d, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -4360,13 +4360,13 @@ impl SpendingLimitAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 8192, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8e, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8f, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -4462,49 +4462,49 @@ impl SpendingStatusNotificationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -4532,7 +4532,7 @@ impl SpendingStatusNotificationRequestWriter<'_> {
     /// `[ SN-Request-Type ]`: SN-Request-Type (code 2907, vendor 10415), 3GPP TS 29.219 §5.3.7.
     #[inline]
     pub fn sn_request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(2907, 128, 10415, 512, true, v);
+        self.0.avps.put_u32(0xb5b_000028af_80_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -4549,7 +4549,7 @@ impl SpendingStatusNotificationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4624,31 +4624,31 @@ impl SpendingStatusNotificationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -4665,7 +4665,7 @@ impl SpendingStatusNotificationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -4707,19 +4707,19 @@ impl SpendingStatusNotificationAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -4728,13 +4728,13 @@ impl SpendingStatusNotificationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -4827,49 +4827,49 @@ impl SessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -4886,7 +4886,7 @@ impl SessionTerminationRequestWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -4903,7 +4903,7 @@ impl SessionTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4977,43 +4977,43 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 8, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_84, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_85, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 32, true, v);
+        self.0.avps.put_str(0x119_00000000_00_86, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 64, true, v);
+        self.0.avps.put_str(0x126_00000000_00_87, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -5030,7 +5030,7 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -5072,7 +5072,7 @@ impl SessionTerminationAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -5081,13 +5081,13 @@ impl SessionTerminationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.

@@ -13936,19 +13936,19 @@ impl ServerCapabilitiesWriter<'_> {
     /// `*[ Mandatory-Capability ]`: Mandatory-Capability (code 604, vendor 10415), 3GPP TS 29.229 §6.3.5. Each call appends another occurrence.
     #[inline]
     pub fn mandatory_capability(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(604, 192, 10415, 0, false, v);
+        self.0.put_u32(0x25c_000028af_c0_00, v);
         self
     }
     /// `*[ Optional-Capability ]`: Optional-Capability (code 605, vendor 10415), 3GPP TS 29.229 §6.3.6. Each call appends another occurrence.
     #[inline]
     pub fn optional_capability(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(605, 192, 10415, 0, false, v);
+        self.0.put_u32(0x25d_000028af_c0_00, v);
         self
     }
     /// `*[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3. Each call appends another occurrence.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(602, 192, 10415, 0, false, v);
+        self.0.put_str(0x25a_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14076,43 +14076,43 @@ impl TgppSipAuthDataItemWriter<'_> {
     /// `[ 3GPP-SIP-Item-Number ]`: 3GPP-SIP-Item-Number (code 613, vendor 10415), 3GPP TS 29.229 §6.3.14.
     #[inline]
     pub fn tgpp_sip_item_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(613, 192, 10415, 1, true, v);
+        self.0.put_u32(0x265_000028af_c0_81, v);
         self
     }
     /// `[ 3GPP-SIP-Authentication-Scheme ]`: 3GPP-SIP-Authentication-Scheme (code 608, vendor 10415), 3GPP TS 29.229 §6.3.9.
     #[inline]
     pub fn tgpp_sip_authentication_scheme(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(608, 192, 10415, 2, true, v);
+        self.0.put_str(0x260_000028af_c0_82, v);
         self
     }
     /// `[ 3GPP-SIP-Authenticate ]`: 3GPP-SIP-Authenticate (code 609, vendor 10415), 3GPP TS 29.229 §6.3.10.
     #[inline]
     pub fn tgpp_sip_authenticate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(609, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x261_000028af_c0_83, v);
         self
     }
     /// `[ 3GPP-SIP-Authorization ]`: 3GPP-SIP-Authorization (code 610, vendor 10415), 3GPP TS 29.229 §6.3.11.
     #[inline]
     pub fn tgpp_sip_authorization(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(610, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x262_000028af_c0_84, v);
         self
     }
     /// `[ SIP-Authentication-Context ]`: SIP-Authentication-Context (code 611, vendor 10415), 3GPP TS 29.229 §6.3.12.
     #[inline]
     pub fn sip_authentication_context(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(611, 192, 10415, 16, true, v);
+        self.0.put_bytes(0x263_000028af_c0_85, v);
         self
     }
     /// `[ Confidentiality-Key ]`: Confidentiality-Key (code 625, vendor 10415), 3GPP TS 29.229 §6.3.27.
     #[inline]
     pub fn confidentiality_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(625, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x271_000028af_c0_86, v);
         self
     }
     /// `[ Integrity-Key ]`: Integrity-Key (code 626, vendor 10415), 3GPP TS 29.229 §6.3.28.
     #[inline]
     pub fn integrity_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(626, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x272_000028af_c0_87, v);
         self
     }
     /// `[ SIP-Digest-Authenticate ]`: SIP-Digest-Authenticate (code 635, vendor 10415), 3GPP TS 29.229 §6.3.36.
@@ -14129,25 +14129,25 @@ impl TgppSipAuthDataItemWriter<'_> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(8, 64, 0, 256, true, v);
+        self.0.put_bytes(0x8_00000000_40_89, v);
         self
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(97, 64, 0, 512, true, v);
+        self.0.put_bytes(0x61_00000000_40_8a, v);
         self
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(96, 64, 0, 1024, true, v);
+        self.0.put_u64(0x60_00000000_40_8b, v);
         self
     }
     /// `*[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34. Each call appends another occurrence.
     #[inline]
     pub fn line_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(500, 192, 13019, 0, false, v);
+        self.0.put_bytes(0x1f4_000032db_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14202,13 +14202,13 @@ impl DeregistrationReasonWriter<'_> {
     /// `{ Reason-Code }`: Reason-Code (code 616, vendor 10415), 3GPP TS 29.229 §6.3.17.
     #[inline]
     pub fn reason_code(&mut self, v: ReasonCode) -> &mut Self {
-        self.0.put_i32(616, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x268_000028af_c0_81, v.0);
         self
     }
     /// `[ Reason-Info ]`: Reason-Info (code 617, vendor 10415), 3GPP TS 29.229 §6.3.18.
     #[inline]
     pub fn reason_info(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(617, 192, 10415, 2, true, v);
+        self.0.put_str(0x269_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14316,7 +14316,7 @@ impl ChargingInformationWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(619, 192, 10415, 1, true, &v.0);
+        self.0.put_str(0x26b_000028af_c0_81, &v.0);
         self
     }
     /// `[ Secondary-Event-Charging-Function-Name ]`: Secondary-Event-Charging-Function-Name (code 620, vendor 10415), 3GPP TS 29.229 §6.3.21.
@@ -14325,7 +14325,7 @@ impl ChargingInformationWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(620, 192, 10415, 2, true, &v.0);
+        self.0.put_str(0x26c_000028af_c0_82, &v.0);
         self
     }
     /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
@@ -14334,7 +14334,7 @@ impl ChargingInformationWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(621, 192, 10415, 4, true, &v.0);
+        self.0.put_str(0x26d_000028af_c0_83, &v.0);
         self
     }
     /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
@@ -14343,7 +14343,7 @@ impl ChargingInformationWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(622, 192, 10415, 8, true, &v.0);
+        self.0.put_str(0x26e_000028af_c0_84, &v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14612,19 +14612,19 @@ impl SupportedFeaturesWriter<'_> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(266, 64, 0, 1, true, v);
+        self.0.put_u32(0x10a_00000000_40_81, v);
         self
     }
     /// `{ Feature-List-ID }`: Feature-List-ID (code 629, vendor 10415), 3GPP TS 29.229 §6.3.30.
     #[inline]
     pub fn feature_list_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(629, 128, 10415, 2, true, v);
+        self.0.put_u32(0x275_000028af_80_82, v);
         self
     }
     /// `{ Feature-List }`: Feature-List (code 630, vendor 10415), 3GPP TS 29.229 §6.3.31.
     #[inline]
     pub fn feature_list(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(630, 128, 10415, 4, true, v);
+        self.0.put_u32(0x276_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14671,13 +14671,13 @@ impl SupportedApplicationsWriter<'_> {
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8. Each call appends another occurrence.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(258, 64, 0, 0, false, v);
+        self.0.put_u32(0x102_00000000_40_00, v);
         self
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9. Each call appends another occurrence.
     #[inline]
     pub fn acct_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(259, 64, 0, 0, false, v);
+        self.0.put_u32(0x103_00000000_40_00, v);
         self
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11. Each call appends another occurrence.
@@ -14733,7 +14733,7 @@ impl AssociatedIdentitiesWriter<'_> {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14. Each call appends another occurrence.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 0, false, v);
+        self.0.put_str(0x1_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14832,37 +14832,37 @@ impl SipDigestAuthenticateWriter<'_> {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(104, 64, 0, 1, true, v);
+        self.0.put_str(0x68_00000000_40_81, v);
         self
     }
     /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_algorithm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(111, 64, 0, 8, true, v);
+        self.0.put_str(0x6f_00000000_40_84, v);
         self
     }
     /// `{ Digest-Qop }`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(110, 64, 0, 2, true, v);
+        self.0.put_str(0x6e_00000000_40_82, v);
         self
     }
     /// `{ Digest-HA1 }`: Digest-HA1 (code 121), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_ha1(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(121, 64, 0, 4, true, v);
+        self.0.put_str(0x79_00000000_40_83, v);
         self
     }
     /// `[ Alternate-Digest-Algorithm ]`: Alternate-Digest-Algorithm (code 662, vendor 10415), 3GPP TS 29.229 §6.3.72.
     #[inline]
     pub fn alternate_digest_algorithm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(662, 128, 10415, 16, true, v);
+        self.0.put_str(0x296_000028af_80_85, v);
         self
     }
     /// `[ Alternate-Digest-HA1 ]`: Alternate-Digest-HA1 (code 663, vendor 10415), 3GPP TS 29.229 §6.3.73.
     #[inline]
     pub fn alternate_digest_ha1(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(663, 128, 10415, 32, true, v);
+        self.0.put_str(0x297_000028af_80_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14924,7 +14924,7 @@ impl ScscfRestorationInfoWriter<'_> {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 1, true, v);
+        self.0.put_str(0x1_00000000_40_81, v);
         self
     }
     /// `1*{ Restoration-Info }`: Restoration-Info (code 649, vendor 10415), 3GPP TS 29.229 §6.3.52. Each call appends another occurrence.
@@ -14941,13 +14941,13 @@ impl ScscfRestorationInfoWriter<'_> {
     /// `[ Registration-Time-Out ]`: Registration-Time-Out (code 661, vendor 10415), 3GPP TS 29.229 §6.3.71.
     #[inline]
     pub fn registration_time_out(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(661, 128, 10415, 4, true, v.0);
+        self.0.put_u32(0x295_000028af_80_83, v.0);
         self
     }
     /// `[ 3GPP-SIP-Authentication-Scheme ]`: 3GPP-SIP-Authentication-Scheme (code 608, vendor 10415), 3GPP TS 29.229 §6.3.9.
     #[inline]
     pub fn tgpp_sip_authentication_scheme(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(608, 192, 10415, 8, true, v);
+        self.0.put_str(0x260_000028af_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15017,31 +15017,31 @@ impl SubscriptionInfoWriter<'_> {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
     pub fn call_id_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(643, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x283_000028af_80_81, v);
         self
     }
     /// `{ From-SIP-Header }`: From-SIP-Header (code 644, vendor 10415), 3GPP TS 29.229 §6.3.49.2.
     #[inline]
     pub fn from_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(644, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x284_000028af_80_82, v);
         self
     }
     /// `{ To-SIP-Header }`: To-SIP-Header (code 645, vendor 10415), 3GPP TS 29.229 §6.3.49.3.
     #[inline]
     pub fn to_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(645, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x285_000028af_80_83, v);
         self
     }
     /// `{ Record-Route }`: Record-Route (code 646, vendor 10415), 3GPP TS 29.229 §6.3.49.4.
     #[inline]
     pub fn record_route(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(646, 128, 10415, 8, true, v);
+        self.0.put_bytes(0x286_000028af_80_84, v);
         self
     }
     /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
     #[inline]
     pub fn contact(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(641, 128, 10415, 16, true, v);
+        self.0.put_bytes(0x281_000028af_80_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15086,7 +15086,7 @@ impl AssociatedRegisteredIdentitiesWriter<'_> {
     /// `*[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14. Each call appends another occurrence.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 0, false, v);
+        self.0.put_str(0x1_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15161,25 +15161,25 @@ impl RestorationInfoWriter<'_> {
     /// `{ Path }`: Path (code 640, vendor 10415), 3GPP TS 29.229 §6.3.47.
     #[inline]
     pub fn path(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(640, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x280_000028af_80_81, v);
         self
     }
     /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
     #[inline]
     pub fn contact(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(641, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x281_000028af_80_82, v);
         self
     }
     /// `[ Initial-CSeq-Sequence-Number ]`: Initial-CSeq-Sequence-Number (code 654, vendor 10415), 3GPP TS 29.229 §6.3.62.
     #[inline]
     pub fn initial_cseq_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(654, 128, 10415, 4, true, v);
+        self.0.put_u32(0x28e_000028af_80_83, v);
         self
     }
     /// `[ Call-ID-SIP-Header ]`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
     pub fn call_id_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(643, 128, 10415, 8, true, v);
+        self.0.put_bytes(0x283_000028af_80_84, v);
         self
     }
     /// `[ Subscription-Info ]`: Subscription-Info (code 642, vendor 10415), 3GPP TS 29.229 §6.3.49.
@@ -15253,13 +15253,13 @@ impl IdentityWithEmergencyRegistrationWriter<'_> {
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 1, true, v);
+        self.0.put_str(0x1_00000000_40_81, v);
         self
     }
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(601, 192, 10415, 2, true, v);
+        self.0.put_str(0x259_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15305,13 +15305,13 @@ impl AllowedWafWwsfIdentitiesWriter<'_> {
     /// `*[ WebRTC-Authentication-Function-Name ]`: WebRTC-Authentication-Function-Name (code 657, vendor 10415), 3GPP TS 29.229 §6.3.65. Each call appends another occurrence.
     #[inline]
     pub fn webrtc_authentication_function_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(657, 128, 10415, 0, false, v);
+        self.0.put_str(0x291_000028af_80_00, v);
         self
     }
     /// `*[ WebRTC-Web-Server-Function-Name ]`: WebRTC-Web-Server-Function-Name (code 658, vendor 10415), 3GPP TS 29.229 §6.3.66. Each call appends another occurrence.
     #[inline]
     pub fn webrtc_web_server_function_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(658, 128, 10415, 0, false, v);
+        self.0.put_str(0x292_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15376,25 +15376,25 @@ impl PCscfSubscriptionInfoWriter<'_> {
     /// `{ Call-ID-SIP-Header }`: Call-ID-SIP-Header (code 643, vendor 10415), 3GPP TS 29.229 §6.3.49.1.
     #[inline]
     pub fn call_id_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(643, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x283_000028af_80_81, v);
         self
     }
     /// `{ From-SIP-Header }`: From-SIP-Header (code 644, vendor 10415), 3GPP TS 29.229 §6.3.49.2.
     #[inline]
     pub fn from_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(644, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x284_000028af_80_82, v);
         self
     }
     /// `{ To-SIP-Header }`: To-SIP-Header (code 645, vendor 10415), 3GPP TS 29.229 §6.3.49.3.
     #[inline]
     pub fn to_sip_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(645, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x285_000028af_80_83, v);
         self
     }
     /// `{ Contact }`: Contact (code 641, vendor 10415), 3GPP TS 29.229 §6.3.48.
     #[inline]
     pub fn contact(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(641, 128, 10415, 8, true, v);
+        self.0.put_bytes(0x281_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15445,13 +15445,13 @@ impl FailedPcscfWriter<'_> {
     /// `[ PCSCF-FQDN ]`: PCSCF-FQDN (code 665, vendor 10415), 3GPP TS 29.229 §6.3.75.
     #[inline]
     pub fn pcscf_fqdn(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(665, 128, 10415, 1, true, v);
+        self.0.put_str(0x299_000028af_80_81, v);
         self
     }
     /// `*[ PCSCF-IP-Address ]`: PCSCF-IP-Address (code 666, vendor 10415), 3GPP TS 29.229 §6.3.76. Each call appends another occurrence.
     #[inline]
     pub fn pcscf_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(666, 128, 10415, 0, false, v);
+        self.0.put_address(0x29a_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15513,13 +15513,13 @@ impl UserAuthorizationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -15536,37 +15536,37 @@ impl UserAuthorizationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -15594,25 +15594,25 @@ impl UserAuthorizationRequestWriter<'_> {
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 128, true, v);
+        self.0.avps.put_str(0x259_000028af_c0_88, v);
         self
     }
     /// `{ Visited-Network-Identifier }`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_89, v);
         self
     }
     /// `[ User-Authorization-Type ]`: User-Authorization-Type (code 623, vendor 10415), 3GPP TS 29.229 §6.3.24.
     #[inline]
     pub fn user_authorization_type(&mut self, v: UserAuthorizationType) -> &mut Self {
-        self.0.avps.put_i32(623, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x26f_000028af_c0_8d, v.0);
         self
     }
     /// `[ UAR-Flags ]`: UAR-Flags (code 637, vendor 10415), 3GPP TS 29.229 §6.3.44.
     #[inline]
     pub fn uar_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(637, 128, 10415, 8192, true, v);
+        self.0.avps.put_u32(0x27d_000028af_80_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -15629,7 +15629,7 @@ impl UserAuthorizationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15709,13 +15709,13 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -15732,7 +15732,7 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -15749,19 +15749,19 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -15825,7 +15825,7 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_8b, v);
         self
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
@@ -15864,7 +15864,7 @@ impl UserAuthorizationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15971,13 +15971,13 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -15994,37 +15994,37 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8c, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -16052,25 +16052,25 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `*[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2. Each call appends another occurrence.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 0, false, v);
+        self.0.avps.put_str(0x259_000028af_c0_00, v);
         self
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 8192, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_8e, v);
         self
     }
     /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 64, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_87, v);
         self
     }
     /// `{ Server-Assignment-Type }`: Server-Assignment-Type (code 614, vendor 10415), 3GPP TS 29.229 §6.3.15.
     #[inline]
     pub fn server_assignment_type(&mut self, v: ServerAssignmentType) -> &mut Self {
-        self.0.avps.put_i32(614, 192, 10415, 128, true, v.0);
+        self.0.avps.put_i32(0x266_000028af_c0_88, v.0);
         self
     }
     /// `{ User-Data-Already-Available }`: User-Data-Already-Available (code 624, vendor 10415), 3GPP TS 29.229 §6.3.26.
@@ -16079,7 +16079,7 @@ impl ServerAssignmentRequestWriter<'_> {
         &mut self,
         v: UserDataAlreadyAvailable,
     ) -> &mut Self {
-        self.0.avps.put_i32(624, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x270_000028af_c0_89, v.0);
         self
     }
     /// `[ SCSCF-Restoration-Info ]`: SCSCF-Restoration-Info (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46.
@@ -16099,19 +16099,19 @@ impl ServerAssignmentRequestWriter<'_> {
         &mut self,
         v: MultipleRegistrationIndication,
     ) -> &mut Self {
-        self.0.avps.put_i32(648, 128, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x288_000028af_80_90, v.0);
         self
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&mut self, v: SessionPriority) -> &mut Self {
-        self.0.avps.put_i32(650, 128, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x28a_000028af_80_91, v.0);
         self
     }
     /// `[ SAR-Flags ]`: SAR-Flags (code 655, vendor 10415), 3GPP TS 29.229 §6.3.63.
     #[inline]
     pub fn sar_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(655, 128, 10415, 131072, true, v);
+        self.0.avps.put_u32(0x28f_000028af_80_92, v);
         self
     }
     /// `[ Failed-PCSCF ]`: Failed-PCSCF (code 664, vendor 10415), 3GPP TS 29.229 §6.3.74.
@@ -16139,7 +16139,7 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16248,13 +16248,13 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16271,7 +16271,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -16288,25 +16288,25 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -16370,7 +16370,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
     #[inline]
     pub fn user_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(606, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x25e_000028af_c0_8c, v);
         self
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
@@ -16398,7 +16398,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `[ Loose-Route-Indication ]`: Loose-Route-Indication (code 638, vendor 10415), 3GPP TS 29.229 §6.3.45.
     #[inline]
     pub fn loose_route_indication(&mut self, v: LooseRouteIndication) -> &mut Self {
-        self.0.avps.put_i32(638, 128, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x27e_000028af_80_8f, v.0);
         self
     }
     /// `*[ SCSCF-Restoration-Info ]`: SCSCF-Restoration-Info (code 639, vendor 10415), 3GPP TS 29.229 §6.3.46. Each call appends another occurrence.
@@ -16426,13 +16426,13 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 65536, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_91, v);
         self
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 131072, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_92, v);
         self
     }
     /// `[ Priviledged-Sender-Indication ]`: Priviledged-Sender-Indication (code 652, vendor 10415), 3GPP TS 29.229 §6.3.58.
@@ -16441,7 +16441,7 @@ impl ServerAssignmentAnswerWriter<'_> {
         &mut self,
         v: PriviledgedSenderIndication,
     ) -> &mut Self {
-        self.0.avps.put_i32(652, 128, 10415, 262144, true, v.0);
+        self.0.avps.put_i32(0x28c_000028af_80_93, v.0);
         self
     }
     /// `[ Allowed-WAF-WWSF-Identities ]`: Allowed-WAF-WWSF-Identities (code 656, vendor 10415), 3GPP TS 29.229 §6.3.64.
@@ -16480,7 +16480,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16566,13 +16566,13 @@ impl LocationInfoRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16589,37 +16589,37 @@ impl LocationInfoRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Originating-Request ]`: Originating-Request (code 633, vendor 10415), 3GPP TS 29.229 §6.3.34.
     #[inline]
     pub fn originating_request(&mut self, v: OriginatingRequest) -> &mut Self {
-        self.0.avps.put_i32(633, 192, 10415, 512, true, v.0);
+        self.0.avps.put_i32(0x279_000028af_c0_8a, v.0);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -16647,19 +16647,19 @@ impl LocationInfoRequestWriter<'_> {
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 64, true, v);
+        self.0.avps.put_str(0x259_000028af_c0_87, v);
         self
     }
     /// `[ User-Authorization-Type ]`: User-Authorization-Type (code 623, vendor 10415), 3GPP TS 29.229 §6.3.24.
     #[inline]
     pub fn user_authorization_type(&mut self, v: UserAuthorizationType) -> &mut Self {
-        self.0.avps.put_i32(623, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x26f_000028af_c0_8c, v.0);
         self
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&mut self, v: SessionPriority) -> &mut Self {
-        self.0.avps.put_i32(650, 128, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x28a_000028af_80_8d, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -16676,7 +16676,7 @@ impl LocationInfoRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16764,13 +16764,13 @@ impl LocationInfoAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16787,7 +16787,7 @@ impl LocationInfoAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -16804,19 +16804,19 @@ impl LocationInfoAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -16880,7 +16880,7 @@ impl LocationInfoAnswerWriter<'_> {
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_8b, v);
         self
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
@@ -16897,13 +16897,13 @@ impl LocationInfoAnswerWriter<'_> {
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 4096, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_8d, v);
         self
     }
     /// `[ LIA-Flags ]`: LIA-Flags (code 653, vendor 10415), 3GPP TS 29.229 §6.3.59.
     #[inline]
     pub fn lia_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(653, 128, 10415, 8192, true, v);
+        self.0.avps.put_u32(0x28d_000028af_80_8e, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -16931,7 +16931,7 @@ impl LocationInfoAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17018,13 +17018,13 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8c, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17041,37 +17041,37 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 4096, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8d, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -17099,7 +17099,7 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `{ Public-Identity }`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 128, true, v);
+        self.0.avps.put_str(0x259_000028af_c0_88, v);
         self
     }
     /// `{ 3GPP-SIP-Auth-Data-Item }`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13.
@@ -17116,13 +17116,13 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(607, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0x25f_000028af_c0_8a, v);
         self
     }
     /// `{ Server-Name }`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -17139,7 +17139,7 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17220,13 +17220,13 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17243,7 +17243,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -17260,25 +17260,25 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -17342,13 +17342,13 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 2048, true, v);
+        self.0.avps.put_str(0x259_000028af_c0_8c, v);
         self
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(607, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0x25f_000028af_c0_8d, v);
         self
     }
     /// `*[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13. Each call appends another occurrence.
@@ -17387,7 +17387,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17469,13 +17469,13 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17492,37 +17492,37 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_87, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
@@ -17550,7 +17550,7 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `*[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2. Each call appends another occurrence.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(601, 192, 10415, 0, false, v);
+        self.0.avps.put_str(0x259_000028af_c0_00, v);
         self
     }
     /// `{ Deregistration-Reason }`: Deregistration-Reason (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16.
@@ -17567,7 +17567,7 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `[ RTR-Flags ]`: RTR-Flags (code 659, vendor 10415), 3GPP TS 29.229 §6.3.69.
     #[inline]
     pub fn rtr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(659, 128, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x293_000028af_80_8c, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -17584,7 +17584,7 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17658,13 +17658,13 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17681,7 +17681,7 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -17698,19 +17698,19 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Associated-Identities ]`: Associated-Identities (code 632, vendor 10415), 3GPP TS 29.229 §6.3.33.
@@ -17771,7 +17771,7 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17857,13 +17857,13 @@ impl PushProfileRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17880,37 +17880,37 @@ impl PushProfileRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_87, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -17927,7 +17927,7 @@ impl PushProfileRequestWriter<'_> {
     /// `[ User-Data ]`: User-Data (code 606, vendor 10415), 3GPP TS 29.229 §6.3.7.
     #[inline]
     pub fn user_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(606, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x25e_000028af_c0_8a, v);
         self
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
@@ -17977,7 +17977,7 @@ impl PushProfileRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18047,13 +18047,13 @@ impl PushProfileAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -18070,7 +18070,7 @@ impl PushProfileAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -18087,19 +18087,19 @@ impl PushProfileAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -18138,7 +18138,7 @@ impl PushProfileAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

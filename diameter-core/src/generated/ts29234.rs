@@ -1566,13 +1566,13 @@ impl WlanUserDataWriter<'_> {
     /// `[ WLAN-Access ]`: WLAN-Access (code 305, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_access(&mut self, v: WlanAccess) -> &mut Self {
-        self.0.put_i32(305, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x131_000028af_c0_82, v.0);
         self
     }
     /// `[ WLAN-3GPP-IP-Access ]`: WLAN-3GPP-IP-Access (code 306, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_3gpp_ip_access(&mut self, v: Wlan3gppIpAccess) -> &mut Self {
-        self.0.put_i32(306, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x132_000028af_c0_83, v.0);
         self
     }
     /// `*[ APN-Authorized ]`: APN-Authorized (code 307, vendor 10415), 3GPP TS 29.234 §10.1. Each call appends another occurrence.
@@ -1589,7 +1589,7 @@ impl WlanUserDataWriter<'_> {
     /// `[ Maximum-Number-Accesses ]`: Maximum-Number-Accesses (code 319, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn maximum_number_accesses(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(319, 192, 10415, 8, true, v);
+        self.0.put_u32(0x13f_000028af_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -1644,7 +1644,7 @@ impl ChargingDataWriter<'_> {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_characteristics(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(314, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x13a_000028af_c0_81, v);
         self
     }
     /// `[ Charging-Nodes ]`: Charging-Nodes (code 315, vendor 10415), 3GPP TS 29.234 §10.1.
@@ -1722,31 +1722,31 @@ impl ApnAuthorizedWriter<'_> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 1, true, v);
+        self.0.put_str(0x1ed_00000000_40_81, v);
         self
     }
     /// `[ APN-Barring-Type ]`: APN-Barring-Type (code 309, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn apn_barring_type(&mut self, v: ApnBarringType) -> &mut Self {
-        self.0.put_i32(309, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x135_000028af_c0_82, v.0);
         self
     }
     /// `[ WLAN-Direct-IP-Access ]`: WLAN-Direct-IP-Access (code 310, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_direct_ip_access(&mut self, v: WlanDirectIpAccess) -> &mut Self {
-        self.0.put_i32(310, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x136_000028af_c0_83, v.0);
         self
     }
     /// `[ Routing-Policy ]`: Routing-Policy (code 312, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn routing_policy(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(312, 192, 10415, 8, true, v);
+        self.0.put_str(0x138_000028af_c0_84, v);
         self
     }
     /// `[ Max-Requested-Bandwidth ]`: Max-Requested-Bandwidth (code 313, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn max_requested_bandwidth(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(313, 192, 10415, 16, true, v);
+        self.0.put_bytes(0x139_000028af_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -1811,13 +1811,13 @@ impl ChargingNodesWriter<'_> {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn primary_ocs_charging_function_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(316, 192, 10415, 1, true, v);
+        self.0.put_str(0x13c_000028af_c0_81, v);
         self
     }
     /// `[ Secondary-OCS-Charging-Function-Name ]`: Secondary-OCS-Charging-Function-Name (code 317, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn secondary_ocs_charging_function_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(317, 192, 10415, 2, true, v);
+        self.0.put_str(0x13d_000028af_c0_82, v);
         self
     }
     /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
@@ -1826,7 +1826,7 @@ impl ChargingNodesWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(621, 192, 10415, 4, true, &v.0);
+        self.0.put_str(0x26d_000028af_c0_83, &v.0);
         self
     }
     /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
@@ -1835,7 +1835,7 @@ impl ChargingNodesWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(622, 192, 10415, 8, true, &v.0);
+        self.0.put_str(0x26e_000028af_c0_84, &v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

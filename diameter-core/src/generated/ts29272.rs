@@ -40973,67 +40973,67 @@ impl SubscriptionDataWriter<'_> {
     /// `[ Subscriber-Status ]`: Subscriber-Status (code 1424, vendor 10415), 3GPP TS 29.272 §7.3.29.
     #[inline]
     pub fn subscriber_status(&mut self, v: SubscriberStatus) -> &mut Self {
-        self.0.put_i32(1424, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x590_000028af_c0_81, v.0);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_82, v);
         self
     }
     /// `[ A-MSISDN ]`: A-MSISDN (code 1643, vendor 10415), 3GPP TS 29.272 §7.3.157.
     #[inline]
     pub fn a_msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1643, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x66b_000028af_80_83, v);
         self
     }
     /// `[ STN-SR ]`: STN-SR (code 1433, vendor 10415), 3GPP TS 29.272 §7.3.39.
     #[inline]
     pub fn stn_sr(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1433, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x599_000028af_c0_84, v);
         self
     }
     /// `[ ICS-Indicator ]`: ICS-Indicator (code 1491, vendor 10415), 3GPP TS 29.272 §7.3.104.
     #[inline]
     pub fn ics_indicator(&mut self, v: IcsIndicator) -> &mut Self {
-        self.0.put_i32(1491, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x5d3_000028af_c0_85, v.0);
         self
     }
     /// `[ Network-Access-Mode ]`: Network-Access-Mode (code 1417, vendor 10415), 3GPP TS 29.272 §7.3.21.
     #[inline]
     pub fn network_access_mode(&mut self, v: NetworkAccessMode) -> &mut Self {
-        self.0.put_i32(1417, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x589_000028af_c0_86, v.0);
         self
     }
     /// `[ Operator-Determined-Barring ]`: Operator-Determined-Barring (code 1425, vendor 10415), 3GPP TS 29.272 §7.3.30.
     #[inline]
     pub fn operator_determined_barring(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1425, 192, 10415, 64, true, v);
+        self.0.put_u32(0x591_000028af_c0_87, v);
         self
     }
     /// `[ HPLMN-ODB ]`: HPLMN-ODB (code 1418, vendor 10415), 3GPP TS 29.272 §7.3.22.
     #[inline]
     pub fn hplmn_odb(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1418, 192, 10415, 128, true, v);
+        self.0.put_u32(0x58a_000028af_c0_88, v);
         self
     }
     /// `*10[ Regional-Subscription-Zone-Code ]`: Regional-Subscription-Zone-Code (code 1446, vendor 10415), 3GPP TS 29.272 §7.3.52. Each call appends another occurrence.
     #[inline]
     pub fn regional_subscription_zone_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1446, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x5a6_000028af_c0_00, v);
         self
     }
     /// `[ Access-Restriction-Data ]`: Access-Restriction-Data (code 1426, vendor 10415), 3GPP TS 29.272 §7.3.31.
     #[inline]
     pub fn access_restriction_data(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1426, 192, 10415, 256, true, v);
+        self.0.put_u32(0x592_000028af_c0_89, v);
         self
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1427, 192, 10415, 512, true, v);
+        self.0.put_str(0x593_000028af_c0_8a, v);
         self
     }
     /// `[ LCS-Info ]`: LCS-Info (code 1473, vendor 10415), 3GPP TS 29.272 §7.3.84.
@@ -41069,7 +41069,7 @@ impl SubscriptionDataWriter<'_> {
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(13, 192, 10415, 4096, true, v);
+        self.0.put_str(0xd_000028af_c0_8d, v);
         self
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
@@ -41094,7 +41094,7 @@ impl SubscriptionDataWriter<'_> {
     /// `[ RAT-Frequency-Selection-Priority-ID ]`: RAT-Frequency-Selection-Priority-ID (code 1440, vendor 10415), 3GPP TS 29.272 §7.3.46.
     #[inline]
     pub fn rat_frequency_selection_priority_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1440, 192, 10415, 32768, true, v);
+        self.0.put_u32(0x5a0_000028af_c0_90, v);
         self
     }
     /// `[ Trace-Data ]`: Trace-Data (code 1458, vendor 10415), 3GPP TS 29.272 §7.3.63.
@@ -41133,43 +41133,43 @@ impl SubscriptionDataWriter<'_> {
         &mut self,
         v: RoamingRestrictedDueToUnsupportedFeature,
     ) -> &mut Self {
-        self.0.put_i32(1457, 192, 10415, 262144, true, v.0);
+        self.0.put_i32(0x5b1_000028af_c0_93, v.0);
         self
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1619, 192, 10415, 524288, true, v);
+        self.0.put_u32(0x653_000028af_c0_94, v);
         self
     }
     /// `[ MPS-Priority ]`: MPS-Priority (code 1616, vendor 10415), 3GPP TS 29.272 §7.3.131.
     #[inline]
     pub fn mps_priority(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1616, 192, 10415, 1048576, true, v);
+        self.0.put_u32(0x650_000028af_c0_95, v);
         self
     }
     /// `[ VPLMN-LIPA-Allowed ]`: VPLMN-LIPA-Allowed (code 1617, vendor 10415), 3GPP TS 29.272 §7.3.132.
     #[inline]
     pub fn vplmn_lipa_allowed(&mut self, v: VplmnLipaAllowed) -> &mut Self {
-        self.0.put_i32(1617, 192, 10415, 2097152, true, v.0);
+        self.0.put_i32(0x651_000028af_c0_96, v.0);
         self
     }
     /// `[ Relay-Node-Indicator ]`: Relay-Node-Indicator (code 1633, vendor 10415), 3GPP TS 29.272 §7.3.147.
     #[inline]
     pub fn relay_node_indicator(&mut self, v: RelayNodeIndicator) -> &mut Self {
-        self.0.put_i32(1633, 128, 10415, 4194304, true, v.0);
+        self.0.put_i32(0x661_000028af_80_97, v.0);
         self
     }
     /// `[ MDT-User-Consent ]`: MDT-User-Consent (code 1634, vendor 10415), 3GPP TS 29.272 §7.3.148.
     #[inline]
     pub fn mdt_user_consent(&mut self, v: MdtUserConsent) -> &mut Self {
-        self.0.put_i32(1634, 192, 10415, 8388608, true, v.0);
+        self.0.put_i32(0x662_000028af_c0_98, v.0);
         self
     }
     /// `[ Subscribed-VSRVCC ]`: Subscribed-VSRVCC (code 1636, vendor 10415), 3GPP TS 29.272 §7.3.150.
     #[inline]
     pub fn subscribed_vsrvcc(&mut self, v: SubscribedVsrvcc) -> &mut Self {
-        self.0.put_i32(1636, 192, 10415, 16777216, true, v.0);
+        self.0.put_i32(0x664_000028af_c0_99, v.0);
         self
     }
     /// `[ ProSe-Subscription-Data ]`: ProSe-Subscription-Data (code 3701, vendor 10415), 3GPP TS 29.344 §6.3.2.
@@ -41186,7 +41186,7 @@ impl SubscriptionDataWriter<'_> {
     /// `[ Subscription-Data-Flags ]`: Subscription-Data-Flags (code 1654, vendor 10415), 3GPP TS 29.272 §7.3.165.
     #[inline]
     pub fn subscription_data_flags(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1654, 128, 10415, 67108864, true, v);
+        self.0.put_u32(0x676_000028af_80_9b, v);
         self
     }
     /// `*[ Adjacent-Access-Restriction-Data ]`: Adjacent-Access-Restriction-Data (code 1673, vendor 10415), 3GPP TS 29.272 §7.3.187. Each call appends another occurrence.
@@ -41203,7 +41203,7 @@ impl SubscriptionDataWriter<'_> {
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1674, 128, 10415, 134217728, true, v);
+        self.0.put_i32(0x68a_000028af_80_9c, v);
         self
     }
     /// `*[ IMSI-Group-Id ]`: IMSI-Group-Id (code 1675, vendor 10415), 3GPP TS 29.272 §7.3.189. Each call appends another occurrence.
@@ -41220,7 +41220,7 @@ impl SubscriptionDataWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1680, 128, 10415, 268435456, true, v);
+        self.0.put_u32(0x690_000028af_80_9d, v);
         self
     }
     /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -41292,37 +41292,37 @@ impl SubscriptionDataWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 4294967296, true, v);
+        self.0.put_str(0xc27_000028af_c0_a1, v);
         self
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4324, 192, 10415, 8589934592, true, v);
+        self.0.put_u32(0x10e4_000028af_c0_a2, v);
         self
     }
     /// `[ Service-Gap-Time ]`: Service-Gap-Time (code 1698, vendor 10415), 3GPP TS 29.272 §7.3.223.
     #[inline]
     pub fn service_gap_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1698, 192, 10415, 17179869184, true, v);
+        self.0.put_u32(0x6a2_000028af_c0_a3, v);
         self
     }
     /// `[ Broadcast-Location-Assistance-Data-Types ]`: Broadcast-Location-Assistance-Data-Types (code 1700, vendor 10415), 3GPP TS 29.272 §7.3.225.
     #[inline]
     pub fn broadcast_location_assistance_data_types(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(1700, 192, 10415, 34359738368, true, v);
+        self.0.put_u64(0x6a4_000028af_c0_a4, v);
         self
     }
     /// `[ Aerial-UE-Subscription-Information ]`: Aerial-UE-Subscription-Information (code 1699, vendor 10415), 3GPP TS 29.272 §7.3.224.
     #[inline]
     pub fn aerial_ue_subscription_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1699, 192, 10415, 68719476736, true, v);
+        self.0.put_u32(0x6a3_000028af_c0_a5, v);
         self
     }
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
     #[inline]
     pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1704, 192, 10415, 137438953472, true, v);
+        self.0.put_u32(0x6a8_000028af_c0_a6, v);
         self
     }
     /// `*[ Paging-Time-Window ]`: Paging-Time-Window (code 1701, vendor 10415), 3GPP TS 29.272 §7.3.226. Each call appends another occurrence.
@@ -41339,19 +41339,19 @@ impl SubscriptionDataWriter<'_> {
     /// `[ Subscribed-ARPI ]`: Subscribed-ARPI (code 1708, vendor 10415), 3GPP TS 29.272 §7.3.233.
     #[inline]
     pub fn subscribed_arpi(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1708, 192, 10415, 274877906944, true, v);
+        self.0.put_u32(0x6ac_000028af_c0_a7, v);
         self
     }
     /// `[ IAB-Operation-Permission ]`: IAB-Operation-Permission (code 1709, vendor 10415), 3GPP TS 29.272 §7.3.234.
     #[inline]
     pub fn iab_operation_permission(&mut self, v: IabOperationPermission) -> &mut Self {
-        self.0.put_i32(1709, 192, 10415, 549755813888, true, v.0);
+        self.0.put_i32(0x6ad_000028af_c0_a8, v.0);
         self
     }
     /// `[ PLMN-RAT-Usage-Control ]`: PLMN-RAT-Usage-Control (code 1728, vendor 10415), 3GPP TS 29.272 §7.3.253.
     #[inline]
     pub fn plmn_rat_usage_control(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1728, 192, 10415, 1099511627776, true, v);
+        self.0.put_u32(0x6c0_000028af_c0_a9, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41463,19 +41463,19 @@ impl TerminalInformationWriter<'_> {
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1402, 192, 10415, 1, true, v);
+        self.0.put_str(0x57a_000028af_c0_81, v);
         self
     }
     /// `[ 3GPP2-MEID ]`: 3GPP2-MEID (code 1471, vendor 10415), 3GPP TS 29.272 §7.3.6.
     #[inline]
     pub fn tgpp2_meid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1471, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5bf_000028af_c0_82, v);
         self
     }
     /// `[ Software-Version ]`: Software-Version (code 1403, vendor 10415), 3GPP TS 29.272 §7.3.5.
     #[inline]
     pub fn software_version(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1403, 192, 10415, 4, true, v);
+        self.0.put_str(0x57b_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41535,19 +41535,19 @@ impl RequestedEutranAuthenticationInfoWriter<'_> {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     #[inline]
     pub fn number_of_requested_vectors(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1410, 192, 10415, 1, true, v);
+        self.0.put_u32(0x582_000028af_c0_81, v);
         self
     }
     /// `[ Immediate-Response-Preferred ]`: Immediate-Response-Preferred (code 1412, vendor 10415), 3GPP TS 29.272 §7.3.16.
     #[inline]
     pub fn immediate_response_preferred(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1412, 192, 10415, 2, true, v);
+        self.0.put_u32(0x584_000028af_c0_82, v);
         self
     }
     /// `[ Re-Synchronization-Info ]`: Re-Synchronization-Info (code 1411, vendor 10415), 3GPP TS 29.272 §7.3.15.
     #[inline]
     pub fn re_synchronization_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1411, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x583_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41608,19 +41608,19 @@ impl RequestedUtranGeranAuthenticationInfoWriter<'_> {
     /// `[ Number-Of-Requested-Vectors ]`: Number-Of-Requested-Vectors (code 1410, vendor 10415), 3GPP TS 29.272 §7.3.14.
     #[inline]
     pub fn number_of_requested_vectors(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1410, 192, 10415, 1, true, v);
+        self.0.put_u32(0x582_000028af_c0_81, v);
         self
     }
     /// `[ Immediate-Response-Preferred ]`: Immediate-Response-Preferred (code 1412, vendor 10415), 3GPP TS 29.272 §7.3.16.
     #[inline]
     pub fn immediate_response_preferred(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1412, 192, 10415, 2, true, v);
+        self.0.put_u32(0x584_000028af_c0_82, v);
         self
     }
     /// `[ Re-Synchronization-Info ]`: Re-Synchronization-Info (code 1411, vendor 10415), 3GPP TS 29.272 §7.3.15.
     #[inline]
     pub fn re_synchronization_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1411, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x583_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41764,31 +41764,31 @@ impl EUtranVectorWriter<'_> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
     pub fn item_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1419, 192, 10415, 16, true, v);
+        self.0.put_u32(0x58b_000028af_c0_85, v);
         self
     }
     /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
     #[inline]
     pub fn rand(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1447, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5a7_000028af_c0_81, v);
         self
     }
     /// `{ XRES }`: XRES (code 1448, vendor 10415), 3GPP TS 29.272 §7.3.54.
     #[inline]
     pub fn xres(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1448, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5a8_000028af_c0_82, v);
         self
     }
     /// `{ AUTN }`: AUTN (code 1449, vendor 10415), 3GPP TS 29.272 §7.3.55.
     #[inline]
     pub fn autn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1449, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x5a9_000028af_c0_83, v);
         self
     }
     /// `{ KASME }`: KASME (code 1450, vendor 10415), 3GPP TS 29.272 §7.3.56.
     #[inline]
     pub fn kasme(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1450, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x5aa_000028af_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41863,37 +41863,37 @@ impl UtranVectorWriter<'_> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
     pub fn item_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1419, 192, 10415, 32, true, v);
+        self.0.put_u32(0x58b_000028af_c0_86, v);
         self
     }
     /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
     #[inline]
     pub fn rand(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1447, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5a7_000028af_c0_81, v);
         self
     }
     /// `{ XRES }`: XRES (code 1448, vendor 10415), 3GPP TS 29.272 §7.3.54.
     #[inline]
     pub fn xres(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1448, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5a8_000028af_c0_82, v);
         self
     }
     /// `{ AUTN }`: AUTN (code 1449, vendor 10415), 3GPP TS 29.272 §7.3.55.
     #[inline]
     pub fn autn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1449, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x5a9_000028af_c0_83, v);
         self
     }
     /// `{ Confidentiality-Key }`: Confidentiality-Key (code 625, vendor 10415), 3GPP TS 29.229 §6.3.27.
     #[inline]
     pub fn confidentiality_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(625, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x271_000028af_c0_84, v);
         self
     }
     /// `{ Integrity-Key }`: Integrity-Key (code 626, vendor 10415), 3GPP TS 29.229 §6.3.28.
     #[inline]
     pub fn integrity_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(626, 192, 10415, 16, true, v);
+        self.0.put_bytes(0x272_000028af_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41958,25 +41958,25 @@ impl GeranVectorWriter<'_> {
     /// `[ Item-Number ]`: Item-Number (code 1419, vendor 10415), 3GPP TS 29.272 §7.3.23.
     #[inline]
     pub fn item_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1419, 192, 10415, 8, true, v);
+        self.0.put_u32(0x58b_000028af_c0_84, v);
         self
     }
     /// `{ RAND }`: RAND (code 1447, vendor 10415), 3GPP TS 29.272 §7.3.53.
     #[inline]
     pub fn rand(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1447, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5a7_000028af_c0_81, v);
         self
     }
     /// `{ SRES }`: SRES (code 1454, vendor 10415), 3GPP TS 29.272 §7.3.60.
     #[inline]
     pub fn sres(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1454, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5ae_000028af_c0_82, v);
         self
     }
     /// `{ Kc }`: Kc (code 1453, vendor 10415), 3GPP TS 29.272 §7.3.59.
     #[inline]
     pub fn kc(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1453, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x5ad_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42046,19 +42046,19 @@ impl ApnConfigurationProfileWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self.0.put_u32(0x58f_000028af_c0_81, v);
         self
     }
     /// `[ Additional-Context-Identifier ]`: Additional-Context-Identifier (code 1683, vendor 10415), 3GPP TS 29.272 §7.3.206.
     #[inline]
     pub fn additional_context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1683, 192, 10415, 8, true, v);
+        self.0.put_u32(0x693_000028af_c0_84, v);
         self
     }
     /// `[ Third-Context-Identifier ]`: Third-Context-Identifier (code 1719, vendor 10415), 3GPP TS 29.272 §7.3.244.
     #[inline]
     pub fn third_context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1719, 192, 10415, 16, true, v);
+        self.0.put_u32(0x6b7_000028af_c0_85, v);
         self
     }
     /// `{ All-APN-Configurations-Included-Indicator }`: All-APN-Configurations-Included-Indicator (code 1428, vendor 10415), 3GPP TS 29.272 §7.3.33.
@@ -42067,7 +42067,7 @@ impl ApnConfigurationProfileWriter<'_> {
         &mut self,
         v: AllApnConfigurationsIncludedIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1428, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x594_000028af_c0_82, v.0);
         self
     }
     /// `1*{ APN-Configuration }`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
@@ -42288,25 +42288,25 @@ impl ApnConfigurationWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self.0.put_u32(0x58f_000028af_c0_81, v);
         self
     }
     /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(848, 192, 10415, 0, false, v);
+        self.0.put_address(0x350_000028af_c0_00, v);
         self
     }
     /// `{ PDN-Type }`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
     #[inline]
     pub fn pdn_type(&mut self, v: PdnType) -> &mut Self {
-        self.0.put_i32(1456, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x5b0_000028af_c0_82, v.0);
         self
     }
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 4, true, v);
+        self.0.put_str(0x1ed_00000000_40_83, v);
         self
     }
     /// `[ EPS-Subscribed-QoS-Profile ]`: EPS-Subscribed-QoS-Profile (code 1431, vendor 10415), 3GPP TS 29.272 §7.3.37.
@@ -42326,7 +42326,7 @@ impl ApnConfigurationWriter<'_> {
         &mut self,
         v: VplmnDynamicAddressAllowed,
     ) -> &mut Self {
-        self.0.put_i32(1432, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x598_000028af_c0_85, v.0);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -42343,19 +42343,19 @@ impl ApnConfigurationWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(600, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x258_000028af_c0_87, v);
         self
     }
     /// `[ PDN-GW-Allocation-Type ]`: PDN-GW-Allocation-Type (code 1438, vendor 10415), 3GPP TS 29.272 §7.3.44.
     #[inline]
     pub fn pdn_gw_allocation_type(&mut self, v: PdnGwAllocationType) -> &mut Self {
-        self.0.put_i32(1438, 192, 10415, 128, true, v.0);
+        self.0.put_i32(0x59e_000028af_c0_88, v.0);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(13, 192, 10415, 256, true, v);
+        self.0.put_str(0xd_000028af_c0_89, v);
         self
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
@@ -42380,31 +42380,31 @@ impl ApnConfigurationWriter<'_> {
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1427, 192, 10415, 1024, true, v);
+        self.0.put_str(0x593_000028af_c0_8b, v);
         self
     }
     /// `[ SIPTO-Permission ]`: SIPTO-Permission (code 1613, vendor 10415), 3GPP TS 29.272 §7.3.135.
     #[inline]
     pub fn sipto_permission(&mut self, v: SiptoPermission) -> &mut Self {
-        self.0.put_i32(1613, 192, 10415, 2048, true, v.0);
+        self.0.put_i32(0x64d_000028af_c0_8c, v.0);
         self
     }
     /// `[ LIPA-Permission ]`: LIPA-Permission (code 1618, vendor 10415), 3GPP TS 29.272 §7.3.133.
     #[inline]
     pub fn lipa_permission(&mut self, v: LipaPermission) -> &mut Self {
-        self.0.put_i32(1618, 192, 10415, 4096, true, v.0);
+        self.0.put_i32(0x652_000028af_c0_8d, v.0);
         self
     }
     /// `[ Restoration-Priority ]`: Restoration-Priority (code 1663, vendor 10415), 3GPP TS 29.272 §7.3.174.
     #[inline]
     pub fn restoration_priority(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1663, 128, 10415, 8192, true, v);
+        self.0.put_u32(0x67f_000028af_80_8e, v);
         self
     }
     /// `[ SIPTO-Local-Network-Permission ]`: SIPTO-Local-Network-Permission (code 1665, vendor 10415), 3GPP TS 29.272 §7.3.176.
     #[inline]
     pub fn sipto_local_network_permission(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1665, 128, 10415, 16384, true, v);
+        self.0.put_u32(0x681_000028af_80_8f, v);
         self
     }
     /// `[ WLAN-offloadability ]`: WLAN-offloadability (code 1667, vendor 10415), 3GPP TS 29.272 §7.3.181.
@@ -42421,43 +42421,43 @@ impl ApnConfigurationWriter<'_> {
     /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
     #[inline]
     pub fn non_ip_pdn_type_indicator(&mut self, v: NonIpPdnTypeIndicator) -> &mut Self {
-        self.0.put_i32(1681, 192, 10415, 65536, true, v.0);
+        self.0.put_i32(0x691_000028af_c0_91, v.0);
         self
     }
     /// `[ Non-IP-Data-Delivery-Mechanism ]`: Non-IP-Data-Delivery-Mechanism (code 1682, vendor 10415), 3GPP TS 29.272 §7.3.205.
     #[inline]
     pub fn non_ip_data_delivery_mechanism(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1682, 192, 10415, 131072, true, v);
+        self.0.put_u32(0x692_000028af_c0_92, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 262144, true, v);
+        self.0.put_str(0xc35_000028af_c0_93, v);
         self
     }
     /// `[ SCEF-Realm ]`: SCEF-Realm (code 1684, vendor 10415), 3GPP TS 29.272 §7.3.207.
     #[inline]
     pub fn scef_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1684, 192, 10415, 524288, true, v);
+        self.0.put_str(0x694_000028af_c0_94, v);
         self
     }
     /// `[ Preferred-Data-Mode ]`: Preferred-Data-Mode (code 1686, vendor 10415), 3GPP TS 29.272 §7.3.209.
     #[inline]
     pub fn preferred_data_mode(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1686, 192, 10415, 1048576, true, v);
+        self.0.put_u32(0x696_000028af_c0_95, v);
         self
     }
     /// `[ PDN-Connection-Continuity ]`: PDN-Connection-Continuity (code 1690, vendor 10415), 3GPP TS 29.272 §7.3.214.
     #[inline]
     pub fn pdn_connection_continuity(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1690, 192, 10415, 2097152, true, v);
+        self.0.put_u32(0x69a_000028af_c0_96, v);
         self
     }
     /// `[ RDS-Indicator ]`: RDS-Indicator (code 1697, vendor 10415), 3GPP TS 29.272 §7.3.222.
     #[inline]
     pub fn rds_indicator(&mut self, v: RdsIndicator) -> &mut Self {
-        self.0.put_i32(1697, 192, 10415, 4194304, true, v.0);
+        self.0.put_i32(0x6a1_000028af_c0_97, v.0);
         self
     }
     /// `[ Interworking-5GS-Indicator ]`: Interworking-5GS-Indicator (code 1706, vendor 10415), 3GPP TS 29.272 §7.3.231.
@@ -42466,7 +42466,7 @@ impl ApnConfigurationWriter<'_> {
         &mut self,
         v: Interworking5gsIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1706, 192, 10415, 8388608, true, v.0);
+        self.0.put_i32(0x6aa_000028af_c0_98, v.0);
         self
     }
     /// `[ Ethernet-PDN-Type-Indicator ]`: Ethernet-PDN-Type-Indicator (code 1707, vendor 10415), 3GPP TS 29.272 §7.3.232.
@@ -42475,7 +42475,7 @@ impl ApnConfigurationWriter<'_> {
         &mut self,
         v: EthernetPdnTypeIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1707, 192, 10415, 16777216, true, v.0);
+        self.0.put_i32(0x6ab_000028af_c0_99, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42577,7 +42577,7 @@ impl EpsSubscribedQosProfileWriter<'_> {
         &mut self,
         v: super::ts29212::QosClassIdentifier,
     ) -> &mut Self {
-        self.0.put_i32(1028, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x404_000028af_c0_81, v.0);
         self
     }
     /// `{ Allocation-Retention-Priority }`: Allocation-Retention-Priority (code 1034, vendor 10415), 3GPP TS 29.212 §5.3.32.
@@ -42697,25 +42697,25 @@ impl AmbrWriter<'_> {
     /// `{ Max-Requested-Bandwidth-UL }`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(516, 192, 10415, 1, true, v);
+        self.0.put_u32(0x204_000028af_c0_81, v);
         self
     }
     /// `{ Max-Requested-Bandwidth-DL }`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(515, 192, 10415, 2, true, v);
+        self.0.put_u32(0x203_000028af_c0_82, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(555, 128, 10415, 4, true, v);
+        self.0.put_u32(0x22b_000028af_80_83, v);
         self
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(554, 128, 10415, 8, true, v);
+        self.0.put_u32(0x22a_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42882,43 +42882,43 @@ impl TraceDataWriter<'_> {
     /// `{ Trace-Reference }`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1459, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5b3_000028af_c0_81, v);
         self
     }
     /// `{ Trace-Depth }`: Trace-Depth (code 1462, vendor 10415), 3GPP TS 29.272 §7.3.67.
     #[inline]
     pub fn trace_depth(&mut self, v: TraceDepth) -> &mut Self {
-        self.0.put_i32(1462, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x5b6_000028af_c0_82, v.0);
         self
     }
     /// `{ Trace-NE-Type-List }`: Trace-NE-Type-List (code 1463, vendor 10415), 3GPP TS 29.272 §7.3.68.
     #[inline]
     pub fn trace_ne_type_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1463, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x5b7_000028af_c0_83, v);
         self
     }
     /// `[ Trace-Interface-List ]`: Trace-Interface-List (code 1464, vendor 10415), 3GPP TS 29.272 §7.3.69.
     #[inline]
     pub fn trace_interface_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1464, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x5b8_000028af_c0_86, v);
         self
     }
     /// `{ Trace-Event-List }`: Trace-Event-List (code 1465, vendor 10415), 3GPP TS 29.272 §7.3.70.
     #[inline]
     pub fn trace_event_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1465, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x5b9_000028af_c0_84, v);
         self
     }
     /// `[ OMC-Id ]`: OMC-Id (code 1466, vendor 10415), 3GPP TS 29.272 §7.3.71.
     #[inline]
     pub fn omc_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1466, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x5ba_000028af_c0_87, v);
         self
     }
     /// `{ Trace-Collection-Entity }`: Trace-Collection-Entity (code 1452, vendor 10415), 3GPP TS 29.272 §7.3.98.
     #[inline]
     pub fn trace_collection_entity(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1452, 192, 10415, 16, true, v);
+        self.0.put_address(0x5ac_000028af_c0_85, v);
         self
     }
     /// `[ MDT-Configuration ]`: MDT-Configuration (code 1622, vendor 10415), 3GPP TS 29.272 §7.3.136.
@@ -42949,7 +42949,7 @@ impl TraceDataWriter<'_> {
         &mut self,
         v: &rt::data::DiameterUri,
     ) -> &mut Self {
-        self.0.put_str(1727, 192, 10415, 512, true, &v.0);
+        self.0.put_str(0x6bf_000028af_c0_8a, &v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43007,7 +43007,7 @@ impl GprsSubscriptionDataWriter<'_> {
         &mut self,
         v: CompleteDataListIncludedIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1468, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x5bc_000028af_c0_81, v.0);
         self
     }
     /// `*50{ PDP-Context }`: PDP-Context (code 1469, vendor 10415), 3GPP TS 29.272 §7.3.74. Each call appends another occurrence.
@@ -43145,25 +43145,25 @@ impl PdpContextWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self.0.put_u32(0x58f_000028af_c0_81, v);
         self
     }
     /// `{ PDP-Type }`: PDP-Type (code 1470, vendor 10415), 3GPP TS 29.272 §7.3.75.
     #[inline]
     pub fn pdp_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1470, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5be_000028af_c0_82, v);
         self
     }
     /// `[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1227, 128, 10415, 16, true, v);
+        self.0.put_address(0x4cb_000028af_80_85, v);
         self
     }
     /// `{ QoS-Subscribed }`: QoS-Subscribed (code 1404, vendor 10415), 3GPP TS 29.272 §7.3.77.
     #[inline]
     pub fn qos_subscribed(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1404, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x57c_000028af_c0_83, v);
         self
     }
     /// `[ VPLMN-Dynamic-Address-Allowed ]`: VPLMN-Dynamic-Address-Allowed (code 1432, vendor 10415), 3GPP TS 29.272 §7.3.38.
@@ -43172,31 +43172,31 @@ impl PdpContextWriter<'_> {
         &mut self,
         v: VplmnDynamicAddressAllowed,
     ) -> &mut Self {
-        self.0.put_i32(1432, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x598_000028af_c0_86, v.0);
         self
     }
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 8, true, v);
+        self.0.put_str(0x1ed_00000000_40_84, v);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(13, 192, 10415, 64, true, v);
+        self.0.put_str(0xd_000028af_c0_87, v);
         self
     }
     /// `[ Ext-PDP-Type ]`: Ext-PDP-Type (code 1620, vendor 10415), 3GPP TS 29.272 §7.3.75A.
     #[inline]
     pub fn ext_pdp_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1620, 192, 10415, 128, true, v);
+        self.0.put_bytes(0x654_000028af_c0_88, v);
         self
     }
     /// `[ Ext-PDP-Address ]`: Ext-PDP-Address (code 1621, vendor 10415), 3GPP TS 29.272 §7.3.129.
     #[inline]
     pub fn ext_pdp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1621, 192, 10415, 256, true, v);
+        self.0.put_address(0x655_000028af_c0_89, v);
         self
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
@@ -43210,43 +43210,43 @@ impl PdpContextWriter<'_> {
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1427, 192, 10415, 1024, true, v);
+        self.0.put_str(0x593_000028af_c0_8b, v);
         self
     }
     /// `[ SIPTO-Permission ]`: SIPTO-Permission (code 1613, vendor 10415), 3GPP TS 29.272 §7.3.135.
     #[inline]
     pub fn sipto_permission(&mut self, v: SiptoPermission) -> &mut Self {
-        self.0.put_i32(1613, 192, 10415, 2048, true, v.0);
+        self.0.put_i32(0x64d_000028af_c0_8c, v.0);
         self
     }
     /// `[ LIPA-Permission ]`: LIPA-Permission (code 1618, vendor 10415), 3GPP TS 29.272 §7.3.133.
     #[inline]
     pub fn lipa_permission(&mut self, v: LipaPermission) -> &mut Self {
-        self.0.put_i32(1618, 192, 10415, 4096, true, v.0);
+        self.0.put_i32(0x652_000028af_c0_8d, v.0);
         self
     }
     /// `[ Restoration-Priority ]`: Restoration-Priority (code 1663, vendor 10415), 3GPP TS 29.272 §7.3.174.
     #[inline]
     pub fn restoration_priority(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1663, 128, 10415, 8192, true, v);
+        self.0.put_u32(0x67f_000028af_80_8e, v);
         self
     }
     /// `[ SIPTO-Local-Network-Permission ]`: SIPTO-Local-Network-Permission (code 1665, vendor 10415), 3GPP TS 29.272 §7.3.176.
     #[inline]
     pub fn sipto_local_network_permission(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1665, 128, 10415, 16384, true, v);
+        self.0.put_u32(0x681_000028af_80_8f, v);
         self
     }
     /// `[ Non-IP-Data-Delivery-Mechanism ]`: Non-IP-Data-Delivery-Mechanism (code 1682, vendor 10415), 3GPP TS 29.272 §7.3.205.
     #[inline]
     pub fn non_ip_data_delivery_mechanism(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1682, 192, 10415, 32768, true, v);
+        self.0.put_u32(0x692_000028af_c0_90, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 65536, true, v);
+        self.0.put_str(0xc35_000028af_c0_91, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43307,25 +43307,25 @@ impl CsgSubscriptionDataWriter<'_> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1437, 192, 10415, 1, true, v);
+        self.0.put_u32(0x59d_000028af_c0_81, v);
         self
     }
     /// `[ Expiration-Date ]`: Expiration-Date (code 1439, vendor 10415), 3GPP TS 29.272 §7.3.80.
     #[inline]
     pub fn expiration_date(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1439, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x59f_000028af_c0_82, v.0);
         self
     }
     /// `*[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2. Each call appends another occurrence.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 0, false, v);
+        self.0.put_str(0x1ed_00000000_40_00, v);
         self
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43423,7 +43423,7 @@ impl SpecificApnInfoWriter<'_> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 1, true, v);
+        self.0.put_str(0x1ed_00000000_40_81, v);
         self
     }
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -43440,7 +43440,7 @@ impl SpecificApnInfoWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(600, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x258_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43487,7 +43487,7 @@ impl LcsInfoWriter<'_> {
     /// `*[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85. Each call appends another occurrence.
     #[inline]
     pub fn gmlc_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1474, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x5c2_000028af_c0_00, v);
         self
     }
     /// `*[ LCS-PrivacyException ]`: LCS-PrivacyException (code 1475, vendor 10415), 3GPP TS 29.272 §7.3.86. Each call appends another occurrence.
@@ -43569,19 +43569,19 @@ impl LcsPrivacyexceptionWriter<'_> {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     #[inline]
     pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1476, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5c4_000028af_c0_81, v);
         self
     }
     /// `{ SS-Status }`: SS-Status (code 1477, vendor 10415), 3GPP TS 29.272 §7.3.88.
     #[inline]
     pub fn ss_status(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1477, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5c5_000028af_c0_82, v);
         self
     }
     /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
     #[inline]
     pub fn notification_to_ue_user(&mut self, v: NotificationToUeUser) -> &mut Self {
-        self.0.put_i32(1478, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x5c6_000028af_c0_83, v.0);
         self
     }
     /// `*[ External-Client ]`: External-Client (code 1479, vendor 10415), 3GPP TS 29.272 §7.3.90. Each call appends another occurrence.
@@ -43598,7 +43598,7 @@ impl LcsPrivacyexceptionWriter<'_> {
     /// `*[ PLMN-Client ]`: PLMN-Client (code 1482, vendor 10415), 3GPP TS 29.272 §7.3.93. Each call appends another occurrence.
     #[inline]
     pub fn plmn_client(&mut self, v: PlmnClient) -> &mut Self {
-        self.0.put_i32(1482, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x5ca_000028af_c0_00, v.0);
         self
     }
     /// `*[ 3GPP-Service-Type ]`: 3GPP-Service-Type (code 1483, vendor 10415), 3GPP TS 29.272 §7.3.94. Each call appends another occurrence.
@@ -43669,19 +43669,19 @@ impl ExternalClientWriter<'_> {
     /// `{ Client-Identity }`: Client-Identity (code 1480, vendor 10415), 3GPP TS 29.272 §7.3.91.
     #[inline]
     pub fn client_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1480, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5c8_000028af_c0_81, v);
         self
     }
     /// `[ GMLC-Restriction ]`: GMLC-Restriction (code 1481, vendor 10415), 3GPP TS 29.272 §7.3.92.
     #[inline]
     pub fn gmlc_restriction(&mut self, v: GmlcRestriction) -> &mut Self {
-        self.0.put_i32(1481, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x5c9_000028af_c0_82, v.0);
         self
     }
     /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
     #[inline]
     pub fn notification_to_ue_user(&mut self, v: NotificationToUeUser) -> &mut Self {
-        self.0.put_i32(1478, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x5c6_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43741,19 +43741,19 @@ impl TgppServiceTypeWriter<'_> {
     /// `{ ServiceTypeIdentity }`: ServiceTypeIdentity (code 1484, vendor 10415), 3GPP TS 29.272 §7.3.95.
     #[inline]
     pub fn servicetypeidentity(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1484, 192, 10415, 1, true, v);
+        self.0.put_u32(0x5cc_000028af_c0_81, v);
         self
     }
     /// `[ GMLC-Restriction ]`: GMLC-Restriction (code 1481, vendor 10415), 3GPP TS 29.272 §7.3.92.
     #[inline]
     pub fn gmlc_restriction(&mut self, v: GmlcRestriction) -> &mut Self {
-        self.0.put_i32(1481, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x5c9_000028af_c0_82, v.0);
         self
     }
     /// `[ Notification-To-UE-User ]`: Notification-To-UE-User (code 1478, vendor 10415), 3GPP TS 29.272 §7.3.89.
     #[inline]
     pub fn notification_to_ue_user(&mut self, v: NotificationToUeUser) -> &mut Self {
-        self.0.put_i32(1478, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x5c6_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43808,13 +43808,13 @@ impl MoLrWriter<'_> {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     #[inline]
     pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1476, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5c4_000028af_c0_81, v);
         self
     }
     /// `{ SS-Status }`: SS-Status (code 1477, vendor 10415), 3GPP TS 29.272 §7.3.88.
     #[inline]
     pub fn ss_status(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1477, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5c5_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43864,7 +43864,7 @@ impl TeleserviceListWriter<'_> {
     /// `1*{ TS-Code }`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
     #[inline]
     pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1487, 192, 10415, 1, false, v);
+        self.0.put_bytes(0x5cf_000028af_c0_01, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43919,13 +43919,13 @@ impl CallBarringInfoWriter<'_> {
     /// `{ SS-Code }`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87.
     #[inline]
     pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1476, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x5c4_000028af_c0_81, v);
         self
     }
     /// `{ SS-Status }`: SS-Status (code 1477, vendor 10415), 3GPP TS 29.272 §7.3.88.
     #[inline]
     pub fn ss_status(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1477, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5c5_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44161,7 +44161,7 @@ impl MmeUserStateWriter<'_> {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     #[inline]
     pub fn user_state(&mut self, v: UserState) -> &mut Self {
-        self.0.put_i32(1499, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x5db_000028af_80_81, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44211,7 +44211,7 @@ impl SgsnUserStateWriter<'_> {
     /// `[ User-State ]`: User-State (code 1499, vendor 10415), 3GPP TS 29.272 §7.3.114.
     #[inline]
     pub fn user_state(&mut self, v: UserState) -> &mut Self {
-        self.0.put_i32(1499, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x5db_000028af_80_81, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44345,25 +44345,25 @@ impl MmeLocationInformationWriter<'_> {
     /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
     #[inline]
     pub fn e_utran_cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1602, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x642_000028af_c0_81, v);
         self
     }
     /// `[ Tracking-Area-Identity ]`: Tracking-Area-Identity (code 1603, vendor 10415), 3GPP TS 29.272 §7.3.118.
     #[inline]
     pub fn tracking_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1603, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x643_000028af_c0_82, v);
         self
     }
     /// `[ Geographical-Information ]`: Geographical-Information (code 1608, vendor 10415), 3GPP TS 29.272 §7.3.123.
     #[inline]
     pub fn geographical_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1608, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x648_000028af_c0_83, v);
         self
     }
     /// `[ Geodetic-Information ]`: Geodetic-Information (code 1609, vendor 10415), 3GPP TS 29.272 §7.3.124.
     #[inline]
     pub fn geodetic_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1609, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x649_000028af_c0_84, v);
         self
     }
     /// `[ Current-Location-Retrieved ]`: Current-Location-Retrieved (code 1610, vendor 10415), 3GPP TS 29.272 §7.3.125.
@@ -44372,13 +44372,13 @@ impl MmeLocationInformationWriter<'_> {
         &mut self,
         v: CurrentLocationRetrieved,
     ) -> &mut Self {
-        self.0.put_i32(1610, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x64a_000028af_c0_85, v.0);
         self
     }
     /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
     #[inline]
     pub fn age_of_location_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1611, 192, 10415, 32, true, v);
+        self.0.put_u32(0x64b_000028af_c0_86, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44395,13 +44395,13 @@ impl MmeLocationInformationWriter<'_> {
     /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
     #[inline]
     pub fn enodeb_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4008, 192, 10415, 128, true, v);
+        self.0.put_bytes(0xfa8_000028af_c0_88, v);
         self
     }
     /// `[ Extended-eNodeB-Id ]`: Extended-eNodeB-Id (code 4013, vendor 10415), 3GPP TS 29.217 §5.3.15.
     #[inline]
     pub fn extended_enodeb_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4013, 128, 10415, 256, true, v);
+        self.0.put_bytes(0xfad_000028af_80_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44535,37 +44535,37 @@ impl SgsnLocationInformationWriter<'_> {
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     #[inline]
     pub fn cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1604, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x644_000028af_c0_81, v);
         self
     }
     /// `[ Location-Area-Identity ]`: Location-Area-Identity (code 1606, vendor 10415), 3GPP TS 29.272 §7.3.121.
     #[inline]
     pub fn location_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1606, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x646_000028af_c0_82, v);
         self
     }
     /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
     #[inline]
     pub fn service_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1607, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x647_000028af_c0_83, v);
         self
     }
     /// `[ Routing-Area-Identity ]`: Routing-Area-Identity (code 1605, vendor 10415), 3GPP TS 29.272 §7.3.120.
     #[inline]
     pub fn routing_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1605, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x645_000028af_c0_84, v);
         self
     }
     /// `[ Geographical-Information ]`: Geographical-Information (code 1608, vendor 10415), 3GPP TS 29.272 §7.3.123.
     #[inline]
     pub fn geographical_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1608, 192, 10415, 16, true, v);
+        self.0.put_bytes(0x648_000028af_c0_85, v);
         self
     }
     /// `[ Geodetic-Information ]`: Geodetic-Information (code 1609, vendor 10415), 3GPP TS 29.272 §7.3.124.
     #[inline]
     pub fn geodetic_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1609, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x649_000028af_c0_86, v);
         self
     }
     /// `[ Current-Location-Retrieved ]`: Current-Location-Retrieved (code 1610, vendor 10415), 3GPP TS 29.272 §7.3.125.
@@ -44574,13 +44574,13 @@ impl SgsnLocationInformationWriter<'_> {
         &mut self,
         v: CurrentLocationRetrieved,
     ) -> &mut Self {
-        self.0.put_i32(1610, 192, 10415, 64, true, v.0);
+        self.0.put_i32(0x64a_000028af_c0_87, v.0);
         self
     }
     /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
     #[inline]
     pub fn age_of_location_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1611, 192, 10415, 128, true, v);
+        self.0.put_u32(0x64b_000028af_c0_88, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44651,13 +44651,13 @@ impl ActiveApnWriter<'_> {
     /// `{ Context-Identifier }`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1423, 192, 10415, 1, true, v);
+        self.0.put_u32(0x58f_000028af_c0_81, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 2, true, v);
+        self.0.put_str(0x1ed_00000000_40_82, v);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -44674,7 +44674,7 @@ impl ActiveApnWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(600, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x258_000028af_c0_84, v);
         self
     }
     /// `*[ Specific-APN-Info ]`: Specific-APN-Info (code 1472, vendor 10415), 3GPP TS 29.272 §7.3.82. Each call appends another occurrence.
@@ -44894,7 +44894,7 @@ impl MdtConfigurationWriter<'_> {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     #[inline]
     pub fn job_type(&mut self, v: JobType) -> &mut Self {
-        self.0.put_i32(1623, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x657_000028af_c0_81, v.0);
         self
     }
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
@@ -44908,67 +44908,67 @@ impl MdtConfigurationWriter<'_> {
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     #[inline]
     pub fn list_of_measurements(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1625, 192, 10415, 4, true, v);
+        self.0.put_u32(0x659_000028af_c0_83, v);
         self
     }
     /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
     #[inline]
     pub fn reporting_trigger(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1626, 192, 10415, 8, true, v);
+        self.0.put_u32(0x65a_000028af_c0_84, v);
         self
     }
     /// `[ Report-Interval ]`: Report-Interval (code 1627, vendor 10415), 3GPP TS 29.272 §7.3.141.
     #[inline]
     pub fn report_interval(&mut self, v: ReportInterval) -> &mut Self {
-        self.0.put_i32(1627, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x65b_000028af_c0_85, v.0);
         self
     }
     /// `[ Report-Amount ]`: Report-Amount (code 1628, vendor 10415), 3GPP TS 29.272 §7.3.142.
     #[inline]
     pub fn report_amount(&mut self, v: ReportAmount) -> &mut Self {
-        self.0.put_i32(1628, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x65c_000028af_c0_86, v.0);
         self
     }
     /// `[ Event-Threshold-RSRP ]`: Event-Threshold-RSRP (code 1629, vendor 10415), 3GPP TS 29.272 §7.3.143.
     #[inline]
     pub fn event_threshold_rsrp(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1629, 192, 10415, 64, true, v);
+        self.0.put_u32(0x65d_000028af_c0_87, v);
         self
     }
     /// `[ Event-Threshold-RSRQ ]`: Event-Threshold-RSRQ (code 1630, vendor 10415), 3GPP TS 29.272 §7.3.144.
     #[inline]
     pub fn event_threshold_rsrq(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1630, 192, 10415, 128, true, v);
+        self.0.put_u32(0x65e_000028af_c0_88, v);
         self
     }
     /// `[ Logging-Interval ]`: Logging-Interval (code 1631, vendor 10415), 3GPP TS 29.272 §7.3.145.
     #[inline]
     pub fn logging_interval(&mut self, v: LoggingInterval) -> &mut Self {
-        self.0.put_i32(1631, 192, 10415, 256, true, v.0);
+        self.0.put_i32(0x65f_000028af_c0_89, v.0);
         self
     }
     /// `[ Logging-Duration ]`: Logging-Duration (code 1632, vendor 10415), 3GPP TS 29.272 §7.3.146.
     #[inline]
     pub fn logging_duration(&mut self, v: LoggingDuration) -> &mut Self {
-        self.0.put_i32(1632, 192, 10415, 512, true, v.0);
+        self.0.put_i32(0x660_000028af_c0_8a, v.0);
         self
     }
     /// `[ Measurement-Period-LTE ]`: Measurement-Period-LTE (code 1655, vendor 10415), 3GPP TS 29.272 §7.3.166.
     #[inline]
     pub fn measurement_period_lte(&mut self, v: MeasurementPeriodLte) -> &mut Self {
-        self.0.put_i32(1655, 128, 10415, 1024, true, v.0);
+        self.0.put_i32(0x677_000028af_80_8b, v.0);
         self
     }
     /// `[ Measurement-Period-UMTS ]`: Measurement-Period-UMTS (code 1656, vendor 10415), 3GPP TS 29.272 §7.3.167.
     #[inline]
     pub fn measurement_period_umts(&mut self, v: MeasurementPeriodUmts) -> &mut Self {
-        self.0.put_i32(1656, 128, 10415, 2048, true, v.0);
+        self.0.put_i32(0x678_000028af_80_8c, v.0);
         self
     }
     /// `[ Collection-Period-RRM-LTE ]`: Collection-Period-RRM-LTE (code 1657, vendor 10415), 3GPP TS 29.272 §7.3.168.
     #[inline]
     pub fn collection_period_rrm_lte(&mut self, v: CollectionPeriodRrmLte) -> &mut Self {
-        self.0.put_i32(1657, 128, 10415, 4096, true, v.0);
+        self.0.put_i32(0x679_000028af_80_8d, v.0);
         self
     }
     /// `[ Collection-Period-RRM-UMTS ]`: Collection-Period-RRM-UMTS (code 1658, vendor 10415), 3GPP TS 29.272 §7.3.169.
@@ -44977,37 +44977,37 @@ impl MdtConfigurationWriter<'_> {
         &mut self,
         v: CollectionPeriodRrmUmts,
     ) -> &mut Self {
-        self.0.put_i32(1658, 128, 10415, 8192, true, v.0);
+        self.0.put_i32(0x67a_000028af_80_8e, v.0);
         self
     }
     /// `[ Positioning-Method ]`: Positioning-Method (code 1659, vendor 10415), 3GPP TS 29.272 §7.3.170.
     #[inline]
     pub fn positioning_method(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1659, 128, 10415, 16384, true, v);
+        self.0.put_bytes(0x67b_000028af_80_8f, v);
         self
     }
     /// `[ Measurement-Quantity ]`: Measurement-Quantity (code 1660, vendor 10415), 3GPP TS 29.272 §7.3.171.
     #[inline]
     pub fn measurement_quantity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1660, 128, 10415, 32768, true, v);
+        self.0.put_bytes(0x67c_000028af_80_90, v);
         self
     }
     /// `[ Event-Threshold-Event-1F ]`: Event-Threshold-Event-1F (code 1661, vendor 10415), 3GPP TS 29.272 §7.3.172.
     #[inline]
     pub fn event_threshold_event_1f(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1661, 128, 10415, 65536, true, v);
+        self.0.put_i32(0x67d_000028af_80_91, v);
         self
     }
     /// `[ Event-Threshold-Event-1I ]`: Event-Threshold-Event-1I (code 1662, vendor 10415), 3GPP TS 29.272 §7.3.173.
     #[inline]
     pub fn event_threshold_event_1i(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1662, 128, 10415, 131072, true, v);
+        self.0.put_i32(0x67e_000028af_80_92, v);
         self
     }
     /// `*[ MDT-Allowed-PLMN-Id ]`: MDT-Allowed-PLMN-Id (code 1671, vendor 10415), 3GPP TS 29.272 §7.3.185. Each call appends another occurrence.
     #[inline]
     pub fn mdt_allowed_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1671, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x687_000028af_80_00, v);
         self
     }
     /// `*[ MBSFN-Area ]`: MBSFN-Area (code 1694, vendor 10415), 3GPP TS 29.272 §7.3.219. Each call appends another occurrence.
@@ -45137,37 +45137,37 @@ impl AreaScopeWriter<'_> {
     /// `*[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119. Each call appends another occurrence.
     #[inline]
     pub fn cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1604, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x644_000028af_c0_00, v);
         self
     }
     /// `*[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117. Each call appends another occurrence.
     #[inline]
     pub fn e_utran_cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1602, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x642_000028af_c0_00, v);
         self
     }
     /// `*[ Routing-Area-Identity ]`: Routing-Area-Identity (code 1605, vendor 10415), 3GPP TS 29.272 §7.3.120. Each call appends another occurrence.
     #[inline]
     pub fn routing_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1605, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x645_000028af_c0_00, v);
         self
     }
     /// `*[ Location-Area-Identity ]`: Location-Area-Identity (code 1606, vendor 10415), 3GPP TS 29.272 §7.3.121. Each call appends another occurrence.
     #[inline]
     pub fn location_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1606, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x646_000028af_c0_00, v);
         self
     }
     /// `*[ Tracking-Area-Identity ]`: Tracking-Area-Identity (code 1603, vendor 10415), 3GPP TS 29.272 §7.3.118. Each call appends another occurrence.
     #[inline]
     pub fn tracking_area_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1603, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x643_000028af_c0_00, v);
         self
     }
     /// `*[ NR-Cell-Global-Identity ]`: NR-Cell-Global-Identity (code 1726, vendor 10415), 3GPP TS 29.272 §7.3.251. Each call appends another occurrence.
     #[inline]
     pub fn nr_cell_global_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1726, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x6be_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45217,7 +45217,7 @@ impl EquivalentPlmnListWriter<'_> {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 1, false, v);
+        self.0.put_bytes(0x57f_000028af_c0_01, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45272,13 +45272,13 @@ impl VplmnCsgSubscriptionDataWriter<'_> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1437, 192, 10415, 1, true, v);
+        self.0.put_u32(0x59d_000028af_c0_81, v);
         self
     }
     /// `[ Expiration-Date ]`: Expiration-Date (code 1439, vendor 10415), 3GPP TS 29.272 §7.3.80.
     #[inline]
     pub fn expiration_date(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1439, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x59f_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45365,13 +45365,13 @@ impl LocalTimeZoneWriter<'_> {
     /// `{ Time-Zone }`: Time-Zone (code 1642, vendor 10415), 3GPP TS 29.272 §7.3.163.
     #[inline]
     pub fn time_zone(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1642, 128, 10415, 1, true, v);
+        self.0.put_str(0x66a_000028af_80_81, v);
         self
     }
     /// `{ Daylight-Saving-Time }`: Daylight-Saving-Time (code 1650, vendor 10415), 3GPP TS 29.272 §7.3.164.
     #[inline]
     pub fn daylight_saving_time(&mut self, v: DaylightSavingTime) -> &mut Self {
-        self.0.put_i32(1650, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x672_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45470,13 +45470,13 @@ impl WlanOffloadabilityWriter<'_> {
     /// `[ WLAN-offloadability-EUTRAN ]`: WLAN-offloadability-EUTRAN (code 1668, vendor 10415), 3GPP TS 29.272 §7.3.182.
     #[inline]
     pub fn wlan_offloadability_eutran(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1668, 128, 10415, 1, true, v);
+        self.0.put_u32(0x684_000028af_80_81, v);
         self
     }
     /// `[ WLAN-offloadability-UTRAN ]`: WLAN-offloadability-UTRAN (code 1669, vendor 10415), 3GPP TS 29.272 §7.3.183.
     #[inline]
     pub fn wlan_offloadability_utran(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1669, 128, 10415, 2, true, v);
+        self.0.put_u32(0x685_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45526,7 +45526,7 @@ impl AdjacentPlmnsWriter<'_> {
     /// `1*{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 1, false, v);
+        self.0.put_bytes(0x57f_000028af_c0_01, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45581,13 +45581,13 @@ impl AdjacentAccessRestrictionDataWriter<'_> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_81, v);
         self
     }
     /// `{ Access-Restriction-Data }`: Access-Restriction-Data (code 1426, vendor 10415), 3GPP TS 29.272 §7.3.31.
     #[inline]
     pub fn access_restriction_data(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1426, 192, 10415, 2, true, v);
+        self.0.put_u32(0x592_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45691,19 +45691,19 @@ impl ImsiGroupIdWriter<'_> {
     /// `{ Group-Service-Id }`: Group-Service-Id (code 1676, vendor 10415), 3GPP TS 29.272 §7.3.190.
     #[inline]
     pub fn group_service_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1676, 128, 10415, 1, true, v);
+        self.0.put_u32(0x68c_000028af_80_81, v);
         self
     }
     /// `{ Group-PLMN-Id }`: Group-PLMN-Id (code 1677, vendor 10415), 3GPP TS 29.272 §7.3.191.
     #[inline]
     pub fn group_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1677, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x68d_000028af_80_82, v);
         self
     }
     /// `{ Local-Group-Id }`: Local-Group-Id (code 1678, vendor 10415), 3GPP TS 29.272 §7.3.192.
     #[inline]
     pub fn local_group_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1678, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x68e_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45766,37 +45766,37 @@ impl SubscriptionDataDeletionWriter<'_> {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
     pub fn dsr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1421, 192, 10415, 1, true, v);
+        self.0.put_u32(0x58d_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 2, true, v);
+        self.0.put_str(0xc35_000028af_c0_82, v);
         self
     }
     /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27. Each call appends another occurrence.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1423, 192, 10415, 0, false, v);
+        self.0.put_u32(0x58f_000028af_c0_00, v);
         self
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1459, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x5b3_000028af_c0_83, v);
         self
     }
     /// `*[ TS-Code ]`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
     #[inline]
     pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1487, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x5cf_000028af_c0_00, v);
         self
     }
     /// `*[ SS-Code ]`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87. Each call appends another occurrence.
     #[inline]
     pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1476, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x5c4_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45941,13 +45941,13 @@ impl V2xSubscriptionDataWriter<'_> {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     #[inline]
     pub fn v2x_permission(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1689, 192, 10415, 1, true, v);
+        self.0.put_u32(0x699_000028af_c0_81, v);
         self
     }
     /// `[ UE-PC5-AMBR ]`: UE-PC5-AMBR (code 1693, vendor 10415), 3GPP TS 29.272 §7.3.217.
     #[inline]
     pub fn ue_pc5_ambr(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1693, 192, 10415, 2, true, v);
+        self.0.put_u32(0x69d_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46042,13 +46042,13 @@ impl EdrxCycleLengthWriter<'_> {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x408_000028af_80_81, v.0);
         self
     }
     /// `{ eDRX-Cycle-Length-Value }`: eDRX-Cycle-Length-Value (code 1692, vendor 10415), 3GPP TS 29.272 §7.3.216.
     #[inline]
     pub fn edrx_cycle_length_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1692, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x69c_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46175,13 +46175,13 @@ impl MbsfnAreaWriter<'_> {
     /// `[ MBSFN-Area-ID ]`: MBSFN-Area-ID (code 1695, vendor 10415), 3GPP TS 29.272 §7.3.220.
     #[inline]
     pub fn mbsfn_area_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1695, 192, 10415, 1, true, v);
+        self.0.put_u32(0x69f_000028af_c0_81, v);
         self
     }
     /// `[ Carrier-Frequency ]`: Carrier-Frequency (code 1696, vendor 10415), 3GPP TS 29.272 §7.3.221.
     #[inline]
     pub fn carrier_frequency(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1696, 192, 10415, 2, true, v);
+        self.0.put_u32(0x6a0_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46236,13 +46236,13 @@ impl PagingTimeWindowWriter<'_> {
     /// `{ Operation-Mode }`: Operation-Mode (code 1702, vendor 10415), 3GPP TS 29.272 §7.3.227.
     #[inline]
     pub fn operation_mode(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1702, 192, 10415, 1, true, v);
+        self.0.put_u32(0x6a6_000028af_c0_81, v);
         self
     }
     /// `{ Paging-Time-Window-Length }`: Paging-Time-Window-Length (code 1703, vendor 10415), 3GPP TS 29.272 §7.3.228.
     #[inline]
     pub fn paging_time_window_length(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1703, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x6a7_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46292,7 +46292,7 @@ impl EdrxRelatedRatWriter<'_> {
     /// `1*{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 1, false, v.0);
+        self.0.put_i32(0x408_000028af_80_01, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46352,13 +46352,13 @@ impl V2xSubscriptionDataNrWriter<'_> {
     /// `[ V2X-Permission ]`: V2X-Permission (code 1689, vendor 10415), 3GPP TS 29.272 §7.3.213.
     #[inline]
     pub fn v2x_permission(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1689, 192, 10415, 1, true, v);
+        self.0.put_u32(0x699_000028af_c0_81, v);
         self
     }
     /// `[ UE-PC5-AMBR ]`: UE-PC5-AMBR (code 1693, vendor 10415), 3GPP TS 29.272 §7.3.217.
     #[inline]
     pub fn ue_pc5_ambr(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1693, 192, 10415, 2, true, v);
+        self.0.put_u32(0x69d_000028af_c0_82, v);
         self
     }
     /// `[ UE-PC5-QoS ]`: UE-PC5-QoS (code 1711, vendor 10415), 3GPP TS 29.272 §7.3.236.
@@ -46432,7 +46432,7 @@ impl UePc5QosWriter<'_> {
     /// `[ PC5-Link-AMBR ]`: PC5-Link-AMBR (code 1718, vendor 10415), 3GPP TS 29.272 §7.3.243.
     #[inline]
     pub fn pc5_link_ambr(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1718, 192, 10415, 2, true, v);
+        self.0.put_i32(0x6b6_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46492,7 +46492,7 @@ impl Pc5QosFlowWriter<'_> {
     /// `{ 5QI }`: 5QI (code 1713, vendor 10415), 3GPP TS 29.272 §7.3.238.
     #[inline]
     pub fn n5qi(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1713, 192, 10415, 1, true, v);
+        self.0.put_i32(0x6b1_000028af_c0_81, v);
         self
     }
     /// `[ PC5-Flow-Bitrates ]`: PC5-Flow-Bitrates (code 1714, vendor 10415), 3GPP TS 29.272 §7.3.239.
@@ -46509,7 +46509,7 @@ impl Pc5QosFlowWriter<'_> {
     /// `[ PC5-Range ]`: PC5-Range (code 1717, vendor 10415), 3GPP TS 29.272 §7.3.242.
     #[inline]
     pub fn pc5_range(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1717, 192, 10415, 4, true, v);
+        self.0.put_i32(0x6b5_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46564,13 +46564,13 @@ impl Pc5FlowBitratesWriter<'_> {
     /// `[ Guaranteed-Flow-Bitrates ]`: Guaranteed-Flow-Bitrates (code 1715, vendor 10415), 3GPP TS 29.272 §7.3.240.
     #[inline]
     pub fn guaranteed_flow_bitrates(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1715, 192, 10415, 1, true, v);
+        self.0.put_i32(0x6b3_000028af_c0_81, v);
         self
     }
     /// `[ Maximum-Flow-Bitrates ]`: Maximum-Flow-Bitrates (code 1716, vendor 10415), 3GPP TS 29.272 §7.3.241.
     #[inline]
     pub fn maximum_flow_bitrates(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1716, 192, 10415, 2, true, v);
+        self.0.put_i32(0x6b4_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46758,7 +46758,7 @@ impl MdtConfigurationNrWriter<'_> {
     /// `{ Job-Type }`: Job-Type (code 1623, vendor 10415), 3GPP TS 29.272 §7.3.137.
     #[inline]
     pub fn job_type(&mut self, v: JobType) -> &mut Self {
-        self.0.put_i32(1623, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x657_000028af_c0_81, v.0);
         self
     }
     /// `[ Area-Scope ]`: Area-Scope (code 1624, vendor 10415), 3GPP TS 29.272 §7.3.138.
@@ -46772,79 +46772,79 @@ impl MdtConfigurationNrWriter<'_> {
     /// `[ List-Of-Measurements ]`: List-Of-Measurements (code 1625, vendor 10415), 3GPP TS 29.272 §7.3.139.
     #[inline]
     pub fn list_of_measurements(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1625, 192, 10415, 4, true, v);
+        self.0.put_u32(0x659_000028af_c0_83, v);
         self
     }
     /// `[ Reporting-Trigger ]`: Reporting-Trigger (code 1626, vendor 10415), 3GPP TS 29.272 §7.3.140.
     #[inline]
     pub fn reporting_trigger(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1626, 192, 10415, 8, true, v);
+        self.0.put_u32(0x65a_000028af_c0_84, v);
         self
     }
     /// `[ Report-Interval ]`: Report-Interval (code 1627, vendor 10415), 3GPP TS 29.272 §7.3.141.
     #[inline]
     pub fn report_interval(&mut self, v: ReportInterval) -> &mut Self {
-        self.0.put_i32(1627, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x65b_000028af_c0_85, v.0);
         self
     }
     /// `[ Report-Amount ]`: Report-Amount (code 1628, vendor 10415), 3GPP TS 29.272 §7.3.142.
     #[inline]
     pub fn report_amount(&mut self, v: ReportAmount) -> &mut Self {
-        self.0.put_i32(1628, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x65c_000028af_c0_86, v.0);
         self
     }
     /// `[ Event-Threshold-RSRP ]`: Event-Threshold-RSRP (code 1629, vendor 10415), 3GPP TS 29.272 §7.3.143.
     #[inline]
     pub fn event_threshold_rsrp(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1629, 192, 10415, 64, true, v);
+        self.0.put_u32(0x65d_000028af_c0_87, v);
         self
     }
     /// `[ Event-Threshold-RSRQ ]`: Event-Threshold-RSRQ (code 1630, vendor 10415), 3GPP TS 29.272 §7.3.144.
     #[inline]
     pub fn event_threshold_rsrq(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1630, 192, 10415, 128, true, v);
+        self.0.put_u32(0x65e_000028af_c0_88, v);
         self
     }
     /// `[ Event-Threshold-SINR ]`: Event-Threshold-SINR (code 1721, vendor 10415), 3GPP TS 29.272 §7.3.246.
     #[inline]
     pub fn event_threshold_sinr(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1721, 192, 10415, 256, true, v);
+        self.0.put_u32(0x6b9_000028af_c0_89, v);
         self
     }
     /// `[ Collection-Period-RRM-NR ]`: Collection-Period-RRM-NR (code 1722, vendor 10415), 3GPP TS 29.272 §7.3.247.
     #[inline]
     pub fn collection_period_rrm_nr(&mut self, v: CollectionPeriodRrmNr) -> &mut Self {
-        self.0.put_i32(1722, 192, 10415, 512, true, v.0);
+        self.0.put_i32(0x6ba_000028af_c0_8a, v.0);
         self
     }
     /// `[ Collection-Period-M6-NR ]`: Collection-Period-M6-NR (code 1723, vendor 10415), 3GPP TS 29.272 §7.3.248.
     #[inline]
     pub fn collection_period_m6_nr(&mut self, v: CollectionPeriodM6Nr) -> &mut Self {
-        self.0.put_i32(1723, 192, 10415, 1024, true, v.0);
+        self.0.put_i32(0x6bb_000028af_c0_8b, v.0);
         self
     }
     /// `[ Collection-Period-M7-NR ]`: Collection-Period-M7-NR (code 1724, vendor 10415), 3GPP TS 29.272 §7.3.249.
     #[inline]
     pub fn collection_period_m7_nr(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1724, 192, 10415, 2048, true, v);
+        self.0.put_u32(0x6bc_000028af_c0_8c, v);
         self
     }
     /// `[ Positioning-Method ]`: Positioning-Method (code 1659, vendor 10415), 3GPP TS 29.272 §7.3.170.
     #[inline]
     pub fn positioning_method(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1659, 128, 10415, 4096, true, v);
+        self.0.put_bytes(0x67b_000028af_80_8d, v);
         self
     }
     /// `[ Sensor-Measurement ]`: Sensor-Measurement (code 1725, vendor 10415), 3GPP TS 29.272 §7.3.250.
     #[inline]
     pub fn sensor_measurement(&mut self, v: SensorMeasurement) -> &mut Self {
-        self.0.put_i32(1725, 192, 10415, 8192, true, v.0);
+        self.0.put_i32(0x6bd_000028af_c0_8e, v.0);
         self
     }
     /// `*[ MDT-Allowed-PLMN-Id ]`: MDT-Allowed-PLMN-Id (code 1671, vendor 10415), 3GPP TS 29.272 §7.3.185. Each call appends another occurrence.
     #[inline]
     pub fn mdt_allowed_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1671, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x687_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46958,13 +46958,13 @@ impl UpdateLocationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -46981,37 +46981,37 @@ impl UpdateLocationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8c, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -47050,31 +47050,31 @@ impl UpdateLocationRequestWriter<'_> {
     /// `{ RAT-Type }`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 64, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_87, v.0);
         self
     }
     /// `{ ULR-Flags }`: ULR-Flags (code 1405, vendor 10415), 3GPP TS 29.272 §7.3.7.
     #[inline]
     pub fn ulr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1405, 192, 10415, 128, true, v);
+        self.0.avps.put_u32(0x57d_000028af_c0_88, v);
         self
     }
     /// `[ UE-SRVCC-Capability ]`: UE-SRVCC-Capability (code 1615, vendor 10415), 3GPP TS 29.272 §7.3.130.
     #[inline]
     pub fn ue_srvcc_capability(&mut self, v: UeSrvccCapability) -> &mut Self {
-        self.0.avps.put_i32(1615, 192, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x64f_000028af_c0_8f, v.0);
         self
     }
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1407, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x57f_000028af_c0_89, v);
         self
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1489, 192, 10415, 32768, true, v);
+        self.0.avps.put_bytes(0x5d1_000028af_c0_90, v);
         self
     }
     /// `[ Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions ]`: Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (code 1493, vendor 10415), 3GPP TS 29.272 §7.3.107.
@@ -47083,13 +47083,13 @@ impl UpdateLocationRequestWriter<'_> {
         &mut self,
         v: HomogeneousSupportOfImsVoiceOverPsSessions,
     ) -> &mut Self {
-        self.0.avps.put_i32(1493, 192, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x5d5_000028af_c0_91, v.0);
         self
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2405, 128, 10415, 131072, true, v);
+        self.0.avps.put_address(0x965_000028af_80_92, v);
         self
     }
     /// `*[ Active-APN ]`: Active-APN (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127. Each call appends another occurrence.
@@ -47114,25 +47114,25 @@ impl UpdateLocationRequestWriter<'_> {
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
     pub fn mme_number_for_mt_sms(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1645, 128, 10415, 524288, true, v);
+        self.0.avps.put_bytes(0x66d_000028af_80_94, v);
         self
     }
     /// `[ SMS-Register-Request ]`: SMS-Register-Request (code 1648, vendor 10415), 3GPP TS 29.272 §7.3.162.
     #[inline]
     pub fn sms_register_request(&mut self, v: SmsRegisterRequest) -> &mut Self {
-        self.0.avps.put_i32(1648, 128, 10415, 1048576, true, v.0);
+        self.0.avps.put_i32(0x670_000028af_80_95, v.0);
         self
     }
     /// `[ SGs-MME-Identity ]`: SGs-MME-Identity (code 1664, vendor 10415), 3GPP TS 29.272 §7.3.175.
     #[inline]
     pub fn sgs_mme_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1664, 128, 10415, 2097152, true, v);
+        self.0.avps.put_str(0x680_000028af_80_96, v);
         self
     }
     /// `[ Coupled-Node-Diameter-ID ]`: Coupled-Node-Diameter-ID (code 1666, vendor 10415), 3GPP TS 29.272 §7.3.177.
     #[inline]
     pub fn coupled_node_diameter_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1666, 128, 10415, 4194304, true, v);
+        self.0.avps.put_str(0x682_000028af_80_97, v);
         self
     }
     /// `[ Adjacent-PLMNs ]`: Adjacent-PLMNs (code 1672, vendor 10415), 3GPP TS 29.272 §7.3.186.
@@ -47160,7 +47160,7 @@ impl UpdateLocationRequestWriter<'_> {
     /// `[ SF-ULR-Timestamp ]`: SF-ULR-Timestamp (code 1729, vendor 10415), 3GPP TS 29.272 §7.3.254.
     #[inline]
     pub fn sf_ulr_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1729, 192, 10415, 33554432, true, v.0);
+        self.0.avps.put_u32(0x6c1_000028af_c0_9a, v.0);
         self
     }
     /// `[ SF-Provisional-Indication ]`: SF-Provisional-Indication (code 1730, vendor 10415), 3GPP TS 29.272 §7.3.255.
@@ -47169,7 +47169,7 @@ impl UpdateLocationRequestWriter<'_> {
         &mut self,
         v: SfProvisionalIndication,
     ) -> &mut Self {
-        self.0.avps.put_i32(1730, 192, 10415, 67108864, true, v.0);
+        self.0.avps.put_i32(0x6c2_000028af_c0_9b, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -47186,7 +47186,7 @@ impl UpdateLocationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47270,13 +47270,13 @@ impl UpdateLocationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -47293,7 +47293,7 @@ impl UpdateLocationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -47310,25 +47310,25 @@ impl UpdateLocationAnswerWriter<'_> {
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
     #[inline]
     pub fn error_diagnostic(&mut self, v: ErrorDiagnostic) -> &mut Self {
-        self.0.avps.put_i32(1614, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x64e_000028af_c0_89, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -47392,7 +47392,7 @@ impl UpdateLocationAnswerWriter<'_> {
     /// `[ ULA-Flags ]`: ULA-Flags (code 1406, vendor 10415), 3GPP TS 29.272 §7.3.8.
     #[inline]
     pub fn ula_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1406, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x57e_000028af_c0_8c, v);
         self
     }
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
@@ -47409,7 +47409,7 @@ impl UpdateLocationAnswerWriter<'_> {
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
     #[inline]
     pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x686_000028af_80_00, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -47437,7 +47437,7 @@ impl UpdateLocationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47524,13 +47524,13 @@ impl AuthenticationInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -47547,37 +47547,37 @@ impl AuthenticationInformationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -47627,13 +47627,13 @@ impl AuthenticationInformationRequestWriter<'_> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1407, 192, 10415, 64, true, v);
+        self.0.avps.put_bytes(0x57f_000028af_c0_87, v);
         self
     }
     /// `[ AIR-Flags ]`: AIR-Flags (code 1679, vendor 10415), 3GPP TS 29.272 §7.3.201.
     #[inline]
     pub fn air_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1679, 128, 10415, 8192, true, v);
+        self.0.avps.put_u32(0x68f_000028af_80_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -47650,7 +47650,7 @@ impl AuthenticationInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47734,13 +47734,13 @@ impl AuthenticationInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -47757,7 +47757,7 @@ impl AuthenticationInformationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -47774,25 +47774,25 @@ impl AuthenticationInformationAnswerWriter<'_> {
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
     #[inline]
     pub fn error_diagnostic(&mut self, v: ErrorDiagnostic) -> &mut Self {
-        self.0.avps.put_i32(1614, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x64e_000028af_c0_89, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -47867,7 +47867,7 @@ impl AuthenticationInformationAnswerWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1680, 128, 10415, 4096, true, v);
+        self.0.avps.put_u32(0x690_000028af_80_8d, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -47895,7 +47895,7 @@ impl AuthenticationInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47973,13 +47973,13 @@ impl CancelLocationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -47996,37 +47996,37 @@ impl CancelLocationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -48043,13 +48043,13 @@ impl CancelLocationRequestWriter<'_> {
     /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
     #[inline]
     pub fn cancellation_type(&mut self, v: CancellationType) -> &mut Self {
-        self.0.avps.put_i32(1420, 192, 10415, 128, true, v.0);
+        self.0.avps.put_i32(0x58c_000028af_c0_88, v.0);
         self
     }
     /// `[ CLR-Flags ]`: CLR-Flags (code 1638, vendor 10415), 3GPP TS 29.272 §7.3.152.
     #[inline]
     pub fn clr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1638, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x666_000028af_c0_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -48066,7 +48066,7 @@ impl CancelLocationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48136,13 +48136,13 @@ impl CancelLocationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -48170,7 +48170,7 @@ impl CancelLocationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -48187,19 +48187,19 @@ impl CancelLocationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -48227,7 +48227,7 @@ impl CancelLocationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48307,13 +48307,13 @@ impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -48330,37 +48330,37 @@ impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -48388,13 +48388,13 @@ impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     #[inline]
     pub fn idr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1490, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x5d2_000028af_c0_8b, v);
         self
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
     #[inline]
     pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x686_000028af_80_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -48411,7 +48411,7 @@ impl TgppS6aS6dInsertSubscriberDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48513,13 +48513,13 @@ impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -48547,7 +48547,7 @@ impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -48564,19 +48564,19 @@ impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ IMS-Voice-Over-PS-Sessions-Supported ]`: IMS-Voice-Over-PS-Sessions-Supported (code 1492, vendor 10415), 3GPP TS 29.272 §7.3.106.
@@ -48585,25 +48585,25 @@ impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
         &mut self,
         v: ImsVoiceOverPsSessionsSupported,
     ) -> &mut Self {
-        self.0.avps.put_i32(1492, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x5d4_000028af_c0_89, v.0);
         self
     }
     /// `[ Last-UE-Activity-Time ]`: Last-UE-Activity-Time (code 1494, vendor 10415), 3GPP TS 29.272 §7.3.108.
     #[inline]
     pub fn last_ue_activity_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1494, 192, 10415, 512, true, v.0);
+        self.0.avps.put_u32(0x5d6_000028af_c0_8a, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8b, v.0);
         self
     }
     /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
     #[inline]
     pub fn ida_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1441, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x5a1_000028af_c0_8c, v);
         self
     }
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
@@ -48697,7 +48697,7 @@ impl TgppS6aS6dInsertSubscriberDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48781,13 +48781,13 @@ impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -48804,37 +48804,37 @@ impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -48851,37 +48851,37 @@ impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
     pub fn dsr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1421, 192, 10415, 128, true, v);
+        self.0.avps.put_u32(0x58d_000028af_c0_88, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3125, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0xc35_000028af_c0_8b, v);
         self
     }
     /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27. Each call appends another occurrence.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 0, false, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_00, v);
         self
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1459, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x5b3_000028af_c0_8c, v);
         self
     }
     /// `*[ TS-Code ]`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
     #[inline]
     pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1487, 192, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x5cf_000028af_c0_00, v);
         self
     }
     /// `*[ SS-Code ]`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87. Each call appends another occurrence.
     #[inline]
     pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1476, 192, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x5c4_000028af_c0_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -48898,7 +48898,7 @@ impl TgppS6aS6dDeleteSubscriberDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48972,13 +48972,13 @@ impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -49006,7 +49006,7 @@ impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -49023,25 +49023,25 @@ impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ DSA-Flags ]`: DSA-Flags (code 1422, vendor 10415), 3GPP TS 29.272 §7.3.26.
     #[inline]
     pub fn dsa_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1422, 192, 10415, 256, true, v);
+        self.0.avps.put_u32(0x58e_000028af_c0_89, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -49069,7 +49069,7 @@ impl TgppS6aS6dDeleteSubscriberDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49148,13 +49148,13 @@ impl PurgeUeRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -49171,37 +49171,37 @@ impl PurgeUeRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -49218,7 +49218,7 @@ impl PurgeUeRequestWriter<'_> {
     /// `[ PUR-Flags ]`: PUR-Flags (code 1635, vendor 10415), 3GPP TS 29.272 §7.3.149.
     #[inline]
     pub fn pur_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1635, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x663_000028af_c0_8b, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -49257,7 +49257,7 @@ impl PurgeUeRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49333,13 +49333,13 @@ impl PurgeUeAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -49367,7 +49367,7 @@ impl PurgeUeAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -49384,19 +49384,19 @@ impl PurgeUeAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -49449,7 +49449,7 @@ impl PurgeUeAnswerWriter<'_> {
     /// `[ PUA-Flags ]`: PUA-Flags (code 1442, vendor 10415), 3GPP TS 29.272 §7.3.48.
     #[inline]
     pub fn pua_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1442, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x5a2_000028af_c0_8b, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -49477,7 +49477,7 @@ impl PurgeUeAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49554,13 +49554,13 @@ impl TgppS6aS6dResetRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -49577,31 +49577,31 @@ impl TgppS6aS6dResetRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -49618,13 +49618,13 @@ impl TgppS6aS6dResetRequestWriter<'_> {
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50. Each call appends another occurrence.
     #[inline]
     pub fn user_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1444, 192, 10415, 0, false, v);
+        self.0.avps.put_str(0x5a4_000028af_c0_00, v);
         self
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
     #[inline]
     pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x686_000028af_80_00, v);
         self
     }
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
@@ -49663,7 +49663,7 @@ impl TgppS6aS6dResetRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49733,13 +49733,13 @@ impl TgppS6aS6dResetAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -49767,7 +49767,7 @@ impl TgppS6aS6dResetAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -49784,19 +49784,19 @@ impl TgppS6aS6dResetAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -49824,7 +49824,7 @@ impl TgppS6aS6dResetAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49933,13 +49933,13 @@ impl NotifyRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -49956,37 +49956,37 @@ impl NotifyRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -50036,37 +50036,37 @@ impl NotifyRequestWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8d, v);
         self
     }
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 8192, true, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_8e, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 16384, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8f, v);
         self
     }
     /// `[ Alert-Reason ]`: Alert-Reason (code 1434, vendor 10415), 3GPP TS 29.272 §7.3.83.
     #[inline]
     pub fn alert_reason(&mut self, v: AlertReason) -> &mut Self {
-        self.0.avps.put_i32(1434, 192, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x59a_000028af_c0_90, v.0);
         self
     }
     /// `[ UE-SRVCC-Capability ]`: UE-SRVCC-Capability (code 1615, vendor 10415), 3GPP TS 29.272 §7.3.130.
     #[inline]
     pub fn ue_srvcc_capability(&mut self, v: UeSrvccCapability) -> &mut Self {
-        self.0.avps.put_i32(1615, 192, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x64f_000028af_c0_91, v.0);
         self
     }
     /// `[ NOR-Flags ]`: NOR-Flags (code 1443, vendor 10415), 3GPP TS 29.272 §7.3.49.
     #[inline]
     pub fn nor_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1443, 192, 10415, 131072, true, v);
+        self.0.avps.put_u32(0x5a3_000028af_c0_92, v);
         self
     }
     /// `[ Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions ]`: Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions (code 1493, vendor 10415), 3GPP TS 29.272 §7.3.107.
@@ -50075,13 +50075,13 @@ impl NotifyRequestWriter<'_> {
         &mut self,
         v: HomogeneousSupportOfImsVoiceOverPsSessions,
     ) -> &mut Self {
-        self.0.avps.put_i32(1493, 192, 10415, 262144, true, v.0);
+        self.0.avps.put_i32(0x5d5_000028af_c0_93, v.0);
         self
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3329, 192, 10415, 524288, true, v.0);
+        self.0.avps.put_u32(0xd01_000028af_c0_94, v.0);
         self
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -50098,7 +50098,7 @@ impl NotifyRequestWriter<'_> {
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     #[inline]
     pub fn emergency_services(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1538, 192, 10415, 1048576, true, v);
+        self.0.avps.put_u32(0x602_000028af_c0_95, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -50115,7 +50115,7 @@ impl NotifyRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50187,13 +50187,13 @@ impl NotifyAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -50210,7 +50210,7 @@ impl NotifyAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -50227,19 +50227,19 @@ impl NotifyAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -50325,7 +50325,7 @@ impl NotifyAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50399,13 +50399,13 @@ impl MeIdentityCheckRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -50422,31 +50422,31 @@ impl MeIdentityCheckRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Terminal-Information }`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
@@ -50463,7 +50463,7 @@ impl MeIdentityCheckRequestWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -50480,7 +50480,7 @@ impl MeIdentityCheckRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50554,13 +50554,13 @@ impl MeIdentityCheckAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -50577,7 +50577,7 @@ impl MeIdentityCheckAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -50594,25 +50594,25 @@ impl MeIdentityCheckAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Equipment-Status ]`: Equipment-Status (code 1445, vendor 10415), 3GPP TS 29.272 §7.3.51.
     #[inline]
     pub fn equipment_status(&mut self, v: EquipmentStatus) -> &mut Self {
-        self.0.avps.put_i32(1445, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x5a5_000028af_c0_89, v.0);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -50640,7 +50640,7 @@ impl MeIdentityCheckAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50722,13 +50722,13 @@ impl UpdateVcsgLocationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -50745,49 +50745,49 @@ impl UpdateVcsgLocationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(701, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x2bd_000028af_c0_8b, v);
         self
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1489, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x5d1_000028af_c0_8c, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -50804,7 +50804,7 @@ impl UpdateVcsgLocationRequestWriter<'_> {
     /// `{ UVR-Flags }`: UVR-Flags (code 1639, vendor 10415), 3GPP TS 29.272 §7.3.153.
     #[inline]
     pub fn uvr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1639, 128, 10415, 64, true, v);
+        self.0.avps.put_u32(0x667_000028af_80_87, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -50821,7 +50821,7 @@ impl UpdateVcsgLocationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50899,13 +50899,13 @@ impl UpdateVcsgLocationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -50922,7 +50922,7 @@ impl UpdateVcsgLocationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -50939,25 +50939,25 @@ impl UpdateVcsgLocationAnswerWriter<'_> {
     /// `[ Error-Diagnostic ]`: Error-Diagnostic (code 1614, vendor 10415), 3GPP TS 29.272 §7.3.128.
     #[inline]
     pub fn error_diagnostic(&mut self, v: ErrorDiagnostic) -> &mut Self {
-        self.0.avps.put_i32(1614, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x64e_000028af_c0_89, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -50985,7 +50985,7 @@ impl UpdateVcsgLocationAnswerWriter<'_> {
     /// `[ UVA-Flags ]`: UVA-Flags (code 1640, vendor 10415), 3GPP TS 29.272 §7.3.154.
     #[inline]
     pub fn uva_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1640, 128, 10415, 512, true, v);
+        self.0.avps.put_u32(0x668_000028af_80_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -51013,7 +51013,7 @@ impl UpdateVcsgLocationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51087,13 +51087,13 @@ impl CancelVcsgLocationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -51110,37 +51110,37 @@ impl CancelVcsgLocationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -51157,7 +51157,7 @@ impl CancelVcsgLocationRequestWriter<'_> {
     /// `{ Cancellation-Type }`: Cancellation-Type (code 1420, vendor 10415), 3GPP TS 29.272 §7.3.24.
     #[inline]
     pub fn cancellation_type(&mut self, v: CancellationType) -> &mut Self {
-        self.0.avps.put_i32(1420, 192, 10415, 128, true, v.0);
+        self.0.avps.put_i32(0x58c_000028af_c0_88, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -51174,7 +51174,7 @@ impl CancelVcsgLocationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51244,13 +51244,13 @@ impl CancelVcsgLocationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -51278,7 +51278,7 @@ impl CancelVcsgLocationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -51295,19 +51295,19 @@ impl CancelVcsgLocationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -51335,7 +51335,7 @@ impl CancelVcsgLocationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51415,13 +51415,13 @@ impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -51438,37 +51438,37 @@ impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -51496,13 +51496,13 @@ impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
     /// `[ IDR-Flags ]`: IDR-Flags (code 1490, vendor 10415), 3GPP TS 29.272 §7.3.103.
     #[inline]
     pub fn idr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1490, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x5d2_000028af_c0_8b, v);
         self
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
     #[inline]
     pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x686_000028af_80_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -51519,7 +51519,7 @@ impl TgppS7aS7dInsertSubscriberDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51621,13 +51621,13 @@ impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -51655,7 +51655,7 @@ impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -51672,19 +51672,19 @@ impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ IMS-Voice-Over-PS-Sessions-Supported ]`: IMS-Voice-Over-PS-Sessions-Supported (code 1492, vendor 10415), 3GPP TS 29.272 §7.3.106.
@@ -51693,25 +51693,25 @@ impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
         &mut self,
         v: ImsVoiceOverPsSessionsSupported,
     ) -> &mut Self {
-        self.0.avps.put_i32(1492, 192, 10415, 256, true, v.0);
+        self.0.avps.put_i32(0x5d4_000028af_c0_89, v.0);
         self
     }
     /// `[ Last-UE-Activity-Time ]`: Last-UE-Activity-Time (code 1494, vendor 10415), 3GPP TS 29.272 §7.3.108.
     #[inline]
     pub fn last_ue_activity_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(1494, 192, 10415, 512, true, v.0);
+        self.0.avps.put_u32(0x5d6_000028af_c0_8a, v.0);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8b, v.0);
         self
     }
     /// `[ IDA-Flags ]`: IDA-Flags (code 1441, vendor 10415), 3GPP TS 29.272 §7.3.47.
     #[inline]
     pub fn ida_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1441, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x5a1_000028af_c0_8c, v);
         self
     }
     /// `[ EPS-User-State ]`: EPS-User-State (code 1495, vendor 10415), 3GPP TS 29.272 §7.3.110.
@@ -51805,7 +51805,7 @@ impl TgppS7aS7dInsertSubscriberDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51889,13 +51889,13 @@ impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -51912,37 +51912,37 @@ impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -51959,37 +51959,37 @@ impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
     /// `{ DSR-Flags }`: DSR-Flags (code 1421, vendor 10415), 3GPP TS 29.272 §7.3.25.
     #[inline]
     pub fn dsr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1421, 192, 10415, 128, true, v);
+        self.0.avps.put_u32(0x58d_000028af_c0_88, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3125, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0xc35_000028af_c0_8b, v);
         self
     }
     /// `*[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27. Each call appends another occurrence.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 0, false, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_00, v);
         self
     }
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1459, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x5b3_000028af_c0_8c, v);
         self
     }
     /// `*[ TS-Code ]`: TS-Code (code 1487, vendor 10415), 3GPP TS 29.272 §7.3.100. Each call appends another occurrence.
     #[inline]
     pub fn ts_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1487, 192, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x5cf_000028af_c0_00, v);
         self
     }
     /// `*[ SS-Code ]`: SS-Code (code 1476, vendor 10415), 3GPP TS 29.272 §7.3.87. Each call appends another occurrence.
     #[inline]
     pub fn ss_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1476, 192, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x5c4_000028af_c0_00, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -52006,7 +52006,7 @@ impl TgppS7aS7dDeleteSubscriberDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52080,13 +52080,13 @@ impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -52114,7 +52114,7 @@ impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -52131,25 +52131,25 @@ impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ DSA-Flags ]`: DSA-Flags (code 1422, vendor 10415), 3GPP TS 29.272 §7.3.26.
     #[inline]
     pub fn dsa_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1422, 192, 10415, 256, true, v);
+        self.0.avps.put_u32(0x58e_000028af_c0_89, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -52177,7 +52177,7 @@ impl TgppS7aS7dDeleteSubscriberDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52254,13 +52254,13 @@ impl TgppS7aS7dResetRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -52277,31 +52277,31 @@ impl TgppS7aS7dResetRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -52318,13 +52318,13 @@ impl TgppS7aS7dResetRequestWriter<'_> {
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50. Each call appends another occurrence.
     #[inline]
     pub fn user_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1444, 192, 10415, 0, false, v);
+        self.0.avps.put_str(0x5a4_000028af_c0_00, v);
         self
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184. Each call appends another occurrence.
     #[inline]
     pub fn reset_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1670, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x686_000028af_80_00, v);
         self
     }
     /// `[ Subscription-Data ]`: Subscription-Data (code 1400, vendor 10415), 3GPP TS 29.272 §7.3.2.
@@ -52363,7 +52363,7 @@ impl TgppS7aS7dResetRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52433,13 +52433,13 @@ impl TgppS7aS7dResetAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -52467,7 +52467,7 @@ impl TgppS7aS7dResetAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -52484,19 +52484,19 @@ impl TgppS7aS7dResetAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -52524,7 +52524,7 @@ impl TgppS7aS7dResetAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -22127,31 +22127,31 @@ impl Non3gppUserDataWriter<'_> {
     /// `[ Non-3GPP-IP-Access ]`: Non-3GPP-IP-Access (code 1501, vendor 10415), 3GPP TS 29.273 §8.2.3.3.
     #[inline]
     pub fn non_3gpp_ip_access(&mut self, v: Non3gppIpAccess) -> &mut Self {
-        self.0.put_i32(1501, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x5dd_000028af_c0_82, v.0);
         self
     }
     /// `[ Non-3GPP-IP-Access-APN ]`: Non-3GPP-IP-Access-APN (code 1502, vendor 10415), 3GPP TS 29.273 §8.2.3.4.
     #[inline]
     pub fn non_3gpp_ip_access_apn(&mut self, v: Non3gppIpAccessApn) -> &mut Self {
-        self.0.put_i32(1502, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x5de_000028af_c0_83, v.0);
         self
     }
     /// `*[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31. Each call appends another occurrence.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.put_i32(1032, 128, 10415, 0, false, v.0);
+        self.0.put_i32(0x408_000028af_80_00, v.0);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(27, 64, 0, 8, true, v);
+        self.0.put_u32(0x1b_00000000_40_84, v);
         self
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(124, 64, 0, 16, true, v);
+        self.0.put_u64(0x7c_00000000_40_85, v);
         self
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
@@ -22168,19 +22168,19 @@ impl Non3gppUserDataWriter<'_> {
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(13, 192, 10415, 64, true, v);
+        self.0.put_str(0xd_000028af_c0_87, v);
         self
     }
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1423, 192, 10415, 128, true, v);
+        self.0.put_u32(0x58f_000028af_c0_88, v);
         self
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1427, 192, 10415, 256, true, v);
+        self.0.put_str(0x593_000028af_c0_89, v);
         self
     }
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
@@ -22205,7 +22205,7 @@ impl Non3gppUserDataWriter<'_> {
     /// `[ TWAN-Default-APN-Context-Id ]`: TWAN-Default-APN-Context-Id (code 1512, vendor 10415), 3GPP TS 29.273 §8.2.3.18.
     #[inline]
     pub fn twan_default_apn_context_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1512, 192, 10415, 1024, true, v);
+        self.0.put_u32(0x5e8_000028af_c0_8b, v);
         self
     }
     /// `*[ TWAN-Access-Info ]`: TWAN-Access-Info (code 1510, vendor 10415), 3GPP TS 29.273 §8.2.3.19. Each call appends another occurrence.
@@ -22222,7 +22222,7 @@ impl Non3gppUserDataWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1680, 128, 10415, 2048, true, v);
+        self.0.put_u32(0x690_000028af_80_8c, v);
         self
     }
     /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
@@ -22239,13 +22239,13 @@ impl Non3gppUserDataWriter<'_> {
     /// `[ ERP-Authorization ]`: ERP-Authorization (code 1541, vendor 10415), 3GPP TS 29.273 §8.2.3.27.
     #[inline]
     pub fn erp_authorization(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1541, 192, 10415, 8192, true, v);
+        self.0.put_u32(0x605_000028af_c0_8e, v);
         self
     }
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
     #[inline]
     pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1704, 192, 10415, 16384, true, v);
+        self.0.put_u32(0x6a8_000028af_c0_8f, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -22343,7 +22343,7 @@ impl TraceInfoWriter<'_> {
     /// `[ Trace-Reference ]`: Trace-Reference (code 1459, vendor 10415), 3GPP TS 29.272 §7.3.64.
     #[inline]
     pub fn trace_reference(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1459, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x5b3_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -22398,13 +22398,13 @@ impl WlanIdentifierWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self.0.put_str(0x5f4_000028af_c0_81, v);
         self
     }
     /// `[ HESSID ]`: HESSID (code 1525, vendor 10415), 3GPP TS 29.273 §5.2.3.23.
     #[inline]
     pub fn hessid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1525, 192, 10415, 2, true, v);
+        self.0.put_str(0x5f5_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -22459,7 +22459,7 @@ impl TwanAccessInfoWriter<'_> {
     /// `[ Access-Authorization-Flags ]`: Access-Authorization-Flags (code 1511, vendor 10415), 3GPP TS 29.273 §8.2.3.20.
     #[inline]
     pub fn access_authorization_flags(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1511, 192, 10415, 1, true, v);
+        self.0.put_u32(0x5e7_000028af_c0_81, v);
         self
     }
     /// `[ WLAN-Identifier ]`: WLAN-Identifier (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18.
@@ -22536,37 +22536,37 @@ impl AccessNetworkInfoWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self.0.put_str(0x5f4_000028af_c0_81, v);
         self
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2716, 192, 10415, 2, true, v);
+        self.0.put_str(0xa9c_000028af_c0_82, v);
         self
     }
     /// `[ Location-Information ]`: Location-Information (code 127), IETF RFC 5580 §4.2.
     #[inline]
     pub fn location_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(127, 64, 0, 4, true, v);
+        self.0.put_bytes(0x7f_00000000_40_83, v);
         self
     }
     /// `[ Location-Data ]`: Location-Data (code 128), IETF RFC 5580 §4.3.
     #[inline]
     pub fn location_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(128, 64, 0, 8, true, v);
+        self.0.put_bytes(0x80_00000000_40_84, v);
         self
     }
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     #[inline]
     pub fn operator_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(126, 64, 0, 16, true, v);
+        self.0.put_bytes(0x7e_00000000_40_85, v);
         self
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(302, 192, 13019, 32, true, v);
+        self.0.put_bytes(0x12e_000032db_c0_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -22644,49 +22644,49 @@ impl TwanConnectivityParametersWriter<'_> {
     /// `[ Connectivity-Flags ]`: Connectivity-Flags (code 1529, vendor 10415), 3GPP TS 29.273 §5.2.3.27.
     #[inline]
     pub fn connectivity_flags(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1529, 192, 10415, 1, true, v);
+        self.0.put_u32(0x5f9_000028af_c0_81, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 2, true, v);
+        self.0.put_str(0x1ed_00000000_40_82, v);
         self
     }
     /// `[ PDN-Type ]`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
     #[inline]
     pub fn pdn_type(&mut self, v: super::ts29272::PdnType) -> &mut Self {
-        self.0.put_i32(1456, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x5b0_000028af_c0_83, v.0);
         self
     }
     /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(848, 192, 10415, 0, false, v);
+        self.0.put_address(0x350_000028af_c0_00, v);
         self
     }
     /// `[ TWAN-PCO ]`: TWAN-PCO (code 1530, vendor 10415), 3GPP TS 29.273 §5.2.3.28.
     #[inline]
     pub fn twan_pco(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1530, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x5fa_000028af_c0_84, v);
         self
     }
     /// `[ TWAG-UP-Address ]`: TWAG-UP-Address (code 1532, vendor 10415), 3GPP TS 29.273 §5.2.3.30.
     #[inline]
     pub fn twag_up_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1532, 192, 10415, 16, true, v);
+        self.0.put_address(0x5fc_000028af_c0_85, v);
         self
     }
     /// `[ TWAN-S2a-Failure-Cause ]`: TWAN-S2a-Failure-Cause (code 1533, vendor 10415), 3GPP TS 29.273 §5.2.3.31.
     #[inline]
     pub fn twan_s2a_failure_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1533, 192, 10415, 32, true, v);
+        self.0.put_u32(0x5fd_000028af_c0_86, v);
         self
     }
     /// `[ SM-Back-Off-Timer ]`: SM-Back-Off-Timer (code 1534, vendor 10415), 3GPP TS 29.273 §5.2.3.32.
     #[inline]
     pub fn sm_back_off_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1534, 192, 10415, 64, true, v);
+        self.0.put_u32(0x5fe_000028af_c0_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -22782,91 +22782,91 @@ impl TgppStaDiameterEapRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(31, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1f_00000000_40_8b, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8c, v.0);
         self
     }
     /// `[ ANID ]`: ANID (code 1504, vendor 10415), 3GPP TS 29.273 §5.2.3.7.
     #[inline]
     pub fn anid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1504, 192, 10415, 4096, true, v);
+        self.0.avps.put_str(0x5e0_000028af_c0_8d, v);
         self
     }
     /// `[ Full-Network-Name ]`: Full-Network-Name (code 1516, vendor 10415), 3GPP TS 29.273 §5.2.3.14.
     #[inline]
     pub fn full_network_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1516, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x5ec_000028af_c0_8e, v);
         self
     }
     /// `[ Short-Network-Name ]`: Short-Network-Name (code 1517, vendor 10415), 3GPP TS 29.273 §5.2.3.15.
     #[inline]
     pub fn short_network_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1517, 192, 10415, 16384, true, v);
+        self.0.avps.put_bytes(0x5ed_000028af_c0_8f, v);
         self
     }
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
@@ -22883,19 +22883,19 @@ impl TgppStaDiameterEapRequestWriter<'_> {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 65536, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_91, v);
         self
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 131072, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_92, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 262144, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_93, v);
         self
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
@@ -22934,7 +22934,7 @@ impl TgppStaDiameterEapRequestWriter<'_> {
     /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
     #[inline]
     pub fn aaa_failure_indication(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1518, 192, 10415, 2097152, true, v);
+        self.0.avps.put_u32(0x5ee_000028af_c0_96, v);
         self
     }
     /// `[ WLAN-Identifier ]`: WLAN-Identifier (code 1509, vendor 10415), 3GPP TS 29.273 §5.2.3.18.
@@ -22951,13 +22951,13 @@ impl TgppStaDiameterEapRequestWriter<'_> {
     /// `[ DER-Flags ]`: DER-Flags (code 1520, vendor 10415), 3GPP TS 29.273 §5.2.3.20.
     #[inline]
     pub fn der_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1520, 192, 10415, 8388608, true, v);
+        self.0.avps.put_u32(0x5f0_000028af_c0_98, v);
         self
     }
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     #[inline]
     pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1527, 192, 10415, 16777216, true, v);
+        self.0.avps.put_u32(0x5f7_000028af_c0_99, v);
         self
     }
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
@@ -22974,7 +22974,7 @@ impl TgppStaDiameterEapRequestWriter<'_> {
     /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29. Each call appends another occurrence.
     #[inline]
     pub fn twag_cp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1531, 192, 10415, 0, false, v);
+        self.0.avps.put_address(0x5fb_000028af_c0_00, v);
         self
     }
     /// `[ ERP-RK-Request ]`: ERP-RK-Request (code 618), IETF RFC 6942 §8.1.
@@ -23139,25 +23139,25 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -23174,61 +23174,61 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 256, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_8b, v);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_8c, v);
         self
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(464, 0, 0, 4096, true, v);
+        self.0.avps.put_bytes(0x1d0_00000000_00_8d, v);
         self
     }
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 8192, true, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_8e, v);
         self
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1427, 192, 10415, 16384, true, v);
+        self.0.avps.put_str(0x593_000028af_c0_8f, v);
         self
     }
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
@@ -23256,19 +23256,19 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 65536, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_91, v);
         self
     }
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
     #[inline]
     pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(506, 0, 0, 131072, true, v);
+        self.0.avps.put_str(0x1fa_00000000_00_92, v);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(13, 192, 10415, 262144, true, v);
+        self.0.avps.put_str(0xd_000028af_c0_93, v);
         self
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
@@ -23285,13 +23285,13 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 1048576, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_95, v.0);
         self
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
@@ -23374,25 +23374,25 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `[ MIP-FA-RK ]`: MIP-FA-RK (code 1506, vendor 10415), 3GPP TS 29.273 §5.2.3.12.
     #[inline]
     pub fn mip_fa_rk(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1506, 192, 10415, 33554432, true, v);
+        self.0.avps.put_bytes(0x5e2_000028af_c0_9a, v);
         self
     }
     /// `[ MIP-FA-RK-SPI ]`: MIP-FA-RK-SPI (code 1507, vendor 10415), 3GPP TS 29.273 §5.2.3.13.
     #[inline]
     pub fn mip_fa_rk_spi(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1507, 192, 10415, 67108864, true, v);
+        self.0.avps.put_u32(0x5e3_000028af_c0_9b, v);
         self
     }
     /// `[ DEA-Flags ]`: DEA-Flags (code 1521, vendor 10415), 3GPP TS 29.273 §5.2.3.21.
     #[inline]
     pub fn dea_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1521, 192, 10415, 134217728, true, v);
+        self.0.avps.put_u32(0x5f1_000028af_c0_9c, v);
         self
     }
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     #[inline]
     pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1527, 192, 10415, 268435456, true, v);
+        self.0.avps.put_u32(0x5f7_000028af_c0_9d, v);
         self
     }
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
@@ -23409,7 +23409,7 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `[ WLCP-Key ]`: WLCP-Key (code 1535, vendor 10415), 3GPP TS 29.273 §5.2.3.33.
     #[inline]
     pub fn wlcp_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1535, 192, 10415, 1073741824, true, v);
+        self.0.avps.put_bytes(0x5ff_000028af_c0_9f, v);
         self
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
@@ -23426,13 +23426,13 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1680, 128, 10415, 4294967296, true, v);
+        self.0.avps.put_u32(0x690_000028af_80_a1, v);
         self
     }
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     #[inline]
     pub fn emergency_services(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1538, 192, 10415, 8589934592, true, v);
+        self.0.avps.put_u32(0x602_000028af_c0_a2, v);
         self
     }
     /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
@@ -23472,19 +23472,19 @@ impl TgppStaDiameterEapAnswerWriter<'_> {
     /// `[ ERP-Realm ]`: ERP-Realm (code 619), IETF RFC 6942 §8.2.
     #[inline]
     pub fn erp_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(619, 0, 0, 68719476736, true, v);
+        self.0.avps.put_str(0x26b_00000000_00_a5, v);
         self
     }
     /// `[ IMEI-Check-In-VPLMN-Result ]`: IMEI-Check-In-VPLMN-Result (code 1540, vendor 10415), 3GPP TS 29.273 §5.2.3.35.
     #[inline]
     pub fn imei_check_in_vplmn_result(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1540, 192, 10415, 137438953472, true, v);
+        self.0.avps.put_u32(0x604_000028af_c0_a6, v);
         self
     }
     /// `[ High-Priority-Access-Info ]`: High-Priority-Access-Info (code 1542, vendor 10415), 3GPP TS 29.273 §5.2.3.36.
     #[inline]
     pub fn high_priority_access_info(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1542, 128, 10415, 274877906944, true, v);
+        self.0.avps.put_u32(0x606_000028af_80_a7, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -23568,67 +23568,67 @@ impl TgppStaAaRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8a, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8b, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -23656,7 +23656,7 @@ impl TgppStaAaRequestWriter<'_> {
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     #[inline]
     pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1527, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0x5f7_000028af_c0_8d, v);
         self
     }
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
@@ -23673,7 +23673,7 @@ impl TgppStaAaRequestWriter<'_> {
     /// `*2[ TWAG-CP-Address ]`: TWAG-CP-Address (code 1531, vendor 10415), 3GPP TS 29.273 §5.2.3.29. Each call appends another occurrence.
     #[inline]
     pub fn twag_cp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(1531, 192, 10415, 0, false, v);
+        self.0.avps.put_address(0x5fb_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -23778,31 +23778,31 @@ impl TgppStaAaAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_83, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -23819,37 +23819,37 @@ impl TgppStaAaAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_8a, v);
         self
     }
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_8b, v);
         self
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1427, 192, 10415, 2048, true, v);
+        self.0.avps.put_str(0x593_000028af_c0_8c, v);
         self
     }
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
@@ -23866,7 +23866,7 @@ impl TgppStaAaAnswerWriter<'_> {
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(13, 192, 10415, 4096, true, v);
+        self.0.avps.put_str(0xd_000028af_c0_8d, v);
         self
     }
     /// `[ AMBR ]`: AMBR (code 1435, vendor 10415), 3GPP TS 29.272 §7.3.41.
@@ -23949,7 +23949,7 @@ impl TgppStaAaAnswerWriter<'_> {
     /// `[ TWAN-Connection-Mode ]`: TWAN-Connection-Mode (code 1527, vendor 10415), 3GPP TS 29.273 §5.2.3.25.
     #[inline]
     pub fn twan_connection_mode(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1527, 192, 10415, 131072, true, v);
+        self.0.avps.put_u32(0x5f7_000028af_c0_92, v);
         self
     }
     /// `[ TWAN-Connectivity-Parameters ]`: TWAN-Connectivity-Parameters (code 1528, vendor 10415), 3GPP TS 29.273 §5.2.3.26.
@@ -23966,7 +23966,7 @@ impl TgppStaAaAnswerWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1680, 128, 10415, 524288, true, v);
+        self.0.avps.put_u32(0x690_000028af_80_94, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24036,55 +24036,55 @@ impl TgppStaSessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24151,37 +24151,37 @@ impl TgppStaSessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24251,55 +24251,55 @@ impl TgppStaAbortSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_89, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24366,37 +24366,37 @@ impl TgppStaAbortSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24466,43 +24466,43 @@ impl TgppStaReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -24511,13 +24511,13 @@ impl TgppStaReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24584,37 +24584,37 @@ impl TgppStaReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24709,79 +24709,79 @@ impl TgppSwmDiameterEapRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8b, v.0);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8c, v);
         self
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_8d, v);
         self
     }
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
@@ -24798,13 +24798,13 @@ impl TgppSwmDiameterEapRequestWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 16384, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8f, v);
         self
     }
     /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
     #[inline]
     pub fn aaa_failure_indication(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1518, 192, 10415, 32768, true, v);
+        self.0.avps.put_u32(0x5ee_000028af_c0_90, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -24832,13 +24832,13 @@ impl TgppSwmDiameterEapRequestWriter<'_> {
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 131072, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_92, v);
         self
     }
     /// `[ High-Priority-Access-Info ]`: High-Priority-Access-Info (code 1542, vendor 10415), 3GPP TS 29.273 §5.2.3.36.
     #[inline]
     pub fn high_priority_access_info(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1542, 128, 10415, 262144, true, v);
+        self.0.avps.put_u32(0x606_000028af_80_93, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -24941,25 +24941,25 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -24976,61 +24976,61 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 256, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 1024, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_8b, v);
         self
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(85, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x55_00000000_40_8c, v);
         self
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(464, 0, 0, 4096, true, v);
+        self.0.avps.put_bytes(0x1d0_00000000_00_8d, v);
         self
     }
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 8192, true, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_8e, v);
         self
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1427, 192, 10415, 16384, true, v);
+        self.0.avps.put_str(0x593_000028af_c0_8f, v);
         self
     }
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
@@ -25047,13 +25047,13 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 32768, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_90, v);
         self
     }
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
     #[inline]
     pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(506, 0, 0, 65536, true, v);
+        self.0.avps.put_str(0x1fa_00000000_00_91, v);
         self
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
@@ -25078,7 +25078,7 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -25142,7 +25142,7 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1680, 128, 10415, 2097152, true, v);
+        self.0.avps.put_u32(0x690_000028af_80_96, v);
         self
     }
     /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
@@ -25159,7 +25159,7 @@ impl TgppSwmDiameterEapAnswerWriter<'_> {
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
     #[inline]
     pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1704, 192, 10415, 8388608, true, v);
+        self.0.avps.put_u32(0x6a8_000028af_c0_98, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -25242,67 +25242,67 @@ impl TgppSwmAaRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ AAR-Flags ]`: AAR-Flags (code 1539, vendor 10415), 3GPP TS 29.273 §7.2.3.5.
     #[inline]
     pub fn aar_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1539, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0x603_000028af_c0_8a, v);
         self
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.avps.put_address(2805, 128, 10415, 1024, true, v);
+        self.0.avps.put_address(0xaf5_000028af_80_8b, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -25330,7 +25330,7 @@ impl TgppSwmAaRequestWriter<'_> {
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     #[inline]
     pub fn emergency_services(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1538, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0x602_000028af_c0_8d, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -25424,31 +25424,31 @@ impl TgppSwmAaAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_83, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -25465,31 +25465,31 @@ impl TgppSwmAaAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_8a, v);
         self
     }
     /// `[ APN-OI-Replacement ]`: APN-OI-Replacement (code 1427, vendor 10415), 3GPP TS 29.272 §7.3.32.
     #[inline]
     pub fn apn_oi_replacement(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1427, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x593_000028af_c0_8b, v);
         self
     }
     /// `*[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35. Each call appends another occurrence.
@@ -25583,7 +25583,7 @@ impl TgppSwmAaAnswerWriter<'_> {
     /// `[ UE-Usage-Type ]`: UE-Usage-Type (code 1680, vendor 10415), 3GPP TS 29.272 §7.3.202.
     #[inline]
     pub fn ue_usage_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1680, 128, 10415, 32768, true, v);
+        self.0.avps.put_u32(0x690_000028af_80_90, v);
         self
     }
     /// `[ Emergency-Info ]`: Emergency-Info (code 1687, vendor 10415), 3GPP TS 29.272 §7.3.210.
@@ -25600,7 +25600,7 @@ impl TgppSwmAaAnswerWriter<'_> {
     /// `[ Core-Network-Restrictions ]`: Core-Network-Restrictions (code 1704, vendor 10415), 3GPP TS 29.272 §7.3.230.
     #[inline]
     pub fn core_network_restrictions(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1704, 192, 10415, 131072, true, v);
+        self.0.avps.put_u32(0x6a8_000028af_c0_92, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -25670,55 +25670,55 @@ impl TgppSwmSessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -25785,37 +25785,37 @@ impl TgppSwmSessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -25885,55 +25885,55 @@ impl TgppSwmAbortSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_89, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -26000,37 +26000,37 @@ impl TgppSwmAbortSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -26100,43 +26100,43 @@ impl TgppSwmReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -26145,13 +26145,13 @@ impl TgppSwmReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -26218,37 +26218,37 @@ impl TgppSwmReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -26351,13 +26351,13 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -26374,61 +26374,61 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8c, v.0);
         self
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_8d, v.0);
         self
     }
     /// `[ ANID ]`: ANID (code 1504, vendor 10415), 3GPP TS 29.273 §5.2.3.7.
     #[inline]
     pub fn anid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1504, 192, 10415, 8192, true, v);
+        self.0.avps.put_str(0x5e0_000028af_c0_8e, v);
         self
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 16384, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8f, v);
         self
     }
     /// `[ Terminal-Information ]`: Terminal-Information (code 1401, vendor 10415), 3GPP TS 29.272 §7.3.3.
@@ -26456,13 +26456,13 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `{ 3GPP-SIP-Number-Auth-Items }`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(607, 192, 10415, 256, true, v);
+        self.0.avps.put_u32(0x25f_000028af_c0_89, v);
         self
     }
     /// `[ AAA-Failure-Indication ]`: AAA-Failure-Indication (code 1518, vendor 10415), 3GPP TS 29.273 §8.2.3.21.
     #[inline]
     pub fn aaa_failure_indication(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1518, 192, 10415, 65536, true, v);
+        self.0.avps.put_u32(0x5ee_000028af_c0_91, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -26501,7 +26501,7 @@ impl MultimediaAuthRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -26582,13 +26582,13 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -26605,7 +26605,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -26622,31 +26622,31 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ 3GPP-SIP-Number-Auth-Items ]`: 3GPP-SIP-Number-Auth-Items (code 607, vendor 10415), 3GPP TS 29.229 §6.3.8.
     #[inline]
     pub fn tgpp_sip_number_auth_items(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(607, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0x25f_000028af_c0_8a, v);
         self
     }
     /// `*[ 3GPP-SIP-Auth-Data-Item ]`: 3GPP-SIP-Auth-Data-Item (code 612, vendor 10415), 3GPP TS 29.229 §6.3.13. Each call appends another occurrence.
@@ -26663,7 +26663,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(318, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x13e_000028af_c0_8b, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -26749,7 +26749,7 @@ impl MultimediaAuthAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -26842,13 +26842,13 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -26865,43 +26865,43 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8b, v);
         self
     }
     /// `[ Context-Identifier ]`: Context-Identifier (code 1423, vendor 10415), 3GPP TS 29.272 §7.3.27.
     #[inline]
     pub fn context_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1423, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0x58f_000028af_c0_8c, v);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -26918,13 +26918,13 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8e, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `{ Server-Assignment-Type }`: Server-Assignment-Type (code 614, vendor 10415), 3GPP TS 29.229 §6.3.15.
@@ -26933,7 +26933,7 @@ impl ServerAssignmentRequestWriter<'_> {
         &mut self,
         v: super::ts29229::ServerAssignmentType,
     ) -> &mut Self {
-        self.0.avps.put_i32(614, 192, 10415, 128, true, v.0);
+        self.0.avps.put_i32(0x266_000028af_c0_88, v.0);
         self
     }
     /// `*[ Active-APN ]`: Active-APN (code 1612, vendor 10415), 3GPP TS 29.272 §7.3.127. Each call appends another occurrence.
@@ -26983,7 +26983,7 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     #[inline]
     pub fn emergency_services(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1538, 192, 10415, 65536, true, v);
+        self.0.avps.put_u32(0x602_000028af_c0_91, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -27000,7 +27000,7 @@ impl ServerAssignmentRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -27081,13 +27081,13 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -27104,7 +27104,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -27121,25 +27121,25 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
@@ -27156,7 +27156,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(318, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0x13e_000028af_c0_8b, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -27242,7 +27242,7 @@ impl ServerAssignmentAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -27316,13 +27316,13 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -27339,37 +27339,37 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_87, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `{ Deregistration-Reason }`: Deregistration-Reason (code 615, vendor 10415), 3GPP TS 29.229 §6.3.16.
@@ -27408,7 +27408,7 @@ impl RegistrationTerminationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -27478,13 +27478,13 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -27501,7 +27501,7 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -27518,19 +27518,19 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -27569,7 +27569,7 @@ impl RegistrationTerminationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -27647,13 +27647,13 @@ impl PushProfileRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -27670,37 +27670,37 @@ impl PushProfileRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_87, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Non-3GPP-User-Data ]`: Non-3GPP-User-Data (code 1500, vendor 10415), 3GPP TS 29.273 §8.2.3.1.
@@ -27717,7 +27717,7 @@ impl PushProfileRequestWriter<'_> {
     /// `[ PPR-Flags ]`: PPR-Flags (code 1508, vendor 10415), 3GPP TS 29.273 §8.2.3.17.
     #[inline]
     pub fn ppr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1508, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x5e4_000028af_c0_8b, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -27745,7 +27745,7 @@ impl PushProfileRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -27823,13 +27823,13 @@ impl PushProfileAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -27846,7 +27846,7 @@ impl PushProfileAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -27863,19 +27863,19 @@ impl PushProfileAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Access-Network-Info ]`: Access-Network-Info (code 1526, vendor 10415), 3GPP TS 29.273 §5.2.3.24.
@@ -27936,7 +27936,7 @@ impl PushProfileAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -28023,79 +28023,79 @@ impl TgppS6bDiameterEapRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 64, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&mut self, v: super::ts29212::RatType) -> &mut Self {
-        self.0.avps.put_i32(1032, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x408_000028af_80_8b, v.0);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8c, v);
         self
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_8d, v);
         self
     }
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
@@ -28112,7 +28112,7 @@ impl TgppS6bDiameterEapRequestWriter<'_> {
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 16384, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8f, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -28140,7 +28140,7 @@ impl TgppS6bDiameterEapRequestWriter<'_> {
     /// `[ DER-S6b-Flags ]`: DER-S6b-Flags (code 1523, vendor 10415), 3GPP TS 29.273 §9.2.3.7.
     #[inline]
     pub fn der_s6b_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1523, 192, 10415, 65536, true, v);
+        self.0.avps.put_u32(0x5f3_000028af_c0_91, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -28227,25 +28227,25 @@ impl TgppS6bDiameterEapAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 4, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_83, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -28262,49 +28262,49 @@ impl TgppS6bDiameterEapAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(462, 0, 0, 256, true, v);
+        self.0.avps.put_bytes(0x1ce_00000000_00_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(464, 0, 0, 1024, true, v);
+        self.0.avps.put_bytes(0x1d0_00000000_00_8b, v);
         self
     }
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
     #[inline]
     pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(506, 0, 0, 2048, true, v);
+        self.0.avps.put_str(0x1fa_00000000_00_8c, v);
         self
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 4096, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_8d, v);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -28321,7 +28321,7 @@ impl TgppS6bDiameterEapAnswerWriter<'_> {
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_8f, v);
         self
     }
     /// `[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
@@ -28349,7 +28349,7 @@ impl TgppS6bDiameterEapAnswerWriter<'_> {
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
@@ -28506,55 +28506,55 @@ impl TgppS6bAaRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_86, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -28571,13 +28571,13 @@ impl TgppS6bAaRequestWriter<'_> {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 1024, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_8b, v);
         self
     }
     /// `[ Visited-Network-Identifier ]`: Visited-Network-Identifier (code 600, vendor 10415), 3GPP TS 29.229 §6.3.1.
     #[inline]
     pub fn visited_network_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(600, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0x258_000028af_c0_8c, v);
         self
     }
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
@@ -28594,7 +28594,7 @@ impl TgppS6bAaRequestWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(493, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x1ed_00000000_40_8e, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -28611,13 +28611,13 @@ impl TgppS6bAaRequestWriter<'_> {
     /// `[ Origination-Time-Stamp ]`: Origination-Time-Stamp (code 1536, vendor 10415), 3GPP TS 29.273 §9.2.3.2.6.
     #[inline]
     pub fn origination_time_stamp(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(1536, 192, 10415, 32768, true, v);
+        self.0.avps.put_u64(0x600_000028af_c0_90, v);
         self
     }
     /// `[ Maximum-Wait-Time ]`: Maximum-Wait-Time (code 1537, vendor 10415), 3GPP TS 29.273 §9.2.3.2.7.
     #[inline]
     pub fn maximum_wait_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1537, 192, 10415, 65536, true, v);
+        self.0.avps.put_u32(0x601_000028af_c0_91, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -28634,7 +28634,7 @@ impl TgppS6bAaRequestWriter<'_> {
     /// `[ Emergency-Services ]`: Emergency-Services (code 1538, vendor 10415), 3GPP TS 29.273 §7.2.3.
     #[inline]
     pub fn emergency_services(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1538, 192, 10415, 131072, true, v);
+        self.0.avps.put_u32(0x602_000028af_c0_92, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -28723,31 +28723,31 @@ impl TgppS6bAaAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&mut self, v: super::base::AuthRequestType) -> &mut Self {
-        self.0.avps.put_i32(274, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x112_00000000_40_83, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -28764,25 +28764,25 @@ impl TgppS6bAaAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x108_00000000_40_85, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x128_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ Mobile-Node-Identifier ]`: Mobile-Node-Identifier (code 506), IETF RFC 5779 §5.6.
     #[inline]
     pub fn mobile_node_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(506, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x1fa_00000000_00_8a, v);
         self
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
@@ -28799,13 +28799,13 @@ impl TgppS6bAaAnswerWriter<'_> {
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(124, 64, 0, 2048, true, v);
+        self.0.avps.put_u64(0x7c_00000000_40_8c, v);
         self
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(27, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x1b_00000000_40_8d, v);
         self
     }
     /// `[ APN-Configuration ]`: APN-Configuration (code 1430, vendor 10415), 3GPP TS 29.272 §7.3.35.
@@ -28833,13 +28833,13 @@ impl TgppS6bAaAnswerWriter<'_> {
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&mut self, v: AnTrusted) -> &mut Self {
-        self.0.avps.put_i32(1503, 192, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x5df_000028af_c0_90, v.0);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Trace-Info ]`: Trace-Info (code 1505, vendor 10415), 3GPP TS 29.273 §8.2.3.13.
@@ -28976,55 +28976,55 @@ impl TgppS6bSessionTerminationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_86, v.0);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -29104,37 +29104,37 @@ impl TgppS6bSessionTerminationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -29251,55 +29251,55 @@ impl TgppS6bAbortSessionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_86, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x1_00000000_40_88, v);
         self
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_89, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -29366,37 +29366,37 @@ impl TgppS6bAbortSessionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -29474,43 +29474,43 @@ impl TgppS6bReAuthRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
@@ -29519,19 +29519,19 @@ impl TgppS6bReAuthRequestWriter<'_> {
         &mut self,
         v: super::base::ReAuthRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(285, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x11d_00000000_40_87, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ RAR-Flags ]`: RAR-Flags (code 1522, vendor 10415), 3GPP TS 29.273 §9.2.3.1.5.
     #[inline]
     pub fn rar_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(1522, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0x5f2_000028af_c0_8a, v);
         self
     }
     /// `[ Trust-Relationship-Update ]`: Trust-Relationship-Update (code 1515, vendor 10415), 3GPP TS 29.273 §9.2.3.1.4.
@@ -29540,7 +29540,7 @@ impl TgppS6bReAuthRequestWriter<'_> {
         &mut self,
         v: TrustRelationshipUpdate,
     ) -> &mut Self {
-        self.0.avps.put_i32(1515, 128, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0x5eb_000028af_80_8b, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -29607,37 +29607,37 @@ impl TgppS6bReAuthAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 8, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1_00000000_40_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

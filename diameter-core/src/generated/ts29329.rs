@@ -6773,19 +6773,19 @@ impl UserIdentityWriter<'_> {
     /// `[ Public-Identity ]`: Public-Identity (code 601, vendor 10415), 3GPP TS 29.229 §6.3.2.
     #[inline]
     pub fn public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(601, 192, 10415, 1, true, v);
+        self.0.put_str(0x259_000028af_c0_81, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_82, v);
         self
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self.0.put_str(0xc27_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6840,13 +6840,13 @@ impl RepositoryDataIdWriter<'_> {
     /// `{ Service-Indication }`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5.
     #[inline]
     pub fn service_indication(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(704, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x2c0_000028af_c0_81, v);
         self
     }
     /// `{ Sequence-Number }`: Sequence-Number (code 716, vendor 10415), 3GPP TS 29.329 §6.3.25.
     #[inline]
     pub fn sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(716, 128, 10415, 2, true, v);
+        self.0.put_u32(0x2cc_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6901,13 +6901,13 @@ impl CallReferenceInfoWriter<'_> {
     /// `{ Call-Reference-Number }`: Call-Reference-Number (code 721, vendor 10415), 3GPP TS 29.329 §6.3.30.
     #[inline]
     pub fn call_reference_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(721, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x2d1_000028af_80_81, v);
         self
     }
     /// `{ AS-Number }`: AS-Number (code 722, vendor 10415), 3GPP TS 29.329 §6.3.31.
     #[inline]
     pub fn as_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(722, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x2d2_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7009,13 +7009,13 @@ impl UserDataRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -7032,31 +7032,31 @@ impl UserDataRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -7084,85 +7084,85 @@ impl UserDataRequestWriter<'_> {
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 1024, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_8b, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 2048, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8c, v);
         self
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 4096, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_8d, v);
         self
     }
     /// `*[ Service-Indication ]`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5. Each call appends another occurrence.
     #[inline]
     pub fn service_indication(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(704, 192, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x2c0_000028af_c0_00, v);
         self
     }
     /// `1*{ Data-Reference }`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4. Each call appends another occurrence.
     #[inline]
     pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
-        self.0.avps.put_i32(703, 192, 10415, 128, false, v.0);
+        self.0.avps.put_i32(0x2bf_000028af_c0_08, v.0);
         self
     }
     /// `*[ Identity-Set ]`: Identity-Set (code 708, vendor 10415), 3GPP TS 29.329 §6.3.10. Each call appends another occurrence.
     #[inline]
     pub fn identity_set(&mut self, v: IdentitySet) -> &mut Self {
-        self.0.avps.put_i32(708, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x2c4_000028af_80_00, v.0);
         self
     }
     /// `[ Requested-Domain ]`: Requested-Domain (code 706, vendor 10415), 3GPP TS 29.329 §6.3.7.
     #[inline]
     pub fn requested_domain(&mut self, v: RequestedDomain) -> &mut Self {
-        self.0.avps.put_i32(706, 192, 10415, 8192, true, v.0);
+        self.0.avps.put_i32(0x2c2_000028af_c0_8e, v.0);
         self
     }
     /// `[ Current-Location ]`: Current-Location (code 707, vendor 10415), 3GPP TS 29.329 §6.3.8.
     #[inline]
     pub fn current_location(&mut self, v: CurrentLocation) -> &mut Self {
-        self.0.avps.put_i32(707, 192, 10415, 16384, true, v.0);
+        self.0.avps.put_i32(0x2c3_000028af_c0_8f, v.0);
         self
     }
     /// `*[ DSAI-Tag ]`: DSAI-Tag (code 711, vendor 10415), 3GPP TS 29.329 §6.3.18. Each call appends another occurrence.
     #[inline]
     pub fn dsai_tag(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(711, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x2c7_000028af_80_00, v);
         self
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&mut self, v: super::ts29229::SessionPriority) -> &mut Self {
-        self.0.avps.put_i32(650, 128, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0x28a_000028af_80_90, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 65536, true, v);
+        self.0.avps.put_str(0x1_00000000_40_91, v);
         self
     }
     /// `[ Requested-Nodes ]`: Requested-Nodes (code 713, vendor 10415), 3GPP TS 29.329 §6.3.7A.
     #[inline]
     pub fn requested_nodes(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(713, 128, 10415, 131072, true, v);
+        self.0.avps.put_u32(0x2c9_000028af_80_92, v);
         self
     }
     /// `[ Serving-Node-Indication ]`: Serving-Node-Indication (code 714, vendor 10415), 3GPP TS 29.329 §6.3.23.
     #[inline]
     pub fn serving_node_indication(&mut self, v: ServingNodeIndication) -> &mut Self {
-        self.0.avps.put_i32(714, 128, 10415, 262144, true, v.0);
+        self.0.avps.put_i32(0x2ca_000028af_80_93, v.0);
         self
     }
     /// `[ Pre-paging-Supported ]`: Pre-paging-Supported (code 717, vendor 10415), 3GPP TS 29.329 §6.3.26.
     #[inline]
     pub fn pre_paging_supported(&mut self, v: PrePagingSupported) -> &mut Self {
-        self.0.avps.put_i32(717, 128, 10415, 524288, true, v.0);
+        self.0.avps.put_i32(0x2cd_000028af_80_94, v.0);
         self
     }
     /// `[ Local-Time-Zone-Indication ]`: Local-Time-Zone-Indication (code 718, vendor 10415), 3GPP TS 29.329 §6.3.27.
@@ -7171,13 +7171,13 @@ impl UserDataRequestWriter<'_> {
         &mut self,
         v: LocalTimeZoneIndication,
     ) -> &mut Self {
-        self.0.avps.put_i32(718, 128, 10415, 1048576, true, v.0);
+        self.0.avps.put_i32(0x2ce_000028af_80_95, v.0);
         self
     }
     /// `[ UDR-Flags ]`: UDR-Flags (code 719, vendor 10415), 3GPP TS 29.329 §6.3.28.
     #[inline]
     pub fn udr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(719, 128, 10415, 2097152, true, v);
+        self.0.avps.put_u32(0x2cf_000028af_80_96, v);
         self
     }
     /// `[ Call-Reference-Info ]`: Call-Reference-Info (code 720, vendor 10415), 3GPP TS 29.329 §6.3.29.
@@ -7216,7 +7216,7 @@ impl UserDataRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7300,13 +7300,13 @@ impl UserDataAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -7323,7 +7323,7 @@ impl UserDataAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -7340,19 +7340,19 @@ impl UserDataAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -7369,19 +7369,19 @@ impl UserDataAnswerWriter<'_> {
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 256, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_89, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 512, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8a, v);
         self
     }
     /// `[ Sh-User-Data ]`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
     #[inline]
     pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(702, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x2be_000028af_c0_8b, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -7456,7 +7456,7 @@ impl UserDataAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7547,13 +7547,13 @@ impl ProfileUpdateRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -7570,31 +7570,31 @@ impl ProfileUpdateRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -7622,31 +7622,31 @@ impl ProfileUpdateRequestWriter<'_> {
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 2048, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_8c, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 4096, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8d, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 8192, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8e, v);
         self
     }
     /// `1*{ Data-Reference }`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4. Each call appends another occurrence.
     #[inline]
     pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
-        self.0.avps.put_i32(703, 192, 10415, 128, false, v.0);
+        self.0.avps.put_i32(0x2bf_000028af_c0_08, v.0);
         self
     }
     /// `{ Sh-User-Data }`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
     #[inline]
     pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(702, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x2be_000028af_c0_89, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -7674,7 +7674,7 @@ impl ProfileUpdateRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7762,13 +7762,13 @@ impl ProfileUpdateAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -7785,7 +7785,7 @@ impl ProfileUpdateAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -7802,31 +7802,31 @@ impl ProfileUpdateAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 256, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_89, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 512, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8a, v);
         self
     }
     /// `[ Repository-Data-ID ]`: Repository-Data-ID (code 715, vendor 10415), 3GPP TS 29.329 §6.3.24.
@@ -7843,7 +7843,7 @@ impl ProfileUpdateAnswerWriter<'_> {
     /// `[ Data-Reference ]`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4.
     #[inline]
     pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
-        self.0.avps.put_i32(703, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_i32(0x2bf_000028af_c0_8c, v.0);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -7929,7 +7929,7 @@ impl ProfileUpdateAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8036,13 +8036,13 @@ impl SubscribeNotificationsRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -8059,31 +8059,31 @@ impl SubscribeNotificationsRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -8111,73 +8111,73 @@ impl SubscribeNotificationsRequestWriter<'_> {
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 2048, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_8c, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 4096, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8d, v);
         self
     }
     /// `*[ Service-Indication ]`: Service-Indication (code 704, vendor 10415), 3GPP TS 29.329 §6.3.5. Each call appends another occurrence.
     #[inline]
     pub fn service_indication(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(704, 192, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x2c0_000028af_c0_00, v);
         self
     }
     /// `[ Send-Data-Indication ]`: Send-Data-Indication (code 710, vendor 10415), 3GPP TS 29.329 §6.3.17.
     #[inline]
     pub fn send_data_indication(&mut self, v: SendDataIndication) -> &mut Self {
-        self.0.avps.put_i32(710, 128, 10415, 8192, true, v.0);
+        self.0.avps.put_i32(0x2c6_000028af_80_8e, v.0);
         self
     }
     /// `[ Server-Name ]`: Server-Name (code 602, vendor 10415), 3GPP TS 29.229 §6.3.3.
     #[inline]
     pub fn server_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(602, 192, 10415, 16384, true, v);
+        self.0.avps.put_str(0x25a_000028af_c0_8f, v);
         self
     }
     /// `{ Subs-Req-Type }`: Subs-Req-Type (code 705, vendor 10415), 3GPP TS 29.329 §6.3.6.
     #[inline]
     pub fn subs_req_type(&mut self, v: SubsReqType) -> &mut Self {
-        self.0.avps.put_i32(705, 192, 10415, 128, true, v.0);
+        self.0.avps.put_i32(0x2c1_000028af_c0_88, v.0);
         self
     }
     /// `1*{ Data-Reference }`: Data-Reference (code 703, vendor 10415), 3GPP TS 29.329 §6.3.4. Each call appends another occurrence.
     #[inline]
     pub fn data_reference(&mut self, v: DataReference) -> &mut Self {
-        self.0.avps.put_i32(703, 192, 10415, 256, false, v.0);
+        self.0.avps.put_i32(0x2bf_000028af_c0_09, v.0);
         self
     }
     /// `*[ Identity-Set ]`: Identity-Set (code 708, vendor 10415), 3GPP TS 29.329 §6.3.10. Each call appends another occurrence.
     #[inline]
     pub fn identity_set(&mut self, v: IdentitySet) -> &mut Self {
-        self.0.avps.put_i32(708, 128, 10415, 0, false, v.0);
+        self.0.avps.put_i32(0x2c4_000028af_80_00, v.0);
         self
     }
     /// `[ Expiry-Time ]`: Expiry-Time (code 709, vendor 10415), 3GPP TS 29.329 §6.3.16.
     #[inline]
     pub fn expiry_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(709, 128, 10415, 32768, true, v.0);
+        self.0.avps.put_u32(0x2c5_000028af_80_90, v.0);
         self
     }
     /// `*[ DSAI-Tag ]`: DSAI-Tag (code 711, vendor 10415), 3GPP TS 29.329 §6.3.18. Each call appends another occurrence.
     #[inline]
     pub fn dsai_tag(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(711, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0x2c7_000028af_80_00, v);
         self
     }
     /// `[ One-Time-Notification ]`: One-Time-Notification (code 712, vendor 10415), 3GPP TS 29.329 §6.3.22.
     #[inline]
     pub fn one_time_notification(&mut self, v: OneTimeNotification) -> &mut Self {
-        self.0.avps.put_i32(712, 128, 10415, 65536, true, v.0);
+        self.0.avps.put_i32(0x2c8_000028af_80_91, v.0);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 131072, true, v);
+        self.0.avps.put_str(0x1_00000000_40_92, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8205,7 +8205,7 @@ impl SubscribeNotificationsRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8293,13 +8293,13 @@ impl SubscribeNotificationsAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -8316,13 +8316,13 @@ impl SubscribeNotificationsAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -8339,25 +8339,25 @@ impl SubscribeNotificationsAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 256, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_89, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 512, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8a, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -8374,13 +8374,13 @@ impl SubscribeNotificationsAnswerWriter<'_> {
     /// `[ Sh-User-Data ]`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
     #[inline]
     pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(702, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x2be_000028af_c0_8b, v);
         self
     }
     /// `[ Expiry-Time ]`: Expiry-Time (code 709, vendor 10415), 3GPP TS 29.329 §6.3.16.
     #[inline]
     pub fn expiry_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(709, 128, 10415, 2048, true, v.0);
+        self.0.avps.put_u32(0x2c5_000028af_80_8c, v.0);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8455,7 +8455,7 @@ impl SubscribeNotificationsAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8541,13 +8541,13 @@ impl PushNotificationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -8564,31 +8564,31 @@ impl PushNotificationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x125_00000000_40_86, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -8616,25 +8616,25 @@ impl PushNotificationRequestWriter<'_> {
     /// `[ Wildcarded-Public-Identity ]`: Wildcarded-Public-Identity (code 634, vendor 10415), 3GPP TS 29.229 §6.3.35.
     #[inline]
     pub fn wildcarded_public_identity(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(634, 128, 10415, 1024, true, v);
+        self.0.avps.put_str(0x27a_000028af_80_8b, v);
         self
     }
     /// `[ Wildcarded-IMPU ]`: Wildcarded-IMPU (code 636, vendor 10415), 3GPP TS 29.229 §6.3.43.
     #[inline]
     pub fn wildcarded_impu(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(636, 128, 10415, 2048, true, v);
+        self.0.avps.put_str(0x27c_000028af_80_8c, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 4096, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8d, v);
         self
     }
     /// `{ Sh-User-Data }`: Sh-User-Data (code 702, vendor 10415), 3GPP TS 29.329 §6.3.3.
     #[inline]
     pub fn sh_user_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(702, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x2be_000028af_c0_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -8651,7 +8651,7 @@ impl PushNotificationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -8721,13 +8721,13 @@ impl PushNotificationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -8744,7 +8744,7 @@ impl PushNotificationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -8761,19 +8761,19 @@ impl PushNotificationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -8812,7 +8812,7 @@ impl PushNotificationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -16385,25 +16385,25 @@ impl UserIdentifierWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 1, true, v);
+        self.0.put_str(0x1_00000000_40_81, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_82, v);
         self
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self.0.put_str(0xc27_000028af_c0_83, v);
         self
     }
     /// `[ Type-Of-External-Identifier ]`: Type-Of-External-Identifier (code 3168, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn type_of_external_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3168, 192, 10415, 8, true, v);
+        self.0.put_u32(0xc60_000028af_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16469,7 +16469,7 @@ impl ServiceParametersWriter<'_> {
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3010, 192, 10415, 2, true, v);
+        self.0.put_u32(0xbc2_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16527,13 +16527,13 @@ impl T4ParametersWriter<'_> {
         &mut self,
         v: super::ts29368::PriorityIndication,
     ) -> &mut Self {
-        self.0.put_i32(3006, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xbbe_000028af_c0_81, v.0);
         self
     }
     /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_smea(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3309, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xced_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16641,7 +16641,7 @@ impl T4DataWriter<'_> {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn hss_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3109, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc25_000028af_c0_81, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -16763,31 +16763,31 @@ impl AeseCommunicationPatternWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc34_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 4, true, v);
+        self.0.put_u64(0xc72_000028af_c0_83, v);
         self
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 1, true, v);
+        self.0.put_str(0xc35_000028af_c0_81, v);
         self
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn scef_reference_id_for_deletion(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3126, 192, 10415, 0, false, v);
+        self.0.put_u32(0xc36_000028af_c0_00, v);
         self
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn scef_reference_id_for_deletion_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3187, 192, 10415, 0, false, v);
+        self.0.put_u64(0xc73_000028af_c0_00, v);
         self
     }
     /// `*[ Communication-Pattern-Set ]`: Communication-Pattern-Set (code 3114, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -16922,19 +16922,19 @@ impl CommunicationPatternSetWriter<'_> {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_communication_indicator(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3115, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc2b_000028af_c0_81, v);
         self
     }
     /// `[ Communication-Duration-Time ]`: Communication-Duration-Time (code 3116, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn communication_duration_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3116, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc2c_000028af_c0_82, v);
         self
     }
     /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3117, 192, 10415, 4, true, v);
+        self.0.put_u32(0xc2d_000028af_c0_83, v);
         self
     }
     /// `*[ Scheduled-Communication-Time ]`: Scheduled-Communication-Time (code 3118, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -16951,25 +16951,25 @@ impl CommunicationPatternSetWriter<'_> {
     /// `[ Stationary-Indication ]`: Stationary-Indication (code 3119, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn stationary_indication(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3119, 192, 10415, 8, true, v);
+        self.0.put_u32(0xc2f_000028af_c0_84, v);
         self
     }
     /// `[ Reference-ID-Validity-Time ]`: Reference-ID-Validity-Time (code 3148, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reference_id_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3148, 192, 10415, 16, true, v.0);
+        self.0.put_u32(0xc4c_000028af_c0_85, v.0);
         self
     }
     /// `[ Traffic-Profile ]`: Traffic-Profile (code 3183, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn traffic_profile(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3183, 192, 10415, 32, true, v);
+        self.0.put_u32(0xc6f_000028af_c0_86, v);
         self
     }
     /// `[ Battery-Indicator ]`: Battery-Indicator (code 3185, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn battery_indicator(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3185, 192, 10415, 64, true, v);
+        self.0.put_u32(0xc71_000028af_c0_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17052,19 +17052,19 @@ impl ScheduledCommunicationTimeWriter<'_> {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(563, 64, 0, 1, true, v);
+        self.0.put_u32(0x233_00000000_40_81, v);
         self
     }
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(561, 64, 0, 2, true, v);
+        self.0.put_u32(0x231_00000000_40_82, v);
         self
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(562, 64, 0, 4, true, v);
+        self.0.put_u32(0x232_00000000_40_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17130,19 +17130,19 @@ impl AeseCommunicationPatternConfigStatusWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc34_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self.0.put_u64(0xc72_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self.0.put_str(0xc35_000028af_c0_83, v);
         self
     }
     /// `[ AESE-Error-Report ]`: AESE-Error-Report (code 3121, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -17367,61 +17367,61 @@ impl MonitoringEventConfigurationWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 4, true, v);
+        self.0.put_u32(0xc34_000028af_c0_83, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 8, true, v);
+        self.0.put_u64(0xc72_000028af_c0_84, v);
         self
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 1, true, v);
+        self.0.put_str(0xc35_000028af_c0_81, v);
         self
     }
     /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3127, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc37_000028af_c0_82, v);
         self
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn scef_reference_id_for_deletion(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3126, 192, 10415, 0, false, v);
+        self.0.put_u32(0xc36_000028af_c0_00, v);
         self
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn scef_reference_id_for_deletion_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3187, 192, 10415, 0, false, v);
+        self.0.put_u64(0xc73_000028af_c0_00, v);
         self
     }
     /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_number_of_reports(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3128, 192, 10415, 16, true, v);
+        self.0.put_u32(0xc38_000028af_c0_85, v);
         self
     }
     /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_duration(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3130, 192, 10415, 32, true, v.0);
+        self.0.put_u32(0xc3a_000028af_c0_86, v.0);
         self
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(857, 192, 10415, 64, true, v);
+        self.0.put_str(0x359_000028af_c0_87, v);
         self
     }
     /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_detection_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3131, 192, 10415, 128, true, v);
+        self.0.put_u32(0xc3b_000028af_c0_88, v);
         self
     }
     /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -17449,19 +17449,19 @@ impl MonitoringEventConfigurationWriter<'_> {
     /// `[ Association-Type ]`: Association-Type (code 3138, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn association_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3138, 192, 10415, 1024, true, v);
+        self.0.put_u32(0xc42_000028af_c0_8b, v);
         self
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1674, 128, 10415, 2048, true, v);
+        self.0.put_i32(0x68a_000028af_80_8c, v);
         self
     }
     /// `*[ PLMN-ID-Requested ]`: PLMN-ID-Requested (code 3172, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn plmn_id_requested(&mut self, v: PlmnIdRequested) -> &mut Self {
-        self.0.put_i32(3172, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0xc64_000028af_c0_00, v.0);
         self
     }
     /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -17640,31 +17640,31 @@ impl MonitoringEventReportWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc34_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self.0.put_u64(0xc72_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self.0.put_str(0xc35_000028af_c0_83, v);
         self
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3140, 192, 10415, 8, true, v);
+        self.0.put_u32(0xc44_000028af_c0_84, v);
         self
     }
     /// `[ Reachability-Cause ]`: Reachability-Cause (code 4325, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn reachability_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4325, 192, 10415, 16, true, v);
+        self.0.put_u32(0x10e5_000028af_c0_85, v);
         self
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
@@ -17681,13 +17681,13 @@ impl MonitoringEventReportWriter<'_> {
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3127, 192, 10415, 64, true, v);
+        self.0.put_u32(0xc37_000028af_c0_87, v);
         self
     }
     /// `[ Loss-Of-Connectivity-Reason ]`: Loss-Of-Connectivity-Reason (code 3162, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn loss_of_connectivity_reason(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3162, 192, 10415, 128, true, v);
+        self.0.put_u32(0xc5a_000028af_c0_88, v);
         self
     }
     /// `[ Idle-Status-Indication ]`: Idle-Status-Indication (code 4322, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -17704,7 +17704,7 @@ impl MonitoringEventReportWriter<'_> {
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3329, 192, 10415, 512, true, v.0);
+        self.0.put_u32(0xd01_000028af_c0_8a, v.0);
         self
     }
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -17841,19 +17841,19 @@ impl UeReachabilityConfigurationWriter<'_> {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3132, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc3c_000028af_c0_81, v);
         self
     }
     /// `[ Maximum-Latency ]`: Maximum-Latency (code 3133, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_latency(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3133, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc3d_000028af_c0_82, v);
         self
     }
     /// `[ Maximum-Response-Time ]`: Maximum-Response-Time (code 3134, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_response_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3134, 192, 10415, 4, true, v);
+        self.0.put_u32(0xc3e_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17961,19 +17961,19 @@ impl LocationInformationConfigurationWriter<'_> {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monte_location_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3136, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc40_000028af_c0_81, v);
         self
     }
     /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn accuracy(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3137, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc41_000028af_c0_82, v);
         self
     }
     /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3117, 192, 10415, 4, true, v);
+        self.0.put_u32(0xc2d_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18085,19 +18085,19 @@ impl MonitoringEventConfigStatusWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc34_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self.0.put_u64(0xc72_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self.0.put_str(0xc35_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18184,13 +18184,13 @@ impl SupportedServicesWriter<'_> {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_monitoring_events(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3144, 192, 10415, 1, true, v);
+        self.0.put_u64(0xc48_000028af_c0_81, v);
         self
     }
     /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn node_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3153, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc51_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18290,13 +18290,13 @@ impl ServiceResultWriter<'_> {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(266, 64, 0, 1, true, v);
+        self.0.put_u32(0x10a_00000000_40_81, v);
         self
     }
     /// `[ Service-Result-Code ]`: Service-Result-Code (code 3147, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3147, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc4b_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18348,13 +18348,13 @@ impl NiddAuthorizationRequestWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 1, true, v);
+        self.0.put_str(0x1ed_00000000_40_81, v);
         self
     }
     /// `[ Requested-Validity-Time ]`: Requested-Validity-Time (code 3159, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn requested_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3159, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0xc57_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18416,25 +18416,25 @@ impl NiddAuthorizationResponseWriter<'_> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_81, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 2, true, v);
+        self.0.put_str(0x1_00000000_40_82, v);
         self
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self.0.put_str(0xc27_000028af_c0_83, v);
         self
     }
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn granted_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3160, 192, 10415, 8, true, v.0);
+        self.0.put_u32(0xc58_000028af_c0_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18540,7 +18540,7 @@ impl ServiceReportWriter<'_> {
     /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn node_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3153, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc51_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18677,7 +18677,7 @@ impl EnhancedCoverageRestrictionDataWriter<'_> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18722,7 +18722,7 @@ impl RestrictedPlmnListWriter<'_> {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x57f_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18767,7 +18767,7 @@ impl AllowedPlmnListWriter<'_> {
     /// `*[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9. Each call appends another occurrence.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x57f_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18878,19 +18878,19 @@ impl GroupMonitoringEventReportWriter<'_> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc34_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self.0.put_u64(0xc72_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self.0.put_str(0xc35_000028af_c0_83, v);
         self
     }
     /// `*[ Group-Monitoring-Event-Report-Item ]`: Group-Monitoring-Event-Report-Item (code 3166, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -19007,31 +19007,31 @@ impl GroupMonitoringEventReportItemWriter<'_> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_82, v);
         self
     }
     /// `[ Roaming-Information ]`: Roaming-Information (code 3139, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn roaming_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3139, 192, 10415, 4, true, v);
+        self.0.put_u32(0xc43_000028af_c0_83, v);
         self
     }
     /// `[ IMEI-Change ]`: IMEI-Change (code 3141, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn imei_change(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3141, 192, 10415, 8, true, v);
+        self.0.put_u32(0xc45_000028af_c0_84, v);
         self
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3140, 192, 10415, 16, true, v);
+        self.0.put_u32(0xc44_000028af_c0_85, v);
         self
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3329, 192, 10415, 32, true, v.0);
+        self.0.put_u32(0xd01_000028af_c0_86, v.0);
         self
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
@@ -19048,7 +19048,7 @@ impl GroupMonitoringEventReportItemWriter<'_> {
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3127, 192, 10415, 128, true, v);
+        self.0.put_u32(0xc37_000028af_c0_88, v);
         self
     }
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -19065,7 +19065,7 @@ impl GroupMonitoringEventReportItemWriter<'_> {
     /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn s6t_hss_cause(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3154, 192, 10415, 512, true, v);
+        self.0.put_u32(0xc52_000028af_c0_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19117,13 +19117,13 @@ impl ApnValidityTimeWriter<'_> {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn granted_validity_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3160, 192, 10415, 1, true, v.0);
+        self.0.put_u32(0xc58_000028af_c0_81, v.0);
         self
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 2, true, v);
+        self.0.put_str(0x1ed_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19200,49 +19200,49 @@ impl SuggestedNetworkConfigurationWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc34_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 4, true, v);
+        self.0.put_u64(0xc72_000028af_c0_83, v);
         self
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 1, true, v);
+        self.0.put_str(0xc35_000028af_c0_81, v);
         self
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn scef_reference_id_for_deletion(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3126, 192, 10415, 0, false, v);
+        self.0.put_u32(0xc36_000028af_c0_00, v);
         self
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
     #[inline]
     pub fn scef_reference_id_for_deletion_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3187, 192, 10415, 0, false, v);
+        self.0.put_u64(0xc73_000028af_c0_00, v);
         self
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1619, 192, 10415, 8, true, v);
+        self.0.put_u32(0x653_000028af_c0_84, v);
         self
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4324, 192, 10415, 16, true, v);
+        self.0.put_u32(0x10e4_000028af_c0_85, v);
         self
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(1674, 128, 10415, 32, true, v);
+        self.0.put_i32(0x68a_000028af_80_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19307,19 +19307,19 @@ impl MonitoringEventReportStatusWriter<'_> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 1, true, v);
+        self.0.put_u32(0xc34_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(3186, 192, 10415, 2, true, v);
+        self.0.put_u64(0xc72_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self.0.put_str(0xc35_000028af_c0_83, v);
         self
     }
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -19375,7 +19375,7 @@ impl AdditionalidentifiersWriter<'_> {
     /// `*[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4. Each call appends another occurrence.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 0, false, v);
+        self.0.put_str(0xc27_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19432,19 +19432,19 @@ impl GroupUserIdentifierWriter<'_> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 64, 0, 1, true, v);
+        self.0.put_str(0x1_00000000_40_81, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_82, v);
         self
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self.0.put_str(0xc27_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19534,7 +19534,7 @@ impl MtcProviderInfoWriter<'_> {
     /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn mtc_provider_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3179, 192, 10415, 1, true, v);
+        self.0.put_str(0xc6b_000028af_c0_81, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19619,7 +19619,7 @@ impl PdnConnectivityStatusConfigurationWriter<'_> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 1, true, v);
+        self.0.put_str(0x1ed_00000000_40_81, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19722,19 +19722,19 @@ impl PdnConnectivityStatusReportWriter<'_> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(493, 64, 0, 1, true, v);
+        self.0.put_str(0x1ed_00000000_40_81, v);
         self
     }
     /// `{ PDN-Connectivity-Status-Type }`: PDN-Connectivity-Status-Type (code 3182, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn pdn_connectivity_status_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3182, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc6e_000028af_c0_82, v);
         self
     }
     /// `[ PDN-Type ]`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
     #[inline]
     pub fn pdn_type(&mut self, v: super::ts29272::PdnType) -> &mut Self {
-        self.0.put_i32(1456, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x5b0_000028af_c0_83, v.0);
         self
     }
     /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
@@ -19743,13 +19743,13 @@ impl PdnConnectivityStatusReportWriter<'_> {
         &mut self,
         v: super::ts29272::NonIpPdnTypeIndicator,
     ) -> &mut Self {
-        self.0.put_i32(1681, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x691_000028af_c0_84, v.0);
         self
     }
     /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(848, 192, 10415, 0, false, v);
+        self.0.put_address(0x350_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -19814,13 +19814,13 @@ impl SubscriberInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -19837,31 +19837,31 @@ impl SubscriberInformationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -19878,13 +19878,13 @@ impl SubscriberInformationRequestWriter<'_> {
     /// `[ S6-Service-ID ]`: S6-Service-ID (code 3103, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn s6_service_id(&mut self, v: S6ServiceId) -> &mut Self {
-        self.0.avps.put_i32(3103, 192, 10415, 1024, true, v.0);
+        self.0.avps.put_i32(0xc1f_000028af_c0_8b, v.0);
         self
     }
     /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn scs_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3104, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0xc20_000028af_c0_8c, v);
         self
     }
     /// `[ Service-Parameters ]`: Service-Parameters (code 3105, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -19901,7 +19901,7 @@ impl SubscriberInformationRequestWriter<'_> {
     /// `{ SIR-Flags }`: SIR-Flags (code 3110, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn sir_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3110, 192, 10415, 64, true, v);
+        self.0.avps.put_u32(0xc26_000028af_c0_87, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -19940,7 +19940,7 @@ impl SubscriberInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -20020,13 +20020,13 @@ impl SubscriberInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -20043,13 +20043,13 @@ impl SubscriberInformationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -20066,13 +20066,13 @@ impl SubscriberInformationAnswerWriter<'_> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -20180,7 +20180,7 @@ impl SubscriberInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -20265,43 +20265,43 @@ impl ConfigurationInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -20351,7 +20351,7 @@ impl ConfigurationInformationRequestWriter<'_> {
     /// `[ CIR-Flags ]`: CIR-Flags (code 3145, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn cir_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3145, 192, 10415, 512, true, v);
+        self.0.avps.put_u32(0xc49_000028af_c0_8a, v);
         self
     }
     /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -20379,7 +20379,7 @@ impl ConfigurationInformationRequestWriter<'_> {
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_reporting_guard_timer(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3163, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xc5b_000028af_c0_8c, v);
         self
     }
     /// `*[ Suggested-Network-Configuration ]`: Suggested-Network-Configuration (code 3170, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -20407,7 +20407,7 @@ impl ConfigurationInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -20490,19 +20490,19 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -20519,19 +20519,19 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -20650,13 +20650,13 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn s6t_hss_cause(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3154, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0xc52_000028af_c0_8b, v);
         self
     }
     /// `[ CIA-Flags ]`: CIA-Flags (code 3164, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn cia_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3164, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xc5c_000028af_c0_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -20684,7 +20684,7 @@ impl ConfigurationInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -20757,43 +20757,43 @@ impl ReportingInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -20821,7 +20821,7 @@ impl ReportingInformationRequestWriter<'_> {
     /// `[ RIR-Flags ]`: RIR-Flags (code 3167, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn rir_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3167, 192, 10415, 256, true, v);
+        self.0.avps.put_u32(0xc5f_000028af_c0_89, v);
         self
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -20860,7 +20860,7 @@ impl ReportingInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -20931,19 +20931,19 @@ impl ReportingInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -20960,19 +20960,19 @@ impl ReportingInformationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -21069,7 +21069,7 @@ impl ReportingInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -21154,43 +21154,43 @@ impl NiddInformationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -21251,7 +21251,7 @@ impl NiddInformationRequestWriter<'_> {
     /// `[ NIR-Flags ]`: NIR-Flags (code 3174, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nir_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3174, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xc66_000028af_c0_8c, v);
         self
     }
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -21279,7 +21279,7 @@ impl NiddInformationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -21358,19 +21358,19 @@ impl NiddInformationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -21387,19 +21387,19 @@ impl NiddInformationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -21474,7 +21474,7 @@ impl NiddInformationAnswerWriter<'_> {
     /// `[ NIA-Flags ]`: NIA-Flags (code 3176, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nia_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3176, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0xc68_000028af_c0_8b, v);
         self
     }
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4. Each call appends another occurrence.
@@ -21513,7 +21513,7 @@ impl NiddInformationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -9071,13 +9071,13 @@ impl SmDeliveryFailureCauseWriter<'_> {
         &mut self,
         v: SmEnumeratedDeliveryFailureCause,
     ) -> &mut Self {
-        self.0.put_i32(3304, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xce8_000028af_c0_81, v.0);
         self
     }
     /// `[ SM-Diagnostic-Info ]`: SM-Diagnostic-Info (code 3305, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_diagnostic_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3305, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xce9_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9267,13 +9267,13 @@ impl MmeSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
-        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xcf9_000028af_c0_81, v.0);
         self
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self.0.put_u32(0xcfa_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9328,13 +9328,13 @@ impl MscSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
-        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xcf9_000028af_c0_81, v.0);
         self
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self.0.put_u32(0xcfa_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9389,13 +9389,13 @@ impl SgsnSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
-        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xcf9_000028af_c0_81, v.0);
         self
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self.0.put_u32(0xcfa_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9450,13 +9450,13 @@ impl IpSmGwSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
-        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xcf9_000028af_c0_81, v.0);
         self
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self.0.put_u32(0xcfa_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9516,19 +9516,19 @@ impl SmsmiCorrelationIdWriter<'_> {
     /// `[ HSS-ID ]`: HSS-ID (code 3325, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn hss_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3325, 128, 10415, 1, true, v);
+        self.0.put_str(0xcfd_000028af_80_81, v);
         self
     }
     /// `[ Originating-SIP-URI ]`: Originating-SIP-URI (code 3326, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn originating_sip_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3326, 128, 10415, 2, true, v);
+        self.0.put_str(0xcfe_000028af_80_82, v);
         self
     }
     /// `[ Destination-SIP-URI ]`: Destination-SIP-URI (code 3327, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn destination_sip_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3327, 128, 10415, 4, true, v);
+        self.0.put_str(0xcff_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9583,13 +9583,13 @@ impl Smsf3gppSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
-        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xcf9_000028af_c0_81, v.0);
         self
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self.0.put_u32(0xcfa_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9644,13 +9644,13 @@ impl SmsfNon3gppSmDeliveryOutcomeWriter<'_> {
     /// `[ SM-Delivery-Cause ]`: SM-Delivery-Cause (code 3321, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_cause(&mut self, v: SmDeliveryCause) -> &mut Self {
-        self.0.put_i32(3321, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xcf9_000028af_c0_81, v.0);
         self
     }
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3322, 192, 10415, 2, true, v);
+        self.0.put_u32(0xcfa_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9710,19 +9710,19 @@ impl Smsf3gppAddressWriter<'_> {
     /// `[ SMSF-3GPP-Number ]`: SMSF-3GPP-Number (code 3338, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3338, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xd0a_000028af_c0_81, v);
         self
     }
     /// `[ SMSF-3GPP-Name ]`: SMSF-3GPP-Name (code 3340, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3340, 192, 10415, 2, true, v);
+        self.0.put_str(0xd0c_000028af_c0_82, v);
         self
     }
     /// `[ SMSF-3GPP-Realm ]`: SMSF-3GPP-Realm (code 3342, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3342, 192, 10415, 4, true, v);
+        self.0.put_str(0xd0e_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9782,19 +9782,19 @@ impl SmsfNon3gppAddressWriter<'_> {
     /// `[ SMSF-Non-3GPP-Number ]`: SMSF-Non-3GPP-Number (code 3339, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3339, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xd0b_000028af_c0_81, v);
         self
     }
     /// `[ SMSF-Non-3GPP-Name ]`: SMSF-Non-3GPP-Name (code 3341, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3341, 192, 10415, 2, true, v);
+        self.0.put_str(0xd0d_000028af_c0_82, v);
         self
     }
     /// `[ SMSF-Non-3GPP-Realm ]`: SMSF-Non-3GPP-Realm (code 3343, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3343, 192, 10415, 4, true, v);
+        self.0.put_str(0xd0f_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -9867,13 +9867,13 @@ impl SendRoutingInfoForSmRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -9890,43 +9890,43 @@ impl SendRoutingInfoForSmRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(701, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0x2bd_000028af_c0_89, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8a, v);
         self
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -9954,31 +9954,31 @@ impl SendRoutingInfoForSmRequestWriter<'_> {
     /// `[ SC-Address ]`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3300, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0xce4_000028af_c0_8c, v);
         self
     }
     /// `[ SM-RP-MTI ]`: SM-RP-MTI (code 3308, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_mti(&mut self, v: SmRpMti) -> &mut Self {
-        self.0.avps.put_i32(3308, 192, 10415, 4096, true, v.0);
+        self.0.avps.put_i32(0xcec_000028af_c0_8d, v.0);
         self
     }
     /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_smea(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3309, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0xced_000028af_c0_8e, v);
         self
     }
     /// `[ SRR-Flags ]`: SRR-Flags (code 3310, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn srr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3310, 192, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xcee_000028af_c0_8f, v);
         self
     }
     /// `[ SM-Delivery-Not-Intended ]`: SM-Delivery-Not-Intended (code 3311, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_delivery_not_intended(&mut self, v: SmDeliveryNotIntended) -> &mut Self {
-        self.0.avps.put_i32(3311, 192, 10415, 32768, true, v.0);
+        self.0.avps.put_i32(0xcef_000028af_c0_90, v.0);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -9995,7 +9995,7 @@ impl SendRoutingInfoForSmRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10114,13 +10114,13 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10137,7 +10137,7 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -10154,25 +10154,25 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -10233,7 +10233,7 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
     pub fn lmsi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(2400, 128, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x960_000028af_80_8e, v);
         self
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -10250,37 +10250,37 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
     /// `[ MWD-Status ]`: MWD-Status (code 3312, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mwd_status(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3312, 192, 10415, 32768, true, v);
+        self.0.avps.put_u32(0xcf0_000028af_c0_90, v);
         self
     }
     /// `[ MME-Absent-User-Diagnostic-SM ]`: MME-Absent-User-Diagnostic-SM (code 3313, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn mme_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3313, 192, 10415, 65536, true, v);
+        self.0.avps.put_u32(0xcf1_000028af_c0_91, v);
         self
     }
     /// `[ MSC-Absent-User-Diagnostic-SM ]`: MSC-Absent-User-Diagnostic-SM (code 3314, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn msc_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3314, 192, 10415, 131072, true, v);
+        self.0.avps.put_u32(0xcf2_000028af_c0_92, v);
         self
     }
     /// `[ SGSN-Absent-User-Diagnostic-SM ]`: SGSN-Absent-User-Diagnostic-SM (code 3315, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sgsn_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3315, 192, 10415, 262144, true, v);
+        self.0.avps.put_u32(0xcf3_000028af_c0_93, v);
         self
     }
     /// `[ SMSF-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-3GPP-Absent-User-Diagnostic-SM (code 3334, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_3gpp_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3334, 192, 10415, 524288, true, v);
+        self.0.avps.put_u32(0xd06_000028af_c0_94, v);
         self
     }
     /// `[ SMSF-Non-3GPP-Absent-User-Diagnostic-SM ]`: SMSF-Non-3GPP-Absent-User-Diagnostic-SM (code 3335, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn smsf_non_3gpp_absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3335, 192, 10415, 1048576, true, v);
+        self.0.avps.put_u32(0xd07_000028af_c0_95, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -10308,7 +10308,7 @@ impl SendRoutingInfoForSmAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10401,13 +10401,13 @@ impl AlertServiceCentreRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10424,37 +10424,37 @@ impl AlertServiceCentreRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3300, 192, 10415, 64, true, v);
+        self.0.avps.put_bytes(0xce4_000028af_c0_87, v);
         self
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -10482,13 +10482,13 @@ impl AlertServiceCentreRequestWriter<'_> {
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3329, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_u32(0xd01_000028af_c0_8c, v.0);
         self
     }
     /// `[ SMS-GMSC-Alert-Event ]`: SMS-GMSC-Alert-Event (code 3333, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sms_gmsc_alert_event(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3333, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0xd05_000028af_c0_8d, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -10527,7 +10527,7 @@ impl AlertServiceCentreRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10597,13 +10597,13 @@ impl AlertServiceCentreAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10620,7 +10620,7 @@ impl AlertServiceCentreAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -10637,19 +10637,19 @@ impl AlertServiceCentreAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -10688,7 +10688,7 @@ impl AlertServiceCentreAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10777,13 +10777,13 @@ impl ReportSmDeliveryStatusRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10800,31 +10800,31 @@ impl ReportSmDeliveryStatusRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -10863,7 +10863,7 @@ impl ReportSmDeliveryStatusRequestWriter<'_> {
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3300, 192, 10415, 64, true, v);
+        self.0.avps.put_bytes(0xce4_000028af_c0_87, v);
         self
     }
     /// `{ SM-Delivery-Outcome }`: SM-Delivery-Outcome (code 3316, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -10880,7 +10880,7 @@ impl ReportSmDeliveryStatusRequestWriter<'_> {
     /// `[ RDR-Flags ]`: RDR-Flags (code 3323, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn rdr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3323, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0xcfb_000028af_c0_8d, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -10897,7 +10897,7 @@ impl ReportSmDeliveryStatusRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -10971,13 +10971,13 @@ impl ReportSmDeliveryStatusAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -10994,7 +10994,7 @@ impl ReportSmDeliveryStatusAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -11011,19 +11011,19 @@ impl ReportSmDeliveryStatusAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -11073,7 +11073,7 @@ impl ReportSmDeliveryStatusAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11166,13 +11166,13 @@ impl MoForwardShortMessageRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -11189,43 +11189,43 @@ impl MoForwardShortMessageRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8b, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3300, 192, 10415, 32, true, v);
+        self.0.avps.put_bytes(0xce4_000028af_c0_86, v);
         self
     }
     /// `[ OFR-Flags ]`: OFR-Flags (code 3328, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn ofr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3328, 128, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xd00_000028af_80_8c, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -11253,7 +11253,7 @@ impl MoForwardShortMessageRequestWriter<'_> {
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3301, 192, 10415, 128, true, v);
+        self.0.avps.put_bytes(0xce5_000028af_c0_88, v);
         self
     }
     /// `[ SMSMI-Correlation-ID ]`: SMSMI-Correlation-ID (code 3324, vendor 10415), 3GPP TS 29.338 §5.3.3.
@@ -11292,7 +11292,7 @@ impl MoForwardShortMessageRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11370,13 +11370,13 @@ impl MoForwardShortMessageAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -11393,7 +11393,7 @@ impl MoForwardShortMessageAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -11410,19 +11410,19 @@ impl MoForwardShortMessageAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -11450,7 +11450,7 @@ impl MoForwardShortMessageAnswerWriter<'_> {
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3301, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0xce5_000028af_c0_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -11478,7 +11478,7 @@ impl MoForwardShortMessageAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11588,13 +11588,13 @@ impl MtForwardShortMessageRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8a, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -11611,37 +11611,37 @@ impl MtForwardShortMessageRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x1_00000000_40_87, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -11669,55 +11669,55 @@ impl MtForwardShortMessageRequestWriter<'_> {
     /// `{ SC-Address }`: SC-Address (code 3300, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3300, 192, 10415, 128, true, v);
+        self.0.avps.put_bytes(0xce4_000028af_c0_88, v);
         self
     }
     /// `{ SM-RP-UI }`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3301, 192, 10415, 256, true, v);
+        self.0.avps.put_bytes(0xce5_000028af_c0_89, v);
         self
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
     pub fn mme_number_for_mt_sms(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1645, 128, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0x66d_000028af_80_8d, v);
         self
     }
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1489, 192, 10415, 8192, true, v);
+        self.0.avps.put_bytes(0x5d1_000028af_c0_8e, v);
         self
     }
     /// `[ TFR-Flags ]`: TFR-Flags (code 3302, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn tfr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3302, 192, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xce6_000028af_c0_8f, v);
         self
     }
     /// `[ SM-Delivery-Timer ]`: SM-Delivery-Timer (code 3306, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_timer(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3306, 192, 10415, 32768, true, v);
+        self.0.avps.put_u32(0xcea_000028af_c0_90, v);
         self
     }
     /// `[ SM-Delivery-Start-Time ]`: SM-Delivery-Start-Time (code 3307, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_delivery_start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3307, 192, 10415, 65536, true, v.0);
+        self.0.avps.put_u32(0xceb_000028af_c0_91, v.0);
         self
     }
     /// `[ Maximum-Retransmission-Time ]`: Maximum-Retransmission-Time (code 3330, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn maximum_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3330, 192, 10415, 131072, true, v.0);
+        self.0.avps.put_u32(0xd02_000028af_c0_92, v.0);
         self
     }
     /// `[ SMS-GMSC-Address ]`: SMS-GMSC-Address (code 3332, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sms_gmsc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3332, 192, 10415, 262144, true, v);
+        self.0.avps.put_bytes(0xd04_000028af_c0_93, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -11734,7 +11734,7 @@ impl MtForwardShortMessageRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -11824,13 +11824,13 @@ impl MtForwardShortMessageAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -11847,7 +11847,7 @@ impl MtForwardShortMessageAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -11864,19 +11864,19 @@ impl MtForwardShortMessageAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -11893,7 +11893,7 @@ impl MtForwardShortMessageAnswerWriter<'_> {
     /// `[ Absent-User-Diagnostic-SM ]`: Absent-User-Diagnostic-SM (code 3322, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn absent_user_diagnostic_sm(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3322, 192, 10415, 256, true, v);
+        self.0.avps.put_u32(0xcfa_000028af_c0_89, v);
         self
     }
     /// `[ SM-Delivery-Failure-Cause ]`: SM-Delivery-Failure-Cause (code 3303, vendor 10415), 3GPP TS 29.338 §6.3.3.
@@ -11910,13 +11910,13 @@ impl MtForwardShortMessageAnswerWriter<'_> {
     /// `[ SM-RP-UI ]`: SM-RP-UI (code 3301, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn sm_rp_ui(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3301, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0xce5_000028af_c0_8b, v);
         self
     }
     /// `[ Requested-Retransmission-Time ]`: Requested-Retransmission-Time (code 3331, vendor 10415), 3GPP TS 29.338 §6.3.3.
     #[inline]
     pub fn requested_retransmission_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(3331, 192, 10415, 2048, true, v.0);
+        self.0.avps.put_u32(0xd03_000028af_c0_8c, v.0);
         self
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
@@ -11955,7 +11955,7 @@ impl MtForwardShortMessageAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

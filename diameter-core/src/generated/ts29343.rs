@@ -3355,19 +3355,19 @@ impl MonitorTargetWriter<'_> {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3844, 128, 10415, 1, true, v);
+        self.0.put_str(0xf04_000028af_80_81, v);
         self
     }
     /// `{ PDUID }`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
     #[inline]
     pub fn pduid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3604, 128, 10415, 2, true, v);
+        self.0.put_bytes(0xe14_000028af_80_82, v);
         self
     }
     /// `[ Metadata-Indicator ]`: Metadata-Indicator (code 3612, vendor 10415), 3GPP TS 29.343 §6.4.18.
     #[inline]
     pub fn metadata_indicator(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3612, 128, 10415, 4, true, v);
+        self.0.put_u32(0xe1c_000028af_80_83, v);
         self
     }
     /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10. Each call appends another occurrence.
@@ -3433,13 +3433,13 @@ impl ProseCodeSuffixMaskWriter<'_> {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     #[inline]
     pub fn suffix_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3609, 128, 10415, 1, true, v);
+        self.0.put_bytes(0xe19_000028af_80_81, v);
         self
     }
     /// `1*{ Suffix-Mask }`: Suffix-Mask (code 3610, vendor 10415), 3GPP TS 29.343 §6.4.12. Each call appends another occurrence.
     #[inline]
     pub fn suffix_mask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3610, 128, 10415, 2, false, v);
+        self.0.put_bytes(0xe1a_000028af_80_02, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3494,13 +3494,13 @@ impl BannedUserTargetWriter<'_> {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3844, 128, 10415, 1, true, v);
+        self.0.put_str(0xf04_000028af_80_81, v);
         self
     }
     /// `{ Target-PDUID }`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
     #[inline]
     pub fn target_pduid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3845, 128, 10415, 2, true, v);
+        self.0.put_bytes(0xf05_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3584,49 +3584,49 @@ impl ProximityActionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -3643,67 +3643,67 @@ impl ProximityActionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3603, 192, 10415, 64, true, v);
+        self.0.avps.put_u32(0xe13_000028af_c0_87, v);
         self
     }
     /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
     #[inline]
     pub fn origin_app_layer_user_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3600, 192, 10415, 512, true, v);
+        self.0.avps.put_str(0xe10_000028af_c0_8a, v);
         self
     }
     /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
     #[inline]
     pub fn target_app_layer_user_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3601, 192, 10415, 1024, true, v);
+        self.0.avps.put_str(0xe11_000028af_c0_8b, v);
         self
     }
     /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3816, 192, 10415, 2048, true, v);
+        self.0.avps.put_str(0xee8_000028af_c0_8c, v);
         self
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3602, 192, 10415, 4096, true, v);
+        self.0.avps.put_bytes(0xe12_000028af_c0_8d, v);
         self
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3843, 128, 10415, 8192, true, v);
+        self.0.avps.put_str(0xf03_000028af_80_8e, v);
         self
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3811, 192, 10415, 16384, true, v);
+        self.0.avps.put_str(0xee3_000028af_c0_8f, v);
         self
     }
     /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
     #[inline]
     pub fn application_data(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3605, 128, 10415, 32768, true, v);
+        self.0.avps.put_str(0xe15_000028af_80_90, v);
         self
     }
     /// `[ Allowed-Suffixes-Number ]`: Allowed-Suffixes-Number (code 3606, vendor 10415), 3GPP TS 29.343 §6.4.8.
     #[inline]
     pub fn allowed_suffixes_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3606, 128, 10415, 65536, true, v);
+        self.0.avps.put_u32(0xe16_000028af_80_91, v);
         self
     }
     /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3844, 128, 10415, 131072, true, v);
+        self.0.avps.put_str(0xf04_000028af_80_92, v);
         self
     }
     /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17. Each call appends another occurrence.
@@ -3808,37 +3808,37 @@ impl ProximityActionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -3855,13 +3855,13 @@ impl ProximityActionAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -3878,13 +3878,13 @@ impl ProximityActionAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8c, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -3893,13 +3893,13 @@ impl ProximityActionAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8d, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -3916,37 +3916,37 @@ impl ProximityActionAnswerWriter<'_> {
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3603, 192, 10415, 32, true, v);
+        self.0.avps.put_u32(0xe13_000028af_c0_86, v);
         self
     }
     /// `[ Targeted-EPUID ]`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3817, 192, 10415, 16384, true, v);
+        self.0.avps.put_str(0xee9_000028af_c0_8f, v);
         self
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3602, 192, 10415, 32768, true, v);
+        self.0.avps.put_bytes(0xe12_000028af_c0_90, v);
         self
     }
     /// `*[ PDUID ]`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6. Each call appends another occurrence.
     #[inline]
     pub fn pduid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3604, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xe14_000028af_80_00, v);
         self
     }
     /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68. Each call appends another occurrence.
     #[inline]
     pub fn prose_restricted_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3847, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xf07_000028af_80_00, v);
         self
     }
     /// `*[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82. Each call appends another occurrence.
     #[inline]
     pub fn prose_app_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3867, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xf1b_000028af_80_00, v);
         self
     }
     /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10. Each call appends another occurrence.
@@ -3974,19 +3974,19 @@ impl ProximityActionAnswerWriter<'_> {
     /// `*[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66. Each call appends another occurrence.
     #[inline]
     pub fn target_pduid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3845, 128, 10415, 0, false, v);
+        self.0.avps.put_bytes(0xf05_000028af_80_00, v);
         self
     }
     /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
     #[inline]
     pub fn prose_application_metadata(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3853, 192, 10415, 65536, true, v);
+        self.0.avps.put_str(0xf0d_000028af_c0_91, v);
         self
     }
     /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
     #[inline]
     pub fn application_data(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3605, 128, 10415, 131072, true, v);
+        self.0.avps.put_str(0xe15_000028af_80_92, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -4074,49 +4074,49 @@ impl ProximityApplicationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -4133,19 +4133,19 @@ impl ProximityApplicationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3603, 192, 10415, 64, true, v);
+        self.0.avps.put_u32(0xe13_000028af_c0_87, v);
         self
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3843, 128, 10415, 512, true, v);
+        self.0.avps.put_str(0xf03_000028af_80_8a, v);
         self
     }
     /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17. Each call appends another occurrence.
@@ -4234,37 +4234,37 @@ impl ProximityApplicationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -4281,13 +4281,13 @@ impl ProximityApplicationAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 256, true, v);
+        self.0.avps.put_str(0x119_00000000_00_89, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8a, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -4304,13 +4304,13 @@ impl ProximityApplicationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 2048, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8c, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -4319,13 +4319,13 @@ impl ProximityApplicationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 4096, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8d, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8e, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -4342,7 +4342,7 @@ impl ProximityApplicationAnswerWriter<'_> {
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3603, 192, 10415, 32, true, v);
+        self.0.avps.put_u32(0xe13_000028af_c0_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -14172,49 +14172,49 @@ impl MatchReportWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self.0.put_u32(0xedc_000028af_c0_81, v);
         self
     }
     /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3810, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xee2_000028af_c0_82, v);
         self
     }
     /// `[ ProSe-Metadata-Index-Mask ]`: ProSe-Metadata-Index-Mask (code 3839, vendor 10415), 3GPP TS 29.345 §6.3.60.
     #[inline]
     pub fn prose_metadata_index_mask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3839, 128, 10415, 4, true, v);
+        self.0.put_bytes(0xeff_000028af_80_83, v);
         self
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3811, 192, 10415, 8, true, v);
+        self.0.put_str(0xee3_000028af_c0_84, v);
         self
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3815, 192, 10415, 16, true, v);
+        self.0.put_u32(0xee7_000028af_c0_85, v);
         self
     }
     /// `[ ProSe-Match-Refresh-Timer ]`: ProSe-Match-Refresh-Timer (code 3838, vendor 10415), 3GPP TS 29.345 §6.3.52.
     #[inline]
     pub fn prose_match_refresh_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3838, 192, 10415, 32, true, v);
+        self.0.put_u32(0xefe_000028af_c0_86, v);
         self
     }
     /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
     #[inline]
     pub fn prose_application_metadata(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3853, 192, 10415, 64, true, v);
+        self.0.put_str(0xf0d_000028af_c0_87, v);
         self
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3868, 128, 10415, 128, true, v);
+        self.0.put_bytes(0xf1c_000028af_80_88, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14280,31 +14280,31 @@ impl ProseDiscoveryFilterWriter<'_> {
     /// `{ 3GPP-Filter-Id }`: 3GPP-Filter-Id (code 3805, vendor 10415), 3GPP TS 29.345 §6.3.9.
     #[inline]
     pub fn tgpp_filter_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3805, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xedd_000028af_c0_81, v);
         self
     }
     /// `{ ProSe-App-Id }`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3811, 192, 10415, 2, true, v);
+        self.0.put_str(0xee3_000028af_c0_82, v);
         self
     }
     /// `{ ProSe-Validity-Timer }`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3815, 192, 10415, 4, true, v);
+        self.0.put_u32(0xee7_000028af_c0_83, v);
         self
     }
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3810, 192, 10415, 8, true, v);
+        self.0.put_bytes(0xee2_000028af_c0_84, v);
         self
     }
     /// `*[ ProSe-App-Mask ]`: ProSe-App-Mask (code 3812, vendor 10415), 3GPP TS 29.345 §6.3.18. Each call appends another occurrence.
     #[inline]
     pub fn prose_app_mask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3812, 192, 10415, 0, false, v);
+        self.0.put_bytes(0xee4_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14381,25 +14381,25 @@ impl WifiP2pAssistanceInfoWriter<'_> {
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self.0.put_str(0x5f4_000028af_c0_81, v);
         self
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(464, 0, 0, 2, true, v);
+        self.0.put_bytes(0x1d0_00000000_00_82, v);
         self
     }
     /// `[ P2P-Features ]`: P2P-Features (code 3809, vendor 10415), 3GPP TS 29.345 §6.3.15.
     #[inline]
     pub fn p2p_features(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3809, 192, 10415, 4, true, v);
+        self.0.put_u32(0xee1_000028af_c0_83, v);
         self
     }
     /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3821, 192, 10415, 8, true, v);
+        self.0.put_bytes(0xeed_000028af_c0_84, v);
         self
     }
     /// `[ WLAN-Link-Layer-Id-List ]`: WLAN-Link-Layer-Id-List (code 3822, vendor 10415), 3GPP TS 29.345 §6.3.33.
@@ -14416,13 +14416,13 @@ impl WifiP2pAssistanceInfoWriter<'_> {
     /// `[ Operating-Channel ]`: Operating-Channel (code 3808, vendor 10415), 3GPP TS 29.345 §6.3.14.
     #[inline]
     pub fn operating_channel(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3808, 192, 10415, 32, true, v);
+        self.0.put_u32(0xee0_000028af_c0_86, v);
         self
     }
     /// `[ Assistance-Info-Validity-Timer ]`: Assistance-Info-Validity-Timer (code 3803, vendor 10415), 3GPP TS 29.345 §6.3.4.
     #[inline]
     pub fn assistance_info_validity_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3803, 192, 10415, 64, true, v);
+        self.0.put_u32(0xedb_000028af_c0_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14522,7 +14522,7 @@ impl WlanLinkLayerIdListWriter<'_> {
     /// `*[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32. Each call appends another occurrence.
     #[inline]
     pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3821, 192, 10415, 0, false, v);
+        self.0.put_bytes(0xeed_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14582,19 +14582,19 @@ impl ProseAppCodeInfoWriter<'_> {
     /// `{ ProSe-App-Code }`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3810, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xee2_000028af_c0_81, v);
         self
     }
     /// `{ MIC }`: MIC (code 3836, vendor 10415), 3GPP TS 29.345 §6.3.40.
     #[inline]
     pub fn mic(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3836, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xefc_000028af_c0_82, v);
         self
     }
     /// `{ UTC-based-Counter }`: UTC-based-Counter (code 3837, vendor 10415), 3GPP TS 29.345 §6.3.41.
     #[inline]
     pub fn utc_based_counter(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3837, 192, 10415, 4, true, v);
+        self.0.put_u32(0xefd_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14654,7 +14654,7 @@ impl LocationUpdateTriggerWriter<'_> {
     /// `{ Location-Update-Event-Type }`: Location-Update-Event-Type (code 3824, vendor 10415), 3GPP TS 29.345 §6.3.43.
     #[inline]
     pub fn location_update_event_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3824, 192, 10415, 1, true, v);
+        self.0.put_u32(0xef0_000028af_c0_81, v);
         self
     }
     /// `[ Change-Of-Area-Type ]`: Change-Of-Area-Type (code 3825, vendor 10415), 3GPP TS 29.345 §6.3.44.
@@ -14736,19 +14736,19 @@ impl ChangeOfAreaTypeWriter<'_> {
     /// `{ Location-Update-Event-Trigger }`: Location-Update-Event-Trigger (code 3826, vendor 10415), 3GPP TS 29.345 §6.3.45.
     #[inline]
     pub fn location_update_event_trigger(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3826, 192, 10415, 1, true, v);
+        self.0.put_u32(0xef2_000028af_c0_81, v);
         self
     }
     /// `{ Report-Cardinality }`: Report-Cardinality (code 3827, vendor 10415), 3GPP TS 29.345 §6.3.46.
     #[inline]
     pub fn report_cardinality(&mut self, v: ReportCardinality) -> &mut Self {
-        self.0.put_i32(3827, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xef3_000028af_c0_82, v.0);
         self
     }
     /// `[ Minimum-Interval-Time ]`: Minimum-Interval-Time (code 3828, vendor 10415), 3GPP TS 29.345 §6.3.47.
     #[inline]
     pub fn minimum_interval_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3828, 192, 10415, 4, true, v);
+        self.0.put_u32(0xef4_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14803,13 +14803,13 @@ impl PeriodicLocationTypeWriter<'_> {
     /// `{ Location-Report-Interval-Time }`: Location-Report-Interval-Time (code 3830, vendor 10415), 3GPP TS 29.345 §6.3.49.
     #[inline]
     pub fn location_report_interval_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3830, 192, 10415, 1, true, v);
+        self.0.put_u32(0xef6_000028af_c0_81, v);
         self
     }
     /// `{ Total-Number-Of-Reports }`: Total-Number-Of-Reports (code 3831, vendor 10415), 3GPP TS 29.345 §6.3.50.
     #[inline]
     pub fn total_number_of_reports(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3831, 192, 10415, 2, true, v);
+        self.0.put_u32(0xef7_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -14930,7 +14930,7 @@ impl DiscoveryAuthRequestWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self.0.put_u32(0xedc_000028af_c0_81, v);
         self
     }
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
@@ -14947,25 +14947,25 @@ impl DiscoveryAuthRequestWriter<'_> {
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3811, 192, 10415, 4, true, v);
+        self.0.put_str(0xee3_000028af_c0_83, v);
         self
     }
     /// `[ ProSe-App-Code ]`: ProSe-App-Code (code 3810, vendor 10415), 3GPP TS 29.345 §6.3.16.
     #[inline]
     pub fn prose_app_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3810, 192, 10415, 8, true, v);
+        self.0.put_bytes(0xee2_000028af_c0_84, v);
         self
     }
     /// `[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82.
     #[inline]
     pub fn prose_app_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3867, 128, 10415, 16, true, v);
+        self.0.put_bytes(0xf1b_000028af_80_85, v);
         self
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3815, 192, 10415, 32, true, v);
+        self.0.put_u32(0xee7_000028af_c0_86, v);
         self
     }
     /// `[ App-Identifier ]`: App-Identifier (code 3840, vendor 10415), 3GPP TS 29.345 §6.3.61.
@@ -14982,43 +14982,43 @@ impl DiscoveryAuthRequestWriter<'_> {
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3843, 128, 10415, 128, true, v);
+        self.0.put_str(0xf03_000028af_80_88, v);
         self
     }
     /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3844, 128, 10415, 256, true, v);
+        self.0.put_str(0xf04_000028af_80_89, v);
         self
     }
     /// `[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
     #[inline]
     pub fn target_pduid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3845, 128, 10415, 512, true, v);
+        self.0.put_bytes(0xf05_000028af_80_8a, v);
         self
     }
     /// `[ ProSe-Restricted-Code ]`: ProSe-Restricted-Code (code 3846, vendor 10415), 3GPP TS 29.345 §6.3.67.
     #[inline]
     pub fn prose_restricted_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3846, 128, 10415, 1024, true, v);
+        self.0.put_bytes(0xf06_000028af_80_8b, v);
         self
     }
     /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68. Each call appends another occurrence.
     #[inline]
     pub fn prose_restricted_code_suffix_range(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3847, 128, 10415, 0, false, v);
+        self.0.put_bytes(0xf07_000028af_80_00, v);
         self
     }
     /// `[ Banned-RPAUID ]`: Banned-RPAUID (code 3858, vendor 10415), 3GPP TS 29.345 §6.3.73.
     #[inline]
     pub fn banned_rpauid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3858, 128, 10415, 2048, true, v);
+        self.0.put_str(0xf12_000028af_80_8c, v);
         self
     }
     /// `[ Banned-PDUID ]`: Banned-PDUID (code 3859, vendor 10415), 3GPP TS 29.345 §6.3.74.
     #[inline]
     pub fn banned_pduid(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3859, 128, 10415, 4096, true, v);
+        self.0.put_bytes(0xf13_000028af_80_8d, v);
         self
     }
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -15035,7 +15035,7 @@ impl DiscoveryAuthRequestWriter<'_> {
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3868, 128, 10415, 16384, true, v);
+        self.0.put_bytes(0xf1c_000028af_80_8f, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15121,7 +15121,7 @@ impl DiscoveryAuthResponseWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self.0.put_u32(0xedc_000028af_c0_81, v);
         self
     }
     /// `*[ ProSe-Discovery-Filter ]`: ProSe-Discovery-Filter (code 3813, vendor 10415), 3GPP TS 29.345 §6.3.20. Each call appends another occurrence.
@@ -15138,19 +15138,19 @@ impl DiscoveryAuthResponseWriter<'_> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_82, v);
         self
     }
     /// `[ ProSe-Restricted-Code ]`: ProSe-Restricted-Code (code 3846, vendor 10415), 3GPP TS 29.345 §6.3.67.
     #[inline]
     pub fn prose_restricted_code(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3846, 128, 10415, 4, true, v);
+        self.0.put_bytes(0xf06_000028af_80_83, v);
         self
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3815, 192, 10415, 8, true, v);
+        self.0.put_u32(0xee7_000028af_c0_84, v);
         self
     }
     /// `[ Code-Sending-Security-Material ]`: Code-Sending-Security-Material (code 3861, vendor 10415), 3GPP TS 29.345 §6.3.76.
@@ -15178,13 +15178,13 @@ impl DiscoveryAuthResponseWriter<'_> {
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     #[inline]
     pub fn duik(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3863, 128, 10415, 64, true, v);
+        self.0.put_bytes(0xf17_000028af_80_87, v);
         self
     }
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3868, 128, 10415, 128, true, v);
+        self.0.put_bytes(0xf1c_000028af_80_88, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15250,7 +15250,7 @@ impl MatchRequestWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self.0.put_u32(0xedc_000028af_c0_81, v);
         self
     }
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
@@ -15267,7 +15267,7 @@ impl MatchRequestWriter<'_> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_83, v);
         self
     }
     /// `*[ ProSe-App-Code-Info ]`: ProSe-App-Code-Info (code 3835, vendor 10415), 3GPP TS 29.345 §6.3.39. Each call appends another occurrence.
@@ -15284,7 +15284,7 @@ impl MatchRequestWriter<'_> {
     /// `[ PC5-tech ]`: PC5-tech (code 3868, vendor 10415), 3GPP TS 29.345 §6.3.84.
     #[inline]
     pub fn pc5_tech(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3868, 128, 10415, 8, true, v);
+        self.0.put_bytes(0xf1c_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15340,7 +15340,7 @@ impl MatchReportInfoWriter<'_> {
     /// `{ Discovery-Type }`: Discovery-Type (code 3804, vendor 10415), 3GPP TS 29.345 §6.3.5.
     #[inline]
     pub fn discovery_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3804, 192, 10415, 1, true, v);
+        self.0.put_u32(0xedc_000028af_c0_81, v);
         self
     }
     /// `[ User-Identity ]`: User-Identity (code 700, vendor 10415), 3GPP TS 29.329 §6.3.1.
@@ -15357,7 +15357,7 @@ impl MatchReportInfoWriter<'_> {
     /// `*[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17. Each call appends another occurrence.
     #[inline]
     pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3811, 192, 10415, 0, false, v);
+        self.0.put_str(0xee3_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15412,13 +15412,13 @@ impl AppIdentifierWriter<'_> {
     /// `{ OS-ID }`: OS-ID (code 3841, vendor 10415), 3GPP TS 29.345 §6.3.62.
     #[inline]
     pub fn os_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3841, 128, 10415, 1, true, v);
+        self.0.put_bytes(0xf01_000028af_80_81, v);
         self
     }
     /// `{ OS-App-ID }`: OS-App-ID (code 3842, vendor 10415), 3GPP TS 29.345 §6.3.63.
     #[inline]
     pub fn os_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3842, 128, 10415, 2, true, v);
+        self.0.put_str(0xf02_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15488,31 +15488,31 @@ impl CodeReceivingSecurityMaterialWriter<'_> {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     #[inline]
     pub fn dusk(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3862, 128, 10415, 1, true, v);
+        self.0.put_bytes(0xf16_000028af_80_81, v);
         self
     }
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     #[inline]
     pub fn duik(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3863, 128, 10415, 2, true, v);
+        self.0.put_bytes(0xf17_000028af_80_82, v);
         self
     }
     /// `[ MIC-Check-Indicator ]`: MIC-Check-Indicator (code 3865, vendor 10415), 3GPP TS 29.345 §6.3.80.
     #[inline]
     pub fn mic_check_indicator(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3865, 128, 10415, 4, true, v);
+        self.0.put_u32(0xf19_000028af_80_83, v);
         self
     }
     /// `[ DUCK ]`: DUCK (code 3864, vendor 10415), 3GPP TS 29.345 §6.3.79.
     #[inline]
     pub fn duck(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3864, 128, 10415, 8, true, v);
+        self.0.put_bytes(0xf18_000028af_80_84, v);
         self
     }
     /// `[ Encrypted-Bitmask ]`: Encrypted-Bitmask (code 3866, vendor 10415), 3GPP TS 29.345 §6.3.81.
     #[inline]
     pub fn encrypted_bitmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3866, 128, 10415, 16, true, v);
+        self.0.put_bytes(0xf1a_000028af_80_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15577,25 +15577,25 @@ impl CodeSendingSecurityMaterialWriter<'_> {
     /// `[ DUSK ]`: DUSK (code 3862, vendor 10415), 3GPP TS 29.345 §6.3.77.
     #[inline]
     pub fn dusk(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3862, 128, 10415, 1, true, v);
+        self.0.put_bytes(0xf16_000028af_80_81, v);
         self
     }
     /// `[ DUIK ]`: DUIK (code 3863, vendor 10415), 3GPP TS 29.345 §6.3.78.
     #[inline]
     pub fn duik(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3863, 128, 10415, 2, true, v);
+        self.0.put_bytes(0xf17_000028af_80_82, v);
         self
     }
     /// `[ DUCK ]`: DUCK (code 3864, vendor 10415), 3GPP TS 29.345 §6.3.79.
     #[inline]
     pub fn duck(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3864, 128, 10415, 4, true, v);
+        self.0.put_bytes(0xf18_000028af_80_83, v);
         self
     }
     /// `[ Encrypted-Bitmask ]`: Encrypted-Bitmask (code 3866, vendor 10415), 3GPP TS 29.345 §6.3.81.
     #[inline]
     pub fn encrypted_bitmask(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3866, 128, 10415, 8, true, v);
+        self.0.put_bytes(0xf1a_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15648,13 +15648,13 @@ impl ProseAuthorizationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -15671,31 +15671,31 @@ impl ProseAuthorizationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -15734,7 +15734,7 @@ impl ProseAuthorizationRequestWriter<'_> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1407, 192, 10415, 64, true, v);
+        self.0.avps.put_bytes(0x57f_000028af_c0_87, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -15751,7 +15751,7 @@ impl ProseAuthorizationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -15843,13 +15843,13 @@ impl ProseAuthorizationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -15866,7 +15866,7 @@ impl ProseAuthorizationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -15883,19 +15883,19 @@ impl ProseAuthorizationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -15959,31 +15959,31 @@ impl ProseAuthorizationAnswerWriter<'_> {
     /// `[ ProSe-Direct-Allowed ]`: ProSe-Direct-Allowed (code 3704, vendor 10415), 3GPP TS 29.344 §6.3.5.
     #[inline]
     pub fn prose_direct_allowed(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3704, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0xe78_000028af_c0_8b, v);
         self
     }
     /// `[ Validity-Time-Announce ]`: Validity-Time-Announce (code 3832, vendor 10415), 3GPP TS 29.345 §6.3.36.
     #[inline]
     pub fn validity_time_announce(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3832, 192, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xef8_000028af_c0_8c, v);
         self
     }
     /// `[ Validity-Time-Monitor ]`: Validity-Time-Monitor (code 3833, vendor 10415), 3GPP TS 29.345 §6.3.37.
     #[inline]
     pub fn validity_time_monitor(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3833, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0xef9_000028af_c0_8d, v);
         self
     }
     /// `[ Validity-Time-Communication ]`: Validity-Time-Communication (code 3834, vendor 10415), 3GPP TS 29.345 §6.3.38.
     #[inline]
     pub fn validity_time_communication(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3834, 192, 10415, 8192, true, v);
+        self.0.avps.put_u32(0xefa_000028af_c0_8e, v);
         self
     }
     /// `[ Authorized-Discovery-Range ]`: Authorized-Discovery-Range (code 3708, vendor 10415), 3GPP TS 29.344 §6.3.13.
     #[inline]
     pub fn authorized_discovery_range(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3708, 192, 10415, 16384, true, v);
+        self.0.avps.put_u32(0xe7c_000028af_c0_8f, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -16011,7 +16011,7 @@ impl ProseAuthorizationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16089,13 +16089,13 @@ impl ProseDiscoveryRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16112,31 +16112,31 @@ impl ProseDiscoveryRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -16175,7 +16175,7 @@ impl ProseDiscoveryRequestWriter<'_> {
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
     #[inline]
     pub fn discovery_entry_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3850, 128, 10415, 1024, true, v);
+        self.0.avps.put_u32(0xf0a_000028af_80_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -16192,7 +16192,7 @@ impl ProseDiscoveryRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16272,13 +16272,13 @@ impl ProseDiscoveryAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16295,7 +16295,7 @@ impl ProseDiscoveryAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -16312,19 +16312,19 @@ impl ProseDiscoveryAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -16399,7 +16399,7 @@ impl ProseDiscoveryAnswerWriter<'_> {
     /// `[ Discovery-Entry-ID ]`: Discovery-Entry-ID (code 3850, vendor 10415), 3GPP TS 29.345 §6.3.59.
     #[inline]
     pub fn discovery_entry_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3850, 128, 10415, 2048, true, v);
+        self.0.avps.put_u32(0xf0a_000028af_80_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -16427,7 +16427,7 @@ impl ProseDiscoveryAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16505,13 +16505,13 @@ impl ProseMatchRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16528,31 +16528,31 @@ impl ProseMatchRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -16591,7 +16591,7 @@ impl ProseMatchRequestWriter<'_> {
     /// `[ PMR-Flags ]`: PMR-Flags (code 3852, vendor 10415), 3GPP TS 29.345 §6.3.57.
     #[inline]
     pub fn pmr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3852, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0xf0c_000028af_c0_8b, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -16608,7 +16608,7 @@ impl ProseMatchRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16680,13 +16680,13 @@ impl ProseMatchAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16703,7 +16703,7 @@ impl ProseMatchAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -16720,19 +16720,19 @@ impl ProseMatchAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -16829,7 +16829,7 @@ impl ProseMatchAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -16903,13 +16903,13 @@ impl ProseMatchReportInfoRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -16926,31 +16926,31 @@ impl ProseMatchReportInfoRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -17000,7 +17000,7 @@ impl ProseMatchReportInfoRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17072,13 +17072,13 @@ impl ProseMatchReportInfoAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17095,7 +17095,7 @@ impl ProseMatchReportInfoAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -17112,19 +17112,19 @@ impl ProseMatchReportInfoAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -17210,7 +17210,7 @@ impl ProseMatchReportInfoAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17304,13 +17304,13 @@ impl ProseProximityRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 1024, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_8b, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17327,31 +17327,31 @@ impl ProseProximityRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 4096, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8d, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -17379,31 +17379,31 @@ impl ProseProximityRequestWriter<'_> {
     /// `{ PRR-Flags }`: PRR-Flags (code 3814, vendor 10415), 3GPP TS 29.345 §6.3.21.
     #[inline]
     pub fn prr_flags(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3814, 192, 10415, 32, true, v);
+        self.0.avps.put_u32(0xee6_000028af_c0_86, v);
         self
     }
     /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3816, 192, 10415, 64, true, v);
+        self.0.avps.put_str(0xee8_000028af_c0_87, v);
         self
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3817, 192, 10415, 128, true, v);
+        self.0.avps.put_str(0xee9_000028af_c0_88, v);
         self
     }
     /// `{ Time-Window }`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
     #[inline]
     pub fn time_window(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(3818, 192, 10415, 256, true, v);
+        self.0.avps.put_u32(0xeea_000028af_c0_89, v);
         self
     }
     /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1242, 192, 10415, 512, true, v);
+        self.0.avps.put_bytes(0x4da_000028af_c0_8a, v);
         self
     }
     /// `[ Location-Update-Trigger ]`: Location-Update-Trigger (code 3823, vendor 10415), 3GPP TS 29.345 §6.3.42.
@@ -17431,7 +17431,7 @@ impl ProseProximityRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17511,13 +17511,13 @@ impl ProseProximityAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17534,7 +17534,7 @@ impl ProseProximityAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -17551,19 +17551,19 @@ impl ProseProximityAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -17627,13 +17627,13 @@ impl ProseProximityAnswerWriter<'_> {
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1242, 192, 10415, 1024, true, v);
+        self.0.avps.put_bytes(0x4da_000028af_c0_8b, v);
         self
     }
     /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(3821, 192, 10415, 2048, true, v);
+        self.0.avps.put_bytes(0xeed_000028af_c0_8c, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -17661,7 +17661,7 @@ impl ProseProximityAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17739,13 +17739,13 @@ impl ProseLocationUpdateRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17762,31 +17762,31 @@ impl ProseLocationUpdateRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -17814,13 +17814,13 @@ impl ProseLocationUpdateRequestWriter<'_> {
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3817, 192, 10415, 32, true, v);
+        self.0.avps.put_str(0xee9_000028af_c0_86, v);
         self
     }
     /// `{ Location-Estimate }`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(1242, 192, 10415, 64, true, v);
+        self.0.avps.put_bytes(0x4da_000028af_c0_87, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -17837,7 +17837,7 @@ impl ProseLocationUpdateRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -17909,13 +17909,13 @@ impl ProseLocationUpdateAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -17932,7 +17932,7 @@ impl ProseLocationUpdateAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -17949,19 +17949,19 @@ impl ProseLocationUpdateAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -18047,7 +18047,7 @@ impl ProseLocationUpdateAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18129,13 +18129,13 @@ impl ProseAlertRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -18152,31 +18152,31 @@ impl ProseAlertRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -18204,13 +18204,13 @@ impl ProseAlertRequestWriter<'_> {
     /// `{ App-Layer-User-Id }`: App-Layer-User-Id (code 3801, vendor 10415), 3GPP TS 29.345 §6.3.2.
     #[inline]
     pub fn app_layer_user_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3801, 192, 10415, 32, true, v);
+        self.0.avps.put_str(0xed9_000028af_c0_86, v);
         self
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3817, 192, 10415, 64, true, v);
+        self.0.avps.put_str(0xee9_000028af_c0_87, v);
         self
     }
     /// `[ Assistance-Info ]`: Assistance-Info (code 3802, vendor 10415), 3GPP TS 29.345 §6.3.3.
@@ -18238,7 +18238,7 @@ impl ProseAlertRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18310,13 +18310,13 @@ impl ProseAlertAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -18333,7 +18333,7 @@ impl ProseAlertAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -18350,19 +18350,19 @@ impl ProseAlertAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -18448,7 +18448,7 @@ impl ProseAlertAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18526,13 +18526,13 @@ impl ProseCancellationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -18549,31 +18549,31 @@ impl ProseCancellationRequestWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -18601,13 +18601,13 @@ impl ProseCancellationRequestWriter<'_> {
     /// `{ Requesting-EPUID }`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3816, 192, 10415, 32, true, v);
+        self.0.avps.put_str(0xee8_000028af_c0_86, v);
         self
     }
     /// `{ Targeted-EPUID }`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(3817, 192, 10415, 64, true, v);
+        self.0.avps.put_str(0xee9_000028af_c0_87, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -18624,7 +18624,7 @@ impl ProseCancellationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -18696,13 +18696,13 @@ impl ProseCancellationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -18719,7 +18719,7 @@ impl ProseCancellationAnswerWriter<'_> {
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -18736,19 +18736,19 @@ impl ProseCancellationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -18834,7 +18834,7 @@ impl ProseCancellationAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

@@ -3227,37 +3227,37 @@ impl DeviceActionWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 4, true, v);
+        self.0.put_str(0xc27_000028af_c0_83, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 8, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_84, v);
         self
     }
     /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn scs_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3104, 192, 10415, 16, true, v);
+        self.0.put_bytes(0xc20_000028af_c0_85, v);
         self
     }
     /// `{ Reference-Number }`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn reference_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3007, 192, 10415, 1, true, v);
+        self.0.put_u32(0xbbf_000028af_c0_81, v);
         self
     }
     /// `[ Old-Reference-Number ]`: Old-Reference-Number (code 3011, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn old_reference_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3011, 192, 10415, 32, true, v);
+        self.0.put_u32(0xbc3_000028af_c0_86, v);
         self
     }
     /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     #[inline]
     pub fn action_type(&mut self, v: ActionType) -> &mut Self {
-        self.0.put_i32(3005, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xbbd_000028af_c0_82, v.0);
         self
     }
     /// `[ Trigger-Data ]`: Trigger-Data (code 3003, vendor 10415), 3GPP TS 29.368 §6.4.
@@ -3274,7 +3274,7 @@ impl DeviceActionWriter<'_> {
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(448, 64, 0, 128, true, v);
+        self.0.put_u32(0x1c0_00000000_40_88, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3359,49 +3359,49 @@ impl DeviceNotificationWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 2, true, v);
+        self.0.put_str(0xc27_000028af_c0_82, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_83, v);
         self
     }
     /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn scs_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3104, 192, 10415, 8, true, v);
+        self.0.put_bytes(0xc20_000028af_c0_84, v);
         self
     }
     /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn reference_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3007, 192, 10415, 16, true, v);
+        self.0.put_u32(0xbbf_000028af_c0_85, v);
         self
     }
     /// `{ Action-Type }`: Action-Type (code 3005, vendor 10415), 3GPP TS 29.368 §6.4.6.
     #[inline]
     pub fn action_type(&mut self, v: ActionType) -> &mut Self {
-        self.0.put_i32(3005, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xbbd_000028af_c0_81, v.0);
         self
     }
     /// `[ Request-Status ]`: Request-Status (code 3008, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn request_status(&mut self, v: RequestStatus) -> &mut Self {
-        self.0.put_i32(3008, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0xbc0_000028af_c0_86, v.0);
         self
     }
     /// `[ MTC-Error-Diagnostic ]`: MTC-Error-Diagnostic (code 3203, vendor 10415), 3GPP TS 29.337 §6.3.
     #[inline]
     pub fn mtc_error_diagnostic(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3203, 192, 10415, 64, true, v);
+        self.0.put_u32(0xc83_000028af_c0_87, v);
         self
     }
     /// `[ Delivery-Outcome ]`: Delivery-Outcome (code 3009, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn delivery_outcome(&mut self, v: DeliveryOutcome) -> &mut Self {
-        self.0.put_i32(3009, 192, 10415, 128, true, v.0);
+        self.0.put_i32(0xbc1_000028af_c0_88, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3461,19 +3461,19 @@ impl TriggerDataWriter<'_> {
     /// `{ Payload }`: Payload (code 3004, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn payload(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3004, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xbbc_000028af_c0_81, v);
         self
     }
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn priority_indication(&mut self, v: PriorityIndication) -> &mut Self {
-        self.0.put_i32(3006, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xbbe_000028af_c0_82, v.0);
         self
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3010, 192, 10415, 4, true, v);
+        self.0.put_u32(0xbc2_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3521,43 +3521,43 @@ impl DeviceActionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 128, true, v);
+        self.0.avps.put_str(0x125_00000000_40_88, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_85, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -3607,7 +3607,7 @@ impl DeviceActionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -3682,19 +3682,19 @@ impl DeviceActionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -3711,19 +3711,19 @@ impl DeviceActionAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -3887,43 +3887,43 @@ impl DeviceNotificationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x125_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -3973,7 +3973,7 @@ impl DeviceNotificationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -4044,19 +4044,19 @@ impl DeviceNotificationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 16, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_85, v.0);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 32, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_86, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -4073,19 +4073,19 @@ impl DeviceNotificationAnswerWriter<'_> {
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 2, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_82, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.

@@ -5751,19 +5751,19 @@ impl MbmsBearerEventNotificationWriter<'_> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x384_000028af_c0_81, v);
         self
     }
     /// `{ MBMS-Flow-Identifier }`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(920, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x398_000028af_80_82, v);
         self
     }
     /// `{ MBMS-Bearer-Event }`: MBMS-Bearer-Event (code 3502, vendor 10415), 3GPP TS 29.468 §6.4.4.
     #[inline]
     pub fn mbms_bearer_event(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3502, 192, 10415, 4, true, v);
+        self.0.put_u32(0xdae_000028af_c0_83, v);
         self
     }
     /// `[ MBMS-Bearer-Event-Diagnostic-Info ]`: MBMS-Bearer-Event-Diagnostic-Info (code 3533, vendor 10415), 3GPP TS 29.468 §6.4.35.
@@ -5772,7 +5772,7 @@ impl MbmsBearerEventNotificationWriter<'_> {
         &mut self,
         v: MbmsBearerEventDiagnosticInfo,
     ) -> &mut Self {
-        self.0.put_i32(3533, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0xdcd_000028af_80_84, v.0);
         self
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31. Each call appends another occurrence.
@@ -5892,19 +5892,19 @@ impl MbmsBearerRequestWriter<'_> {
         &mut self,
         v: super::ts29061::MbmsStartstopIndication,
     ) -> &mut Self {
-        self.0.put_i32(902, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x386_000028af_c0_81, v.0);
         self
     }
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x384_000028af_c0_82, v);
         self
     }
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(920, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x398_000028af_80_83, v);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -5921,25 +5921,25 @@ impl MbmsBearerRequestWriter<'_> {
     /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_service_area(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(903, 192, 10415, 16, true, v);
+        self.0.put_bytes(0x387_000028af_c0_85, v);
         self
     }
     /// `[ MBMS-Start-Time ]`: MBMS-Start-Time (code 3507, vendor 10415), 3GPP TS 29.468 §6.4.9.
     #[inline]
     pub fn mbms_start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3507, 192, 10415, 32, true, v.0);
+        self.0.put_u32(0xdb3_000028af_c0_86, v.0);
         self
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3517, 192, 10415, 64, true, v);
+        self.0.put_u32(0xdbd_000028af_c0_87, v);
         self
     }
     /// `[ MBMS-Cell-List ]`: MBMS-Cell-List (code 934, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_cell_list(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(934, 192, 10415, 128, true, v);
+        self.0.put_bytes(0x3a6_000028af_c0_88, v);
         self
     }
     /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
@@ -5967,7 +5967,7 @@ impl MbmsBearerRequestWriter<'_> {
     /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.
     #[inline]
     pub fn fec_request(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3525, 128, 10415, 1024, true, v);
+        self.0.put_bytes(0xdc5_000028af_80_8b, v);
         self
     }
     /// `*[ ROHC-Request ]`: ROHC-Request (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28. Each call appends another occurrence.
@@ -5984,7 +5984,7 @@ impl MbmsBearerRequestWriter<'_> {
     /// `[ ROHC-Max-CID ]`: ROHC-Max-CID (code 3532, vendor 10415), 3GPP TS 29.468 §6.4.34.
     #[inline]
     pub fn rohc_max_cid(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3532, 128, 10415, 2048, true, v);
+        self.0.put_u32(0xdcc_000028af_80_8c, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6062,49 +6062,49 @@ impl MbmsBearerResponseWriter<'_> {
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x384_000028af_c0_81, v);
         self
     }
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(920, 128, 10415, 2, true, v);
+        self.0.put_bytes(0x398_000028af_80_82, v);
         self
     }
     /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_duration(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(904, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x388_000028af_c0_83, v);
         self
     }
     /// `[ MBMS-Bearer-Result ]`: MBMS-Bearer-Result (code 3506, vendor 10415), 3GPP TS 29.468 §6.4.8.
     #[inline]
     pub fn mbms_bearer_result(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3506, 192, 10415, 8, true, v);
+        self.0.put_u32(0xdb2_000028af_c0_84, v);
         self
     }
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2. Each call appends another occurrence.
     #[inline]
     pub fn bmsc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3500, 192, 10415, 0, false, v);
+        self.0.put_address(0xdac_000028af_c0_00, v);
         self
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3501, 192, 10415, 16, true, v);
+        self.0.put_u32(0xdad_000028af_c0_85, v);
         self
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3517, 192, 10415, 32, true, v);
+        self.0.put_u32(0xdbd_000028af_c0_86, v);
         self
     }
     /// `*[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10. Each call appends another occurrence.
     #[inline]
     pub fn radio_frequency(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3508, 192, 10415, 0, false, v);
+        self.0.put_u32(0xdb4_000028af_c0_00, v);
         self
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31. Each call appends another occurrence.
@@ -6166,13 +6166,13 @@ impl TmgiAllocationRequestWriter<'_> {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     #[inline]
     pub fn tmgi_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3516, 192, 10415, 1, true, v);
+        self.0.put_u32(0xdbc_000028af_c0_81, v);
         self
     }
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x384_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6228,19 +6228,19 @@ impl TmgiAllocationResponseWriter<'_> {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x384_000028af_c0_00, v);
         self
     }
     /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_duration(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(904, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x388_000028af_c0_81, v);
         self
     }
     /// `[ TMGI-Allocation-Result ]`: TMGI-Allocation-Result (code 3511, vendor 10415), 3GPP TS 29.468 §6.4.13.
     #[inline]
     pub fn tmgi_allocation_result(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3511, 192, 10415, 2, true, v);
+        self.0.put_u32(0xdb7_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6285,7 +6285,7 @@ impl TmgiDeallocationRequestWriter<'_> {
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x384_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6340,13 +6340,13 @@ impl TmgiDeallocationResponseWriter<'_> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x384_000028af_c0_81, v);
         self
     }
     /// `[ TMGI-Deallocation-Result ]`: TMGI-Deallocation-Result (code 3514, vendor 10415), 3GPP TS 29.468 §6.4.16.
     #[inline]
     pub fn tmgi_deallocation_result(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3514, 192, 10415, 2, true, v);
+        self.0.put_u32(0xdba_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6396,7 +6396,7 @@ impl TmgiExpiryWriter<'_> {
     /// `1*{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 1, false, v);
+        self.0.put_bytes(0x384_000028af_c0_01, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6465,7 +6465,7 @@ impl LocalM1InformationWriter<'_> {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     #[inline]
     pub fn mbms_enb_ip_multicast_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3520, 128, 10415, 1, true, v);
+        self.0.put_address(0xdc0_000028af_80_81, v);
         self
     }
     /// `[ MBMS-eNB-IPv6-Multicast-Address ]`: MBMS-eNB-IPv6-Multicast-Address (code 3521, vendor 10415), 3GPP TS 29.468 §6.4.23.
@@ -6474,25 +6474,25 @@ impl LocalM1InformationWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.put_address(3521, 128, 10415, 2, true, v);
+        self.0.put_address(0xdc1_000028af_80_82, v);
         self
     }
     /// `[ MB2C-MBMS-GW-SSM-IP-Address ]`: MB2C-MBMS-GW-SSM-IP-Address (code 3522, vendor 10415), 3GPP TS 29.468 §6.4.24.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3522, 128, 10415, 4, true, v);
+        self.0.put_address(0xdc2_000028af_80_83, v);
         self
     }
     /// `[ MB2C-MBMS-GW-SSM-IPv6-Address ]`: MB2C-MBMS-GW-SSM-IPv6-Address (code 3523, vendor 10415), 3GPP TS 29.468 §6.4.25.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ipv6_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3523, 128, 10415, 8, true, v);
+        self.0.put_address(0xdc3_000028af_80_84, v);
         self
     }
     /// `[ Common-Tunnel-Endpoint-Identifier ]`: Common-Tunnel-Endpoint-Identifier (code 3524, vendor 10415), 3GPP TS 29.468 §6.4.26.
     #[inline]
     pub fn common_tunnel_endpoint_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3524, 128, 10415, 16, true, v);
+        self.0.put_bytes(0xdc4_000028af_80_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6542,13 +6542,13 @@ impl LocalMb2UInformationWriter<'_> {
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2. Each call appends another occurrence.
     #[inline]
     pub fn bmsc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3500, 192, 10415, 0, false, v);
+        self.0.put_address(0xdac_000028af_c0_00, v);
         self
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3501, 192, 10415, 1, true, v);
+        self.0.put_u32(0xdad_000028af_c0_81, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6608,19 +6608,19 @@ impl RohcRequestWriter<'_> {
     /// `1*{ Flow-Description }`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 1, false, v);
+        self.0.put_str(0x1fb_000028af_c0_01, v);
         self
     }
     /// `[ ROHC-Full-Header-Periodicity ]`: ROHC-Full-Header-Periodicity (code 3527, vendor 10415), 3GPP TS 29.468 §6.4.29.
     #[inline]
     pub fn rohc_full_header_periodicity(&mut self, v: f32) -> &mut Self {
-        self.0.put_f32(3527, 128, 10415, 4, true, v);
+        self.0.put_f32(0xdc7_000028af_80_83, v);
         self
     }
     /// `{ ROHC-Profile }`: ROHC-Profile (code 3528, vendor 10415), 3GPP TS 29.468 §6.4.30.
     #[inline]
     pub fn rohc_profile(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3528, 128, 10415, 2, true, v);
+        self.0.put_u32(0xdc8_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6676,19 +6676,19 @@ impl UserplaneProtocolResultWriter<'_> {
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8. Each call appends another occurrence.
     #[inline]
     pub fn flow_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(507, 192, 10415, 0, false, v);
+        self.0.put_str(0x1fb_000028af_c0_00, v);
         self
     }
     /// `[ ROHC-Result ]`: ROHC-Result (code 3530, vendor 10415), 3GPP TS 29.468 §6.4.32.
     #[inline]
     pub fn rohc_result(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3530, 128, 10415, 1, true, v);
+        self.0.put_u32(0xdca_000028af_80_81, v);
         self
     }
     /// `[ FEC-Result ]`: FEC-Result (code 3531, vendor 10415), 3GPP TS 29.468 §6.4.33.
     #[inline]
     pub fn fec_result(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3531, 128, 10415, 2, true, v);
+        self.0.put_u32(0xdcb_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6749,55 +6749,55 @@ impl GcsActionRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x125_00000000_40_89, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 512, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8a, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -6814,7 +6814,7 @@ impl GcsActionRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29. Each call appends another occurrence.
@@ -6864,7 +6864,7 @@ impl GcsActionRequestWriter<'_> {
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(932, 192, 10415, 4096, true, v);
+        self.0.avps.put_u32(0x3a4_000028af_c0_8d, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -6951,43 +6951,43 @@ impl GcsActionAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_87, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_88, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -7004,13 +7004,13 @@ impl GcsActionAnswerWriter<'_> {
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -7027,13 +7027,13 @@ impl GcsActionAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8d, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -7042,13 +7042,13 @@ impl GcsActionAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 8192, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8e, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 16384, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8f, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -7109,7 +7109,7 @@ impl GcsActionAnswerWriter<'_> {
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(932, 192, 10415, 65536, true, v);
+        self.0.avps.put_u32(0x3a4_000028af_c0_91, v);
         self
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1. Each call appends another occurrence.
@@ -7198,55 +7198,55 @@ impl GcsNotificationRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_86, v);
         self
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 64, true, v);
+        self.0.avps.put_str(0x125_00000000_40_87, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -7263,7 +7263,7 @@ impl GcsNotificationRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `[ TMGI-Expiry ]`: TMGI-Expiry (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17.
@@ -7291,7 +7291,7 @@ impl GcsNotificationRequestWriter<'_> {
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(932, 192, 10415, 1024, true, v);
+        self.0.avps.put_u32(0x3a4_000028af_c0_8b, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -7370,43 +7370,43 @@ impl GcsNotificationAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_86, v.0);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_82, v);
         self
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&mut self, v: super::base::AuthSessionState) -> &mut Self {
-        self.0.avps.put_i32(277, 64, 0, 4, true, v.0);
+        self.0.avps.put_i32(0x115_00000000_40_83, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x108_00000000_40_84, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 16, true, v);
+        self.0.avps.put_str(0x128_00000000_40_85, v);
         self
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_87, v);
         self
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
@@ -7423,25 +7423,25 @@ impl GcsNotificationAnswerWriter<'_> {
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 256, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_89, v);
         self
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(281, 0, 0, 512, true, v);
+        self.0.avps.put_str(0x119_00000000_00_8a, v);
         self
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(294, 0, 0, 1024, true, v);
+        self.0.avps.put_str(0x126_00000000_00_8b, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -7450,13 +7450,13 @@ impl GcsNotificationAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 2048, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_8c, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_8d, v);
         self
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -7484,7 +7484,7 @@ impl GcsNotificationAnswerWriter<'_> {
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(932, 192, 10415, 16384, true, v);
+        self.0.avps.put_u32(0x3a4_000028af_c0_8f, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).

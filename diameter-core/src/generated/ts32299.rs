@@ -41439,19 +41439,19 @@ impl AccessNetworkInfoChangeWriter<'_> {
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn access_network_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1263, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x4ef_000028af_80_00, v);
         self
     }
     /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cellular_network_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3924, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xf54_000028af_c0_81, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41534,25 +41534,25 @@ impl AccessTransferInformationWriter<'_> {
     /// `[ Access-Transfer-Type ]`: Access-Transfer-Type (code 2710, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn access_transfer_type(&mut self, v: AccessTransferType) -> &mut Self {
-        self.0.put_i32(2710, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0xa96_000028af_80_81, v.0);
         self
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn access_network_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1263, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x4ef_000028af_80_00, v);
         self
     }
     /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cellular_network_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3924, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xf54_000028af_c0_82, v);
         self
     }
     /// `[ Inter-UE-Transfer ]`: Inter-UE-Transfer (code 3902, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn inter_ue_transfer(&mut self, v: InterUeTransfer) -> &mut Self {
-        self.0.put_i32(3902, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0xf3e_000028af_c0_83, v.0);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -41569,13 +41569,13 @@ impl AccessTransferInformationWriter<'_> {
     /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn instance_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3402, 192, 10415, 16, true, v);
+        self.0.put_str(0xd4a_000028af_c0_85, v);
         self
     }
     /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2711, 192, 10415, 32, true, v);
+        self.0.put_str(0xa97_000028af_c0_86, v);
         self
     }
     /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -41584,13 +41584,13 @@ impl AccessTransferInformationWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.put_address(2712, 192, 10415, 64, true, v);
+        self.0.put_address(0xa98_000028af_c0_87, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 128, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_88, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41638,13 +41638,13 @@ impl AccumulatedCostWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&mut self, v: i64) -> &mut Self {
-        self.0.put_i64(447, 64, 0, 1, true, v);
+        self.0.put_i64(0x1bf_00000000_40_81, v);
         self
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(429, 64, 0, 2, true, v);
+        self.0.put_i32(0x1ad_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41704,19 +41704,19 @@ impl AdditionalContentInformationWriter<'_> {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn type_number(&mut self, v: TypeNumber) -> &mut Self {
-        self.0.put_i32(1204, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x4b4_000028af_80_81, v.0);
         self
     }
     /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_type_information(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1205, 128, 10415, 2, true, v);
+        self.0.put_str(0x4b5_000028af_80_82, v);
         self
     }
     /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1206, 128, 10415, 4, true, v);
+        self.0.put_u32(0x4b6_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41771,13 +41771,13 @@ impl AddressDomainWriter<'_> {
     /// `[ Domain-Name ]`: Domain-Name (code 1200, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn domain_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1200, 128, 10415, 1, true, v);
+        self.0.put_str(0x4b0_000028af_80_81, v);
         self
     }
     /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_imsi_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(8, 192, 10415, 2, true, v);
+        self.0.put_str(0x8_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -41828,7 +41828,7 @@ impl AfCorrelationInformationWriter<'_> {
     /// `{ AF-Charging-Identifier }`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(505, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x1f9_000028af_c0_81, v);
         self
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10. Each call appends another occurrence.
@@ -41920,7 +41920,7 @@ impl AnnouncementInformationWriter<'_> {
     /// `{ Announcement-Identifier }`: Announcement-Identifier (code 3905, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcement_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3905, 192, 10415, 1, true, v);
+        self.0.put_u32(0xf41_000028af_c0_81, v);
         self
     }
     /// `*[ Variable-Part ]`: Variable-Part (code 3907, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -41937,37 +41937,37 @@ impl AnnouncementInformationWriter<'_> {
     /// `[ Time-Indicator ]`: Time-Indicator (code 3911, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_indicator(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3911, 192, 10415, 2, true, v);
+        self.0.put_u32(0xf47_000028af_c0_82, v);
         self
     }
     /// `[ Quota-Indicator ]`: Quota-Indicator (code 3912, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_indicator(&mut self, v: QuotaIndicator) -> &mut Self {
-        self.0.put_i32(3912, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0xf48_000028af_c0_83, v.0);
         self
     }
     /// `[ Announcement-Order ]`: Announcement-Order (code 3906, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcement_order(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3906, 192, 10415, 8, true, v);
+        self.0.put_u32(0xf42_000028af_c0_84, v);
         self
     }
     /// `[ Play-Alternative ]`: Play-Alternative (code 3913, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn play_alternative(&mut self, v: PlayAlternative) -> &mut Self {
-        self.0.put_i32(3913, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0xf49_000028af_c0_85, v.0);
         self
     }
     /// `[ Privacy-Indicator ]`: Privacy-Indicator (code 3915, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn privacy_indicator(&mut self, v: PrivacyIndicator) -> &mut Self {
-        self.0.put_i32(3915, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0xf4b_000028af_c0_86, v.0);
         self
     }
     /// `[ Language ]`: Language (code 3914, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn language(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3914, 192, 10415, 64, true, v);
+        self.0.put_str(0xf4a_000028af_c0_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42042,7 +42042,7 @@ impl AocCostInformationWriter<'_> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(425, 64, 0, 2, true, v);
+        self.0.put_u32(0x1a9_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42187,13 +42187,13 @@ impl AocServiceWriter<'_> {
         &mut self,
         v: AocServiceObligatoryType,
     ) -> &mut Self {
-        self.0.put_i32(2312, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x908_000028af_80_81, v.0);
         self
     }
     /// `[ AoC-Service-Type ]`: AoC-Service-Type (code 2313, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_service_type(&mut self, v: AocServiceType) -> &mut Self {
-        self.0.put_i32(2313, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x909_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42260,13 +42260,13 @@ impl AocSubscriptionInformationWriter<'_> {
     /// `[ AoC-Format ]`: AoC-Format (code 2310, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_format(&mut self, v: AocFormat) -> &mut Self {
-        self.0.put_i32(2310, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x906_000028af_80_81, v.0);
         self
     }
     /// `[ Preferred-AoC-Currency ]`: Preferred-AoC-Currency (code 2315, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn preferred_aoc_currency(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2315, 128, 10415, 2, true, v);
+        self.0.put_u32(0x90b_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42400,19 +42400,19 @@ impl ApnRateControlDownlinkWriter<'_> {
         &mut self,
         v: AdditionalExceptionReports,
     ) -> &mut Self {
-        self.0.put_i32(3936, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xf60_000028af_c0_81, v.0);
         self
     }
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3939, 192, 10415, 2, true, v);
+        self.0.put_u32(0xf63_000028af_c0_82, v);
         self
     }
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_rate(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3938, 192, 10415, 4, true, v);
+        self.0.put_u32(0xf62_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42472,19 +42472,19 @@ impl ApnRateControlUplinkWriter<'_> {
     /// `[ Rate-Control-Time-Unit ]`: Rate-Control-Time-Unit (code 3939, vendor 10415), 3GPP TS 32.299 §7.2.160G.
     #[inline]
     pub fn rate_control_time_unit(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3939, 192, 10415, 1, true, v);
+        self.0.put_u32(0xf63_000028af_c0_81, v);
         self
     }
     /// `[ Rate-Control-Max-Rate ]`: Rate-Control-Max-Rate (code 3938, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_rate(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3938, 192, 10415, 2, true, v);
+        self.0.put_u32(0xf62_000028af_c0_82, v);
         self
     }
     /// `[ Rate-Control-Max-Message-Size ]`: Rate-Control-Max-Message-Size (code 3937, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn rate_control_max_message_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3937, 192, 10415, 4, true, v);
+        self.0.put_u32(0xf61_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42540,19 +42540,19 @@ impl ApplicationServerInformationWriter<'_> {
     /// `[ Application-Server ]`: Application-Server (code 836, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(836, 192, 10415, 1, true, v);
+        self.0.put_str(0x344_000028af_c0_81, v);
         self
     }
     /// `*[ Application-Provided-Called-Party-Address ]`: Application-Provided-Called-Party-Address (code 837, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn application_provided_called_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(837, 192, 10415, 0, false, v);
+        self.0.put_str(0x345_000028af_c0_00, v);
         self
     }
     /// `[ Status-AS-Code ]`: Status-AS-Code (code 2702, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn status_as_code(&mut self, v: StatusAsCode) -> &mut Self {
-        self.0.put_i32(2702, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xa8e_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42607,13 +42607,13 @@ impl BasicServiceCodeWriter<'_> {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bearer_service(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(854, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x356_000028af_c0_81, v);
         self
     }
     /// `[ Teleservice ]`: Teleservice (code 3413, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn teleservice(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3413, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xd55_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42668,13 +42668,13 @@ impl CalledIdentityChangeWriter<'_> {
     /// `[ Called-Identity ]`: Called-Identity (code 3916, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3916, 192, 10415, 1, true, v);
+        self.0.put_str(0xf4c_000028af_c0_81, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -42730,13 +42730,13 @@ impl CoverageInfoWriter<'_> {
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&mut self, v: CoverageStatus) -> &mut Self {
-        self.0.put_i32(3428, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0xd64_000028af_c0_81, v.0);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_82, v.0);
         self
     }
     /// `*[ Location-Info ]`: Location-Info (code 3460, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -42817,25 +42817,25 @@ impl CpdtInformationWriter<'_> {
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 1, true, v);
+        self.0.put_str(0xc27_000028af_c0_81, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 2, true, v);
+        self.0.put_str(0xc35_000028af_c0_82, v);
         self
     }
     /// `[ Serving-Node-Identity ]`: Serving-Node-Identity (code 3929, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn serving_node_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3929, 192, 10415, 4, true, v);
+        self.0.put_str(0xf59_000028af_c0_83, v);
         self
     }
     /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_change(&mut self, v: SgwChange) -> &mut Self {
-        self.0.put_i32(2065, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x811_000028af_c0_84, v.0);
         self
     }
     /// `[ NIDD-Submission ]`: NIDD-Submission (code 3928, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42899,7 +42899,7 @@ impl CurrentTariffWriter<'_> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(425, 64, 0, 1, true, v);
+        self.0.put_u32(0x1a9_00000000_40_81, v);
         self
     }
     /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -42976,13 +42976,13 @@ impl DcdInformationWriter<'_> {
     /// `[ Content-ID ]`: Content-ID (code 2116, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2116, 128, 10415, 1, true, v);
+        self.0.put_str(0x844_000028af_80_81, v);
         self
     }
     /// `[ Content-provider-ID ]`: Content-provider-ID (code 2117, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_provider_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2117, 128, 10415, 2, true, v);
+        self.0.put_str(0x845_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43047,25 +43047,25 @@ impl DestinationInterfaceWriter<'_> {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2003, 128, 10415, 1, true, v);
+        self.0.put_str(0x7d3_000028af_80_81, v);
         self
     }
     /// `[ Interface-Text ]`: Interface-Text (code 2005, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_text(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2005, 128, 10415, 2, true, v);
+        self.0.put_str(0x7d5_000028af_80_82, v);
         self
     }
     /// `[ Interface-Port ]`: Interface-Port (code 2004, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_port(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2004, 128, 10415, 4, true, v);
+        self.0.put_str(0x7d4_000028af_80_83, v);
         self
     }
     /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_type(&mut self, v: InterfaceType) -> &mut Self {
-        self.0.put_i32(2006, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x7d6_000028af_80_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43139,7 +43139,7 @@ impl EarlyMediaDescriptionWriter<'_> {
     /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn sdp_session_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(842, 192, 10415, 0, false, v);
+        self.0.put_str(0x34a_000028af_c0_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43184,7 +43184,7 @@ impl EnhancedDiagnosticsWriter<'_> {
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106. Each call appends another occurrence.
     #[inline]
     pub fn ran_nas_release_cause(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2819, 128, 10415, 0, false, v);
+        self.0.put_bytes(0xb03_000028af_80_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43246,37 +43246,37 @@ impl EnvelopeWriter<'_> {
     /// `{ Envelope-Start-Time }`: Envelope-Start-Time (code 1269, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1269, 128, 10415, 1, true, v.0);
+        self.0.put_u32(0x4f5_000028af_80_81, v.0);
         self
     }
     /// `[ Envelope-End-Time ]`: Envelope-End-Time (code 1267, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_end_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1267, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x4f3_000028af_80_82, v.0);
         self
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(421, 64, 0, 4, true, v);
+        self.0.put_u64(0x1a5_00000000_40_83, v);
         self
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(412, 64, 0, 8, true, v);
+        self.0.put_u64(0x19c_00000000_40_84, v);
         self
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(414, 64, 0, 16, true, v);
+        self.0.put_u64(0x19e_00000000_40_85, v);
         self
     }
     /// `*[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26. Each call appends another occurrence.
     #[inline]
     pub fn cc_service_specific_units(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(417, 64, 0, 0, false, v);
+        self.0.put_u64(0x1a1_00000000_40_00, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43336,19 +43336,19 @@ impl EventTypeWriter<'_> {
     /// `[ 3GPP-SIP-Method ]`: 3GPP-SIP-Method (code 824, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_sip_method(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(824, 192, 10415, 1, true, v);
+        self.0.put_str(0x338_000028af_c0_81, v);
         self
     }
     /// `[ Event ]`: Event (code 825, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn event(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(825, 192, 10415, 2, true, v);
+        self.0.put_str(0x339_000028af_c0_82, v);
         self
     }
     /// `[ Expires ]`: Expires (code 888, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn expires(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(888, 192, 10415, 4, true, v);
+        self.0.put_u32(0x378_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43413,25 +43413,25 @@ impl ImInformationWriter<'_> {
     /// `[ Total-Number-Of-Messages-Sent ]`: Total-Number-Of-Messages-Sent (code 2114, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn total_number_of_messages_sent(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2114, 128, 10415, 1, true, v);
+        self.0.put_u32(0x842_000028af_80_81, v);
         self
     }
     /// `[ Total-Number-Of-Messages-Exploded ]`: Total-Number-Of-Messages-Exploded (code 2113, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn total_number_of_messages_exploded(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2113, 128, 10415, 2, true, v);
+        self.0.put_u32(0x841_000028af_80_82, v);
         self
     }
     /// `[ Number-Of-Messages-Successfully-Sent ]`: Number-Of-Messages-Successfully-Sent (code 2112, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_successfully_sent(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2112, 128, 10415, 4, true, v);
+        self.0.put_u32(0x840_000028af_80_83, v);
         self
     }
     /// `[ Number-Of-Messages-Successfully-Exploded ]`: Number-Of-Messages-Successfully-Exploded (code 2111, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_successfully_exploded(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2111, 128, 10415, 8, true, v);
+        self.0.put_u32(0x83f_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -43681,49 +43681,49 @@ impl ImsInformationWriter<'_> {
     /// `[ Role-Of-Node ]`: Role-Of-Node (code 829, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn role_of_node(&mut self, v: RoleOfNode) -> &mut Self {
-        self.0.put_i32(829, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x33d_000028af_c0_83, v.0);
         self
     }
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_functionality(&mut self, v: NodeFunctionality) -> &mut Self {
-        self.0.put_i32(862, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x35e_000028af_c0_81, v.0);
         self
     }
     /// `[ User-Session-ID ]`: User-Session-ID (code 830, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(830, 192, 10415, 8, true, v);
+        self.0.put_str(0x33e_000028af_c0_84, v);
         self
     }
     /// `[ Outgoing-Session-Id ]`: Outgoing-Session-Id (code 2320, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn outgoing_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2320, 128, 10415, 16, true, v);
+        self.0.put_str(0x910_000028af_80_85, v);
         self
     }
     /// `[ Session-Priority ]`: Session-Priority (code 650, vendor 10415), 3GPP TS 29.229 §6.3.56.
     #[inline]
     pub fn session_priority(&mut self, v: super::ts29229::SessionPriority) -> &mut Self {
-        self.0.put_i32(650, 128, 10415, 32, true, v.0);
+        self.0.put_i32(0x28a_000028af_80_86, v.0);
         self
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(831, 192, 10415, 0, false, v);
+        self.0.put_str(0x33f_000028af_c0_00, v);
         self
     }
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(832, 192, 10415, 64, true, v);
+        self.0.put_str(0x340_000028af_c0_87, v);
         self
     }
     /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn called_asserted_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1250, 128, 10415, 0, false, v);
+        self.0.put_str(0x4e2_000028af_80_00, v);
         self
     }
     /// `[ Called-Identity-Change ]`: Called-Identity-Change (code 3917, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43740,31 +43740,31 @@ impl ImsInformationWriter<'_> {
     /// `[ Number-Portability-Routing-Information ]`: Number-Portability-Routing-Information (code 2024, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_portability_routing_information(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2024, 128, 10415, 256, true, v);
+        self.0.put_str(0x7e8_000028af_80_89, v);
         self
     }
     /// `[ Carrier-Select-Routing-Information ]`: Carrier-Select-Routing-Information (code 2023, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn carrier_select_routing_information(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2023, 128, 10415, 512, true, v);
+        self.0.put_str(0x7e7_000028af_80_8a, v);
         self
     }
     /// `[ Alternate-Charged-Party-Address ]`: Alternate-Charged-Party-Address (code 1280, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn alternate_charged_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1280, 128, 10415, 1024, true, v);
+        self.0.put_str(0x500_000028af_80_8b, v);
         self
     }
     /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn requested_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1251, 128, 10415, 0, false, v);
+        self.0.put_str(0x4e3_000028af_80_00, v);
         self
     }
     /// `*[ Associated-URI ]`: Associated-URI (code 856, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn associated_uri(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(856, 192, 10415, 0, false, v);
+        self.0.put_str(0x358_000028af_c0_00, v);
         self
     }
     /// `[ Time-Stamps ]`: Time-Stamps (code 833, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43803,19 +43803,19 @@ impl ImsInformationWriter<'_> {
     /// `*[ Transit-IOI-List ]`: Transit-IOI-List (code 2701, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn transit_ioi_list(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2701, 192, 10415, 0, false, v);
+        self.0.put_str(0xa8d_000028af_c0_00, v);
         self
     }
     /// `[ IMS-Charging-Identifier ]`: IMS-Charging-Identifier (code 841, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_charging_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(841, 192, 10415, 4096, true, v);
+        self.0.put_str(0x349_000028af_c0_8d, v);
         self
     }
     /// `*[ SDP-Session-Description ]`: SDP-Session-Description (code 842, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn sdp_session_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(842, 192, 10415, 0, false, v);
+        self.0.put_str(0x34a_000028af_c0_00, v);
         self
     }
     /// `*[ SDP-Media-Component ]`: SDP-Media-Component (code 843, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -43832,7 +43832,7 @@ impl ImsInformationWriter<'_> {
     /// `[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn served_party_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(848, 192, 10415, 8192, true, v);
+        self.0.put_address(0x350_000028af_c0_8e, v);
         self
     }
     /// `[ Server-Capabilities ]`: Server-Capabilities (code 603, vendor 10415), 3GPP TS 29.229 §6.3.4.
@@ -43860,13 +43860,13 @@ impl ImsInformationWriter<'_> {
     /// `[ Bearer-Service ]`: Bearer-Service (code 854, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bearer_service(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(854, 192, 10415, 65536, true, v);
+        self.0.put_bytes(0x356_000028af_c0_91, v);
         self
     }
     /// `[ Service-Id ]`: Service-Id (code 855, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(855, 192, 10415, 131072, true, v);
+        self.0.put_str(0x357_000028af_c0_92, v);
         self
     }
     /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -43894,25 +43894,25 @@ impl ImsInformationWriter<'_> {
     /// `[ Cause-Code ]`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(861, 192, 10415, 262144, true, v);
+        self.0.put_i32(0x35d_000028af_c0_93, v);
         self
     }
     /// `*[ Reason-Header ]`: Reason-Header (code 3401, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn reason_header(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3401, 192, 10415, 0, false, v);
+        self.0.put_str(0xd49_000028af_c0_00, v);
         self
     }
     /// `*[ Access-Network-Information ]`: Access-Network-Information (code 1263, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn access_network_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1263, 128, 10415, 0, false, v);
+        self.0.put_bytes(0x4ef_000028af_80_00, v);
         self
     }
     /// `[ Cellular-Network-Information ]`: Cellular-Network-Information (code 3924, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cellular_network_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3924, 192, 10415, 524288, true, v);
+        self.0.put_bytes(0xf54_000028af_c0_94, v);
         self
     }
     /// `*[ Early-Media-Description ]`: Early-Media-Description (code 1272, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -43929,19 +43929,19 @@ impl ImsInformationWriter<'_> {
     /// `[ IMS-Communication-Service-Identifier ]`: IMS-Communication-Service-Identifier (code 1281, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_communication_service_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1281, 128, 10415, 1048576, true, v);
+        self.0.put_str(0x501_000028af_80_95, v);
         self
     }
     /// `[ IMS-Application-Reference-Identifier ]`: IMS-Application-Reference-Identifier (code 2601, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_application_reference_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2601, 192, 10415, 2097152, true, v);
+        self.0.put_str(0xa29_000028af_c0_96, v);
         self
     }
     /// `[ Online-Charging-Flag ]`: Online-Charging-Flag (code 2303, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn online_charging_flag(&mut self, v: OnlineChargingFlag) -> &mut Self {
-        self.0.put_i32(2303, 128, 10415, 4194304, true, v.0);
+        self.0.put_i32(0x8ff_000028af_80_97, v.0);
         self
     }
     /// `[ Real-Time-Tariff-Information ]`: Real-Time-Tariff-Information (code 2305, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -43958,13 +43958,13 @@ impl ImsInformationWriter<'_> {
     /// `[ Account-Expiration ]`: Account-Expiration (code 2309, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn account_expiration(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2309, 128, 10415, 16777216, true, v.0);
+        self.0.put_u32(0x905_000028af_80_99, v.0);
         self
     }
     /// `[ Initial-IMS-Charging-Identifier ]`: Initial-IMS-Charging-Identifier (code 2321, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn initial_ims_charging_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2321, 128, 10415, 33554432, true, v);
+        self.0.put_str(0x911_000028af_80_9a, v);
         self
     }
     /// `*[ NNI-Information ]`: NNI-Information (code 2703, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -43981,19 +43981,19 @@ impl ImsInformationWriter<'_> {
     /// `[ From-Address ]`: From-Address (code 2708, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn from_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2708, 192, 10415, 67108864, true, v);
+        self.0.put_str(0xa94_000028af_c0_9b, v);
         self
     }
     /// `[ IMS-Emergency-Indicator ]`: IMS-Emergency-Indicator (code 2322, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_emergency_indicator(&mut self, v: ImsEmergencyIndicator) -> &mut Self {
-        self.0.put_i32(2322, 192, 10415, 134217728, true, v.0);
+        self.0.put_i32(0x912_000028af_c0_9c, v.0);
         self
     }
     /// `[ IMS-Visited-Network-Identifier ]`: IMS-Visited-Network-Identifier (code 2713, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ims_visited_network_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2713, 192, 10415, 268435456, true, v);
+        self.0.put_str(0xa99_000028af_c0_9d, v);
         self
     }
     /// `*[ Access-Network-Info-Change ]`: Access-Network-Info-Change (code 4401, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -44021,7 +44021,7 @@ impl ImsInformationWriter<'_> {
     /// `[ Related-IMS-Charging-Identifier ]`: Related-IMS-Charging-Identifier (code 2711, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn related_ims_charging_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2711, 192, 10415, 536870912, true, v);
+        self.0.put_str(0xa97_000028af_c0_9e, v);
         self
     }
     /// `[ Related-IMS-Charging-Identifier-Node ]`: Related-IMS-Charging-Identifier-Node (code 2712, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44030,37 +44030,37 @@ impl ImsInformationWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.put_address(2712, 192, 10415, 1073741824, true, v);
+        self.0.put_address(0xa98_000028af_c0_9f, v);
         self
     }
     /// `[ Route-Header-Received ]`: Route-Header-Received (code 3403, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn route_header_received(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3403, 192, 10415, 2147483648, true, v);
+        self.0.put_str(0xd4b_000028af_c0_a0, v);
         self
     }
     /// `[ Route-Header-Transmitted ]`: Route-Header-Transmitted (code 3404, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn route_header_transmitted(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3404, 192, 10415, 4294967296, true, v);
+        self.0.put_str(0xd4c_000028af_c0_a1, v);
         self
     }
     /// `[ Instance-Id ]`: Instance-Id (code 3402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn instance_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3402, 192, 10415, 8589934592, true, v);
+        self.0.put_str(0xd4a_000028af_c0_a2, v);
         self
     }
     /// `[ TAD-Identifier ]`: TAD-Identifier (code 2717, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tad_identifier(&mut self, v: TadIdentifier) -> &mut Self {
-        self.0.put_i32(2717, 128, 10415, 17179869184, true, v.0);
+        self.0.put_i32(0xa9d_000028af_80_a3, v.0);
         self
     }
     /// `[ FE-Identifier-List ]`: FE-Identifier-List (code 4413, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn fe_identifier_list(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(4413, 192, 10415, 34359738368, true, v);
+        self.0.put_str(0x113d_000028af_c0_a4, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44108,13 +44108,13 @@ impl IncrementalCostWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&mut self, v: i64) -> &mut Self {
-        self.0.put_i64(447, 64, 0, 1, true, v);
+        self.0.put_i64(0x1bf_00000000_40_81, v);
         self
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(429, 64, 0, 2, true, v);
+        self.0.put_i32(0x1ad_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44169,13 +44169,13 @@ impl InterOperatorIdentifierWriter<'_> {
     /// `[ Originating-IOI ]`: Originating-IOI (code 839, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originating_ioi(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(839, 192, 10415, 1, true, v);
+        self.0.put_str(0x347_000028af_c0_81, v);
         self
     }
     /// `[ Terminating-IOI ]`: Terminating-IOI (code 840, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn terminating_ioi(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(840, 192, 10415, 2, true, v);
+        self.0.put_str(0x348_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44235,19 +44235,19 @@ impl IsupCauseWriter<'_> {
     /// `[ ISUP-Cause-Location ]`: ISUP-Cause-Location (code 3423, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_location(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3423, 192, 10415, 1, true, v);
+        self.0.put_u32(0xd5f_000028af_c0_81, v);
         self
     }
     /// `[ ISUP-Cause-Value ]`: ISUP-Cause-Value (code 3424, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_value(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3424, 192, 10415, 2, true, v);
+        self.0.put_u32(0xd60_000028af_c0_82, v);
         self
     }
     /// `[ ISUP-Cause-Diagnostics ]`: ISUP-Cause-Diagnostics (code 3422, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_cause_diagnostics(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3422, 192, 10415, 4, true, v);
+        self.0.put_bytes(0xd5e_000028af_c0_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44322,19 +44322,19 @@ impl LcsClientIdWriter<'_> {
     /// `[ LCS-Client-Type ]`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&mut self, v: LcsClientType) -> &mut Self {
-        self.0.put_i32(1241, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x4d9_000028af_c0_81, v.0);
         self
     }
     /// `[ LCS-Client-External-ID ]`: LCS-Client-External-ID (code 1234, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_external_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1234, 192, 10415, 2, true, v);
+        self.0.put_str(0x4d2_000028af_c0_82, v);
         self
     }
     /// `[ LCS-Client-Dialed-By-MS ]`: LCS-Client-Dialed-By-MS (code 1233, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_dialed_by_ms(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1233, 192, 10415, 4, true, v);
+        self.0.put_str(0x4d1_000028af_c0_83, v);
         self
     }
     /// `[ LCS-Client-Name ]`: LCS-Client-Name (code 1235, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44351,7 +44351,7 @@ impl LcsClientIdWriter<'_> {
     /// `[ LCS-APN ]`: LCS-APN (code 1231, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_apn(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1231, 192, 10415, 16, true, v);
+        self.0.put_str(0x4cf_000028af_c0_85, v);
         self
     }
     /// `[ LCS-Requestor-ID ]`: LCS-Requestor-ID (code 1239, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -44422,19 +44422,19 @@ impl LcsClientNameWriter<'_> {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_data_coding_scheme(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1236, 192, 10415, 1, true, v);
+        self.0.put_str(0x4d4_000028af_c0_81, v);
         self
     }
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_name_string(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1238, 192, 10415, 2, true, v);
+        self.0.put_str(0x4d6_000028af_c0_82, v);
         self
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&mut self, v: LcsFormatIndicator) -> &mut Self {
-        self.0.put_i32(1237, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x4d5_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44531,25 +44531,25 @@ impl LcsInformationWriter<'_> {
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1242, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x4da_000028af_c0_83, v);
         self
     }
     /// `[ Positioning-Data ]`: Positioning-Data (code 1245, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn positioning_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1245, 192, 10415, 8, true, v);
+        self.0.put_str(0x4dd_000028af_c0_84, v);
         self
     }
     /// `[ 3GPP-IMSI ]`: 3GPP-IMSI (code 1, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_imsi(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1, 192, 10415, 16, true, v);
+        self.0.put_str(0x1_000028af_c0_85, v);
         self
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x2bd_000028af_c0_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44604,13 +44604,13 @@ impl LcsRequestorIdWriter<'_> {
     /// `[ LCS-Data-Coding-Scheme ]`: LCS-Data-Coding-Scheme (code 1236, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_data_coding_scheme(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1236, 192, 10415, 1, true, v);
+        self.0.put_str(0x4d4_000028af_c0_81, v);
         self
     }
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id_string(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1240, 192, 10415, 2, true, v);
+        self.0.put_str(0x4d8_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44665,13 +44665,13 @@ impl LocationInfoWriter<'_> {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x16_000028af_c0_81, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44726,13 +44726,13 @@ impl LocationTypeWriter<'_> {
     /// `[ Location-Estimate-Type ]`: Location-Estimate-Type (code 1243, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate_type(&mut self, v: LocationEstimateType) -> &mut Self {
-        self.0.put_i32(1243, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x4db_000028af_c0_81, v.0);
         self
     }
     /// `[ Deferred-Location-Event-Type ]`: Deferred-Location-Event-Type (code 1230, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn deferred_location_event_type(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1230, 192, 10415, 2, true, v);
+        self.0.put_str(0x4ce_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -44844,7 +44844,7 @@ impl MbmsInformationWriter<'_> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(900, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x384_000028af_c0_81, v);
         self
     }
     /// `{ MBMS-Service-Type }`: MBMS-Service-Type (code 906, vendor 10415), 3GPP TS 29.061 §17.7.
@@ -44853,25 +44853,25 @@ impl MbmsInformationWriter<'_> {
         &mut self,
         v: super::ts29061::MbmsServiceType,
     ) -> &mut Self {
-        self.0.put_i32(906, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x38a_000028af_c0_82, v.0);
         self
     }
     /// `{ MBMS-User-Service-Type }`: MBMS-User-Service-Type (code 1225, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_user_service_type(&mut self, v: MbmsUserServiceType) -> &mut Self {
-        self.0.put_i32(1225, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x4c9_000028af_80_83, v.0);
         self
     }
     /// `[ File-Repair-Supported ]`: File-Repair-Supported (code 1224, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn file_repair_supported(&mut self, v: FileRepairSupported) -> &mut Self {
-        self.0.put_i32(1224, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x4c8_000028af_80_84, v.0);
         self
     }
     /// `[ Required-MBMS-Bearer-Capabilities ]`: Required-MBMS-Bearer-Capabilities (code 901, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn required_mbms_bearer_capabilities(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(901, 192, 10415, 16, true, v);
+        self.0.put_str(0x385_000028af_c0_85, v);
         self
     }
     /// `[ MBMS-2G-3G-Indicator ]`: MBMS-2G-3G-Indicator (code 907, vendor 10415), 3GPP TS 29.061 §17.7.
@@ -44880,25 +44880,25 @@ impl MbmsInformationWriter<'_> {
         &mut self,
         v: super::ts29061::Mbms2g3gIndicator,
     ) -> &mut Self {
-        self.0.put_i32(907, 192, 10415, 32, true, v.0);
+        self.0.put_i32(0x38b_000028af_c0_86, v.0);
         self
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(909, 192, 10415, 64, true, v);
+        self.0.put_str(0x38d_000028af_c0_87, v);
         self
     }
     /// `*[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7. Each call appends another occurrence.
     #[inline]
     pub fn mbms_service_area(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(903, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x387_000028af_c0_00, v);
         self
     }
     /// `[ MBMS-Session-Identity ]`: MBMS-Session-Identity (code 908, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_identity(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(908, 192, 10415, 128, true, v);
+        self.0.put_bytes(0x38c_000028af_c0_88, v);
         self
     }
     /// `[ CN-IP-Multicast-Distribution ]`: CN-IP-Multicast-Distribution (code 921, vendor 10415), 3GPP TS 29.061 §17.7.
@@ -44907,37 +44907,37 @@ impl MbmsInformationWriter<'_> {
         &mut self,
         v: super::ts29061::CnIpMulticastDistribution,
     ) -> &mut Self {
-        self.0.put_i32(921, 128, 10415, 256, true, v.0);
+        self.0.put_i32(0x399_000028af_80_89, v.0);
         self
     }
     /// `[ MBMS-GW-Address ]`: MBMS-GW-Address (code 2307, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_gw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2307, 128, 10415, 512, true, v);
+        self.0.put_address(0x903_000028af_80_8a, v);
         self
     }
     /// `[ MBMS-Charged-Party ]`: MBMS-Charged-Party (code 2323, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mbms_charged_party(&mut self, v: MbmsChargedParty) -> &mut Self {
-        self.0.put_i32(2323, 192, 10415, 1024, true, v.0);
+        self.0.put_i32(0x913_000028af_c0_8b, v.0);
         self
     }
     /// `*[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2. Each call appends another occurrence.
     #[inline]
     pub fn msisdn(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(701, 192, 10415, 0, false, v);
+        self.0.put_bytes(0x2bd_000028af_c0_00, v);
         self
     }
     /// `[ MBMS-Data-Transfer-Start ]`: MBMS-Data-Transfer-Start (code 929, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_data_transfer_start(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(929, 192, 10415, 2048, true, v);
+        self.0.put_u64(0x3a1_000028af_c0_8c, v);
         self
     }
     /// `[ MBMS-Data-Transfer-Stop ]`: MBMS-Data-Transfer-Stop (code 930, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_data_transfer_stop(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(930, 192, 10415, 4096, true, v);
+        self.0.put_u64(0x3a2_000028af_c0_8d, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45002,25 +45002,25 @@ impl MessageBodyWriter<'_> {
     /// `{ Content-Type }`: Content-Type (code 826, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_type(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(826, 192, 10415, 1, true, v);
+        self.0.put_str(0x33a_000028af_c0_81, v);
         self
     }
     /// `{ Content-Length }`: Content-Length (code 827, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_length(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(827, 192, 10415, 2, true, v);
+        self.0.put_u32(0x33b_000028af_c0_82, v);
         self
     }
     /// `[ Content-Disposition ]`: Content-Disposition (code 828, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_disposition(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(828, 192, 10415, 4, true, v);
+        self.0.put_str(0x33c_000028af_c0_83, v);
         self
     }
     /// `[ Originator ]`: Originator (code 864, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator(&mut self, v: Originator) -> &mut Self {
-        self.0.put_i32(864, 192, 10415, 8, true, v.0);
+        self.0.put_i32(0x360_000028af_c0_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45075,13 +45075,13 @@ impl MessageClassWriter<'_> {
     /// `[ Class-Identifier ]`: Class-Identifier (code 1214, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn class_identifier(&mut self, v: ClassIdentifier) -> &mut Self {
-        self.0.put_i32(1214, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x4be_000028af_80_81, v.0);
         self
     }
     /// `[ Token-Text ]`: Token-Text (code 1215, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn token_text(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1215, 128, 10415, 2, true, v);
+        self.0.put_str(0x4bf_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45142,19 +45142,19 @@ impl MmContentTypeWriter<'_> {
     /// `[ Type-Number ]`: Type-Number (code 1204, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn type_number(&mut self, v: TypeNumber) -> &mut Self {
-        self.0.put_i32(1204, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x4b4_000028af_80_81, v.0);
         self
     }
     /// `[ Additional-Type-Information ]`: Additional-Type-Information (code 1205, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn additional_type_information(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1205, 128, 10415, 2, true, v);
+        self.0.put_str(0x4b5_000028af_80_82, v);
         self
     }
     /// `[ Content-Size ]`: Content-Size (code 1206, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1206, 128, 10415, 4, true, v);
+        self.0.put_u32(0x4b6_000028af_80_83, v);
         self
     }
     /// `*[ Additional-Content-Information ]`: Additional-Content-Information (code 1207, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -45328,7 +45328,7 @@ impl MmsInformationWriter<'_> {
     /// `[ Submission-Time ]`: Submission-Time (code 1202, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn submission_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1202, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x4b2_000028af_80_82, v.0);
         self
     }
     /// `[ MM-Content-Type ]`: MM-Content-Type (code 1203, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45345,25 +45345,25 @@ impl MmsInformationWriter<'_> {
     /// `[ Priority ]`: Priority (code 1209, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn priority(&mut self, v: Priority) -> &mut Self {
-        self.0.put_i32(1209, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x4b9_000028af_80_84, v.0);
         self
     }
     /// `[ Message-ID ]`: Message-ID (code 1210, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1210, 128, 10415, 16, true, v);
+        self.0.put_str(0x4ba_000028af_80_85, v);
         self
     }
     /// `[ Message-Type ]`: Message-Type (code 1211, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_type(&mut self, v: MessageType) -> &mut Self {
-        self.0.put_i32(1211, 128, 10415, 32, true, v.0);
+        self.0.put_i32(0x4bb_000028af_80_86, v.0);
         self
     }
     /// `[ Message-Size ]`: Message-Size (code 1212, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn message_size(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1212, 128, 10415, 64, true, v);
+        self.0.put_u32(0x4bc_000028af_80_87, v);
         self
     }
     /// `[ Message-Class ]`: Message-Class (code 1213, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45383,7 +45383,7 @@ impl MmsInformationWriter<'_> {
         &mut self,
         v: DeliveryReportRequested,
     ) -> &mut Self {
-        self.0.put_i32(1216, 128, 10415, 256, true, v.0);
+        self.0.put_i32(0x4c0_000028af_80_89, v.0);
         self
     }
     /// `[ Read-Reply-Report-Requested ]`: Read-Reply-Report-Requested (code 1222, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -45392,61 +45392,61 @@ impl MmsInformationWriter<'_> {
         &mut self,
         v: ReadReplyReportRequested,
     ) -> &mut Self {
-        self.0.put_i32(1222, 128, 10415, 512, true, v.0);
+        self.0.put_i32(0x4c6_000028af_80_8a, v.0);
         self
     }
     /// `[ MMBox-Storage-Requested ]`: MMBox-Storage-Requested (code 1248, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmbox_storage_requested(&mut self, v: MmboxStorageRequested) -> &mut Self {
-        self.0.put_i32(1248, 128, 10415, 1024, true, v.0);
+        self.0.put_i32(0x4e0_000028af_80_8b, v.0);
         self
     }
     /// `[ Applic-ID ]`: Applic-ID (code 1218, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn applic_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1218, 128, 10415, 2048, true, v);
+        self.0.put_str(0x4c2_000028af_80_8c, v);
         self
     }
     /// `[ Reply-Applic-ID ]`: Reply-Applic-ID (code 1223, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn reply_applic_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1223, 128, 10415, 4096, true, v);
+        self.0.put_str(0x4c7_000028af_80_8d, v);
         self
     }
     /// `[ Aux-Applic-Info ]`: Aux-Applic-Info (code 1219, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aux_applic_info(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1219, 128, 10415, 8192, true, v);
+        self.0.put_str(0x4c3_000028af_80_8e, v);
         self
     }
     /// `[ Content-Class ]`: Content-Class (code 1220, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn content_class(&mut self, v: ContentClass) -> &mut Self {
-        self.0.put_i32(1220, 128, 10415, 16384, true, v.0);
+        self.0.put_i32(0x4c4_000028af_80_8f, v.0);
         self
     }
     /// `[ DRM-Content ]`: DRM-Content (code 1221, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn drm_content(&mut self, v: DrmContent) -> &mut Self {
-        self.0.put_i32(1221, 128, 10415, 32768, true, v.0);
+        self.0.put_i32(0x4c5_000028af_80_90, v.0);
         self
     }
     /// `[ Adaptations ]`: Adaptations (code 1217, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn adaptations(&mut self, v: Adaptations) -> &mut Self {
-        self.0.put_i32(1217, 128, 10415, 65536, true, v.0);
+        self.0.put_i32(0x4c1_000028af_80_91, v.0);
         self
     }
     /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vasp_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1101, 128, 10415, 131072, true, v);
+        self.0.put_str(0x44d_000028af_80_92, v);
         self
     }
     /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vas_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1102, 128, 10415, 262144, true, v);
+        self.0.put_str(0x44e_000028af_80_93, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -45609,61 +45609,61 @@ impl MonitoringEventInformationWriter<'_> {
     /// `[ Monitoring-Event-Functionality ]`: Monitoring-Event-Functionality (code 3922, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_functionality(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3922, 192, 10415, 1, true, v);
+        self.0.put_i32(0xf52_000028af_c0_81, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(55, 64, 0, 2, true, v.0);
+        self.0.put_u32(0x37_00000000_40_82, v.0);
         self
     }
     /// `[ Monitoring-Event-Configuration-Activity ]`: Monitoring-Event-Configuration-Activity (code 3919, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_configuration_activity(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3919, 192, 10415, 4, true, v);
+        self.0.put_i32(0xf4f_000028af_c0_83, v);
         self
     }
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 8, true, v);
+        self.0.put_u32(0xc34_000028af_c0_84, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 16, true, v);
+        self.0.put_str(0xc35_000028af_c0_85, v);
         self
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3127, 192, 10415, 32, true, v);
+        self.0.put_u32(0xc37_000028af_c0_86, v);
         self
     }
     /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_number_of_reports(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3128, 192, 10415, 64, true, v);
+        self.0.put_u32(0xc38_000028af_c0_87, v);
         self
     }
     /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_duration(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3130, 192, 10415, 128, true, v.0);
+        self.0.put_u32(0xc3a_000028af_c0_88, v.0);
         self
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(857, 192, 10415, 256, true, v);
+        self.0.put_str(0x359_000028af_c0_89, v);
         self
     }
     /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_detection_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3131, 192, 10415, 512, true, v);
+        self.0.put_u32(0xc3b_000028af_c0_8a, v);
         self
     }
     /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -45680,13 +45680,13 @@ impl MonitoringEventInformationWriter<'_> {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monte_location_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3136, 192, 10415, 2048, true, v);
+        self.0.put_u32(0xc40_000028af_c0_8c, v);
         self
     }
     /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn accuracy(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3137, 192, 10415, 4096, true, v);
+        self.0.put_u32(0xc41_000028af_c0_8d, v);
         self
     }
     /// `[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -45799,31 +45799,31 @@ impl MonitoringEventReportDataWriter<'_> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(55, 64, 0, 1, true, v.0);
+        self.0.put_u32(0x37_00000000_40_81, v.0);
         self
     }
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3124, 192, 10415, 2, true, v);
+        self.0.put_u32(0xc34_000028af_c0_82, v);
         self
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3125, 192, 10415, 4, true, v);
+        self.0.put_str(0xc35_000028af_c0_83, v);
         self
     }
     /// `[ Monitoring-Event-Report-Number ]`: Monitoring-Event-Report-Number (code 3923, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_event_report_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3923, 192, 10415, 8, true, v);
+        self.0.put_u32(0xf53_000028af_c0_84, v);
         self
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(857, 192, 10415, 16, true, v);
+        self.0.put_str(0x359_000028af_c0_85, v);
         self
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -45840,13 +45840,13 @@ impl MonitoringEventReportDataWriter<'_> {
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3127, 192, 10415, 64, true, v);
+        self.0.put_u32(0xc37_000028af_c0_87, v);
         self
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3140, 192, 10415, 128, true, v);
+        self.0.put_u32(0xc44_000028af_c0_88, v);
         self
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
@@ -45932,7 +45932,7 @@ impl NextTariffWriter<'_> {
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(425, 64, 0, 1, true, v);
+        self.0.put_u32(0x1a9_00000000_40_81, v);
         self
     }
     /// `[ Scale-Factor ]`: Scale-Factor (code 2059, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46010,25 +46010,25 @@ impl NiddSubmissionWriter<'_> {
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(55, 64, 0, 1, true, v.0);
+        self.0.put_u32(0x37_00000000_40_81, v.0);
         self
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(363, 64, 0, 2, true, v);
+        self.0.put_u64(0x16b_00000000_40_82, v);
         self
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(364, 64, 0, 4, true, v);
+        self.0.put_u64(0x16c_00000000_40_83, v);
         self
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 8, true, v);
+        self.0.put_i32(0x7f5_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46093,25 +46093,25 @@ impl NniInformationWriter<'_> {
     /// `[ Session-Direction ]`: Session-Direction (code 2707, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn session_direction(&mut self, v: SessionDirection) -> &mut Self {
-        self.0.put_i32(2707, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0xa93_000028af_80_81, v.0);
         self
     }
     /// `[ NNI-Type ]`: NNI-Type (code 2704, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn nni_type(&mut self, v: NniType) -> &mut Self {
-        self.0.put_i32(2704, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0xa90_000028af_80_82, v.0);
         self
     }
     /// `[ Relationship-Mode ]`: Relationship-Mode (code 2706, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn relationship_mode(&mut self, v: RelationshipMode) -> &mut Self {
-        self.0.put_i32(2706, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0xa92_000028af_80_83, v.0);
         self
     }
     /// `[ Neighbour-Node-Address ]`: Neighbour-Node-Address (code 2705, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn neighbour_node_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2705, 192, 10415, 8, true, v);
+        self.0.put_address(0xa91_000028af_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46172,7 +46172,7 @@ impl OfflineChargingWriter<'_> {
     /// `[ Quota-Consumption-Time ]`: Quota-Consumption-Time (code 881, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn quota_consumption_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(881, 192, 10415, 1, true, v);
+        self.0.put_u32(0x371_000028af_c0_81, v);
         self
     }
     /// `[ Time-Quota-Mechanism ]`: Time-Quota-Mechanism (code 1270, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46189,7 +46189,7 @@ impl OfflineChargingWriter<'_> {
     /// `[ Envelope-Reporting ]`: Envelope-Reporting (code 1268, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn envelope_reporting(&mut self, v: EnvelopeReporting) -> &mut Self {
-        self.0.put_i32(1268, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x4f4_000028af_80_83, v.0);
         self
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
@@ -46263,13 +46263,13 @@ impl OriginatorAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&mut self, v: AddressType) -> &mut Self {
-        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x383_000028af_c0_81, v.0);
         self
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(897, 192, 10415, 2, true, v);
+        self.0.put_str(0x381_000028af_c0_82, v);
         self
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46345,25 +46345,25 @@ impl OriginatorInterfaceWriter<'_> {
     /// `[ Interface-Id ]`: Interface-Id (code 2003, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2003, 128, 10415, 1, true, v);
+        self.0.put_str(0x7d3_000028af_80_81, v);
         self
     }
     /// `[ Interface-Text ]`: Interface-Text (code 2005, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_text(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2005, 128, 10415, 2, true, v);
+        self.0.put_str(0x7d5_000028af_80_82, v);
         self
     }
     /// `[ Interface-Port ]`: Interface-Port (code 2004, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_port(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2004, 128, 10415, 4, true, v);
+        self.0.put_str(0x7d4_000028af_80_83, v);
         self
     }
     /// `[ Interface-Type ]`: Interface-Type (code 2006, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn interface_type(&mut self, v: InterfaceType) -> &mut Self {
-        self.0.put_i32(2006, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x7d6_000028af_80_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46423,13 +46423,13 @@ impl OriginatorReceivedAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&mut self, v: AddressType) -> &mut Self {
-        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x383_000028af_c0_81, v.0);
         self
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(897, 192, 10415, 2, true, v);
+        self.0.put_str(0x381_000028af_c0_82, v);
         self
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46500,7 +46500,7 @@ impl ParticipantGroupWriter<'_> {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(832, 192, 10415, 1, true, v);
+        self.0.put_str(0x340_000028af_c0_81, v);
         self
     }
     /// `[ Participant-Access-Priority ]`: Participant-Access-Priority (code 1259, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46509,13 +46509,13 @@ impl ParticipantGroupWriter<'_> {
         &mut self,
         v: ParticipantAccessPriority,
     ) -> &mut Self {
-        self.0.put_i32(1259, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x4eb_000028af_80_82, v.0);
         self
     }
     /// `[ User-Participating-Type ]`: User-Participating-Type (code 1279, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_participating_type(&mut self, v: UserParticipatingType) -> &mut Self {
-        self.0.put_i32(1279, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x4ff_000028af_80_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46613,13 +46613,13 @@ impl PocInformationWriter<'_> {
     /// `[ PoC-Server-Role ]`: PoC-Server-Role (code 883, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_server_role(&mut self, v: PocServerRole) -> &mut Self {
-        self.0.put_i32(883, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x373_000028af_c0_81, v.0);
         self
     }
     /// `[ PoC-Session-Type ]`: PoC-Session-Type (code 884, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_type(&mut self, v: PocSessionType) -> &mut Self {
-        self.0.put_i32(884, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x374_000028af_c0_82, v.0);
         self
     }
     /// `[ PoC-User-Role ]`: PoC-User-Role (code 1252, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -46639,25 +46639,25 @@ impl PocInformationWriter<'_> {
         &mut self,
         v: PocSessionInitiationType,
     ) -> &mut Self {
-        self.0.put_i32(1277, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x4fd_000028af_80_84, v.0);
         self
     }
     /// `[ PoC-Event-Type ]`: PoC-Event-Type (code 2025, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_event_type(&mut self, v: PocEventType) -> &mut Self {
-        self.0.put_i32(2025, 128, 10415, 16, true, v.0);
+        self.0.put_i32(0x7e9_000028af_80_85, v.0);
         self
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(885, 192, 10415, 32, true, v);
+        self.0.put_i32(0x375_000028af_c0_86, v);
         self
     }
     /// `*[ Participants-Involved ]`: Participants-Involved (code 887, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn participants_involved(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(887, 192, 10415, 0, false, v);
+        self.0.put_str(0x377_000028af_c0_00, v);
         self
     }
     /// `*[ Participant-Group ]`: Participant-Group (code 1260, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -46685,25 +46685,25 @@ impl PocInformationWriter<'_> {
     /// `[ PoC-Controlling-Address ]`: PoC-Controlling-Address (code 858, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_controlling_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(858, 192, 10415, 64, true, v);
+        self.0.put_str(0x35a_000028af_c0_87, v);
         self
     }
     /// `[ PoC-Group-Name ]`: PoC-Group-Name (code 859, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_group_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(859, 192, 10415, 128, true, v);
+        self.0.put_str(0x35b_000028af_c0_88, v);
         self
     }
     /// `[ PoC-Session-Id ]`: PoC-Session-Id (code 1229, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1229, 192, 10415, 256, true, v);
+        self.0.put_str(0x4cd_000028af_c0_89, v);
         self
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(857, 192, 10415, 512, true, v);
+        self.0.put_str(0x359_000028af_c0_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46758,13 +46758,13 @@ impl PocUserRoleWriter<'_> {
     /// `[ PoC-User-Role-IDs ]`: PoC-User-Role-IDs (code 1253, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role_ids(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1253, 128, 10415, 1, true, v);
+        self.0.put_str(0x4e5_000028af_80_81, v);
         self
     }
     /// `[ PoC-User-Role-info-Units ]`: PoC-User-Role-info-Units (code 1254, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_user_role_info_units(&mut self, v: PocUserRoleInfoUnits) -> &mut Self {
-        self.0.put_i32(1254, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x4e6_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -46859,61 +46859,61 @@ impl ProseDirectCommunicationReceptionDataContainerWriter<'_> {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2063, 128, 10415, 1, true, v);
+        self.0.put_u32(0x80f_000028af_80_81, v);
         self
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&mut self, v: CoverageStatus) -> &mut Self {
-        self.0.put_i32(3428, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xd64_000028af_c0_82, v.0);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x16_000028af_c0_83, v);
         self
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(363, 64, 0, 8, true, v);
+        self.0.put_u64(0x16b_00000000_40_84, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 16, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_85, v.0);
         self
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 32, true, v);
+        self.0.put_i32(0x7f5_000028af_80_86, v);
         self
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_87, v);
         self
     }
     /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn usage_information_report_sequence_number(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3439, 192, 10415, 128, true, v);
+        self.0.put_i32(0xd6f_000028af_c0_88, v);
         self
     }
     /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_resources_indicator(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3465, 192, 10415, 256, true, v);
+        self.0.put_i32(0xd89_000028af_c0_89, v);
         self
     }
     /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3508, 192, 10415, 512, true, v);
+        self.0.put_u32(0xdb4_000028af_c0_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47008,61 +47008,61 @@ impl ProseDirectCommunicationTransmissionDataContainerWriter<'_> {
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2063, 128, 10415, 1, true, v);
+        self.0.put_u32(0x80f_000028af_80_81, v);
         self
     }
     /// `[ Coverage-Status ]`: Coverage-Status (code 3428, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn coverage_status(&mut self, v: CoverageStatus) -> &mut Self {
-        self.0.put_i32(3428, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0xd64_000028af_c0_82, v.0);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 4, true, v);
+        self.0.put_bytes(0x16_000028af_c0_83, v);
         self
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(364, 64, 0, 8, true, v);
+        self.0.put_u64(0x16c_00000000_40_84, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 16, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_85, v.0);
         self
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 32, true, v);
+        self.0.put_i32(0x7f5_000028af_80_86, v);
         self
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1407, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x57f_000028af_c0_87, v);
         self
     }
     /// `[ Usage-Information-Report-Sequence-Number ]`: Usage-Information-Report-Sequence-Number (code 3439, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn usage_information_report_sequence_number(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3439, 192, 10415, 128, true, v);
+        self.0.put_i32(0xd6f_000028af_c0_88, v);
         self
     }
     /// `[ Radio-Resources-Indicator ]`: Radio-Resources-Indicator (code 3465, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_resources_indicator(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3465, 192, 10415, 256, true, v);
+        self.0.put_i32(0xd89_000028af_c0_89, v);
         self
     }
     /// `[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
     pub fn radio_frequency(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3508, 192, 10415, 512, true, v);
+        self.0.put_u32(0xdb4_000028af_c0_8a, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47368,85 +47368,85 @@ impl ProseInformationWriter<'_> {
     /// `[ Announcing-UE-HPLMN-Identifier ]`: Announcing-UE-HPLMN-Identifier (code 3426, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcing_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3426, 192, 10415, 2, true, v);
+        self.0.put_str(0xd62_000028af_c0_82, v);
         self
     }
     /// `[ Announcing-UE-VPLMN-Identifier ]`: Announcing-UE-VPLMN-Identifier (code 3427, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcing_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3427, 192, 10415, 4, true, v);
+        self.0.put_str(0xd63_000028af_c0_83, v);
         self
     }
     /// `[ Monitoring-UE-HPLMN-Identifier ]`: Monitoring-UE-HPLMN-Identifier (code 3431, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3431, 192, 10415, 8, true, v);
+        self.0.put_str(0xd67_000028af_c0_84, v);
         self
     }
     /// `[ Monitoring-UE-VPLMN-Identifier ]`: Monitoring-UE-VPLMN-Identifier (code 3433, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3433, 192, 10415, 16, true, v);
+        self.0.put_str(0xd69_000028af_c0_85, v);
         self
     }
     /// `[ Discoverer-UE-HPLMN-Identifier ]`: Discoverer-UE-HPLMN-Identifier (code 4404, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoverer_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(4404, 192, 10415, 32, true, v);
+        self.0.put_str(0x1134_000028af_c0_86, v);
         self
     }
     /// `[ Discoverer-UE-VPLMN-Identifier ]`: Discoverer-UE-VPLMN-Identifier (code 4405, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoverer_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(4405, 192, 10415, 64, true, v);
+        self.0.put_str(0x1135_000028af_c0_87, v);
         self
     }
     /// `[ Discoveree-UE-HPLMN-Identifier ]`: Discoveree-UE-HPLMN-Identifier (code 4402, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoveree_ue_hplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(4402, 192, 10415, 128, true, v);
+        self.0.put_str(0x1132_000028af_c0_88, v);
         self
     }
     /// `[ Discoveree-UE-VPLMN-Identifier ]`: Discoveree-UE-VPLMN-Identifier (code 4403, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn discoveree_ue_vplmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(4403, 192, 10415, 256, true, v);
+        self.0.put_str(0x1133_000028af_c0_89, v);
         self
     }
     /// `[ Monitored-PLMN-Identifier ]`: Monitored-PLMN-Identifier (code 3430, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitored_plmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3430, 192, 10415, 512, true, v);
+        self.0.put_str(0xd66_000028af_c0_8a, v);
         self
     }
     /// `[ Role-Of-ProSe-Function ]`: Role-Of-ProSe-Function (code 3438, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn role_of_prose_function(&mut self, v: RoleOfProseFunction) -> &mut Self {
-        self.0.put_i32(3438, 192, 10415, 1024, true, v.0);
+        self.0.put_i32(0xd6e_000028af_c0_8b, v.0);
         self
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3811, 192, 10415, 2048, true, v);
+        self.0.put_str(0xee3_000028af_c0_8c, v);
         self
     }
     /// `[ ProSe-3rd-Party-Application-ID ]`: ProSe-3rd-Party-Application-ID (code 3440, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_3rd_party_application_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3440, 192, 10415, 4096, true, v);
+        self.0.put_str(0xd70_000028af_c0_8d, v);
         self
     }
     /// `[ Application-Specific-Data ]`: Application-Specific-Data (code 3458, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_specific_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3458, 192, 10415, 8192, true, v);
+        self.0.put_bytes(0xd82_000028af_c0_8e, v);
         self
     }
     /// `[ ProSe-Event-Type ]`: ProSe-Event-Type (code 3443, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_event_type(&mut self, v: ProseEventType) -> &mut Self {
-        self.0.put_i32(3443, 192, 10415, 16384, true, v.0);
+        self.0.put_i32(0xd73_000028af_c0_8f, v.0);
         self
     }
     /// `[ ProSe-Direct-Discovery-Model ]`: ProSe-Direct-Discovery-Model (code 3442, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47455,103 +47455,103 @@ impl ProseInformationWriter<'_> {
         &mut self,
         v: ProseDirectDiscoveryModel,
     ) -> &mut Self {
-        self.0.put_i32(3442, 192, 10415, 32768, true, v.0);
+        self.0.put_i32(0xd72_000028af_c0_90, v.0);
         self
     }
     /// `[ ProSe-Function-IP-Address ]`: ProSe-Function-IP-Address (code 3444, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_function_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3444, 192, 10415, 65536, true, v);
+        self.0.put_address(0xd74_000028af_c0_91, v);
         self
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3602, 192, 10415, 131072, true, v);
+        self.0.put_bytes(0xe12_000028af_c0_92, v);
         self
     }
     /// `[ ProSe-Validity-Timer ]`: ProSe-Validity-Timer (code 3815, vendor 10415), 3GPP TS 29.345 §6.3.22.
     #[inline]
     pub fn prose_validity_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3815, 192, 10415, 262144, true, v);
+        self.0.put_u32(0xee7_000028af_c0_93, v);
         self
     }
     /// `[ ProSe-Role-Of-UE ]`: ProSe-Role-Of-UE (code 3451, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_role_of_ue(&mut self, v: ProseRoleOfUe) -> &mut Self {
-        self.0.put_i32(3451, 192, 10415, 524288, true, v.0);
+        self.0.put_i32(0xd7b_000028af_c0_94, v.0);
         self
     }
     /// `[ ProSe-Requested-Timestamp ]`: ProSe-Requested-Timestamp (code 3450, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_requested_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3450, 192, 10415, 1048576, true, v.0);
+        self.0.put_u32(0xd7a_000028af_c0_95, v.0);
         self
     }
     /// `[ PC3-Control-Protocol-Cause ]`: PC3-Control-Protocol-Cause (code 3434, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc3_control_protocol_cause(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3434, 192, 10415, 2097152, true, v);
+        self.0.put_i32(0xd6a_000028af_c0_96, v);
         self
     }
     /// `[ Monitoring-UE-Identifier ]`: Monitoring-UE-Identifier (code 3432, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn monitoring_ue_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3432, 192, 10415, 4194304, true, v);
+        self.0.put_str(0xd68_000028af_c0_97, v);
         self
     }
     /// `[ ProSe-Function-PLMN-Identifier ]`: ProSe-Function-PLMN-Identifier (code 3457, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_function_plmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3457, 192, 10415, 8388608, true, v);
+        self.0.put_str(0xd81_000028af_c0_98, v);
         self
     }
     /// `[ Requestor-PLMN-Identifier ]`: Requestor-PLMN-Identifier (code 3437, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn requestor_plmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3437, 192, 10415, 16777216, true, v);
+        self.0.put_str(0xd6d_000028af_c0_99, v);
         self
     }
     /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
     #[inline]
     pub fn origin_app_layer_user_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3600, 192, 10415, 33554432, true, v);
+        self.0.put_str(0xe10_000028af_c0_9a, v);
         self
     }
     /// `[ WLAN-Link-Layer-Id ]`: WLAN-Link-Layer-Id (code 3821, vendor 10415), 3GPP TS 29.345 §6.3.32.
     #[inline]
     pub fn wlan_link_layer_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3821, 192, 10415, 67108864, true, v);
+        self.0.put_bytes(0xeed_000028af_c0_9b, v);
         self
     }
     /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3816, 192, 10415, 134217728, true, v);
+        self.0.put_str(0xee8_000028af_c0_9c, v);
         self
     }
     /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
     #[inline]
     pub fn target_app_layer_user_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3601, 192, 10415, 268435456, true, v);
+        self.0.put_str(0xe11_000028af_c0_9d, v);
         self
     }
     /// `[ Requested-PLMN-Identifier ]`: Requested-PLMN-Identifier (code 3436, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn requested_plmn_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3436, 192, 10415, 536870912, true, v);
+        self.0.put_str(0xd6c_000028af_c0_9e, v);
         self
     }
     /// `[ Time-Window ]`: Time-Window (code 3818, vendor 10415), 3GPP TS 29.345 §6.3.27.
     #[inline]
     pub fn time_window(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3818, 192, 10415, 1073741824, true, v);
+        self.0.put_u32(0xeea_000028af_c0_9f, v);
         self
     }
     /// `[ ProSe-Range-Class ]`: ProSe-Range-Class (code 3448, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_range_class(&mut self, v: ProseRangeClass) -> &mut Self {
-        self.0.put_i32(3448, 192, 10415, 2147483648, true, v.0);
+        self.0.put_i32(0xd78_000028af_c0_a0, v.0);
         self
     }
     /// `[ Proximity-Alert-Indication ]`: Proximity-Alert-Indication (code 3454, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47560,19 +47560,19 @@ impl ProseInformationWriter<'_> {
         &mut self,
         v: ProximityAlertIndication,
     ) -> &mut Self {
-        self.0.put_i32(3454, 192, 10415, 4294967296, true, v.0);
+        self.0.put_i32(0xd7e_000028af_c0_a1, v.0);
         self
     }
     /// `[ Proximity-Alert-Timestamp ]`: Proximity-Alert-Timestamp (code 3455, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_alert_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3455, 192, 10415, 8589934592, true, v.0);
+        self.0.put_u32(0xd7f_000028af_c0_a2, v.0);
         self
     }
     /// `[ Proximity-Cancellation-Timestamp ]`: Proximity-Cancellation-Timestamp (code 3456, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn proximity_cancellation_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3456, 192, 10415, 17179869184, true, v.0);
+        self.0.put_u32(0xd80_000028af_c0_a3, v.0);
         self
     }
     /// `[ ProSe-Reason-For-Cancellation ]`: ProSe-Reason-For-Cancellation (code 3449, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47581,31 +47581,31 @@ impl ProseInformationWriter<'_> {
         &mut self,
         v: ProseReasonForCancellation,
     ) -> &mut Self {
-        self.0.put_i32(3449, 192, 10415, 34359738368, true, v.0);
+        self.0.put_i32(0xd79_000028af_c0_a4, v.0);
         self
     }
     /// `[ PC3-EPC-Control-Protocol-Cause ]`: PC3-EPC-Control-Protocol-Cause (code 3435, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc3_epc_control_protocol_cause(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(3435, 192, 10415, 68719476736, true, v);
+        self.0.put_i32(0xd6b_000028af_c0_a5, v);
         self
     }
     /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_ue_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3453, 192, 10415, 137438953472, true, v);
+        self.0.put_bytes(0xd7d_000028af_c0_a6, v);
         self
     }
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_source_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3452, 192, 10415, 274877906944, true, v);
+        self.0.put_address(0xd7c_000028af_c0_a7, v);
         self
     }
     /// `[ Layer-2-Group-ID ]`: Layer-2-Group-ID (code 3429, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn layer_2_group_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3429, 192, 10415, 549755813888, true, v);
+        self.0.put_bytes(0xd65_000028af_c0_a8, v);
         self
     }
     /// `[ ProSe-Group-IP-Multicast-Address ]`: ProSe-Group-IP-Multicast-Address (code 3446, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47614,7 +47614,7 @@ impl ProseInformationWriter<'_> {
         &mut self,
         v: &rt::data::Address,
     ) -> &mut Self {
-        self.0.put_address(3446, 192, 10415, 1099511627776, true, v);
+        self.0.put_address(0xd76_000028af_c0_a9, v);
         self
     }
     /// `*[ Coverage-Info ]`: Coverage-Info (code 3459, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -47653,13 +47653,13 @@ impl ProseInformationWriter<'_> {
     /// `[ Time-First-Transmission ]`: Time-First-Transmission (code 3467, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_transmission(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3467, 192, 10415, 2199023255552, true, v.0);
+        self.0.put_u32(0xd8b_000028af_c0_aa, v.0);
         self
     }
     /// `[ Time-First-Reception ]`: Time-First-Reception (code 3466, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_reception(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3466, 192, 10415, 4398046511104, true, v.0);
+        self.0.put_u32(0xd8a_000028af_c0_ab, v.0);
         self
     }
     /// `*[ ProSe-Direct-Communication-Transmission-Data-Container ]`: ProSe-Direct-Communication-Transmission-Data-Container (code 3441, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -47687,37 +47687,37 @@ impl ProseInformationWriter<'_> {
     /// `[ Announcing-PLMN-ID ]`: Announcing-PLMN-ID (code 4408, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn announcing_plmn_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(4408, 192, 10415, 8796093022208, true, v);
+        self.0.put_str(0x1138_000028af_c0_ac, v);
         self
     }
     /// `[ ProSe-Target-Layer-2-ID ]`: ProSe-Target-Layer-2-ID (code 4410, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_target_layer_2_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4410, 192, 10415, 17592186044416, true, v);
+        self.0.put_bytes(0x113a_000028af_c0_ad, v);
         self
     }
     /// `[ Relay-IP-address ]`: Relay-IP-address (code 4411, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn relay_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(4411, 192, 10415, 35184372088832, true, v);
+        self.0.put_address(0x113b_000028af_c0_ae, v);
         self
     }
     /// `[ ProSe-UE-to-Network-Relay-UE-ID ]`: ProSe-UE-to-Network-Relay-UE-ID (code 4409, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_ue_to_network_relay_ue_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(4409, 192, 10415, 70368744177664, true, v);
+        self.0.put_bytes(0x1139_000028af_c0_af, v);
         self
     }
     /// `[ Target-IP-Address ]`: Target-IP-Address (code 4412, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn target_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(4412, 192, 10415, 140737488355328, true, v);
+        self.0.put_address(0x113c_000028af_c0_b0, v);
         self
     }
     /// `[ PC5-Radio-Technology ]`: PC5-Radio-Technology (code 1300, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pc5_radio_technology(&mut self, v: Pc5RadioTechnology) -> &mut Self {
-        self.0.put_i32(1300, 128, 10415, 281474976710656, true, v.0);
+        self.0.put_i32(0x514_000028af_80_b1, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -47777,13 +47777,13 @@ impl PsFurnishChargingInformationWriter<'_> {
     /// `{ 3GPP-Charging-Id }`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2, 192, 10415, 1, true, v);
+        self.0.put_bytes(0x2_000028af_c0_81, v);
         self
     }
     /// `{ PS-Free-Format-Data }`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_free_format_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(866, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x362_000028af_c0_82, v);
         self
     }
     /// `[ PS-Append-Free-Format-Data ]`: PS-Append-Free-Format-Data (code 867, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -47792,7 +47792,7 @@ impl PsFurnishChargingInformationWriter<'_> {
         &mut self,
         v: PsAppendFreeFormatData,
     ) -> &mut Self {
-        self.0.put_i32(867, 192, 10415, 4, true, v.0);
+        self.0.put_i32(0x363_000028af_c0_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48159,43 +48159,43 @@ impl PsInformationWriter<'_> {
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x2_000028af_c0_82, v);
         self
     }
     /// `[ PDN-Connection-Charging-ID ]`: PDN-Connection-Charging-ID (code 2050, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdn_connection_charging_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2050, 128, 10415, 4, true, v);
+        self.0.put_u32(0x802_000028af_80_83, v);
         self
     }
     /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2064, 128, 10415, 8, true, v);
+        self.0.put_str(0x810_000028af_80_84, v);
         self
     }
     /// `[ 3GPP-PDP-Type ]`: 3GPP-PDP-Type (code 3, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_pdp_type(&mut self, v: super::ts29061::TgppPdpType) -> &mut Self {
-        self.0.put_i32(3, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x3_000028af_c0_85, v.0);
         self
     }
     /// `*[ PDP-Address ]`: PDP-Address (code 1227, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn pdp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1227, 128, 10415, 0, false, v);
+        self.0.put_address(0x4cb_000028af_80_00, v);
         self
     }
     /// `[ PDP-Address-Prefix-Length ]`: PDP-Address-Prefix-Length (code 2606, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_address_prefix_length(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2606, 192, 10415, 32, true, v);
+        self.0.put_u32(0xa2e_000028af_c0_86, v);
         self
     }
     /// `[ Dynamic-Address-Flag ]`: Dynamic-Address-Flag (code 2051, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn dynamic_address_flag(&mut self, v: DynamicAddressFlag) -> &mut Self {
-        self.0.put_i32(2051, 128, 10415, 64, true, v.0);
+        self.0.put_i32(0x803_000028af_80_87, v.0);
         self
     }
     /// `[ Dynamic-Address-Flag-Extension ]`: Dynamic-Address-Flag-Extension (code 2068, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48204,7 +48204,7 @@ impl PsInformationWriter<'_> {
         &mut self,
         v: DynamicAddressFlagExtension,
     ) -> &mut Self {
-        self.0.put_i32(2068, 128, 10415, 128, true, v.0);
+        self.0.put_i32(0x814_000028af_80_88, v.0);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -48221,61 +48221,61 @@ impl PsInformationWriter<'_> {
     /// `*[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn sgsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1228, 128, 10415, 0, false, v);
+        self.0.put_address(0x4cc_000028af_80_00, v);
         self
     }
     /// `*[ GGSN-Address ]`: GGSN-Address (code 847, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn ggsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(847, 192, 10415, 0, false, v);
+        self.0.put_address(0x34f_000028af_c0_00, v);
         self
     }
     /// `*[ TDF-IP-Address ]`: TDF-IP-Address (code 1091, vendor 10415), 3GPP TS 29.212 §5.3.81. Each call appends another occurrence.
     #[inline]
     pub fn tdf_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1091, 128, 10415, 0, false, v);
+        self.0.put_address(0x443_000028af_80_00, v);
         self
     }
     /// `*[ SGW-Address ]`: SGW-Address (code 2067, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn sgw_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2067, 128, 10415, 0, false, v);
+        self.0.put_address(0x813_000028af_80_00, v);
         self
     }
     /// `*[ ePDG-Address ]`: ePDG-Address (code 3425, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn epdg_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3425, 192, 10415, 0, false, v);
+        self.0.put_address(0xd61_000028af_c0_00, v);
         self
     }
     /// `*[ TWAG-Address ]`: TWAG-Address (code 3903, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn twag_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3903, 192, 10415, 0, false, v);
+        self.0.put_address(0xf3f_000028af_c0_00, v);
         self
     }
     /// `*[ CG-Address ]`: CG-Address (code 846, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn cg_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(846, 192, 10415, 0, false, v);
+        self.0.put_address(0x34e_000028af_c0_00, v);
         self
     }
     /// `[ Serving-Node-Type ]`: Serving-Node-Type (code 2047, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn serving_node_type(&mut self, v: ServingNodeType) -> &mut Self {
-        self.0.put_i32(2047, 128, 10415, 512, true, v.0);
+        self.0.put_i32(0x7ff_000028af_80_8a, v.0);
         self
     }
     /// `[ SGW-Change ]`: SGW-Change (code 2065, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgw_change(&mut self, v: SgwChange) -> &mut Self {
-        self.0.put_i32(2065, 192, 10415, 1024, true, v.0);
+        self.0.put_i32(0x811_000028af_c0_8b, v.0);
         self
     }
     /// `[ 3GPP-IMSI-MCC-MNC ]`: 3GPP-IMSI-MCC-MNC (code 8, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_imsi_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(8, 192, 10415, 2048, true, v);
+        self.0.put_str(0x8_000028af_c0_8c, v);
         self
     }
     /// `[ IMSI-Unauthenticated-Flag ]`: IMSI-Unauthenticated-Flag (code 2308, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48284,43 +48284,43 @@ impl PsInformationWriter<'_> {
         &mut self,
         v: ImsiUnauthenticatedFlag,
     ) -> &mut Self {
-        self.0.put_i32(2308, 128, 10415, 4096, true, v.0);
+        self.0.put_i32(0x904_000028af_80_8d, v.0);
         self
     }
     /// `[ 3GPP-GGSN-MCC-MNC ]`: 3GPP-GGSN-MCC-MNC (code 9, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ggsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(9, 192, 10415, 8192, true, v);
+        self.0.put_str(0x9_000028af_c0_8e, v);
         self
     }
     /// `[ 3GPP-NSAPI ]`: 3GPP-NSAPI (code 10, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_nsapi(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(10, 192, 10415, 16384, true, v);
+        self.0.put_bytes(0xa_000028af_c0_8f, v);
         self
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(30, 64, 0, 32768, true, v);
+        self.0.put_str(0x1e_00000000_40_90, v);
         self
     }
     /// `[ 3GPP-Session-Stop-Indicator ]`: 3GPP-Session-Stop-Indicator (code 11, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_session_stop_indicator(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(11, 192, 10415, 65536, true, v);
+        self.0.put_str(0xb_000028af_c0_91, v);
         self
     }
     /// `[ 3GPP-Selection-Mode ]`: 3GPP-Selection-Mode (code 12, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_selection_mode(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(12, 192, 10415, 131072, true, v);
+        self.0.put_str(0xc_000028af_c0_92, v);
         self
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(13, 192, 10415, 262144, true, v);
+        self.0.put_str(0xd_000028af_c0_93, v);
         self
     }
     /// `[ Charging-Characteristics-Selection-Mode ]`: Charging-Characteristics-Selection-Mode (code 2066, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48329,43 +48329,43 @@ impl PsInformationWriter<'_> {
         &mut self,
         v: ChargingCharacteristicsSelectionMode,
     ) -> &mut Self {
-        self.0.put_i32(2066, 192, 10415, 524288, true, v.0);
+        self.0.put_i32(0x812_000028af_c0_94, v.0);
         self
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(18, 192, 10415, 1048576, true, v);
+        self.0.put_str(0x12_000028af_c0_95, v);
         self
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(23, 192, 10415, 2097152, true, v);
+        self.0.put_bytes(0x17_000028af_c0_96, v);
         self
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5. Each call appends another occurrence.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 0, false, v);
+        self.0.put_str(0x3ec_000028af_c0_00, v);
         self
     }
     /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1095, 192, 10415, 4194304, true, v);
+        self.0.put_str(0x447_000028af_c0_97, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 8388608, true, v);
+        self.0.put_bytes(0x16_000028af_c0_98, v);
         self
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2812, 128, 10415, 16777216, true, v.0);
+        self.0.put_u32(0xafc_000028af_80_99, v.0);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48396,7 +48396,7 @@ impl PsInformationWriter<'_> {
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(9010, 192, 5535, 134217728, true, v);
+        self.0.put_str(0x2332_0000159f_c0_9c, v);
         self
     }
     /// `[ TWAN-User-Location-Info ]`: TWAN-User-Location-Info (code 2714, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48424,7 +48424,7 @@ impl PsInformationWriter<'_> {
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(21, 192, 10415, 1073741824, true, v);
+        self.0.put_bytes(0x15_000028af_c0_9f, v);
         self
     }
     /// `[ PS-Furnish-Charging-Information ]`: PS-Furnish-Charging-Information (code 865, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48441,7 +48441,7 @@ impl PsInformationWriter<'_> {
     /// `[ PDP-Context-Type ]`: PDP-Context-Type (code 1247, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn pdp_context_type(&mut self, v: PdpContextType) -> &mut Self {
-        self.0.put_i32(1247, 128, 10415, 4294967296, true, v.0);
+        self.0.put_i32(0x4df_000028af_80_a1, v.0);
         self
     }
     /// `[ Offline-Charging ]`: Offline-Charging (code 1278, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48502,73 +48502,73 @@ impl PsInformationWriter<'_> {
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2041, 128, 10415, 68719476736, true, v.0);
+        self.0.put_u32(0x7f9_000028af_80_a5, v.0);
         self
     }
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn stop_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2042, 128, 10415, 137438953472, true, v.0);
+        self.0.put_u32(0x7fa_000028af_80_a6, v.0);
         self
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 274877906944, true, v);
+        self.0.put_i32(0x7f5_000028af_80_a7, v);
         self
     }
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn diagnostics(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2039, 128, 10415, 549755813888, true, v);
+        self.0.put_i32(0x7f7_000028af_80_a8, v);
         self
     }
     /// `[ Low-Priority-Indicator ]`: Low-Priority-Indicator (code 2602, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn low_priority_indicator(&mut self, v: LowPriorityIndicator) -> &mut Self {
-        self.0.put_i32(2602, 128, 10415, 1099511627776, true, v.0);
+        self.0.put_i32(0xa2a_000028af_80_a9, v.0);
         self
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&mut self, v: super::ts29212::NbifomMode) -> &mut Self {
-        self.0.put_i32(2830, 128, 10415, 2199023255552, true, v.0);
+        self.0.put_i32(0xb0e_000028af_80_aa, v.0);
         self
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&mut self, v: super::ts29212::NbifomSupport) -> &mut Self {
-        self.0.put_i32(2831, 128, 10415, 4398046511104, true, v.0);
+        self.0.put_i32(0xb0f_000028af_80_ab, v.0);
         self
     }
     /// `[ MME-Number-for-MT-SMS ]`: MME-Number-for-MT-SMS (code 1645, vendor 10415), 3GPP TS 29.272 §7.3.159.
     #[inline]
     pub fn mme_number_for_mt_sms(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1645, 128, 10415, 8796093022208, true, v);
+        self.0.put_bytes(0x66d_000028af_80_ac, v);
         self
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2402, 128, 10415, 17592186044416, true, v);
+        self.0.put_str(0x962_000028af_80_ad, v);
         self
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2408, 128, 10415, 35184372088832, true, v);
+        self.0.put_str(0x968_000028af_80_ae, v);
         self
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(302, 192, 13019, 70368744177664, true, v);
+        self.0.put_bytes(0x12e_000032db_c0_af, v);
         self
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(313, 192, 13019, 140737488355328, true, v);
+        self.0.put_str(0x139_000032db_c0_b0, v);
         self
     }
     /// `[ Fixed-User-Location-Info ]`: Fixed-User-Location-Info (code 2825, vendor 10415), 3GPP TS 29.212 §5.3.112.
@@ -48588,7 +48588,7 @@ impl PsInformationWriter<'_> {
         &mut self,
         v: CnOperatorSelectionEntity,
     ) -> &mut Self {
-        self.0.put_i32(3421, 192, 10415, 562949953421312, true, v.0);
+        self.0.put_i32(0xd5d_000028af_c0_b2, v.0);
         self
     }
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48605,7 +48605,7 @@ impl PsInformationWriter<'_> {
     /// `[ SGi-PtP-Tunnelling-Method ]`: SGi-PtP-Tunnelling-Method (code 3931, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgi_ptp_tunnelling_method(&mut self, v: SgiPtpTunnellingMethod) -> &mut Self {
-        self.0.put_i32(3931, 192, 10415, 2251799813685248, true, v.0);
+        self.0.put_i32(0xf5b_000028af_c0_b4, v.0);
         self
     }
     /// `[ CP-CIoT-EPS-Optimisation-Indicator ]`: CP-CIoT-EPS-Optimisation-Indicator (code 3930, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48614,13 +48614,13 @@ impl PsInformationWriter<'_> {
         &mut self,
         v: CpCiotEpsOptimisationIndicator,
     ) -> &mut Self {
-        self.0.put_i32(3930, 192, 10415, 4503599627370496, true, v.0);
+        self.0.put_i32(0xf5a_000028af_c0_b5, v.0);
         self
     }
     /// `[ UNI-PDU-CP-Only-Flag ]`: UNI-PDU-CP-Only-Flag (code 3932, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn uni_pdu_cp_only_flag(&mut self, v: UniPduCpOnlyFlag) -> &mut Self {
-        self.0.put_i32(3932, 192, 10415, 9007199254740992, true, v.0);
+        self.0.put_i32(0xf5c_000028af_c0_b6, v.0);
         self
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -48652,7 +48652,7 @@ impl PsInformationWriter<'_> {
         &mut self,
         v: ChargingPerIpCanSessionIndicator,
     ) -> &mut Self {
-        self.0.put_i32(4400, 192, 10415, 72057594037927936, true, v.0);
+        self.0.put_i32(0x1130_000028af_c0_b9, v.0);
         self
     }
     /// `[ RRC-Cause-Counter ]`: RRC-Cause-Counter (code 4318, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -48669,7 +48669,7 @@ impl PsInformationWriter<'_> {
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_ps_data_off_status(&mut self, v: TgppPsDataOffStatus) -> &mut Self {
-        self.0.put_i32(4406, 192, 10415, 288230376151711744, true, v.0);
+        self.0.put_i32(0x1136_000028af_c0_bb, v.0);
         self
     }
     /// `[ SCS-AS-Address ]`: SCS-AS-Address (code 3940, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -48686,7 +48686,7 @@ impl PsInformationWriter<'_> {
     /// `[ Unused-Quota-Timer ]`: Unused-Quota-Timer (code 4407, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unused_quota_timer(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(4407, 192, 10415, 1152921504606846976, true, v);
+        self.0.put_u32(0x1137_000028af_c0_bd, v);
         self
     }
     /// `*[ RAN-Secondary-RAT-Usage-Report ]`: RAN-Secondary-RAT-Usage-Report (code 1302, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -48752,13 +48752,13 @@ impl RadioParameterSetInfoWriter<'_> {
     /// `[ Radio-Parameter-Set-Values ]`: Radio-Parameter-Set-Values (code 3464, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn radio_parameter_set_values(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3464, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xd88_000028af_c0_81, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48827,37 +48827,37 @@ impl RanSecondaryRatUsageReportWriter<'_> {
     /// `[ Secondary-RAT-Type ]`: Secondary-RAT-Type (code 1304, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn secondary_rat_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(1304, 128, 10415, 1, true, v);
+        self.0.put_bytes(0x518_000028af_80_81, v);
         self
     }
     /// `[ RAN-Start-Timestamp ]`: RAN-Start-Timestamp (code 1303, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_start_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1303, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x517_000028af_80_82, v.0);
         self
     }
     /// `[ RAN-End-Timestamp ]`: RAN-End-Timestamp (code 1301, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ran_end_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1301, 128, 10415, 4, true, v.0);
+        self.0.put_u32(0x515_000028af_80_83, v.0);
         self
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(363, 64, 0, 8, true, v);
+        self.0.put_u64(0x16b_00000000_40_84, v);
         self
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(364, 64, 0, 16, true, v);
+        self.0.put_u64(0x16c_00000000_40_85, v);
         self
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x2_000028af_c0_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -48921,13 +48921,13 @@ impl RateElementWriter<'_> {
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&mut self, v: super::credit_control::CcUnitType) -> &mut Self {
-        self.0.put_i32(454, 64, 0, 1, true, v.0);
+        self.0.put_i32(0x1c6_00000000_40_81, v.0);
         self
     }
     /// `[ Charge-Reason-Code ]`: Charge-Reason-Code (code 2118, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charge_reason_code(&mut self, v: ChargeReasonCode) -> &mut Self {
-        self.0.put_i32(2118, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x846_000028af_80_82, v.0);
         self
     }
     /// `[ Unit-Value ]`: Unit-Value (code 445), IETF RFC 8506 §8.8.
@@ -48952,7 +48952,7 @@ impl RateElementWriter<'_> {
     /// `[ Unit-Quota-Threshold ]`: Unit-Quota-Threshold (code 1226, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn unit_quota_threshold(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1226, 128, 10415, 16, true, v);
+        self.0.put_u32(0x4ca_000028af_80_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49018,7 +49018,7 @@ impl RealTimeTariffInformationWriter<'_> {
     /// `[ Tariff-XML ]`: Tariff-XML (code 2306, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tariff_xml(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2306, 128, 10415, 2, true, v);
+        self.0.put_str(0x902_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49083,13 +49083,13 @@ impl RecipientAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&mut self, v: AddressType) -> &mut Self {
-        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x383_000028af_c0_81, v.0);
         self
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(897, 192, 10415, 2, true, v);
+        self.0.put_str(0x381_000028af_c0_82, v);
         self
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49106,7 +49106,7 @@ impl RecipientAddressWriter<'_> {
     /// `[ Addressee-Type ]`: Addressee-Type (code 1208, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn addressee_type(&mut self, v: AddresseeType) -> &mut Self {
-        self.0.put_i32(1208, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0x4b8_000028af_80_84, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49201,13 +49201,13 @@ impl RecipientInfoWriter<'_> {
     /// `[ Recipient-SCCP-Address ]`: Recipient-SCCP-Address (code 2010, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn recipient_sccp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2010, 128, 10415, 2, true, v);
+        self.0.put_address(0x7da_000028af_80_82, v);
         self
     }
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_protocol_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2013, 128, 10415, 4, true, v);
+        self.0.put_bytes(0x7dd_000028af_80_83, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49267,13 +49267,13 @@ impl RecipientReceivedAddressWriter<'_> {
     /// `[ Address-Type ]`: Address-Type (code 899, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_type(&mut self, v: AddressType) -> &mut Self {
-        self.0.put_i32(899, 192, 10415, 1, true, v.0);
+        self.0.put_i32(0x383_000028af_c0_81, v.0);
         self
     }
     /// `[ Address-Data ]`: Address-Data (code 897, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn address_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(897, 192, 10415, 2, true, v);
+        self.0.put_str(0x381_000028af_c0_82, v);
         self
     }
     /// `[ Address-Domain ]`: Address-Domain (code 898, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49365,25 +49365,25 @@ impl RelatedChangeConditionInformationWriter<'_> {
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1228, 128, 10415, 1, true, v);
+        self.0.put_address(0x4cc_000028af_80_81, v);
         self
     }
     /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37. Each call appends another occurrence.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 0, false, v);
+        self.0.put_i32(0x7f5_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 2, true, v);
+        self.0.put_bytes(0x16_000028af_c0_82, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(9010, 192, 5535, 4, true, v);
+        self.0.put_str(0x2332_0000159f_c0_83, v);
         self
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49400,7 +49400,7 @@ impl RelatedChangeConditionInformationWriter<'_> {
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2823, 128, 10415, 16, true, v);
+        self.0.put_u32(0xb07_000028af_80_85, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49417,7 +49417,7 @@ impl RelatedChangeConditionInformationWriter<'_> {
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(21, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x15_000028af_c0_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49462,7 +49462,7 @@ impl RelatedTriggerWriter<'_> {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn trigger_type(&mut self, v: TriggerType) -> &mut Self {
-        self.0.put_i32(870, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x366_000028af_c0_00, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49522,7 +49522,7 @@ impl RemainingBalanceWriter<'_> {
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(425, 64, 0, 2, true, v);
+        self.0.put_u32(0x1a9_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49570,13 +49570,13 @@ impl ScaleFactorWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&mut self, v: i64) -> &mut Self {
-        self.0.put_i64(447, 64, 0, 1, true, v);
+        self.0.put_i64(0x1bf_00000000_40_81, v);
         self
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(429, 64, 0, 2, true, v);
+        self.0.put_i32(0x1ad_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49631,13 +49631,13 @@ impl ScsAsAddressWriter<'_> {
     /// `[ SCS-Realm ]`: SCS-Realm (code 3942, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_realm(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3942, 192, 10415, 1, true, v);
+        self.0.put_str(0xf66_000028af_c0_81, v);
         self
     }
     /// `[ SCS-Address ]`: SCS-Address (code 3941, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn scs_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3941, 192, 10415, 2, true, v);
+        self.0.put_address(0xf65_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49728,13 +49728,13 @@ impl SdpMediaComponentWriter<'_> {
     /// `[ SDP-Media-Name ]`: SDP-Media-Name (code 844, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_media_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(844, 192, 10415, 1, true, v);
+        self.0.put_str(0x34c_000028af_c0_81, v);
         self
     }
     /// `*[ SDP-Media-Description ]`: SDP-Media-Description (code 845, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn sdp_media_description(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(845, 192, 10415, 0, false, v);
+        self.0.put_str(0x34d_000028af_c0_00, v);
         self
     }
     /// `[ Local-GW-Inserted-Indicator ]`: Local-GW-Inserted-Indicator (code 2604, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49743,7 +49743,7 @@ impl SdpMediaComponentWriter<'_> {
         &mut self,
         v: LocalGwInsertedIndicator,
     ) -> &mut Self {
-        self.0.put_i32(2604, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0xa2c_000028af_80_82, v.0);
         self
     }
     /// `[ IP-Realm-Default-Indicator ]`: IP-Realm-Default-Indicator (code 2603, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49752,7 +49752,7 @@ impl SdpMediaComponentWriter<'_> {
         &mut self,
         v: IpRealmDefaultIndicator,
     ) -> &mut Self {
-        self.0.put_i32(2603, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0xa2b_000028af_80_83, v.0);
         self
     }
     /// `[ Transcoder-Inserted-Indicator ]`: Transcoder-Inserted-Indicator (code 2605, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -49761,37 +49761,37 @@ impl SdpMediaComponentWriter<'_> {
         &mut self,
         v: TranscoderInsertedIndicator,
     ) -> &mut Self {
-        self.0.put_i32(2605, 128, 10415, 8, true, v.0);
+        self.0.put_i32(0xa2d_000028af_80_84, v.0);
         self
     }
     /// `[ Media-Initiator-Flag ]`: Media-Initiator-Flag (code 882, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn media_initiator_flag(&mut self, v: MediaInitiatorFlag) -> &mut Self {
-        self.0.put_i32(882, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0x372_000028af_c0_85, v.0);
         self
     }
     /// `[ Media-Initiator-Party ]`: Media-Initiator-Party (code 1288, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn media_initiator_party(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1288, 128, 10415, 32, true, v);
+        self.0.put_str(0x508_000028af_80_86, v);
         self
     }
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2, 192, 10415, 64, true, v);
+        self.0.put_bytes(0x2_000028af_c0_87, v);
         self
     }
     /// `[ Access-Network-Charging-Identifier-Value ]`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(503, 192, 10415, 128, true, v);
+        self.0.put_bytes(0x1f7_000028af_c0_88, v);
         self
     }
     /// `[ SDP-Type ]`: SDP-Type (code 2036, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_type(&mut self, v: SdpType) -> &mut Self {
-        self.0.put_i32(2036, 128, 10415, 256, true, v.0);
+        self.0.put_i32(0x7f4_000028af_80_89, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -49846,13 +49846,13 @@ impl SdpTimestampsWriter<'_> {
     /// `[ SDP-Offer-Timestamp ]`: SDP-Offer-Timestamp (code 1274, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_offer_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1274, 128, 10415, 1, true, v.0);
+        self.0.put_u32(0x4fa_000028af_80_81, v.0);
         self
     }
     /// `[ SDP-Answer-Timestamp ]`: SDP-Answer-Timestamp (code 1275, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sdp_answer_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1275, 128, 10415, 2, true, v.0);
+        self.0.put_u32(0x4fb_000028af_80_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50049,25 +50049,25 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
     #[inline]
     pub fn charging_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1004, 192, 10415, 2, true, v);
+        self.0.put_str(0x3ec_000028af_c0_82, v);
         self
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(363, 64, 0, 4, true, v);
+        self.0.put_u64(0x16b_00000000_40_83, v);
         self
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(364, 64, 0, 8, true, v);
+        self.0.put_u64(0x16c_00000000_40_84, v);
         self
     }
     /// `[ Local-Sequence-Number ]`: Local-Sequence-Number (code 2063, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn local_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2063, 128, 10415, 16, true, v);
+        self.0.put_u32(0x80f_000028af_80_85, v);
         self
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -50084,19 +50084,19 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(432, 64, 0, 64, true, v);
+        self.0.put_u32(0x1b0_00000000_40_87, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 128, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_88, v.0);
         self
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(439, 64, 0, 256, true, v);
+        self.0.put_u32(0x1b7_00000000_40_89, v);
         self
     }
     /// `*[ Service-Specific-Info ]`: Service-Specific-Info (code 1249, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -50113,49 +50113,49 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ ADC-Rule-Base-Name ]`: ADC-Rule-Base-Name (code 1095, vendor 10415), 3GPP TS 29.212 §5b.3.4.
     #[inline]
     pub fn adc_rule_base_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1095, 192, 10415, 512, true, v);
+        self.0.put_str(0x447_000028af_c0_8a, v);
         self
     }
     /// `[ SGSN-Address ]`: SGSN-Address (code 1228, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sgsn_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(1228, 128, 10415, 1024, true, v);
+        self.0.put_address(0x4cc_000028af_80_8b, v);
         self
     }
     /// `[ Time-First-Usage ]`: Time-First-Usage (code 2043, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_first_usage(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2043, 128, 10415, 2048, true, v.0);
+        self.0.put_u32(0x7fb_000028af_80_8c, v.0);
         self
     }
     /// `[ Time-Last-Usage ]`: Time-Last-Usage (code 2044, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_last_usage(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2044, 128, 10415, 4096, true, v.0);
+        self.0.put_u32(0x7fc_000028af_80_8d, v.0);
         self
     }
     /// `[ Time-Usage ]`: Time-Usage (code 2045, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_usage(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2045, 128, 10415, 8192, true, v);
+        self.0.put_u32(0x7fd_000028af_80_8e, v);
         self
     }
     /// `*[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37. Each call appends another occurrence.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 0, false, v);
+        self.0.put_i32(0x7f5_000028af_80_00, v);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 16384, true, v);
+        self.0.put_bytes(0x16_000028af_c0_8f, v);
         self
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(9010, 192, 5535, 32768, true, v);
+        self.0.put_str(0x2332_0000159f_c0_90, v);
         self
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -50183,13 +50183,13 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(531, 128, 10415, 262144, true, v);
+        self.0.put_str(0x213_000028af_80_93, v);
         self
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(532, 128, 10415, 524288, true, v);
+        self.0.put_str(0x214_000028af_80_94, v);
         self
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
@@ -50206,7 +50206,7 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2823, 128, 10415, 1048576, true, v);
+        self.0.put_u32(0xb07_000028af_80_95, v);
         self
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -50223,7 +50223,7 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(21, 192, 10415, 4194304, true, v);
+        self.0.put_bytes(0x15_000028af_c0_97, v);
         self
     }
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -50262,19 +50262,19 @@ impl ServiceDataContainerWriter<'_> {
     /// `[ 3GPP-PS-Data-Off-Status ]`: 3GPP-PS-Data-Off-Status (code 4406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn tgpp_ps_data_off_status(&mut self, v: TgppPsDataOffStatus) -> &mut Self {
-        self.0.put_i32(4406, 192, 10415, 67108864, true, v.0);
+        self.0.put_i32(0x1136_000028af_c0_9b, v.0);
         self
     }
     /// `[ Traffic-Steering-Policy-Identifier-DL ]`: Traffic-Steering-Policy-Identifier-DL (code 2836, vendor 10415), 3GPP TS 29.212 §5.3.123.
     #[inline]
     pub fn traffic_steering_policy_identifier_dl(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2836, 128, 10415, 134217728, true, v);
+        self.0.put_bytes(0xb14_000028af_80_9c, v);
         self
     }
     /// `[ Traffic-Steering-Policy-Identifier-UL ]`: Traffic-Steering-Policy-Identifier-UL (code 2837, vendor 10415), 3GPP TS 29.212 §5.3.124.
     #[inline]
     pub fn traffic_steering_policy_identifier_ul(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2837, 128, 10415, 268435456, true, v);
+        self.0.put_bytes(0xb15_000028af_80_9d, v);
         self
     }
     /// `[ VoLTE-Information ]`: VoLTE-Information (code 1323, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -50350,25 +50350,25 @@ impl ServiceGenericInformationWriter<'_> {
     /// `[ Application-Server-ID ]`: Application-Server-ID (code 2101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_server_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2101, 128, 10415, 1, true, v);
+        self.0.put_u32(0x835_000028af_80_81, v);
         self
     }
     /// `[ Application-Service-Type ]`: Application-Service-Type (code 2102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_service_type(&mut self, v: ApplicationServiceType) -> &mut Self {
-        self.0.put_i32(2102, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x836_000028af_80_82, v.0);
         self
     }
     /// `[ Application-Session-ID ]`: Application-Session-ID (code 2103, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn application_session_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2103, 128, 10415, 4, true, v);
+        self.0.put_u32(0x837_000028af_80_83, v);
         self
     }
     /// `[ Delivery-Status ]`: Delivery-Status (code 2104, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn delivery_status(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2104, 128, 10415, 8, true, v);
+        self.0.put_str(0x838_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50730,13 +50730,13 @@ impl ServiceSpecificInfoWriter<'_> {
     /// `[ Service-Specific-Data ]`: Service-Specific-Data (code 863, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_data(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(863, 192, 10415, 1, true, v);
+        self.0.put_str(0x35f_000028af_c0_81, v);
         self
     }
     /// `[ Service-Specific-Type ]`: Service-Specific-Type (code 1257, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_specific_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1257, 128, 10415, 2, true, v);
+        self.0.put_u32(0x4e9_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -50808,13 +50808,13 @@ impl SmDeviceTriggerInformationWriter<'_> {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mtc_iwf_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3406, 192, 10415, 1, true, v);
+        self.0.put_address(0xd4e_000028af_c0_81, v);
         self
     }
     /// `[ Reference-Number ]`: Reference-Number (code 3007, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn reference_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3007, 192, 10415, 2, true, v);
+        self.0.put_u32(0xbbf_000028af_c0_82, v);
         self
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
@@ -50831,7 +50831,7 @@ impl SmDeviceTriggerInformationWriter<'_> {
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(448, 64, 0, 8, true, v);
+        self.0.put_u32(0x1c0_00000000_40_84, v);
         self
     }
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
@@ -50840,13 +50840,13 @@ impl SmDeviceTriggerInformationWriter<'_> {
         &mut self,
         v: super::ts29368::PriorityIndication,
     ) -> &mut Self {
-        self.0.put_i32(3006, 192, 10415, 16, true, v.0);
+        self.0.put_i32(0xbbe_000028af_c0_85, v.0);
         self
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3010, 192, 10415, 32, true, v);
+        self.0.put_u32(0xbc2_000028af_c0_86, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51002,43 +51002,43 @@ impl SmsInformationWriter<'_> {
     /// `[ SMS-Node ]`: SMS-Node (code 2016, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_node(&mut self, v: SmsNode) -> &mut Self {
-        self.0.put_i32(2016, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x7e0_000028af_80_81, v.0);
         self
     }
     /// `[ Client-Address ]`: Client-Address (code 2018, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn client_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2018, 128, 10415, 2, true, v);
+        self.0.put_address(0x7e2_000028af_80_82, v);
         self
     }
     /// `[ Originator-SCCP-Address ]`: Originator-SCCP-Address (code 2008, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn originator_sccp_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2008, 128, 10415, 4, true, v);
+        self.0.put_address(0x7d8_000028af_80_83, v);
         self
     }
     /// `[ SMSC-Address ]`: SMSC-Address (code 2017, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn smsc_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2017, 128, 10415, 8, true, v);
+        self.0.put_address(0x7e1_000028af_80_84, v);
         self
     }
     /// `[ Data-Coding-Scheme ]`: Data-Coding-Scheme (code 2001, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn data_coding_scheme(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2001, 128, 10415, 16, true, v);
+        self.0.put_i32(0x7d1_000028af_80_85, v);
         self
     }
     /// `[ SM-Discharge-Time ]`: SM-Discharge-Time (code 2012, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_discharge_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2012, 128, 10415, 32, true, v.0);
+        self.0.put_u32(0x7dc_000028af_80_86, v.0);
         self
     }
     /// `[ SM-Message-Type ]`: SM-Message-Type (code 2007, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_message_type(&mut self, v: SmMessageType) -> &mut Self {
-        self.0.put_i32(2007, 128, 10415, 64, true, v.0);
+        self.0.put_i32(0x7d7_000028af_80_87, v.0);
         self
     }
     /// `[ Originator-Interface ]`: Originator-Interface (code 2009, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51055,37 +51055,37 @@ impl SmsInformationWriter<'_> {
     /// `[ SM-Protocol-ID ]`: SM-Protocol-ID (code 2013, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_protocol_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2013, 128, 10415, 256, true, v);
+        self.0.put_bytes(0x7dd_000028af_80_89, v);
         self
     }
     /// `[ Reply-Path-Requested ]`: Reply-Path-Requested (code 2011, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn reply_path_requested(&mut self, v: ReplyPathRequested) -> &mut Self {
-        self.0.put_i32(2011, 128, 10415, 512, true, v.0);
+        self.0.put_i32(0x7db_000028af_80_8a, v.0);
         self
     }
     /// `[ SM-Status ]`: SM-Status (code 2014, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_status(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2014, 128, 10415, 1024, true, v);
+        self.0.put_bytes(0x7de_000028af_80_8b, v);
         self
     }
     /// `[ SM-User-Data-Header ]`: SM-User-Data-Header (code 2015, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_user_data_header(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2015, 128, 10415, 2048, true, v);
+        self.0.put_bytes(0x7df_000028af_80_8c, v);
         self
     }
     /// `[ Number-of-Messages-Sent ]`: Number-of-Messages-Sent (code 2019, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_messages_sent(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2019, 128, 10415, 4096, true, v);
+        self.0.put_u32(0x7e3_000028af_80_8d, v);
         self
     }
     /// `[ SM-Sequence-Number ]`: SM-Sequence-Number (code 3408, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_sequence_number(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3408, 192, 10415, 8192, true, v);
+        self.0.put_u32(0xd50_000028af_c0_8e, v);
         self
     }
     /// `*[ Recipient-Info ]`: Recipient-Info (code 2026, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
@@ -51113,13 +51113,13 @@ impl SmsInformationWriter<'_> {
     /// `[ SM-Service-Type ]`: SM-Service-Type (code 2029, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sm_service_type(&mut self, v: SmServiceType) -> &mut Self {
-        self.0.put_i32(2029, 128, 10415, 32768, true, v.0);
+        self.0.put_i32(0x7ed_000028af_80_90, v.0);
         self
     }
     /// `[ SMS-Result ]`: SMS-Result (code 3409, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sms_result(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3409, 192, 10415, 65536, true, v);
+        self.0.put_u32(0xd51_000028af_c0_91, v);
         self
     }
     /// `[ SM-Device-Trigger-Indicator ]`: SM-Device-Trigger-Indicator (code 3407, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51128,7 +51128,7 @@ impl SmsInformationWriter<'_> {
         &mut self,
         v: SmDeviceTriggerIndicator,
     ) -> &mut Self {
-        self.0.put_i32(3407, 192, 10415, 131072, true, v.0);
+        self.0.put_i32(0xd4f_000028af_c0_92, v.0);
         self
     }
     /// `[ SM-Device-Trigger-Information ]`: SM-Device-Trigger-Information (code 3405, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51145,19 +51145,19 @@ impl SmsInformationWriter<'_> {
     /// `[ MTC-IWF-Address ]`: MTC-IWF-Address (code 3406, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mtc_iwf_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3406, 192, 10415, 524288, true, v);
+        self.0.put_address(0xd4e_000028af_c0_94, v);
         self
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3010, 192, 10415, 1048576, true, v);
+        self.0.put_u32(0xbc2_000028af_c0_95, v);
         self
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3111, 192, 10415, 2097152, true, v);
+        self.0.put_str(0xc27_000028af_c0_96, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51252,55 +51252,55 @@ impl SupplementaryServiceWriter<'_> {
     /// `[ MMTel-SService-Type ]`: MMTel-SService-Type (code 2031, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn mmtel_sservice_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2031, 128, 10415, 1, true, v);
+        self.0.put_u32(0x7ef_000028af_80_81, v);
         self
     }
     /// `[ Service-Mode ]`: Service-Mode (code 2032, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_mode(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2032, 128, 10415, 2, true, v);
+        self.0.put_u32(0x7f0_000028af_80_82, v);
         self
     }
     /// `[ Number-Of-Diversions ]`: Number-Of-Diversions (code 2034, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_diversions(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2034, 128, 10415, 4, true, v);
+        self.0.put_u32(0x7f2_000028af_80_83, v);
         self
     }
     /// `[ Associated-Party-Address ]`: Associated-Party-Address (code 2035, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn associated_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2035, 128, 10415, 8, true, v);
+        self.0.put_str(0x7f3_000028af_80_84, v);
         self
     }
     /// `[ Service-Id ]`: Service-Id (code 855, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn service_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(855, 192, 10415, 16, true, v);
+        self.0.put_str(0x357_000028af_c0_85, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 32, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_86, v.0);
         self
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(885, 192, 10415, 64, true, v);
+        self.0.put_i32(0x375_000028af_c0_87, v);
         self
     }
     /// `[ Participant-Action-Type ]`: Participant-Action-Type (code 2049, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn participant_action_type(&mut self, v: ParticipantActionType) -> &mut Self {
-        self.0.put_i32(2049, 128, 10415, 128, true, v.0);
+        self.0.put_i32(0x801_000028af_80_88, v.0);
         self
     }
     /// `[ CUG-Information ]`: CUG-Information (code 2304, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn cug_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2304, 128, 10415, 256, true, v);
+        self.0.put_bytes(0x900_000028af_80_89, v);
         self
     }
     /// `[ AoC-Subscription-Information ]`: AoC-Subscription-Information (code 2314, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51401,55 +51401,55 @@ impl TalkBurstExchangeWriter<'_> {
     /// `{ PoC-Change-Time }`: PoC-Change-Time (code 1262, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(1262, 128, 10415, 1, true, v.0);
+        self.0.put_u32(0x4ee_000028af_80_81, v.0);
         self
     }
     /// `[ Number-Of-Talk-Bursts ]`: Number-Of-Talk-Bursts (code 1283, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_talk_bursts(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1283, 128, 10415, 2, true, v);
+        self.0.put_u32(0x503_000028af_80_82, v);
         self
     }
     /// `[ Talk-Burst-Volume ]`: Talk-Burst-Volume (code 1287, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_volume(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1287, 128, 10415, 4, true, v);
+        self.0.put_u32(0x507_000028af_80_83, v);
         self
     }
     /// `[ Talk-Burst-Time ]`: Talk-Burst-Time (code 1286, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn talk_burst_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1286, 128, 10415, 8, true, v);
+        self.0.put_u32(0x506_000028af_80_84, v);
         self
     }
     /// `[ Number-Of-Received-Talk-Bursts ]`: Number-Of-Received-Talk-Bursts (code 1282, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_received_talk_bursts(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1282, 128, 10415, 16, true, v);
+        self.0.put_u32(0x502_000028af_80_85, v);
         self
     }
     /// `[ Received-Talk-Burst-Volume ]`: Received-Talk-Burst-Volume (code 1285, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn received_talk_burst_volume(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1285, 128, 10415, 32, true, v);
+        self.0.put_u32(0x505_000028af_80_86, v);
         self
     }
     /// `[ Received-Talk-Burst-Time ]`: Received-Talk-Burst-Time (code 1284, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn received_talk_burst_time(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1284, 128, 10415, 64, true, v);
+        self.0.put_u32(0x504_000028af_80_87, v);
         self
     }
     /// `[ Number-Of-Participants ]`: Number-Of-Participants (code 885, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn number_of_participants(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(885, 192, 10415, 128, true, v);
+        self.0.put_i32(0x375_000028af_c0_88, v);
         self
     }
     /// `[ PoC-Change-Condition ]`: PoC-Change-Condition (code 1261, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn poc_change_condition(&mut self, v: PocChangeCondition) -> &mut Self {
-        self.0.put_i32(1261, 128, 10415, 256, true, v.0);
+        self.0.put_i32(0x4ed_000028af_80_89, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51517,7 +51517,7 @@ impl TariffInformationWriter<'_> {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(451, 64, 0, 2, true, v.0);
+        self.0.put_u32(0x1c3_00000000_40_82, v.0);
         self
     }
     /// `[ Next-Tariff ]`: Next-Tariff (code 2057, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51582,13 +51582,13 @@ impl TimeQuotaMechanismWriter<'_> {
     /// `{ Time-Quota-Type }`: Time-Quota-Type (code 1271, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn time_quota_type(&mut self, v: TimeQuotaType) -> &mut Self {
-        self.0.put_i32(1271, 128, 10415, 1, true, v.0);
+        self.0.put_i32(0x4f7_000028af_80_81, v.0);
         self
     }
     /// `{ Base-Time-Interval }`: Base-Time-Interval (code 1265, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn base_time_interval(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1265, 128, 10415, 2, true, v);
+        self.0.put_u32(0x4f1_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51653,25 +51653,25 @@ impl TimeStampsWriter<'_> {
     /// `[ SIP-Request-Timestamp ]`: SIP-Request-Timestamp (code 834, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_request_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(834, 192, 10415, 1, true, v.0);
+        self.0.put_u32(0x342_000028af_c0_81, v.0);
         self
     }
     /// `[ SIP-Response-Timestamp ]`: SIP-Response-Timestamp (code 835, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_response_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(835, 192, 10415, 2, true, v.0);
+        self.0.put_u32(0x343_000028af_c0_82, v.0);
         self
     }
     /// `[ SIP-Request-Timestamp-Fraction ]`: SIP-Request-Timestamp-Fraction (code 2301, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_request_timestamp_fraction(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2301, 128, 10415, 4, true, v);
+        self.0.put_u32(0x8fd_000028af_80_83, v);
         self
     }
     /// `[ SIP-Response-Timestamp-Fraction ]`: SIP-Response-Timestamp-Fraction (code 2302, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn sip_response_timestamp_fraction(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2302, 128, 10415, 8, true, v);
+        self.0.put_u32(0x8fe_000028af_80_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -51812,31 +51812,31 @@ impl TrafficDataVolumesWriter<'_> {
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(363, 64, 0, 2, true, v);
+        self.0.put_u64(0x16b_00000000_40_82, v);
         self
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&mut self, v: u64) -> &mut Self {
-        self.0.put_u64(364, 64, 0, 4, true, v);
+        self.0.put_u64(0x16c_00000000_40_83, v);
         self
     }
     /// `[ Change-Condition ]`: Change-Condition (code 2037, vendor 10415), 3GPP TS 32.299 §7.2.37.
     #[inline]
     pub fn change_condition(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2037, 128, 10415, 8, true, v);
+        self.0.put_i32(0x7f5_000028af_80_84, v);
         self
     }
     /// `[ Change-Time ]`: Change-Time (code 2038, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn change_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2038, 128, 10415, 16, true, v.0);
+        self.0.put_u32(0x7f6_000028af_80_85, v.0);
         self
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(22, 192, 10415, 32, true, v);
+        self.0.put_bytes(0x16_000028af_c0_86, v);
         self
     }
     /// `[ UWAN-User-Location-Info ]`: UWAN-User-Location-Info (code 3918, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51853,13 +51853,13 @@ impl TrafficDataVolumesWriter<'_> {
     /// `[ 3GPP-Charging-Id ]`: 3GPP-Charging-Id (code 2, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(2, 192, 10415, 128, true, v);
+        self.0.put_bytes(0x2_000028af_c0_88, v);
         self
     }
     /// `[ Presence-Reporting-Area-Status ]`: Presence-Reporting-Area-Status (code 2823, vendor 10415), 3GPP TS 29.212 §5.3.110.
     #[inline]
     pub fn presence_reporting_area_status(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2823, 128, 10415, 256, true, v);
+        self.0.put_u32(0xb07_000028af_80_89, v);
         self
     }
     /// `*[ Presence-Reporting-Area-Information ]`: Presence-Reporting-Area-Information (code 2822, vendor 10415), 3GPP TS 29.212 §5.3.109. Each call appends another occurrence.
@@ -51887,13 +51887,13 @@ impl TrafficDataVolumesWriter<'_> {
     /// `[ 3GPP-RAT-Type ]`: 3GPP-RAT-Type (code 21, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_rat_type(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(21, 192, 10415, 1024, true, v);
+        self.0.put_bytes(0x15_000028af_c0_8b, v);
         self
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2833, 128, 10415, 2048, true, v);
+        self.0.put_u32(0xb11_000028af_80_8c, v);
         self
     }
     /// `[ Related-Change-Condition-Information ]`: Related-Change-Condition-Information (code 3925, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51910,7 +51910,7 @@ impl TrafficDataVolumesWriter<'_> {
     /// `[ Diagnostics ]`: Diagnostics (code 2039, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn diagnostics(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(2039, 128, 10415, 8192, true, v);
+        self.0.put_i32(0x7f7_000028af_80_8e, v);
         self
     }
     /// `[ Enhanced-Diagnostics ]`: Enhanced-Diagnostics (code 3901, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -51930,7 +51930,7 @@ impl TrafficDataVolumesWriter<'_> {
         &mut self,
         v: CpCiotEpsOptimisationIndicator,
     ) -> &mut Self {
-        self.0.put_i32(3930, 192, 10415, 32768, true, v.0);
+        self.0.put_i32(0xf5a_000028af_c0_90, v.0);
         self
     }
     /// `[ Serving-PLMN-Rate-Control ]`: Serving-PLMN-Rate-Control (code 4310, vendor 10415), 3GPP TS 29.128 §6.4.
@@ -52007,13 +52007,13 @@ impl TransmitterInfoWriter<'_> {
     /// `[ ProSe-Source-IP-Address ]`: ProSe-Source-IP-Address (code 3452, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_source_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(3452, 192, 10415, 1, true, v);
+        self.0.put_address(0xd7c_000028af_c0_81, v);
         self
     }
     /// `[ ProSe-UE-ID ]`: ProSe-UE-ID (code 3453, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn prose_ue_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3453, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xd7d_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52058,7 +52058,7 @@ impl TriggerWriter<'_> {
     /// `*[ Trigger-Type ]`: Trigger-Type (code 870, vendor 10415), 3GPP TS 32.299 §7.2. Each call appends another occurrence.
     #[inline]
     pub fn trigger_type(&mut self, v: TriggerType) -> &mut Self {
-        self.0.put_i32(870, 192, 10415, 0, false, v.0);
+        self.0.put_i32(0x366_000028af_c0_00, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52113,13 +52113,13 @@ impl TrunkGroupIdWriter<'_> {
     /// `[ Incoming-Trunk-Group-ID ]`: Incoming-Trunk-Group-ID (code 852, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn incoming_trunk_group_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(852, 192, 10415, 1, true, v);
+        self.0.put_str(0x354_000028af_c0_81, v);
         self
     }
     /// `[ Outgoing-Trunk-Group-ID ]`: Outgoing-Trunk-Group-ID (code 853, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn outgoing_trunk_group_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(853, 192, 10415, 2, true, v);
+        self.0.put_str(0x355_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52189,19 +52189,19 @@ impl TwanUserLocationInfoWriter<'_> {
     /// `{ SSID }`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1524, 192, 10415, 1, true, v);
+        self.0.put_str(0x5f4_000028af_c0_81, v);
         self
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2716, 192, 10415, 2, true, v);
+        self.0.put_str(0xa9c_000028af_c0_82, v);
         self
     }
     /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn civic_address_information(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1305, 128, 10415, 4, true, v);
+        self.0.put_str(0x519_000028af_80_83, v);
         self
     }
     /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -52218,7 +52218,7 @@ impl TwanUserLocationInfoWriter<'_> {
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(302, 192, 13019, 16, true, v);
+        self.0.put_bytes(0x12e_000032db_c0_85, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52266,13 +52266,13 @@ impl UnitCostWriter<'_> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&mut self, v: i64) -> &mut Self {
-        self.0.put_i64(447, 64, 0, 1, true, v);
+        self.0.put_i64(0x1bf_00000000_40_81, v);
         self
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(429, 64, 0, 2, true, v);
+        self.0.put_i32(0x1ad_00000000_40_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52408,13 +52408,13 @@ impl UserCsgInformationWriter<'_> {
     /// `{ CSG-Id }`: CSG-Id (code 1437, vendor 10415), 3GPP TS 29.272 §7.3.79.
     #[inline]
     pub fn csg_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1437, 192, 10415, 1, true, v);
+        self.0.put_u32(0x59d_000028af_c0_81, v);
         self
     }
     /// `{ CSG-Access-Mode }`: CSG-Access-Mode (code 2317, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn csg_access_mode(&mut self, v: CsgAccessMode) -> &mut Self {
-        self.0.put_i32(2317, 128, 10415, 2, true, v.0);
+        self.0.put_i32(0x90d_000028af_80_82, v.0);
         self
     }
     /// `[ CSG-Membership-Indication ]`: CSG-Membership-Indication (code 2318, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -52423,7 +52423,7 @@ impl UserCsgInformationWriter<'_> {
         &mut self,
         v: CsgMembershipIndication,
     ) -> &mut Self {
-        self.0.put_i32(2318, 128, 10415, 4, true, v.0);
+        self.0.put_i32(0x90e_000028af_80_83, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52503,37 +52503,37 @@ impl UwanUserLocationInfoWriter<'_> {
     /// `{ UE-Local-IP-Address }`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(2805, 128, 10415, 1, true, v);
+        self.0.put_address(0xaf5_000028af_80_81, v);
         self
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2806, 128, 10415, 2, true, v);
+        self.0.put_u32(0xaf6_000028af_80_82, v);
         self
     }
     /// `[ SSID ]`: SSID (code 1524, vendor 10415), 3GPP TS 29.273 §5.2.3.22.
     #[inline]
     pub fn ssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1524, 192, 10415, 4, true, v);
+        self.0.put_str(0x5f4_000028af_c0_83, v);
         self
     }
     /// `[ BSSID ]`: BSSID (code 2716, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bssid(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(2716, 192, 10415, 8, true, v);
+        self.0.put_str(0xa9c_000028af_c0_84, v);
         self
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2843, 128, 10415, 16, true, v);
+        self.0.put_u32(0xb1b_000028af_80_85, v);
         self
     }
     /// `[ Civic-Address-Information ]`: Civic-Address-Information (code 1305, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn civic_address_information(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1305, 128, 10415, 32, true, v);
+        self.0.put_str(0x519_000028af_80_86, v);
         self
     }
     /// `[ WLAN-Operator-Id ]`: WLAN-Operator-Id (code 1306, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -52604,19 +52604,19 @@ impl VariablePartWriter<'_> {
     /// `[ Variable-Part-Order ]`: Variable-Part-Order (code 3908, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part_order(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3908, 192, 10415, 4, true, v);
+        self.0.put_u32(0xf44_000028af_c0_83, v);
         self
     }
     /// `{ Variable-Part-Type }`: Variable-Part-Type (code 3909, vendor 10415), 3GPP TS 32.299 §7.2.242aC.
     #[inline]
     pub fn variable_part_type(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(3909, 192, 10415, 1, true, v);
+        self.0.put_u32(0xf45_000028af_c0_81, v);
         self
     }
     /// `{ Variable-Part-Value }`: Variable-Part-Value (code 3910, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn variable_part_value(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(3910, 192, 10415, 2, true, v);
+        self.0.put_str(0xf46_000028af_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52721,19 +52721,19 @@ impl VcsInformationWriter<'_> {
     /// `[ Bearer-Capability ]`: Bearer-Capability (code 3412, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn bearer_capability(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3412, 192, 10415, 1, true, v);
+        self.0.put_bytes(0xd54_000028af_c0_81, v);
         self
     }
     /// `[ Network-Call-Reference-Number ]`: Network-Call-Reference-Number (code 3418, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn network_call_reference_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3418, 192, 10415, 2, true, v);
+        self.0.put_bytes(0xd5a_000028af_c0_82, v);
         self
     }
     /// `[ MSC-Address ]`: MSC-Address (code 3417, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn msc_address(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3417, 192, 10415, 4, true, v);
+        self.0.put_bytes(0xd59_000028af_c0_83, v);
         self
     }
     /// `[ Basic-Service-Code ]`: Basic-Service-Code (code 3411, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -52750,19 +52750,19 @@ impl VcsInformationWriter<'_> {
     /// `[ ISUP-Location-Number ]`: ISUP-Location-Number (code 3414, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn isup_location_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3414, 192, 10415, 16, true, v);
+        self.0.put_bytes(0xd56_000028af_c0_85, v);
         self
     }
     /// `[ VLR-Number ]`: VLR-Number (code 3420, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vlr_number(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(3420, 192, 10415, 32, true, v);
+        self.0.put_bytes(0xd5c_000028af_c0_86, v);
         self
     }
     /// `[ Forwarding-Pending ]`: Forwarding-Pending (code 3415, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn forwarding_pending(&mut self, v: ForwardingPending) -> &mut Self {
-        self.0.put_i32(3415, 192, 10415, 64, true, v.0);
+        self.0.put_i32(0xd57_000028af_c0_87, v.0);
         self
     }
     /// `[ ISUP-Cause ]`: ISUP-Cause (code 3416, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -52776,25 +52776,25 @@ impl VcsInformationWriter<'_> {
     /// `[ Start-Time ]`: Start-Time (code 2041, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2041, 128, 10415, 256, true, v.0);
+        self.0.put_u32(0x7f9_000028af_80_89, v.0);
         self
     }
     /// `[ Start-of-Charging ]`: Start-of-Charging (code 3419, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn start_of_charging(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(3419, 192, 10415, 512, true, v.0);
+        self.0.put_u32(0xd5b_000028af_c0_8a, v.0);
         self
     }
     /// `[ Stop-Time ]`: Stop-Time (code 2042, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn stop_time(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.put_u32(2042, 128, 10415, 1024, true, v.0);
+        self.0.put_u32(0x7fa_000028af_80_8b, v.0);
         self
     }
     /// `[ PS-Free-Format-Data ]`: PS-Free-Format-Data (code 866, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn ps_free_format_data(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(866, 192, 10415, 2048, true, v);
+        self.0.put_bytes(0x362_000028af_c0_8c, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52849,7 +52849,7 @@ impl VolteInformationWriter<'_> {
     /// `[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn calling_party_address(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(831, 192, 10415, 1, true, v);
+        self.0.put_str(0x33f_000028af_c0_81, v);
         self
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
@@ -52915,13 +52915,13 @@ impl WlanOperatorIdWriter<'_> {
     /// `[ WLAN-PLMN-Id ]`: WLAN-PLMN-Id (code 1308, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_plmn_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1308, 128, 10415, 1, true, v);
+        self.0.put_str(0x51c_000028af_80_81, v);
         self
     }
     /// `[ WLAN-Operator-Name ]`: WLAN-Operator-Name (code 1307, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn wlan_operator_name(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1307, 128, 10415, 2, true, v);
+        self.0.put_str(0x51b_000028af_80_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -52976,13 +52976,13 @@ impl CauseWriter<'_> {
     /// `{ Cause-Code }`: Cause-Code (code 861, vendor 10415), 3GPP TS 32.299 §7.2.35.
     #[inline]
     pub fn cause_code(&mut self, v: i32) -> &mut Self {
-        self.0.put_i32(861, 192, 10415, 1, true, v);
+        self.0.put_i32(0x35d_000028af_c0_81, v);
         self
     }
     /// `{ Node-Functionality }`: Node-Functionality (code 862, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_functionality(&mut self, v: NodeFunctionality) -> &mut Self {
-        self.0.put_i32(862, 192, 10415, 2, true, v.0);
+        self.0.put_i32(0x35e_000028af_c0_82, v.0);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -53062,31 +53062,31 @@ impl WlanInformationWriter<'_> {
     /// `[ WLAN-Session-Id ]`: WLAN-Session-Id (code 1246, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.put_str(1246, 128, 10415, 1, true, v);
+        self.0.put_str(0x4de_000028af_80_81, v);
         self
     }
     /// `[ PDG-Address ]`: PDG-Address (code 895, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn pdg_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(895, 192, 10415, 2, true, v);
+        self.0.put_address(0x37f_000028af_c0_82, v);
         self
     }
     /// `[ PDG-Charging-Id ]`: PDG-Charging-Id (code 896, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn pdg_charging_id(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(896, 192, 10415, 4, true, v);
+        self.0.put_u32(0x380_000028af_c0_83, v);
         self
     }
     /// `[ WAG-Address ]`: WAG-Address (code 890, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wag_address(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(890, 192, 10415, 8, true, v);
+        self.0.put_address(0x37a_000028af_c0_84, v);
         self
     }
     /// `[ WAG-PLMN-Id ]`: WAG-PLMN-Id (code 891, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wag_plmn_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(891, 192, 10415, 16, true, v);
+        self.0.put_bytes(0x37b_000028af_c0_85, v);
         self
     }
     /// `[ WLAN-Radio-Container ]`: WLAN-Radio-Container (code 892, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
@@ -53103,7 +53103,7 @@ impl WlanInformationWriter<'_> {
     /// `[ WLAN-UE-Local-IPAddress ]`: WLAN-UE-Local-IPAddress (code 894, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_ue_local_ipaddress(&mut self, v: &rt::data::Address) -> &mut Self {
-        self.0.put_address(894, 192, 10415, 64, true, v);
+        self.0.put_address(0x37e_000028af_c0_87, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -53162,7 +53162,7 @@ impl WlanRadioContainerWriter<'_> {
     /// `[ Operator-Name ]`: Operator-Name (code 126), IETF RFC 5580 §4.1.
     #[inline]
     pub fn operator_name(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(126, 64, 0, 1, true, v);
+        self.0.put_bytes(0x7e_00000000_40_81, v);
         self
     }
     /// `[ Location-Type ]`: Location-Type (code 1244, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -53179,13 +53179,13 @@ impl WlanRadioContainerWriter<'_> {
     /// `[ Location-Information ]`: Location-Information (code 127), IETF RFC 5580 §4.2.
     #[inline]
     pub fn location_information(&mut self, v: &[u8]) -> &mut Self {
-        self.0.put_bytes(127, 64, 0, 4, true, v);
+        self.0.put_bytes(0x7f_00000000_40_83, v);
         self
     }
     /// `[ WLAN-Technology ]`: WLAN-Technology (code 893, vendor 10415), 3GPP TS 32.299 7.2 (Release 8).
     #[inline]
     pub fn wlan_technology(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(893, 192, 10415, 8, true, v);
+        self.0.put_u32(0x37d_000028af_c0_84, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
@@ -53253,43 +53253,43 @@ impl CreditControlRequestWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 256, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_89, v.0);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 2, true, v);
+        self.0.avps.put_str(0x108_00000000_40_82, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x128_00000000_40_83, v);
         self
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(283, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x11b_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
     pub fn service_context_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(461, 64, 0, 32, true, v);
+        self.0.avps.put_str(0x1cd_00000000_40_86, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -53298,49 +53298,49 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 64, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_87, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 128, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_88, v);
         self
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(293, 64, 0, 512, true, v);
+        self.0.avps.put_str(0x125_00000000_40_8a, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 1024, true, v);
+        self.0.avps.put_str(0x1_00000000_40_8b, v);
         self
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(419, 64, 0, 2048, true, v);
+        self.0.avps.put_u64(0x1a3_00000000_40_8c, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 4096, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8d, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 8192, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8e, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 16384, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_8f, v.0);
         self
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46. Each call appends another occurrence.
@@ -53368,13 +53368,13 @@ impl CreditControlRequestWriter<'_> {
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(439, 64, 0, 32768, true, v);
+        self.0.avps.put_u32(0x1b7_00000000_40_90, v);
         self
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&mut self, v: super::base::TerminationCause) -> &mut Self {
-        self.0.avps.put_i32(295, 64, 0, 65536, true, v.0);
+        self.0.avps.put_i32(0x127_00000000_40_91, v.0);
         self
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
@@ -53396,7 +53396,7 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::RequestedAction,
     ) -> &mut Self {
-        self.0.avps.put_i32(436, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x1b4_00000000_40_93, v.0);
         self
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19. Each call appends another occurrence.
@@ -53413,7 +53413,7 @@ impl CreditControlRequestWriter<'_> {
     /// `[ AoC-Request-Type ]`: AoC-Request-Type (code 2055, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn aoc_request_type(&mut self, v: AocRequestType) -> &mut Self {
-        self.0.avps.put_i32(2055, 128, 10415, 524288, true, v.0);
+        self.0.avps.put_i32(0x807_000028af_80_94, v.0);
         self
     }
     /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
@@ -53422,7 +53422,7 @@ impl CreditControlRequestWriter<'_> {
         &mut self,
         v: super::credit_control::MultipleServicesIndicator,
     ) -> &mut Self {
-        self.0.avps.put_i32(455, 64, 0, 1048576, true, v.0);
+        self.0.avps.put_i32(0x1c7_00000000_40_95, v.0);
         self
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16. Each call appends another occurrence.
@@ -53454,7 +53454,7 @@ impl CreditControlRequestWriter<'_> {
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
     pub fn cc_correlation_id(&mut self, v: &[u8]) -> &mut Self {
-        self.0.avps.put_bytes(411, 0, 0, 2097152, true, v);
+        self.0.avps.put_bytes(0x19b_00000000_00_96, v);
         self
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -53519,7 +53519,7 @@ impl CreditControlRequestWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `[ Service-Information ]`: Service-Information (code 873, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -53629,37 +53629,37 @@ impl CreditControlAnswerWriter<'_> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(263, 64, 0, 1, true, v);
+        self.0.avps.put_str(0x107_00000000_40_81, v);
         self
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&mut self, v: super::drmp::Drmp) -> &mut Self {
-        self.0.avps.put_i32(301, 0, 0, 128, true, v.0);
+        self.0.avps.put_i32(0x12d_00000000_00_88, v.0);
         self
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(268, 64, 0, 2, true, v);
+        self.0.avps.put_u32(0x10c_00000000_40_82, v);
         self
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(264, 64, 0, 4, true, v);
+        self.0.avps.put_str(0x108_00000000_40_83, v);
         self
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(296, 64, 0, 8, true, v);
+        self.0.avps.put_str(0x128_00000000_40_84, v);
         self
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(258, 64, 0, 16, true, v);
+        self.0.avps.put_u32(0x102_00000000_40_85, v);
         self
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
@@ -53668,19 +53668,19 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CcRequestType,
     ) -> &mut Self {
-        self.0.avps.put_i32(416, 64, 0, 32, true, v.0);
+        self.0.avps.put_i32(0x1a0_00000000_40_86, v.0);
         self
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(415, 64, 0, 64, true, v);
+        self.0.avps.put_u32(0x19f_00000000_40_87, v);
         self
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(1, 64, 0, 256, true, v);
+        self.0.avps.put_str(0x1_00000000_40_89, v);
         self
     }
     /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
@@ -53689,31 +53689,31 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CcSessionFailover,
     ) -> &mut Self {
-        self.0.avps.put_i32(418, 64, 0, 512, true, v.0);
+        self.0.avps.put_i32(0x1a2_00000000_40_8a, v.0);
         self
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&mut self, v: u64) -> &mut Self {
-        self.0.avps.put_u64(419, 64, 0, 1024, true, v);
+        self.0.avps.put_u64(0x1a3_00000000_40_8b, v);
         self
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(50, 64, 0, 2048, true, v);
+        self.0.avps.put_str(0x32_00000000_40_8c, v);
         self
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(278, 64, 0, 4096, true, v);
+        self.0.avps.put_u32(0x116_00000000_40_8d, v);
         self
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&mut self, v: rt::data::Time) -> &mut Self {
-        self.0.avps.put_u32(55, 64, 0, 8192, true, v.0);
+        self.0.avps.put_u32(0x37_00000000_40_8e, v.0);
         self
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
@@ -53783,13 +53783,13 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CheckBalanceResult,
     ) -> &mut Self {
-        self.0.avps.put_i32(422, 64, 0, 262144, true, v.0);
+        self.0.avps.put_i32(0x1a6_00000000_40_93, v.0);
         self
     }
     /// `[ Low-Balance-Indication ]`: Low-Balance-Indication (code 2020, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn low_balance_indication(&mut self, v: LowBalanceIndication) -> &mut Self {
-        self.0.avps.put_i32(2020, 128, 10415, 524288, true, v.0);
+        self.0.avps.put_i32(0x7e4_000028af_80_94, v.0);
         self
     }
     /// `[ Remaining-Balance ]`: Remaining-Balance (code 2021, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -53856,7 +53856,7 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::CreditControlFailureHandling,
     ) -> &mut Self {
-        self.0.avps.put_i32(427, 64, 0, 8388608, true, v.0);
+        self.0.avps.put_i32(0x1ab_00000000_40_98, v.0);
         self
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
@@ -53865,19 +53865,19 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::credit_control::DirectDebitingFailureHandling,
     ) -> &mut Self {
-        self.0.avps.put_i32(428, 64, 0, 16777216, true, v.0);
+        self.0.avps.put_i32(0x1ac_00000000_40_99, v.0);
         self
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(448, 64, 0, 33554432, true, v);
+        self.0.avps.put_u32(0x1c0_00000000_40_9a, v);
         self
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12. Each call appends another occurrence.
     #[inline]
     pub fn redirect_host(&mut self, v: &rt::data::DiameterUri) -> &mut Self {
-        self.0.avps.put_str(292, 64, 0, 0, false, &v.0);
+        self.0.avps.put_str(0x124_00000000_40_00, &v.0);
         self
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
@@ -53886,13 +53886,13 @@ impl CreditControlAnswerWriter<'_> {
         &mut self,
         v: super::base::RedirectHostUsage,
     ) -> &mut Self {
-        self.0.avps.put_i32(261, 64, 0, 67108864, true, v.0);
+        self.0.avps.put_i32(0x105_00000000_40_9b, v.0);
         self
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&mut self, v: u32) -> &mut Self {
-        self.0.avps.put_u32(262, 64, 0, 134217728, true, v);
+        self.0.avps.put_u32(0x106_00000000_40_9c, v);
         self
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2. Each call appends another occurrence.
@@ -53909,7 +53909,7 @@ impl CreditControlAnswerWriter<'_> {
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1. Each call appends another occurrence.
     #[inline]
     pub fn route_record(&mut self, v: &str) -> &mut Self {
-        self.0.avps.put_str(282, 64, 0, 0, false, v);
+        self.0.avps.put_str(0x11a_00000000_40_00, v);
         self
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5. Each call appends another occurrence.

@@ -252,13 +252,13 @@ impl PingTimestampWriter<'_> {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_secs(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(1, 192, 42, 1, true, v);
+        self.0.put_u32(0x1_0000002a_c0_81, v);
         self
     }
     /// `[ Ping-Timestamp-Usecs ]`: Ping-Timestamp-Usecs (code 2, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_usecs(&mut self, v: u32) -> &mut Self {
-        self.0.put_u32(2, 192, 42, 2, true, v);
+        self.0.put_u32(0x2_0000002a_c0_82, v);
         self
     }
     /// Appends an AVP outside the ABNF (or any AVP with its own flags).
