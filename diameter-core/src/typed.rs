@@ -14,7 +14,7 @@ use crate::writer::WriteError;
 
 mod fields;
 mod grouped;
-pub use fields::{FieldVisitor, Fields, Member, debug_fields, eq_fields, put_fields};
+pub use fields::{FieldVisitor, Fields, debug_fields, eq_fields, put_fields};
 pub use grouped::Grouped;
 
 /// A typed request or answer generated from a command's ABNF.

@@ -34,14 +34,6 @@ pub(super) fn u32_lit(v: u32) -> Literal {
     Literal::u32_unsuffixed(v)
 }
 
-/// A member's code, vendor and default flags as one literal of diameter-core's
-/// `typed::Member`, `0xCODE_VVVVVVVV_FF`: the fields of the number separated for the reader.
-pub(super) fn member_lit(code: u32, vendor: u32, flags: u8) -> Literal {
-    format!("0x{code:x}_{vendor:08x}_{flags:02x}")
-        .parse()
-        .expect("a hexadecimal integer literal")
-}
-
 /// An `AvpKey` constant (every key the generator writes) as a struct expression, not a call
 /// of the `const fn` `AvpKey::new`: there are about 7,000 of them with every dictionary on
 /// (each AVP's key, each type's `KEY`, the writers' member tables), and a call costs
@@ -308,14 +300,15 @@ impl Ctx<'_> {
             let Some(f) = fi.next() else { break };
             let ident = &f.ident;
             let field = lit_str(&ident.to_string());
-            // The code, vendor and flags as one `Member` literal (see its doc).
-            let member = member_lit(f.avp.code, f.avp.vendor, default_flags(f.avp));
+            let code = u32_lit(f.avp.code);
+            let vendor = u32_lit(f.avp.vendor);
+            let df = Literal::u8_unsuffixed(default_flags(f.avp));
             let call = match f.card {
                 Card::One => quote!(one),
                 Card::Optional => quote!(opt),
                 Card::Many => quote!(all),
             };
-            walk.push(quote!(v.#call(#field, &self.#ident, #member);));
+            walk.push(quote!(v.#call(#field, &self.#ident, #code, #vendor, #df);));
         }
         if !extra_done {
             walk.push(quote!(v.extra(&self.extra);));

@@ -983,8 +983,8 @@ impl Eq for ProxyInfo {}
 impl rt::typed::Fields for ProxyInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("proxy_host", &self.proxy_host, 0x118_00000000_40);
-        v.one("proxy_state", &self.proxy_state, 0x21_00000000_40);
+        v.one("proxy_host", &self.proxy_host, 280, 0, 64);
+        v.one("proxy_state", &self.proxy_state, 33, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1103,9 +1103,9 @@ impl Eq for VendorSpecificApplicationId {}
 impl rt::typed::Fields for VendorSpecificApplicationId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.opt("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.opt("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1304,12 +1304,8 @@ impl Eq for ExperimentalResult {}
 impl rt::typed::Fields for ExperimentalResult {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.one(
-            "experimental_result_code",
-            &self.experimental_result_code,
-            0x12a_00000000_40,
-        );
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1565,22 +1561,24 @@ impl rt::typed::Fields for CapabilitiesExchangeRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("host_ip_address", &self.host_ip_address, 0x101_00000000_40);
-        v.one("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.one("product_name", &self.product_name, 0x10d_00000000_00);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("supported_vendor_id", &self.supported_vendor_id, 0x109_00000000_40);
-        v.all("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.all("inband_security_id", &self.inband_security_id, 0x12b_00000000_40);
-        v.all("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("host_ip_address", &self.host_ip_address, 257, 0, 64);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("product_name", &self.product_name, 269, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("supported_vendor_id", &self.supported_vendor_id, 265, 0, 64);
+        v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("inband_security_id", &self.inband_security_id, 299, 0, 64);
+        v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.all(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("firmware_revision", &self.firmware_revision, 0x10b_00000000_00);
+        v.opt("firmware_revision", &self.firmware_revision, 267, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1871,25 +1869,27 @@ impl rt::typed::Fields for CapabilitiesExchangeAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("host_ip_address", &self.host_ip_address, 0x101_00000000_40);
-        v.one("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.one("product_name", &self.product_name, 0x10d_00000000_00);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("supported_vendor_id", &self.supported_vendor_id, 0x109_00000000_40);
-        v.all("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.all("inband_security_id", &self.inband_security_id, 0x12b_00000000_40);
-        v.all("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("host_ip_address", &self.host_ip_address, 257, 0, 64);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("product_name", &self.product_name, 269, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("supported_vendor_id", &self.supported_vendor_id, 265, 0, 64);
+        v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("inband_security_id", &self.inband_security_id, 299, 0, 64);
+        v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.all(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("firmware_revision", &self.firmware_revision, 0x10b_00000000_00);
+        v.opt("firmware_revision", &self.firmware_revision, 267, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2195,9 +2195,9 @@ impl rt::typed::Fields for DisconnectPeerRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("disconnect_cause", &self.disconnect_cause, 0x111_00000000_40);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("disconnect_cause", &self.disconnect_cause, 273, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2358,11 +2358,11 @@ impl rt::typed::Fields for DisconnectPeerAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2557,9 +2557,9 @@ impl rt::typed::Fields for DeviceWatchdogRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2716,12 +2716,12 @@ impl rt::typed::Fields for DeviceWatchdogAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2952,17 +2952,17 @@ impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3235,23 +3235,19 @@ impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3561,18 +3557,18 @@ impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3839,24 +3835,20 @@ impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4159,16 +4151,16 @@ impl rt::typed::Fields for AbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4423,23 +4415,19 @@ impl rt::typed::Fields for AbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4777,41 +4765,37 @@ impl rt::typed::Fields for AccountingRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("accounting_record_type", &self.accounting_record_type, 0x1e0_00000000_40);
-        v.one(
-            "accounting_record_number",
-            &self.accounting_record_number,
-            0x1e5_00000000_40,
-        );
-        v.opt("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt(
-            "accounting_sub_session_id",
-            &self.accounting_sub_session_id,
-            0x11f_00000000_40,
-        );
-        v.opt("acct_session_id", &self.acct_session_id, 0x2c_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
         v.opt(
             "accounting_realtime_required",
             &self.accounting_realtime_required,
-            0x1e3_00000000_40,
+            483,
+            0,
+            64,
         );
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5153,42 +5137,38 @@ impl rt::typed::Fields for AccountingAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("accounting_record_type", &self.accounting_record_type, 0x1e0_00000000_40);
-        v.one(
-            "accounting_record_number",
-            &self.accounting_record_number,
-            0x1e5_00000000_40,
-        );
-        v.opt("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.opt("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt(
-            "accounting_sub_session_id",
-            &self.accounting_sub_session_id,
-            0x11f_00000000_40,
-        );
-        v.opt("acct_session_id", &self.acct_session_id, 0x2c_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
         v.opt(
             "accounting_realtime_required",
             &self.accounting_realtime_required,
-            0x1e3_00000000_40,
+            483,
+            0,
+            64,
         );
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

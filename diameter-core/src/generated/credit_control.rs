@@ -1513,9 +1513,9 @@ impl Eq for CostInformation {}
 impl rt::typed::Fields for CostInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("unit_value", &self.unit_value, 0x1bd_00000000_40);
-        v.one("currency_code", &self.currency_code, 0x1a9_00000000_40);
-        v.opt("cost_unit", &self.cost_unit, 0x1a8_00000000_40);
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.one("currency_code", &self.currency_code, 425, 0, 64);
+        v.opt("cost_unit", &self.cost_unit, 424, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1702,8 +1702,8 @@ impl Eq for UnitValue {}
 impl rt::typed::Fields for UnitValue {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("value_digits", &self.value_digits, 0x1bf_00000000_40);
-        v.opt("exponent", &self.exponent, 0x1ad_00000000_40);
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1923,21 +1923,17 @@ impl Eq for MultipleServicesCreditControl {}
 impl rt::typed::Fields for MultipleServicesCreditControl {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("granted_service_unit", &self.granted_service_unit, 0x1af_00000000_40);
-        v.opt("requested_service_unit", &self.requested_service_unit, 0x1b5_00000000_40);
-        v.all("used_service_unit", &self.used_service_unit, 0x1be_00000000_40);
-        v.opt("tariff_change_usage", &self.tariff_change_usage, 0x1c4_00000000_40);
-        v.all("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
-        v.all("g_s_u_pool_reference", &self.g_s_u_pool_reference, 0x1c9_00000000_40);
-        v.opt("validity_time", &self.validity_time, 0x1c0_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("final_unit_indication", &self.final_unit_indication, 0x1ae_00000000_40);
-        v.opt(
-            "qos_final_unit_indication",
-            &self.qos_final_unit_indication,
-            0x29d_00000000_00,
-        );
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("tariff_change_usage", &self.tariff_change_usage, 452, 0, 64);
+        v.all("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.all("g_s_u_pool_reference", &self.g_s_u_pool_reference, 457, 0, 64);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2189,17 +2185,13 @@ impl Eq for GrantedServiceUnit {}
 impl rt::typed::Fields for GrantedServiceUnit {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tariff_time_change", &self.tariff_time_change, 0x1c3_00000000_40);
-        v.opt("cc_time", &self.cc_time, 0x1a4_00000000_40);
-        v.opt("cc_money", &self.cc_money, 0x19d_00000000_40);
-        v.opt("cc_total_octets", &self.cc_total_octets, 0x1a5_00000000_40);
-        v.opt("cc_input_octets", &self.cc_input_octets, 0x19c_00000000_40);
-        v.opt("cc_output_octets", &self.cc_output_octets, 0x19e_00000000_40);
-        v.opt(
-            "cc_service_specific_units",
-            &self.cc_service_specific_units,
-            0x1a1_00000000_40,
-        );
+        v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
+        v.opt("cc_time", &self.cc_time, 420, 0, 64);
+        v.opt("cc_money", &self.cc_money, 413, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2420,16 +2412,12 @@ impl Eq for RequestedServiceUnit {}
 impl rt::typed::Fields for RequestedServiceUnit {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("cc_time", &self.cc_time, 0x1a4_00000000_40);
-        v.opt("cc_money", &self.cc_money, 0x19d_00000000_40);
-        v.opt("cc_total_octets", &self.cc_total_octets, 0x1a5_00000000_40);
-        v.opt("cc_input_octets", &self.cc_input_octets, 0x19c_00000000_40);
-        v.opt("cc_output_octets", &self.cc_output_octets, 0x19e_00000000_40);
-        v.opt(
-            "cc_service_specific_units",
-            &self.cc_service_specific_units,
-            0x1a1_00000000_40,
-        );
+        v.opt("cc_time", &self.cc_time, 420, 0, 64);
+        v.opt("cc_money", &self.cc_money, 413, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2637,17 +2625,13 @@ impl Eq for UsedServiceUnit {}
 impl rt::typed::Fields for UsedServiceUnit {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tariff_change_usage", &self.tariff_change_usage, 0x1c4_00000000_40);
-        v.opt("cc_time", &self.cc_time, 0x1a4_00000000_40);
-        v.opt("cc_money", &self.cc_money, 0x19d_00000000_40);
-        v.opt("cc_total_octets", &self.cc_total_octets, 0x1a5_00000000_40);
-        v.opt("cc_input_octets", &self.cc_input_octets, 0x19c_00000000_40);
-        v.opt("cc_output_octets", &self.cc_output_octets, 0x19e_00000000_40);
-        v.opt(
-            "cc_service_specific_units",
-            &self.cc_service_specific_units,
-            0x1a1_00000000_40,
-        );
+        v.opt("tariff_change_usage", &self.tariff_change_usage, 452, 0, 64);
+        v.opt("cc_time", &self.cc_time, 420, 0, 64);
+        v.opt("cc_money", &self.cc_money, 413, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2903,8 +2887,8 @@ impl Eq for CcMoney {}
 impl rt::typed::Fields for CcMoney {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("unit_value", &self.unit_value, 0x1bd_00000000_40);
-        v.opt("currency_code", &self.currency_code, 0x1a9_00000000_40);
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3089,9 +3073,9 @@ impl Eq for GSUPoolReference {}
 impl rt::typed::Fields for GSUPoolReference {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("g_s_u_pool_identifier", &self.g_s_u_pool_identifier, 0x1c5_00000000_40);
-        v.one("cc_unit_type", &self.cc_unit_type, 0x1c6_00000000_40);
-        v.one("unit_value", &self.unit_value, 0x1bd_00000000_40);
+        v.one("g_s_u_pool_identifier", &self.g_s_u_pool_identifier, 453, 0, 64);
+        v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3291,14 +3275,10 @@ impl Eq for FinalUnitIndication {}
 impl rt::typed::Fields for FinalUnitIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("final_unit_action", &self.final_unit_action, 0x1c1_00000000_40);
-        v.all(
-            "restriction_filter_rule",
-            &self.restriction_filter_rule,
-            0x1b6_00000000_40,
-        );
-        v.all("filter_id", &self.filter_id, 0xb_00000000_40);
-        v.opt("redirect_server", &self.redirect_server, 0x1b2_00000000_40);
+        v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
+        v.all("restriction_filter_rule", &self.restriction_filter_rule, 438, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("redirect_server", &self.redirect_server, 434, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3555,12 +3535,8 @@ impl Eq for RedirectServer {}
 impl rt::typed::Fields for RedirectServer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("redirect_address_type", &self.redirect_address_type, 0x1b1_00000000_40);
-        v.one(
-            "redirect_server_address",
-            &self.redirect_server_address,
-            0x1b3_00000000_40,
-        );
+        v.one("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
+        v.one("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3760,12 +3736,8 @@ impl Eq for ServiceParameterInfo {}
 impl rt::typed::Fields for ServiceParameterInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("service_parameter_type", &self.service_parameter_type, 0x1b9_00000000_00);
-        v.one(
-            "service_parameter_value",
-            &self.service_parameter_value,
-            0x1ba_00000000_00,
-        );
+        v.one("service_parameter_type", &self.service_parameter_type, 441, 0, 0);
+        v.one("service_parameter_value", &self.service_parameter_value, 442, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3993,8 +3965,8 @@ impl Eq for SubscriptionId {}
 impl rt::typed::Fields for SubscriptionId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("subscription_id_type", &self.subscription_id_type, 0x1c2_00000000_40);
-        v.one("subscription_id_data", &self.subscription_id_data, 0x1bc_00000000_40);
+        v.one("subscription_id_type", &self.subscription_id_type, 450, 0, 64);
+        v.one("subscription_id_data", &self.subscription_id_data, 444, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4300,16 +4272,8 @@ impl Eq for UserEquipmentInfo {}
 impl rt::typed::Fields for UserEquipmentInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one(
-            "user_equipment_info_type",
-            &self.user_equipment_info_type,
-            0x1cb_00000000_00,
-        );
-        v.one(
-            "user_equipment_info_value",
-            &self.user_equipment_info_value,
-            0x1cc_00000000_00,
-        );
+        v.one("user_equipment_info_type", &self.user_equipment_info_type, 459, 0, 0);
+        v.one("user_equipment_info_value", &self.user_equipment_info_value, 460, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4582,31 +4546,17 @@ impl Eq for UserEquipmentInfoExtension {}
 impl rt::typed::Fields for UserEquipmentInfoExtension {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt(
-            "user_equipment_info_imeisv",
-            &self.user_equipment_info_imeisv,
-            0x28e_00000000_00,
-        );
-        v.opt(
-            "user_equipment_info_mac",
-            &self.user_equipment_info_mac,
-            0x28f_00000000_00,
-        );
-        v.opt(
-            "user_equipment_info_eui64",
-            &self.user_equipment_info_eui64,
-            0x290_00000000_00,
-        );
+        v.opt("user_equipment_info_imeisv", &self.user_equipment_info_imeisv, 654, 0, 0);
+        v.opt("user_equipment_info_mac", &self.user_equipment_info_mac, 655, 0, 0);
+        v.opt("user_equipment_info_eui64", &self.user_equipment_info_eui64, 656, 0, 0);
         v.opt(
             "user_equipment_info_modifiedeui64",
             &self.user_equipment_info_modifiedeui64,
-            0x291_00000000_00,
+            657,
+            0,
+            0,
         );
-        v.opt(
-            "user_equipment_info_imei",
-            &self.user_equipment_info_imei,
-            0x292_00000000_00,
-        );
+        v.opt("user_equipment_info_imei", &self.user_equipment_info_imei, 658, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4834,19 +4784,11 @@ impl Eq for SubscriptionIdExtension {}
 impl rt::typed::Fields for SubscriptionIdExtension {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("subscription_id_e164", &self.subscription_id_e164, 0x294_00000000_00);
-        v.opt("subscription_id_imsi", &self.subscription_id_imsi, 0x295_00000000_00);
-        v.opt(
-            "subscription_id_sip_uri",
-            &self.subscription_id_sip_uri,
-            0x296_00000000_00,
-        );
-        v.opt("subscription_id_nai", &self.subscription_id_nai, 0x297_00000000_00);
-        v.opt(
-            "subscription_id_private",
-            &self.subscription_id_private,
-            0x298_00000000_00,
-        );
+        v.opt("subscription_id_e164", &self.subscription_id_e164, 660, 0, 0);
+        v.opt("subscription_id_imsi", &self.subscription_id_imsi, 661, 0, 0);
+        v.opt("subscription_id_sip_uri", &self.subscription_id_sip_uri, 662, 0, 0);
+        v.opt("subscription_id_nai", &self.subscription_id_nai, 663, 0, 0);
+        v.opt("subscription_id_private", &self.subscription_id_private, 664, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4991,17 +4933,9 @@ impl Eq for RedirectServerExtension {}
 impl rt::typed::Fields for RedirectServerExtension {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt(
-            "redirect_address_ipaddress",
-            &self.redirect_address_ipaddress,
-            0x29a_00000000_00,
-        );
-        v.opt("redirect_address_url", &self.redirect_address_url, 0x29b_00000000_00);
-        v.opt(
-            "redirect_address_sip_uri",
-            &self.redirect_address_sip_uri,
-            0x29c_00000000_00,
-        );
+        v.opt("redirect_address_ipaddress", &self.redirect_address_ipaddress, 666, 0, 0);
+        v.opt("redirect_address_url", &self.redirect_address_url, 667, 0, 0);
+        v.opt("redirect_address_sip_uri", &self.redirect_address_sip_uri, 668, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5142,14 +5076,10 @@ impl Eq for QosFinalUnitIndication {}
 impl rt::typed::Fields for QosFinalUnitIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("final_unit_action", &self.final_unit_action, 0x1c1_00000000_40);
-        v.all("filter_rule", &self.filter_rule, 0x1fd_00000000_40);
-        v.all("filter_id", &self.filter_id, 0xb_00000000_40);
-        v.opt(
-            "redirect_server_extension",
-            &self.redirect_server_extension,
-            0x299_00000000_00,
-        );
+        v.one("final_unit_action", &self.final_unit_action, 449, 0, 64);
+        v.all("filter_rule", &self.filter_rule, 509, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("redirect_server_extension", &self.redirect_server_extension, 665, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5427,51 +5357,53 @@ impl rt::typed::Fields for CreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("service_context_id", &self.service_context_id, 0x1cd_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 0x1a3_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.all(
-            "subscription_id_extension",
-            &self.subscription_id_extension,
-            0x293_00000000_00,
-        );
-        v.opt("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("requested_service_unit", &self.requested_service_unit, 0x1b5_00000000_40);
-        v.opt("requested_action", &self.requested_action, 0x1b4_00000000_40);
-        v.all("used_service_unit", &self.used_service_unit, 0x1be_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("service_context_id", &self.service_context_id, 461, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("subscription_id_extension", &self.subscription_id_extension, 659, 0, 0);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
+        v.opt("requested_action", &self.requested_action, 436, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
         v.opt(
             "multiple_services_indicator",
             &self.multiple_services_indicator,
-            0x1c7_00000000_40,
+            455,
+            0,
+            64,
         );
         v.all(
             "multiple_services_credit_control",
             &self.multiple_services_credit_control,
-            0x1c8_00000000_40,
+            456,
+            0,
+            64,
         );
-        v.all("service_parameter_info", &self.service_parameter_info, 0x1b8_00000000_00);
-        v.opt("cc_correlation_id", &self.cc_correlation_id, 0x19b_00000000_00);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
+        v.all("service_parameter_info", &self.service_parameter_info, 440, 0, 0);
+        v.opt("cc_correlation_id", &self.cc_correlation_id, 411, 0, 0);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
         v.opt(
             "user_equipment_info_extension",
             &self.user_equipment_info_extension,
-            0x28d_00000000_00,
+            653,
+            0,
+            0,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5943,54 +5875,52 @@ impl rt::typed::Fields for CreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("cc_session_failover", &self.cc_session_failover, 0x1a2_00000000_40);
-        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 0x1a3_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.opt("granted_service_unit", &self.granted_service_unit, 0x1af_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_session_failover", &self.cc_session_failover, 418, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
         v.all(
             "multiple_services_credit_control",
             &self.multiple_services_credit_control,
-            0x1c8_00000000_40,
+            456,
+            0,
+            64,
         );
-        v.opt("cost_information", &self.cost_information, 0x1a7_00000000_40);
-        v.opt("final_unit_indication", &self.final_unit_indication, 0x1ae_00000000_40);
-        v.opt(
-            "qos_final_unit_indication",
-            &self.qos_final_unit_indication,
-            0x29d_00000000_00,
-        );
-        v.opt("check_balance_result", &self.check_balance_result, 0x1a6_00000000_40);
+        v.opt("cost_information", &self.cost_information, 423, 0, 64);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
+        v.opt("check_balance_result", &self.check_balance_result, 422, 0, 64);
         v.opt(
             "credit_control_failure_handling",
             &self.credit_control_failure_handling,
-            0x1ab_00000000_40,
+            427,
+            0,
+            64,
         );
         v.opt(
             "direct_debiting_failure_handling",
             &self.direct_debiting_failure_handling,
-            0x1ac_00000000_40,
+            428,
+            0,
+            64,
         );
-        v.opt("validity_time", &self.validity_time, 0x1c0_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

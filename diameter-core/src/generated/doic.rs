@@ -513,7 +513,7 @@ impl Eq for OcSupportedFeatures {}
 impl rt::typed::Fields for OcSupportedFeatures {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("oc_feature_vector", &self.oc_feature_vector, 0x26e_00000000_00);
+        v.opt("oc_feature_vector", &self.oc_feature_vector, 622, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1025,14 +1025,10 @@ impl Eq for OcOlr {}
 impl rt::typed::Fields for OcOlr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("oc_sequence_number", &self.oc_sequence_number, 0x270_00000000_00);
-        v.one("oc_report_type", &self.oc_report_type, 0x272_00000000_00);
-        v.opt(
-            "oc_reduction_percentage",
-            &self.oc_reduction_percentage,
-            0x273_00000000_00,
-        );
-        v.opt("oc_validity_duration", &self.oc_validity_duration, 0x271_00000000_00);
+        v.one("oc_sequence_number", &self.oc_sequence_number, 624, 0, 0);
+        v.one("oc_report_type", &self.oc_report_type, 626, 0, 0);
+        v.opt("oc_reduction_percentage", &self.oc_reduction_percentage, 627, 0, 0);
+        v.opt("oc_validity_duration", &self.oc_validity_duration, 625, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

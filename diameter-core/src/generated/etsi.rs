@@ -920,9 +920,9 @@ impl Eq for GloballyUniqueAddress {}
 impl rt::typed::Fields for GloballyUniqueAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("address_realm", &self.address_realm, 0x12d_000032db_c0);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("address_realm", &self.address_realm, 301, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1052,16 +1052,20 @@ impl Eq for InitialGateSetting {}
 impl rt::typed::Fields for InitialGateSetting {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("nas_filter_rule", &self.nas_filter_rule, 0x190_00000000_40);
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
         v.opt(
             "maximum_allowed_bandwidth_ul",
             &self.maximum_allowed_bandwidth_ul,
-            0x134_000032db_c0,
+            308,
+            13019,
+            192,
         );
         v.opt(
             "maximum_allowed_bandwidth_dl",
             &self.maximum_allowed_bandwidth_dl,
-            0x135_000032db_c0,
+            309,
+            13019,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1214,20 +1218,24 @@ impl Eq for QosProfile {}
 impl rt::typed::Fields for QosProfile {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("application_class_id", &self.application_class_id, 0x138_000032db_c0);
-        v.all("media_type", &self.media_type, 0x208_000028af_c0);
-        v.opt("reservation_priority", &self.reservation_priority, 0x1ca_000032db_c0);
+        v.opt("application_class_id", &self.application_class_id, 312, 13019, 192);
+        v.all("media_type", &self.media_type, 520, 10415, 192);
+        v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
         v.opt(
             "maximum_allowed_bandwidth_ul",
             &self.maximum_allowed_bandwidth_ul,
-            0x134_000032db_c0,
+            308,
+            13019,
+            192,
         );
         v.opt(
             "maximum_allowed_bandwidth_dl",
             &self.maximum_allowed_bandwidth_dl,
-            0x135_000032db_c0,
+            309,
+            13019,
+            192,
         );
-        v.opt("transport_class", &self.transport_class, 0x137_000032db_c0);
+        v.opt("transport_class", &self.transport_class, 311, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1375,11 +1383,13 @@ impl Eq for AccessNetworkType {}
 impl rt::typed::Fields for AccessNetworkType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
+        v.one("nas_port_type", &self.nas_port_type, 61, 0, 64);
         v.opt(
             "aggregation_network_type",
             &self.aggregation_network_type,
-            0x133_000032db_c0,
+            307,
+            13019,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1515,9 +1525,9 @@ impl Eq for EtsiLocationInformation {}
 impl rt::typed::Fields for EtsiLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("line_identifier", &self.line_identifier, 0x1f4_000032db_c0);
-        v.opt("civic_location", &self.civic_location, 0x163_000032db_c0);
-        v.opt("geospatial_location", &self.geospatial_location, 0x164_000032db_c0);
+        v.opt("line_identifier", &self.line_identifier, 500, 13019, 192);
+        v.opt("civic_location", &self.civic_location, 355, 13019, 192);
+        v.opt("geospatial_location", &self.geospatial_location, 356, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1643,8 +1653,8 @@ impl Eq for BindingInformation {}
 impl rt::typed::Fields for BindingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("binding_input_list", &self.binding_input_list, 0x1c3_000032db_c0);
-        v.opt("binding_output_list", &self.binding_output_list, 0x1c4_000032db_c0);
+        v.one("binding_input_list", &self.binding_input_list, 451, 13019, 192);
+        v.opt("binding_output_list", &self.binding_output_list, 452, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1784,8 +1794,8 @@ impl Eq for BindingInputList {}
 impl rt::typed::Fields for BindingInputList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("v6_transport_address", &self.v6_transport_address, 0x1c5_000032db_c0);
-        v.all("v4_transport_address", &self.v4_transport_address, 0x1c6_000032db_c0);
+        v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
+        v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1914,8 +1924,8 @@ impl Eq for BindingOutputList {}
 impl rt::typed::Fields for BindingOutputList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("v6_transport_address", &self.v6_transport_address, 0x1c5_000032db_c0);
-        v.all("v4_transport_address", &self.v4_transport_address, 0x1c6_000032db_c0);
+        v.all("v6_transport_address", &self.v6_transport_address, 453, 13019, 192);
+        v.all("v4_transport_address", &self.v4_transport_address, 454, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2044,8 +2054,8 @@ impl Eq for V6TransportAddress {}
 impl rt::typed::Fields for V6TransportAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.one("port_number", &self.port_number, 0x1c7_000032db_c0);
+        v.one("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.one("port_number", &self.port_number, 455, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2180,8 +2190,8 @@ impl Eq for V4TransportAddress {}
 impl rt::typed::Fields for V4TransportAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.one("port_number", &self.port_number, 0x1c7_000032db_c0);
+        v.one("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.one("port_number", &self.port_number, 455, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2344,15 +2354,15 @@ impl Eq for EtsiSipAuthenticate {}
 impl rt::typed::Fields for EtsiSipAuthenticate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("etsi_digest_realm", &self.etsi_digest_realm, 0x1f8_000032db_c0);
-        v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 0x1f9_000032db_c0);
-        v.opt("etsi_digest_domain", &self.etsi_digest_domain, 0x1fa_000032db_c0);
-        v.opt("etsi_digest_opaque", &self.etsi_digest_opaque, 0x1fb_000032db_c0);
-        v.opt("etsi_digest_stale", &self.etsi_digest_stale, 0x1fc_000032db_c0);
-        v.opt("etsi_digest_algorithm", &self.etsi_digest_algorithm, 0x1fd_000032db_c0);
-        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 0x1fe_000032db_c0);
-        v.opt("etsi_digest_ha1", &self.etsi_digest_ha1, 0x1ff_000032db_c0);
-        v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 0x200_000032db_c0);
+        v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
+        v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
+        v.opt("etsi_digest_domain", &self.etsi_digest_domain, 506, 13019, 192);
+        v.opt("etsi_digest_opaque", &self.etsi_digest_opaque, 507, 13019, 192);
+        v.opt("etsi_digest_stale", &self.etsi_digest_stale, 508, 13019, 192);
+        v.opt("etsi_digest_algorithm", &self.etsi_digest_algorithm, 509, 13019, 192);
+        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
+        v.opt("etsi_digest_ha1", &self.etsi_digest_ha1, 511, 13019, 192);
+        v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 512, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2581,27 +2591,25 @@ impl Eq for EtsiSipAuthorization {}
 impl rt::typed::Fields for EtsiSipAuthorization {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("etsi_digest_username", &self.etsi_digest_username, 0x201_000032db_c0);
-        v.one("etsi_digest_realm", &self.etsi_digest_realm, 0x1f8_000032db_c0);
-        v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 0x1f9_000032db_c0);
-        v.one("etsi_digest_uri", &self.etsi_digest_uri, 0x202_000032db_c0);
-        v.one("etsi_digest_response", &self.etsi_digest_response, 0x203_000032db_c0);
-        v.opt("etsi_digest_algorithm", &self.etsi_digest_algorithm, 0x1fd_000032db_c0);
-        v.opt("etsi_digest_cnonce", &self.etsi_digest_cnonce, 0x204_000032db_c0);
-        v.opt("etsi_digest_opaque", &self.etsi_digest_opaque, 0x1fb_000032db_c0);
-        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 0x1fe_000032db_c0);
-        v.opt(
-            "etsi_digest_nonce_count",
-            &self.etsi_digest_nonce_count,
-            0x205_000032db_c0,
-        );
-        v.opt("etsi_digest_method", &self.etsi_digest_method, 0x206_000032db_c0);
+        v.one("etsi_digest_username", &self.etsi_digest_username, 513, 13019, 192);
+        v.one("etsi_digest_realm", &self.etsi_digest_realm, 504, 13019, 192);
+        v.one("etsi_digest_nonce", &self.etsi_digest_nonce, 505, 13019, 192);
+        v.one("etsi_digest_uri", &self.etsi_digest_uri, 514, 13019, 192);
+        v.one("etsi_digest_response", &self.etsi_digest_response, 515, 13019, 192);
+        v.opt("etsi_digest_algorithm", &self.etsi_digest_algorithm, 509, 13019, 192);
+        v.opt("etsi_digest_cnonce", &self.etsi_digest_cnonce, 516, 13019, 192);
+        v.opt("etsi_digest_opaque", &self.etsi_digest_opaque, 507, 13019, 192);
+        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
+        v.opt("etsi_digest_nonce_count", &self.etsi_digest_nonce_count, 517, 13019, 192);
+        v.opt("etsi_digest_method", &self.etsi_digest_method, 518, 13019, 192);
         v.opt(
             "etsi_digest_entity_body_hash",
             &self.etsi_digest_entity_body_hash,
-            0x207_000032db_c0,
+            519,
+            13019,
+            192,
         );
-        v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 0x200_000032db_c0);
+        v.all("etsi_digest_auth_param", &self.etsi_digest_auth_param, 512, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2869,19 +2877,17 @@ impl Eq for EtsiSipAuthenticationInfo {}
 impl rt::typed::Fields for EtsiSipAuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("etsi_digest_nextnonce", &self.etsi_digest_nextnonce, 0x208_000032db_c0);
-        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 0x1fe_000032db_c0);
+        v.opt("etsi_digest_nextnonce", &self.etsi_digest_nextnonce, 520, 13019, 192);
+        v.opt("etsi_digest_qop", &self.etsi_digest_qop, 510, 13019, 192);
         v.opt(
             "etsi_digest_response_auth",
             &self.etsi_digest_response_auth,
-            0x209_000032db_c0,
+            521,
+            13019,
+            192,
         );
-        v.opt("etsi_digest_cnonce", &self.etsi_digest_cnonce, 0x204_000032db_c0);
-        v.opt(
-            "etsi_digest_nonce_count",
-            &self.etsi_digest_nonce_count,
-            0x205_000032db_c0,
-        );
+        v.opt("etsi_digest_cnonce", &self.etsi_digest_cnonce, 516, 13019, 192);
+        v.opt("etsi_digest_nonce_count", &self.etsi_digest_nonce_count, 517, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

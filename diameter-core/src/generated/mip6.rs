@@ -188,9 +188,9 @@ impl Eq for Mip6AgentInfo {}
 impl rt::typed::Fields for Mip6AgentInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("mip_home_agent_address", &self.mip_home_agent_address, 0x14e_00000000_40);
-        v.opt("mip_home_agent_host", &self.mip_home_agent_host, 0x15c_00000000_40);
-        v.opt("mip6_home_link_prefix", &self.mip6_home_link_prefix, 0x7d_00000000_40);
+        v.all("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_home_agent_host", &self.mip_home_agent_host, 348, 0, 64);
+        v.opt("mip6_home_link_prefix", &self.mip6_home_link_prefix, 125, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -402,11 +402,11 @@ impl Eq for MipMnHaMsa {}
 impl rt::typed::Fields for MipMnHaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_session_key", &self.mip_session_key, 0x157_00000000_40);
-        v.one("mip_msa_lifetime", &self.mip_msa_lifetime, 0x16f_00000000_40);
-        v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 0x1eb_00000000_40);
-        v.opt("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.opt("mip_replay_mode", &self.mip_replay_mode, 0x15a_00000000_40);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
+        v.one("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
+        v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.opt("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.opt("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -675,47 +675,39 @@ impl rt::typed::Fields for Mip6Request {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("nas_identifier", &self.nas_identifier, 0x20_00000000_40);
-        v.opt("nas_ip_address", &self.nas_ip_address, 0x4_00000000_40);
-        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 0x5f_00000000_40);
-        v.opt("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("calling_station_id", &self.calling_station_id, 0x1f_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.one("mip6_auth_mode", &self.mip6_auth_mode, 0x1ee_00000000_40);
-        v.opt("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 0x155_00000000_40);
-        v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 0x1eb_00000000_40);
-        v.all(
-            "mip_mobile_node_address",
-            &self.mip_mobile_node_address,
-            0x14d_00000000_40,
-        );
-        v.one("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.one("mip_careof_address", &self.mip_careof_address, 0x1e7_00000000_40);
-        v.opt("mip_authenticator", &self.mip_authenticator, 0x1e8_00000000_40);
-        v.opt("mip_mac_mobility_data", &self.mip_mac_mobility_data, 0x1e9_00000000_40);
-        v.opt("mip_timestamp", &self.mip_timestamp, 0x1ea_00000000_40);
-        v.opt("qos_capability", &self.qos_capability, 0x242_00000000_40);
-        v.all("qos_resources", &self.qos_resources, 0x1fc_00000000_40);
-        v.opt(
-            "chargeable_user_identity",
-            &self.chargeable_user_identity,
-            0x59_00000000_40,
-        );
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.one("mip6_auth_mode", &self.mip6_auth_mode, 494, 0, 64);
+        v.opt("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 341, 0, 64);
+        v.opt("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.all("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.one("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.one("mip_careof_address", &self.mip_careof_address, 487, 0, 64);
+        v.opt("mip_authenticator", &self.mip_authenticator, 488, 0, 64);
+        v.opt("mip_mac_mobility_data", &self.mip_mac_mobility_data, 489, 0, 64);
+        v.opt("mip_timestamp", &self.mip_timestamp, 490, 0, 64);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.all("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.opt("chargeable_user_identity", &self.chargeable_user_identity, 89, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1166,43 +1158,31 @@ impl rt::typed::Fields for Mip6Answer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.all(
-            "mip_mobile_node_address",
-            &self.mip_mobile_node_address,
-            0x14d_00000000_40,
-        );
-        v.opt("mip_mn_ha_msa", &self.mip_mn_ha_msa, 0x1ec_00000000_40);
-        v.all("qos_resources", &self.qos_resources, 0x1fc_00000000_40);
-        v.opt(
-            "chargeable_user_identity",
-            &self.chargeable_user_identity,
-            0x59_00000000_40,
-        );
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.all("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_mn_ha_msa", &self.mip_mn_ha_msa, 492, 0, 64);
+        v.all("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.opt("chargeable_user_identity", &self.chargeable_user_identity, 89, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -275,22 +275,16 @@ impl Eq for MipMnAaaAuth {}
 impl rt::typed::Fields for MipMnAaaAuth {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 0x155_00000000_40);
+        v.one("mip_mn_aaa_spi", &self.mip_mn_aaa_spi, 341, 0, 64);
         v.one(
             "mip_auth_input_data_length",
             &self.mip_auth_input_data_length,
-            0x152_00000000_40,
+            338,
+            0,
+            64,
         );
-        v.one(
-            "mip_authenticator_length",
-            &self.mip_authenticator_length,
-            0x153_00000000_40,
-        );
-        v.one(
-            "mip_authenticator_offset",
-            &self.mip_authenticator_offset,
-            0x154_00000000_40,
-        );
+        v.one("mip_authenticator_length", &self.mip_authenticator_length, 339, 0, 64);
+        v.one("mip_authenticator_offset", &self.mip_authenticator_offset, 340, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -461,8 +455,8 @@ impl Eq for MipOriginatingForeignAaa {}
 impl rt::typed::Fields for MipOriginatingForeignAaa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -653,8 +647,8 @@ impl Eq for MipHomeAgentHost {}
 impl rt::typed::Fields for MipHomeAgentHost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -862,9 +856,9 @@ impl Eq for MipFaToMnMsa {}
 impl rt::typed::Fields for MipFaToMnMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 0x13f_00000000_40);
-        v.one("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.one("mip_session_key", &self.mip_session_key, 0x157_00000000_40);
+        v.one("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 319, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1009,9 +1003,9 @@ impl Eq for MipFaToHaMsa {}
 impl rt::typed::Fields for MipFaToHaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 0x13e_00000000_40);
-        v.one("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.one("mip_session_key", &self.mip_session_key, 0x157_00000000_40);
+        v.one("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 318, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1156,9 +1150,9 @@ impl Eq for MipHaToFaMsa {}
 impl rt::typed::Fields for MipHaToFaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 0x143_00000000_40);
-        v.one("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.one("mip_session_key", &self.mip_session_key, 0x157_00000000_40);
+        v.one("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 323, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1310,10 +1304,10 @@ impl Eq for MipHaToMnMsa {}
 impl rt::typed::Fields for MipHaToMnMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 0x1eb_00000000_40);
-        v.one("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.one("mip_replay_mode", &self.mip_replay_mode, 0x15a_00000000_40);
-        v.one("mip_session_key", &self.mip_session_key, 0x157_00000000_40);
+        v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
+        v.one("mip_session_key", &self.mip_session_key, 343, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1472,9 +1466,9 @@ impl Eq for MipMnToFaMsa {}
 impl rt::typed::Fields for MipMnToFaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_mn_to_fa_spi", &self.mip_mn_to_fa_spi, 0x144_00000000_40);
-        v.one("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.one("mip_nonce", &self.mip_nonce, 0x14f_00000000_40);
+        v.one("mip_mn_to_fa_spi", &self.mip_mn_to_fa_spi, 324, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1623,10 +1617,10 @@ impl Eq for MipMnToHaMsa {}
 impl rt::typed::Fields for MipMnToHaMsa {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 0x1eb_00000000_40);
-        v.one("mip_algorithm_type", &self.mip_algorithm_type, 0x159_00000000_40);
-        v.one("mip_replay_mode", &self.mip_replay_mode, 0x15a_00000000_40);
-        v.one("mip_nonce", &self.mip_nonce, 0x14f_00000000_40);
+        v.one("mip_mn_ha_spi", &self.mip_mn_ha_spi, 491, 0, 64);
+        v.one("mip_algorithm_type", &self.mip_algorithm_type, 345, 0, 64);
+        v.one("mip_replay_mode", &self.mip_replay_mode, 346, 0, 64);
+        v.one("mip_nonce", &self.mip_nonce, 335, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1873,41 +1867,41 @@ impl rt::typed::Fields for AaMobileNodeRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("mip_reg_request", &self.mip_reg_request, 0x140_00000000_40);
-        v.one("mip_mn_aaa_auth", &self.mip_mn_aaa_auth, 0x142_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt(
-            "mip_mobile_node_address",
-            &self.mip_mobile_node_address,
-            0x14d_00000000_40,
-        );
-        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 0x14e_00000000_40);
-        v.opt("mip_feature_vector", &self.mip_feature_vector, 0x151_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("mip_reg_request", &self.mip_reg_request, 320, 0, 64);
+        v.one("mip_mn_aaa_auth", &self.mip_mn_aaa_auth, 322, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_feature_vector", &self.mip_feature_vector, 337, 0, 64);
         v.opt(
             "mip_originating_foreign_aaa",
             &self.mip_originating_foreign_aaa,
-            0x15b_00000000_40,
+            347,
+            0,
+            64,
         );
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("mip_fa_challenge", &self.mip_fa_challenge, 0x158_00000000_40);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("mip_fa_challenge", &self.mip_fa_challenge, 344, 0, 64);
         v.opt(
             "mip_candidate_home_agent_host",
             &self.mip_candidate_home_agent_host,
-            0x150_00000000_40,
+            336,
+            0,
+            64,
         );
-        v.opt("mip_home_agent_host", &self.mip_home_agent_host, 0x15c_00000000_40);
-        v.opt("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 0x143_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("mip_home_agent_host", &self.mip_home_agent_host, 348, 0, 64);
+        v.opt("mip_ha_to_fa_spi", &self.mip_ha_to_fa_spi, 323, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2310,35 +2304,31 @@ impl rt::typed::Fields for AaMobileNodeAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("mip_feature_vector", &self.mip_feature_vector, 0x151_00000000_40);
-        v.opt("mip_reg_reply", &self.mip_reg_reply, 0x141_00000000_40);
-        v.opt("mip_mn_to_fa_msa", &self.mip_mn_to_fa_msa, 0x145_00000000_40);
-        v.opt("mip_mn_to_ha_msa", &self.mip_mn_to_ha_msa, 0x14b_00000000_40);
-        v.opt("mip_fa_to_mn_msa", &self.mip_fa_to_mn_msa, 0x146_00000000_40);
-        v.opt("mip_fa_to_ha_msa", &self.mip_fa_to_ha_msa, 0x148_00000000_40);
-        v.opt("mip_ha_to_mn_msa", &self.mip_ha_to_mn_msa, 0x14c_00000000_40);
-        v.opt("mip_msa_lifetime", &self.mip_msa_lifetime, 0x16f_00000000_40);
-        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 0x14e_00000000_40);
-        v.opt(
-            "mip_mobile_node_address",
-            &self.mip_mobile_node_address,
-            0x14d_00000000_40,
-        );
-        v.all("mip_filter_rule", &self.mip_filter_rule, 0x156_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("mip_feature_vector", &self.mip_feature_vector, 337, 0, 64);
+        v.opt("mip_reg_reply", &self.mip_reg_reply, 321, 0, 64);
+        v.opt("mip_mn_to_fa_msa", &self.mip_mn_to_fa_msa, 325, 0, 64);
+        v.opt("mip_mn_to_ha_msa", &self.mip_mn_to_ha_msa, 331, 0, 64);
+        v.opt("mip_fa_to_mn_msa", &self.mip_fa_to_mn_msa, 326, 0, 64);
+        v.opt("mip_fa_to_ha_msa", &self.mip_fa_to_ha_msa, 328, 0, 64);
+        v.opt("mip_ha_to_mn_msa", &self.mip_ha_to_mn_msa, 332, 0, 64);
+        v.opt("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.all("mip_filter_rule", &self.mip_filter_rule, 342, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2759,37 +2749,35 @@ impl rt::typed::Fields for HomeAgentMipRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("mip_reg_request", &self.mip_reg_request, 0x140_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("mip_feature_vector", &self.mip_feature_vector, 0x151_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("mip_mn_to_ha_msa", &self.mip_mn_to_ha_msa, 0x14b_00000000_40);
-        v.opt("mip_mn_to_fa_msa", &self.mip_mn_to_fa_msa, 0x145_00000000_40);
-        v.opt("mip_ha_to_mn_msa", &self.mip_ha_to_mn_msa, 0x14c_00000000_40);
-        v.opt("mip_ha_to_fa_msa", &self.mip_ha_to_fa_msa, 0x149_00000000_40);
-        v.opt("mip_msa_lifetime", &self.mip_msa_lifetime, 0x16f_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("mip_reg_request", &self.mip_reg_request, 320, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("mip_feature_vector", &self.mip_feature_vector, 337, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("mip_mn_to_ha_msa", &self.mip_mn_to_ha_msa, 331, 0, 64);
+        v.opt("mip_mn_to_fa_msa", &self.mip_mn_to_fa_msa, 325, 0, 64);
+        v.opt("mip_ha_to_mn_msa", &self.mip_ha_to_mn_msa, 332, 0, 64);
+        v.opt("mip_ha_to_fa_msa", &self.mip_ha_to_fa_msa, 329, 0, 64);
+        v.opt("mip_msa_lifetime", &self.mip_msa_lifetime, 367, 0, 64);
         v.opt(
             "mip_originating_foreign_aaa",
             &self.mip_originating_foreign_aaa,
-            0x15b_00000000_40,
+            347,
+            0,
+            64,
         );
-        v.opt(
-            "mip_mobile_node_address",
-            &self.mip_mobile_node_address,
-            0x14d_00000000_40,
-        );
-        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 0x14e_00000000_40);
-        v.all("mip_filter_rule", &self.mip_filter_rule, 0x156_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.all("mip_filter_rule", &self.mip_filter_rule, 342, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3172,26 +3160,22 @@ impl rt::typed::Fields for HomeAgentMipAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("mip_reg_reply", &self.mip_reg_reply, 0x141_00000000_40);
-        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 0x14e_00000000_40);
-        v.opt(
-            "mip_mobile_node_address",
-            &self.mip_mobile_node_address,
-            0x14d_00000000_40,
-        );
-        v.opt("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 0x13e_00000000_40);
-        v.opt("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 0x13f_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("mip_reg_reply", &self.mip_reg_reply, 321, 0, 64);
+        v.opt("mip_home_agent_address", &self.mip_home_agent_address, 334, 0, 64);
+        v.opt("mip_mobile_node_address", &self.mip_mobile_node_address, 333, 0, 64);
+        v.opt("mip_fa_to_ha_spi", &self.mip_fa_to_ha_spi, 318, 0, 64);
+        v.opt("mip_fa_to_mn_spi", &self.mip_fa_to_mn_spi, 319, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

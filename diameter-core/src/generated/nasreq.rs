@@ -1265,9 +1265,9 @@ impl Eq for ChapAuth {}
 impl rt::typed::Fields for ChapAuth {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("chap_algorithm", &self.chap_algorithm, 0x193_00000000_40);
-        v.one("chap_ident", &self.chap_ident, 0x194_00000000_40);
-        v.opt("chap_response", &self.chap_response, 0x195_00000000_40);
+        v.one("chap_algorithm", &self.chap_algorithm, 403, 0, 64);
+        v.one("chap_ident", &self.chap_ident, 404, 0, 64);
+        v.opt("chap_response", &self.chap_response, 405, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1427,20 +1427,16 @@ impl Eq for Tunneling {}
 impl rt::typed::Fields for Tunneling {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tunnel_type", &self.tunnel_type, 0x40_00000000_40);
-        v.one("tunnel_medium_type", &self.tunnel_medium_type, 0x41_00000000_40);
-        v.one("tunnel_client_endpoint", &self.tunnel_client_endpoint, 0x42_00000000_40);
-        v.one("tunnel_server_endpoint", &self.tunnel_server_endpoint, 0x43_00000000_40);
-        v.opt("tunnel_preference", &self.tunnel_preference, 0x53_00000000_40);
-        v.opt("tunnel_client_auth_id", &self.tunnel_client_auth_id, 0x5a_00000000_40);
-        v.opt("tunnel_server_auth_id", &self.tunnel_server_auth_id, 0x5b_00000000_40);
-        v.opt("tunnel_assignment_id", &self.tunnel_assignment_id, 0x52_00000000_40);
-        v.opt("tunnel_password", &self.tunnel_password, 0x45_00000000_40);
-        v.opt(
-            "tunnel_private_group_id",
-            &self.tunnel_private_group_id,
-            0x51_00000000_40,
-        );
+        v.one("tunnel_type", &self.tunnel_type, 64, 0, 64);
+        v.one("tunnel_medium_type", &self.tunnel_medium_type, 65, 0, 64);
+        v.one("tunnel_client_endpoint", &self.tunnel_client_endpoint, 66, 0, 64);
+        v.one("tunnel_server_endpoint", &self.tunnel_server_endpoint, 67, 0, 64);
+        v.opt("tunnel_preference", &self.tunnel_preference, 83, 0, 64);
+        v.opt("tunnel_client_auth_id", &self.tunnel_client_auth_id, 90, 0, 64);
+        v.opt("tunnel_server_auth_id", &self.tunnel_server_auth_id, 91, 0, 64);
+        v.opt("tunnel_assignment_id", &self.tunnel_assignment_id, 82, 0, 64);
+        v.opt("tunnel_password", &self.tunnel_password, 69, 0, 64);
+        v.opt("tunnel_private_group_id", &self.tunnel_private_group_id, 81, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1831,55 +1827,55 @@ impl rt::typed::Fields for AaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("nas_identifier", &self.nas_identifier, 0x20_00000000_40);
-        v.opt("nas_ip_address", &self.nas_ip_address, 0x4_00000000_40);
-        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 0x5f_00000000_40);
-        v.opt("nas_port", &self.nas_port, 0x5_00000000_40);
-        v.opt("nas_port_id", &self.nas_port_id, 0x57_00000000_40);
-        v.opt("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("port_limit", &self.port_limit, 0x3e_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("user_password", &self.user_password, 0x2_00000000_40);
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.opt("state", &self.state, 0x18_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("callback_number", &self.callback_number, 0x13_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("calling_station_id", &self.calling_station_id, 0x1f_00000000_40);
-        v.opt("originating_line_info", &self.originating_line_info, 0x5e_00000000_40);
-        v.opt("connect_info", &self.connect_info, 0x4d_00000000_40);
-        v.opt("chap_auth", &self.chap_auth, 0x192_00000000_40);
-        v.opt("chap_challenge", &self.chap_challenge, 0x3c_00000000_40);
-        v.all("framed_compression", &self.framed_compression, 0xd_00000000_40);
-        v.opt("framed_interface_id", &self.framed_interface_id, 0x60_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 0x9_00000000_40);
-        v.opt("framed_mtu", &self.framed_mtu, 0xc_00000000_40);
-        v.opt("framed_protocol", &self.framed_protocol, 0x7_00000000_40);
-        v.opt("arap_password", &self.arap_password, 0x46_00000000_40);
-        v.opt("arap_security", &self.arap_security, 0x49_00000000_40);
-        v.all("arap_security_data", &self.arap_security_data, 0x4a_00000000_40);
-        v.all("login_ip_host", &self.login_ip_host, 0xe_00000000_40);
-        v.all("login_ipv6_host", &self.login_ipv6_host, 0x62_00000000_40);
-        v.opt("login_lat_group", &self.login_lat_group, 0x24_00000000_40);
-        v.opt("login_lat_node", &self.login_lat_node, 0x23_00000000_40);
-        v.opt("login_lat_port", &self.login_lat_port, 0x3f_00000000_40);
-        v.opt("login_lat_service", &self.login_lat_service, 0x22_00000000_40);
-        v.all("tunneling", &self.tunneling, 0x191_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("user_password", &self.user_password, 2, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("connect_info", &self.connect_info, 77, 0, 64);
+        v.opt("chap_auth", &self.chap_auth, 402, 0, 64);
+        v.opt("chap_challenge", &self.chap_challenge, 60, 0, 64);
+        v.all("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.opt("arap_password", &self.arap_password, 70, 0, 64);
+        v.opt("arap_security", &self.arap_security, 73, 0, 64);
+        v.all("arap_security_data", &self.arap_security_data, 74, 0, 64);
+        v.all("login_ip_host", &self.login_ip_host, 14, 0, 64);
+        v.all("login_ipv6_host", &self.login_ipv6_host, 98, 0, 64);
+        v.opt("login_lat_group", &self.login_lat_group, 36, 0, 64);
+        v.opt("login_lat_node", &self.login_lat_node, 35, 0, 64);
+        v.opt("login_lat_port", &self.login_lat_port, 63, 0, 64);
+        v.opt("login_lat_service", &self.login_lat_service, 34, 0, 64);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2517,85 +2513,73 @@ impl rt::typed::Fields for AaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("configuration_token", &self.configuration_token, 0x4e_00000000_40);
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("idle_timeout", &self.idle_timeout, 0x1c_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("multi_round_time_out", &self.multi_round_time_out, 0x110_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("state", &self.state, 0x18_00000000_40);
-        v.all("reply_message", &self.reply_message, 0x12_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("filter_id", &self.filter_id, 0xb_00000000_40);
-        v.opt("password_retry", &self.password_retry, 0x4b_00000000_40);
-        v.opt("port_limit", &self.port_limit, 0x3e_00000000_40);
-        v.opt("prompt", &self.prompt, 0x4c_00000000_40);
-        v.opt(
-            "arap_challenge_response",
-            &self.arap_challenge_response,
-            0x54_00000000_40,
-        );
-        v.opt("arap_features", &self.arap_features, 0x47_00000000_40);
-        v.opt("arap_security", &self.arap_security, 0x49_00000000_40);
-        v.all("arap_security_data", &self.arap_security_data, 0x4a_00000000_40);
-        v.opt("arap_zone_access", &self.arap_zone_access, 0x48_00000000_40);
-        v.opt("callback_id", &self.callback_id, 0x14_00000000_40);
-        v.opt("callback_number", &self.callback_number, 0x13_00000000_40);
-        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 0x25_00000000_40);
-        v.all(
-            "framed_appletalk_network",
-            &self.framed_appletalk_network,
-            0x26_00000000_40,
-        );
-        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 0x27_00000000_40);
-        v.all("framed_compression", &self.framed_compression, 0xd_00000000_40);
-        v.opt("framed_interface_id", &self.framed_interface_id, 0x60_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 0x64_00000000_40);
-        v.all("framed_ipv6_route", &self.framed_ipv6_route, 0x63_00000000_40);
-        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 0x9_00000000_40);
-        v.all("framed_route", &self.framed_route, 0x16_00000000_40);
-        v.opt("framed_pool", &self.framed_pool, 0x58_00000000_40);
-        v.opt("framed_ipx_network", &self.framed_ipx_network, 0x17_00000000_40);
-        v.opt("framed_mtu", &self.framed_mtu, 0xc_00000000_40);
-        v.opt("framed_protocol", &self.framed_protocol, 0x7_00000000_40);
-        v.opt("framed_routing", &self.framed_routing, 0xa_00000000_40);
-        v.all("login_ip_host", &self.login_ip_host, 0xe_00000000_40);
-        v.all("login_ipv6_host", &self.login_ipv6_host, 0x62_00000000_40);
-        v.opt("login_lat_group", &self.login_lat_group, 0x24_00000000_40);
-        v.opt("login_lat_node", &self.login_lat_node, 0x23_00000000_40);
-        v.opt("login_lat_port", &self.login_lat_port, 0x3f_00000000_40);
-        v.opt("login_lat_service", &self.login_lat_service, 0x22_00000000_40);
-        v.opt("login_service", &self.login_service, 0xf_00000000_40);
-        v.opt("login_tcp_port", &self.login_tcp_port, 0x10_00000000_40);
-        v.all("nas_filter_rule", &self.nas_filter_rule, 0x190_00000000_40);
-        v.all("qos_filter_rule", &self.qos_filter_rule, 0x197_00000000_00);
-        v.all("tunneling", &self.tunneling, 0x191_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("configuration_token", &self.configuration_token, 78, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("multi_round_time_out", &self.multi_round_time_out, 272, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.opt("password_retry", &self.password_retry, 75, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
+        v.opt("prompt", &self.prompt, 76, 0, 64);
+        v.opt("arap_challenge_response", &self.arap_challenge_response, 84, 0, 64);
+        v.opt("arap_features", &self.arap_features, 71, 0, 64);
+        v.opt("arap_security", &self.arap_security, 73, 0, 64);
+        v.all("arap_security_data", &self.arap_security_data, 74, 0, 64);
+        v.opt("arap_zone_access", &self.arap_zone_access, 72, 0, 64);
+        v.opt("callback_id", &self.callback_id, 20, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 37, 0, 64);
+        v.all("framed_appletalk_network", &self.framed_appletalk_network, 38, 0, 64);
+        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 39, 0, 64);
+        v.all("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 100, 0, 64);
+        v.all("framed_ipv6_route", &self.framed_ipv6_route, 99, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.all("framed_route", &self.framed_route, 22, 0, 64);
+        v.opt("framed_pool", &self.framed_pool, 88, 0, 64);
+        v.opt("framed_ipx_network", &self.framed_ipx_network, 23, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.opt("framed_routing", &self.framed_routing, 10, 0, 64);
+        v.all("login_ip_host", &self.login_ip_host, 14, 0, 64);
+        v.all("login_ipv6_host", &self.login_ipv6_host, 98, 0, 64);
+        v.opt("login_lat_group", &self.login_lat_group, 36, 0, 64);
+        v.opt("login_lat_node", &self.login_lat_node, 35, 0, 64);
+        v.opt("login_lat_port", &self.login_lat_port, 63, 0, 64);
+        v.opt("login_lat_service", &self.login_lat_service, 34, 0, 64);
+        v.opt("login_service", &self.login_service, 15, 0, 64);
+        v.opt("login_tcp_port", &self.login_tcp_port, 16, 0, 64);
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
+        v.all("qos_filter_rule", &self.qos_filter_rule, 407, 0, 0);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3288,36 +3272,36 @@ impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("nas_identifier", &self.nas_identifier, 0x20_00000000_40);
-        v.opt("nas_ip_address", &self.nas_ip_address, 0x4_00000000_40);
-        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 0x5f_00000000_40);
-        v.opt("nas_port", &self.nas_port, 0x5_00000000_40);
-        v.opt("nas_port_id", &self.nas_port_id, 0x57_00000000_40);
-        v.opt("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("framed_interface_id", &self.framed_interface_id, 0x60_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("calling_station_id", &self.calling_station_id, 0x1f_00000000_40);
-        v.opt("originating_line_info", &self.originating_line_info, 0x5e_00000000_40);
-        v.opt("acct_session_id", &self.acct_session_id, 0x2c_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("state", &self.state, 0x18_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("reply_message", &self.reply_message, 0x12_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("reply_message", &self.reply_message, 18, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3704,34 +3688,30 @@ impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.all("configuration_token", &self.configuration_token, 0x4e_00000000_40);
-        v.opt("idle_timeout", &self.idle_timeout, 0x1c_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("state", &self.state, 0x18_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("reply_message", &self.reply_message, 0x12_00000000_40);
-        v.opt("prompt", &self.prompt, 0x4c_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.all("configuration_token", &self.configuration_token, 78, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.opt("prompt", &self.prompt, 76, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4109,19 +4089,19 @@ impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4405,25 +4385,21 @@ impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4823,35 +4799,35 @@ impl rt::typed::Fields for AbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("nas_identifier", &self.nas_identifier, 0x20_00000000_40);
-        v.opt("nas_ip_address", &self.nas_ip_address, 0x4_00000000_40);
-        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 0x5f_00000000_40);
-        v.opt("nas_port", &self.nas_port, 0x5_00000000_40);
-        v.opt("nas_port_id", &self.nas_port_id, 0x57_00000000_40);
-        v.opt("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("framed_interface_id", &self.framed_interface_id, 0x60_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("calling_station_id", &self.calling_station_id, 0x1f_00000000_40);
-        v.opt("originating_line_info", &self.originating_line_info, 0x5e_00000000_40);
-        v.opt("acct_session_id", &self.acct_session_id, 0x2c_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("state", &self.state, 0x18_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("reply_message", &self.reply_message, 0x12_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("reply_message", &self.reply_message, 18, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5193,25 +5169,21 @@ impl rt::typed::Fields for AbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("state", &self.state, 0x18_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("state", &self.state, 24, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5803,119 +5775,89 @@ impl rt::typed::Fields for AccountingRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("accounting_record_type", &self.accounting_record_type, 0x1e0_00000000_40);
-        v.one(
-            "accounting_record_number",
-            &self.accounting_record_number,
-            0x1e5_00000000_40,
-        );
-        v.one("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt(
-            "accounting_sub_session_id",
-            &self.accounting_sub_session_id,
-            0x11f_00000000_40,
-        );
-        v.opt("acct_session_id", &self.acct_session_id, 0x2c_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.opt("acct_delay_time", &self.acct_delay_time, 0x29_00000000_40);
-        v.opt("nas_identifier", &self.nas_identifier, 0x20_00000000_40);
-        v.opt("nas_ip_address", &self.nas_ip_address, 0x4_00000000_40);
-        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 0x5f_00000000_40);
-        v.opt("nas_port", &self.nas_port, 0x5_00000000_40);
-        v.opt("nas_port_id", &self.nas_port_id, 0x57_00000000_40);
-        v.opt("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt(
-            "accounting_input_octets",
-            &self.accounting_input_octets,
-            0x16b_00000000_40,
-        );
-        v.opt(
-            "accounting_input_packets",
-            &self.accounting_input_packets,
-            0x16d_00000000_40,
-        );
-        v.opt(
-            "accounting_output_octets",
-            &self.accounting_output_octets,
-            0x16c_00000000_40,
-        );
-        v.opt(
-            "accounting_output_packets",
-            &self.accounting_output_packets,
-            0x16e_00000000_40,
-        );
-        v.opt("acct_authentic", &self.acct_authentic, 0x2d_00000000_40);
-        v.opt("accounting_auth_method", &self.accounting_auth_method, 0x196_00000000_40);
-        v.opt("acct_link_count", &self.acct_link_count, 0x33_00000000_40);
-        v.opt("acct_session_time", &self.acct_session_time, 0x2e_00000000_40);
-        v.opt("acct_tunnel_connection", &self.acct_tunnel_connection, 0x44_00000000_40);
-        v.opt(
-            "acct_tunnel_packets_lost",
-            &self.acct_tunnel_packets_lost,
-            0x56_00000000_40,
-        );
-        v.opt("callback_id", &self.callback_id, 0x14_00000000_40);
-        v.opt("callback_number", &self.callback_number, 0x13_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("calling_station_id", &self.calling_station_id, 0x1f_00000000_40);
-        v.all("connect_info", &self.connect_info, 0x4d_00000000_40);
-        v.opt("originating_line_info", &self.originating_line_info, 0x5e_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("idle_timeout", &self.idle_timeout, 0x1c_00000000_40);
-        v.opt("port_limit", &self.port_limit, 0x3e_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.one("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("acct_delay_time", &self.acct_delay_time, 41, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_input_packets", &self.accounting_input_packets, 365, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("accounting_output_packets", &self.accounting_output_packets, 366, 0, 64);
+        v.opt("acct_authentic", &self.acct_authentic, 45, 0, 64);
+        v.opt("accounting_auth_method", &self.accounting_auth_method, 406, 0, 64);
+        v.opt("acct_link_count", &self.acct_link_count, 51, 0, 64);
+        v.opt("acct_session_time", &self.acct_session_time, 46, 0, 64);
+        v.opt("acct_tunnel_connection", &self.acct_tunnel_connection, 68, 0, 64);
+        v.opt("acct_tunnel_packets_lost", &self.acct_tunnel_packets_lost, 86, 0, 64);
+        v.opt("callback_id", &self.callback_id, 20, 0, 64);
+        v.opt("callback_number", &self.callback_number, 19, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.all("connect_info", &self.connect_info, 77, 0, 64);
+        v.opt("originating_line_info", &self.originating_line_info, 94, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("idle_timeout", &self.idle_timeout, 28, 0, 64);
+        v.opt("port_limit", &self.port_limit, 62, 0, 64);
         v.opt(
             "accounting_realtime_required",
             &self.accounting_realtime_required,
-            0x1e3_00000000_40,
+            483,
+            0,
+            64,
         );
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
-        v.all("filter_id", &self.filter_id, 0xb_00000000_40);
-        v.all("nas_filter_rule", &self.nas_filter_rule, 0x190_00000000_40);
-        v.all("qos_filter_rule", &self.qos_filter_rule, 0x197_00000000_00);
-        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 0x25_00000000_40);
-        v.opt(
-            "framed_appletalk_network",
-            &self.framed_appletalk_network,
-            0x26_00000000_40,
-        );
-        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 0x27_00000000_40);
-        v.opt("framed_compression", &self.framed_compression, 0xd_00000000_40);
-        v.opt("framed_interface_id", &self.framed_interface_id, 0x60_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 0x9_00000000_40);
-        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 0x64_00000000_40);
-        v.all("framed_ipv6_route", &self.framed_ipv6_route, 0x63_00000000_40);
-        v.opt("framed_ipx_network", &self.framed_ipx_network, 0x17_00000000_40);
-        v.opt("framed_mtu", &self.framed_mtu, 0xc_00000000_40);
-        v.opt("framed_pool", &self.framed_pool, 0x58_00000000_40);
-        v.opt("framed_protocol", &self.framed_protocol, 0x7_00000000_40);
-        v.all("framed_route", &self.framed_route, 0x16_00000000_40);
-        v.opt("framed_routing", &self.framed_routing, 0xa_00000000_40);
-        v.all("login_ip_host", &self.login_ip_host, 0xe_00000000_40);
-        v.all("login_ipv6_host", &self.login_ipv6_host, 0x62_00000000_40);
-        v.opt("login_lat_group", &self.login_lat_group, 0x24_00000000_40);
-        v.opt("login_lat_node", &self.login_lat_node, 0x23_00000000_40);
-        v.opt("login_lat_port", &self.login_lat_port, 0x3f_00000000_40);
-        v.opt("login_lat_service", &self.login_lat_service, 0x22_00000000_40);
-        v.opt("login_service", &self.login_service, 0xf_00000000_40);
-        v.opt("login_tcp_port", &self.login_tcp_port, 0x10_00000000_40);
-        v.all("tunneling", &self.tunneling, 0x191_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.all("filter_id", &self.filter_id, 11, 0, 64);
+        v.all("nas_filter_rule", &self.nas_filter_rule, 400, 0, 64);
+        v.all("qos_filter_rule", &self.qos_filter_rule, 407, 0, 0);
+        v.opt("framed_appletalk_link", &self.framed_appletalk_link, 37, 0, 64);
+        v.opt("framed_appletalk_network", &self.framed_appletalk_network, 38, 0, 64);
+        v.opt("framed_appletalk_zone", &self.framed_appletalk_zone, 39, 0, 64);
+        v.opt("framed_compression", &self.framed_compression, 13, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ip_netmask", &self.framed_ip_netmask, 9, 0, 64);
+        v.all("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_ipv6_pool", &self.framed_ipv6_pool, 100, 0, 64);
+        v.all("framed_ipv6_route", &self.framed_ipv6_route, 99, 0, 64);
+        v.opt("framed_ipx_network", &self.framed_ipx_network, 23, 0, 64);
+        v.opt("framed_mtu", &self.framed_mtu, 12, 0, 64);
+        v.opt("framed_pool", &self.framed_pool, 88, 0, 64);
+        v.opt("framed_protocol", &self.framed_protocol, 7, 0, 64);
+        v.all("framed_route", &self.framed_route, 22, 0, 64);
+        v.opt("framed_routing", &self.framed_routing, 10, 0, 64);
+        v.all("login_ip_host", &self.login_ip_host, 14, 0, 64);
+        v.all("login_ipv6_host", &self.login_ipv6_host, 98, 0, 64);
+        v.opt("login_lat_group", &self.login_lat_group, 36, 0, 64);
+        v.opt("login_lat_node", &self.login_lat_node, 35, 0, 64);
+        v.opt("login_lat_port", &self.login_lat_port, 63, 0, 64);
+        v.opt("login_lat_service", &self.login_lat_service, 34, 0, 64);
+        v.opt("login_service", &self.login_service, 15, 0, 64);
+        v.opt("login_tcp_port", &self.login_tcp_port, 16, 0, 64);
+        v.all("tunneling", &self.tunneling, 401, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6593,47 +6535,41 @@ impl rt::typed::Fields for AccountingAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("accounting_record_type", &self.accounting_record_type, 0x1e0_00000000_40);
-        v.one(
-            "accounting_record_number",
-            &self.accounting_record_number,
-            0x1e5_00000000_40,
-        );
-        v.one("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt(
-            "accounting_sub_session_id",
-            &self.accounting_sub_session_id,
-            0x11f_00000000_40,
-        );
-        v.opt("acct_session_id", &self.acct_session_id, 0x2c_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 0x198_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("nas_identifier", &self.nas_identifier, 0x20_00000000_40);
-        v.opt("nas_ip_address", &self.nas_ip_address, 0x4_00000000_40);
-        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 0x5f_00000000_40);
-        v.opt("nas_port", &self.nas_port, 0x5_00000000_40);
-        v.opt("nas_port_id", &self.nas_port_id, 0x57_00000000_40);
-        v.opt("nas_port_type", &self.nas_port_type, 0x3d_00000000_40);
-        v.opt("service_type", &self.service_type, 0x6_00000000_40);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("accounting_record_type", &self.accounting_record_type, 480, 0, 64);
+        v.one("accounting_record_number", &self.accounting_record_number, 485, 0, 64);
+        v.one("acct_application_id", &self.acct_application_id, 259, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("accounting_sub_session_id", &self.accounting_sub_session_id, 287, 0, 64);
+        v.opt("acct_session_id", &self.acct_session_id, 44, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_aaa_protocol", &self.origin_aaa_protocol, 408, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("nas_identifier", &self.nas_identifier, 32, 0, 64);
+        v.opt("nas_ip_address", &self.nas_ip_address, 4, 0, 64);
+        v.opt("nas_ipv6_address", &self.nas_ipv6_address, 95, 0, 64);
+        v.opt("nas_port", &self.nas_port, 5, 0, 64);
+        v.opt("nas_port_id", &self.nas_port_id, 87, 0, 64);
+        v.opt("nas_port_type", &self.nas_port_type, 61, 0, 64);
+        v.opt("service_type", &self.service_type, 6, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
         v.opt(
             "accounting_realtime_required",
             &self.accounting_realtime_required,
-            0x1e3_00000000_40,
+            483,
+            0,
+            64,
         );
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -251,38 +251,42 @@ impl Eq for M2mInformation {}
 impl rt::typed::Fields for M2mInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("application_entity_id", &self.application_entity_id, 0x3e9_0000b277_c0);
-        v.opt("external_id", &self.external_id, 0x3ed_0000b277_c0);
-        v.opt("receiver", &self.receiver, 0x3f6_0000b277_c0);
-        v.opt("onem2m_originator", &self.onem2m_originator, 0x3f0_0000b277_c0);
-        v.opt("hosting_cse_id", &self.hosting_cse_id, 0x3ef_0000b277_c0);
-        v.opt("target_id", &self.target_id, 0x3fe_0000b277_c0);
-        v.opt("protocol_type", &self.protocol_type, 0x3f5_0000b277_c0);
-        v.opt("request_operation", &self.request_operation, 0x3f9_0000b277_c0);
-        v.opt("request_headers_size", &self.request_headers_size, 0x3f8_0000b277_c0);
-        v.opt("request_body_size", &self.request_body_size, 0x3f7_0000b277_c0);
-        v.opt("response_headers_size", &self.response_headers_size, 0x3fb_0000b277_c0);
-        v.opt("response_body_size", &self.response_body_size, 0x3fa_0000b277_c0);
-        v.opt("response_status_code", &self.response_status_code, 0x3fc_0000b277_c0);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
+        v.opt("application_entity_id", &self.application_entity_id, 1001, 45687, 192);
+        v.opt("external_id", &self.external_id, 1005, 45687, 192);
+        v.opt("receiver", &self.receiver, 1014, 45687, 192);
+        v.opt("onem2m_originator", &self.onem2m_originator, 1008, 45687, 192);
+        v.opt("hosting_cse_id", &self.hosting_cse_id, 1007, 45687, 192);
+        v.opt("target_id", &self.target_id, 1022, 45687, 192);
+        v.opt("protocol_type", &self.protocol_type, 1013, 45687, 192);
+        v.opt("request_operation", &self.request_operation, 1017, 45687, 192);
+        v.opt("request_headers_size", &self.request_headers_size, 1016, 45687, 192);
+        v.opt("request_body_size", &self.request_body_size, 1015, 45687, 192);
+        v.opt("response_headers_size", &self.response_headers_size, 1019, 45687, 192);
+        v.opt("response_body_size", &self.response_body_size, 1018, 45687, 192);
+        v.opt("response_status_code", &self.response_status_code, 1020, 45687, 192);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
         v.opt(
             "m2m_event_record_timestamp",
             &self.m2m_event_record_timestamp,
-            0x3f2_0000b277_c0,
+            1010,
+            45687,
+            192,
         );
-        v.opt("control_memory_size", &self.control_memory_size, 0x3ea_0000b277_c0);
-        v.opt("data_memory_size", &self.data_memory_size, 0x3ec_0000b277_c0);
+        v.opt("control_memory_size", &self.control_memory_size, 1002, 45687, 192);
+        v.opt("data_memory_size", &self.data_memory_size, 1004, 45687, 192);
         v.opt(
             "access_network_identifier",
             &self.access_network_identifier,
-            0x3e8_0000b277_c0,
+            1000,
+            45687,
+            192,
         );
-        v.opt("occupancy", &self.occupancy, 0x3f4_0000b277_c0);
-        v.opt("group_name", &self.group_name, 0x3ee_0000b277_c0);
-        v.opt("maximum_number_members", &self.maximum_number_members, 0x3f1_0000b277_c0);
-        v.opt("current_number_members", &self.current_number_members, 0x3eb_0000b277_c0);
-        v.opt("subgroup_name", &self.subgroup_name, 0x3fd_0000b277_c0);
-        v.opt("node_id", &self.node_id, 0x810_000028af_80);
+        v.opt("occupancy", &self.occupancy, 1012, 45687, 192);
+        v.opt("group_name", &self.group_name, 1006, 45687, 192);
+        v.opt("maximum_number_members", &self.maximum_number_members, 1009, 45687, 192);
+        v.opt("current_number_members", &self.current_number_members, 1003, 45687, 192);
+        v.opt("subgroup_name", &self.subgroup_name, 1021, 45687, 192);
+        v.opt("node_id", &self.node_id, 2064, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

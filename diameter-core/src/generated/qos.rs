@@ -1651,7 +1651,7 @@ impl Eq for QosResources {}
 impl rt::typed::Fields for QosResources {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("filter_rule", &self.filter_rule, 0x1fd_00000000_40);
+        v.all("filter_rule", &self.filter_rule, 509, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1883,14 +1883,14 @@ impl Eq for FilterRule {}
 impl rt::typed::Fields for FilterRule {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("filter_rule_precedence", &self.filter_rule_precedence, 0x1fe_00000000_40);
-        v.opt("classifier", &self.classifier, 0x1ff_00000000_40);
-        v.all("time_of_day_condition", &self.time_of_day_condition, 0x230_00000000_40);
-        v.opt("treatment_action", &self.treatment_action, 0x23c_00000000_40);
-        v.opt("qos_semantics", &self.qos_semantics, 0x23f_00000000_40);
-        v.opt("qos_profile_template", &self.qos_profile_template, 0x23e_00000000_40);
-        v.opt("qos_parameters", &self.qos_parameters, 0x240_00000000_40);
-        v.opt("excess_treatment", &self.excess_treatment, 0x241_00000000_40);
+        v.opt("filter_rule_precedence", &self.filter_rule_precedence, 510, 0, 64);
+        v.opt("classifier", &self.classifier, 511, 0, 64);
+        v.all("time_of_day_condition", &self.time_of_day_condition, 560, 0, 64);
+        v.opt("treatment_action", &self.treatment_action, 572, 0, 64);
+        v.opt("qos_semantics", &self.qos_semantics, 575, 0, 64);
+        v.opt("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
+        v.opt("qos_parameters", &self.qos_parameters, 576, 0, 64);
+        v.opt("excess_treatment", &self.excess_treatment, 577, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2180,18 +2180,18 @@ impl Eq for Classifier {}
 impl rt::typed::Fields for Classifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("classifier_id", &self.classifier_id, 0x200_00000000_40);
-        v.opt("protocol", &self.protocol, 0x201_00000000_40);
-        v.opt("direction", &self.direction, 0x202_00000000_40);
-        v.all("from_spec", &self.from_spec, 0x203_00000000_40);
-        v.all("to_spec", &self.to_spec, 0x204_00000000_40);
-        v.all("diffserv_code_point", &self.diffserv_code_point, 0x217_00000000_40);
-        v.opt("fragmentation_flag", &self.fragmentation_flag, 0x218_00000000_40);
-        v.all("ip_option", &self.ip_option, 0x219_00000000_40);
-        v.all("tcp_option", &self.tcp_option, 0x21c_00000000_40);
-        v.opt("tcp_flags", &self.tcp_flags, 0x21f_00000000_40);
-        v.all("icmp_type", &self.icmp_type, 0x221_00000000_40);
-        v.all("eth_option", &self.eth_option, 0x224_00000000_40);
+        v.one("classifier_id", &self.classifier_id, 512, 0, 64);
+        v.opt("protocol", &self.protocol, 513, 0, 64);
+        v.opt("direction", &self.direction, 514, 0, 64);
+        v.all("from_spec", &self.from_spec, 515, 0, 64);
+        v.all("to_spec", &self.to_spec, 516, 0, 64);
+        v.all("diffserv_code_point", &self.diffserv_code_point, 535, 0, 64);
+        v.opt("fragmentation_flag", &self.fragmentation_flag, 536, 0, 64);
+        v.all("ip_option", &self.ip_option, 537, 0, 64);
+        v.all("tcp_option", &self.tcp_option, 540, 0, 64);
+        v.opt("tcp_flags", &self.tcp_flags, 543, 0, 64);
+        v.all("icmp_type", &self.icmp_type, 545, 0, 64);
+        v.all("eth_option", &self.eth_option, 548, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2530,17 +2530,17 @@ impl Eq for FromSpec {}
 impl rt::typed::Fields for FromSpec {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("ip_address", &self.ip_address, 0x206_00000000_40);
-        v.all("ip_address_range", &self.ip_address_range, 0x207_00000000_40);
-        v.all("ip_address_mask", &self.ip_address_mask, 0x20a_00000000_40);
-        v.all("mac_address", &self.mac_address, 0x20c_00000000_40);
-        v.all("mac_address_mask", &self.mac_address_mask, 0x20d_00000000_40);
-        v.all("eui64_address", &self.eui64_address, 0x20f_00000000_40);
-        v.all("eui64_address_mask", &self.eui64_address_mask, 0x210_00000000_40);
-        v.all("port", &self.port, 0x212_00000000_40);
-        v.all("port_range", &self.port_range, 0x213_00000000_40);
-        v.opt("negated", &self.negated, 0x205_00000000_40);
-        v.opt("use_assigned_address", &self.use_assigned_address, 0x216_00000000_40);
+        v.all("ip_address", &self.ip_address, 518, 0, 64);
+        v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
+        v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
+        v.all("mac_address", &self.mac_address, 524, 0, 64);
+        v.all("mac_address_mask", &self.mac_address_mask, 525, 0, 64);
+        v.all("eui64_address", &self.eui64_address, 527, 0, 64);
+        v.all("eui64_address_mask", &self.eui64_address_mask, 528, 0, 64);
+        v.all("port", &self.port, 530, 0, 64);
+        v.all("port_range", &self.port_range, 531, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.opt("use_assigned_address", &self.use_assigned_address, 534, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2884,17 +2884,17 @@ impl Eq for ToSpec {}
 impl rt::typed::Fields for ToSpec {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("ip_address", &self.ip_address, 0x206_00000000_40);
-        v.all("ip_address_range", &self.ip_address_range, 0x207_00000000_40);
-        v.all("ip_address_mask", &self.ip_address_mask, 0x20a_00000000_40);
-        v.all("mac_address", &self.mac_address, 0x20c_00000000_40);
-        v.all("mac_address_mask", &self.mac_address_mask, 0x20d_00000000_40);
-        v.all("eui64_address", &self.eui64_address, 0x20f_00000000_40);
-        v.all("eui64_address_mask", &self.eui64_address_mask, 0x210_00000000_40);
-        v.all("port", &self.port, 0x212_00000000_40);
-        v.all("port_range", &self.port_range, 0x213_00000000_40);
-        v.opt("negated", &self.negated, 0x205_00000000_40);
-        v.opt("use_assigned_address", &self.use_assigned_address, 0x216_00000000_40);
+        v.all("ip_address", &self.ip_address, 518, 0, 64);
+        v.all("ip_address_range", &self.ip_address_range, 519, 0, 64);
+        v.all("ip_address_mask", &self.ip_address_mask, 522, 0, 64);
+        v.all("mac_address", &self.mac_address, 524, 0, 64);
+        v.all("mac_address_mask", &self.mac_address_mask, 525, 0, 64);
+        v.all("eui64_address", &self.eui64_address, 527, 0, 64);
+        v.all("eui64_address_mask", &self.eui64_address_mask, 528, 0, 64);
+        v.all("port", &self.port, 530, 0, 64);
+        v.all("port_range", &self.port_range, 531, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
+        v.opt("use_assigned_address", &self.use_assigned_address, 534, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3202,8 +3202,8 @@ impl Eq for IpAddressRange {}
 impl rt::typed::Fields for IpAddressRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ip_address_start", &self.ip_address_start, 0x208_00000000_40);
-        v.opt("ip_address_end", &self.ip_address_end, 0x209_00000000_40);
+        v.opt("ip_address_start", &self.ip_address_start, 520, 0, 64);
+        v.opt("ip_address_end", &self.ip_address_end, 521, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3414,8 +3414,8 @@ impl Eq for IpAddressMask {}
 impl rt::typed::Fields for IpAddressMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ip_address", &self.ip_address, 0x206_00000000_40);
-        v.one("ip_bit_mask_width", &self.ip_bit_mask_width, 0x20b_00000000_40);
+        v.one("ip_address", &self.ip_address, 518, 0, 64);
+        v.one("ip_bit_mask_width", &self.ip_bit_mask_width, 523, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3641,12 +3641,8 @@ impl Eq for MacAddressMask {}
 impl rt::typed::Fields for MacAddressMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mac_address", &self.mac_address, 0x20c_00000000_40);
-        v.one(
-            "mac_address_mask_pattern",
-            &self.mac_address_mask_pattern,
-            0x20e_00000000_40,
-        );
+        v.one("mac_address", &self.mac_address, 524, 0, 64);
+        v.one("mac_address_mask_pattern", &self.mac_address_mask_pattern, 526, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3880,11 +3876,13 @@ impl Eq for Eui64AddressMask {}
 impl rt::typed::Fields for Eui64AddressMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("eui64_address", &self.eui64_address, 0x20f_00000000_40);
+        v.one("eui64_address", &self.eui64_address, 527, 0, 64);
         v.one(
             "eui64_address_mask_pattern",
             &self.eui64_address_mask_pattern,
-            0x211_00000000_40,
+            529,
+            0,
+            64,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -4119,8 +4117,8 @@ impl Eq for PortRange {}
 impl rt::typed::Fields for PortRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("port_start", &self.port_start, 0x214_00000000_40);
-        v.opt("port_end", &self.port_end, 0x215_00000000_40);
+        v.opt("port_start", &self.port_start, 532, 0, 64);
+        v.opt("port_end", &self.port_end, 533, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4331,9 +4329,9 @@ impl Eq for IpOption {}
 impl rt::typed::Fields for IpOption {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ip_option_type", &self.ip_option_type, 0x21a_00000000_40);
-        v.all("ip_option_value", &self.ip_option_value, 0x21b_00000000_40);
-        v.opt("negated", &self.negated, 0x205_00000000_40);
+        v.one("ip_option_type", &self.ip_option_type, 538, 0, 64);
+        v.all("ip_option_value", &self.ip_option_value, 539, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4566,9 +4564,9 @@ impl Eq for TcpOption {}
 impl rt::typed::Fields for TcpOption {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tcp_option_type", &self.tcp_option_type, 0x21d_00000000_40);
-        v.all("tcp_option_value", &self.tcp_option_value, 0x21e_00000000_40);
-        v.opt("negated", &self.negated, 0x205_00000000_40);
+        v.one("tcp_option_type", &self.tcp_option_type, 541, 0, 64);
+        v.all("tcp_option_value", &self.tcp_option_value, 542, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4797,8 +4795,8 @@ impl Eq for TcpFlags {}
 impl rt::typed::Fields for TcpFlags {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tcp_flag_type", &self.tcp_flag_type, 0x220_00000000_40);
-        v.opt("negated", &self.negated, 0x205_00000000_40);
+        v.one("tcp_flag_type", &self.tcp_flag_type, 544, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5020,9 +5018,9 @@ impl Eq for IcmpType {}
 impl rt::typed::Fields for IcmpType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("icmp_type_number", &self.icmp_type_number, 0x222_00000000_40);
-        v.all("icmp_code", &self.icmp_code, 0x223_00000000_40);
-        v.opt("negated", &self.negated, 0x205_00000000_40);
+        v.one("icmp_type_number", &self.icmp_type_number, 546, 0, 64);
+        v.all("icmp_code", &self.icmp_code, 547, 0, 64);
+        v.opt("negated", &self.negated, 517, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5255,9 +5253,9 @@ impl Eq for EthOption {}
 impl rt::typed::Fields for EthOption {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("eth_proto_type", &self.eth_proto_type, 0x225_00000000_40);
-        v.all("vlan_id_range", &self.vlan_id_range, 0x228_00000000_40);
-        v.all("user_priority_range", &self.user_priority_range, 0x22d_00000000_40);
+        v.one("eth_proto_type", &self.eth_proto_type, 549, 0, 64);
+        v.all("vlan_id_range", &self.vlan_id_range, 552, 0, 64);
+        v.all("user_priority_range", &self.user_priority_range, 557, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5502,8 +5500,8 @@ impl Eq for EthProtoType {}
 impl rt::typed::Fields for EthProtoType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("eth_ether_type", &self.eth_ether_type, 0x226_00000000_40);
-        v.all("eth_sap", &self.eth_sap, 0x227_00000000_40);
+        v.all("eth_ether_type", &self.eth_ether_type, 550, 0, 64);
+        v.all("eth_sap", &self.eth_sap, 551, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5729,10 +5727,10 @@ impl Eq for VlanIdRange {}
 impl rt::typed::Fields for VlanIdRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("s_vid_start", &self.s_vid_start, 0x229_00000000_40);
-        v.opt("s_vid_end", &self.s_vid_end, 0x22a_00000000_40);
-        v.opt("c_vid_start", &self.c_vid_start, 0x22b_00000000_40);
-        v.opt("c_vid_end", &self.c_vid_end, 0x22c_00000000_40);
+        v.opt("s_vid_start", &self.s_vid_start, 553, 0, 64);
+        v.opt("s_vid_end", &self.s_vid_end, 554, 0, 64);
+        v.opt("c_vid_start", &self.c_vid_start, 555, 0, 64);
+        v.opt("c_vid_end", &self.c_vid_end, 556, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5943,8 +5941,8 @@ impl Eq for UserPriorityRange {}
 impl rt::typed::Fields for UserPriorityRange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("low_user_priority", &self.low_user_priority, 0x22e_00000000_40);
-        v.all("high_user_priority", &self.high_user_priority, 0x22f_00000000_40);
+        v.all("low_user_priority", &self.low_user_priority, 558, 0, 64);
+        v.all("high_user_priority", &self.high_user_priority, 559, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6193,14 +6191,14 @@ impl Eq for TimeOfDayCondition {}
 impl rt::typed::Fields for TimeOfDayCondition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("time_of_day_start", &self.time_of_day_start, 0x231_00000000_40);
-        v.opt("time_of_day_end", &self.time_of_day_end, 0x232_00000000_40);
-        v.opt("day_of_week_mask", &self.day_of_week_mask, 0x233_00000000_40);
-        v.opt("day_of_month_mask", &self.day_of_month_mask, 0x234_00000000_40);
-        v.opt("month_of_year_mask", &self.month_of_year_mask, 0x235_00000000_40);
-        v.opt("absolute_start_time", &self.absolute_start_time, 0x236_00000000_40);
-        v.opt("absolute_end_time", &self.absolute_end_time, 0x238_00000000_40);
-        v.opt("timezone_flag", &self.timezone_flag, 0x23a_00000000_40);
+        v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
+        v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
+        v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
+        v.opt("day_of_month_mask", &self.day_of_month_mask, 564, 0, 64);
+        v.opt("month_of_year_mask", &self.month_of_year_mask, 565, 0, 64);
+        v.opt("absolute_start_time", &self.absolute_start_time, 566, 0, 64);
+        v.opt("absolute_end_time", &self.absolute_end_time, 568, 0, 64);
+        v.opt("timezone_flag", &self.timezone_flag, 570, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6441,8 +6439,8 @@ impl Eq for QosProfileTemplate {}
 impl rt::typed::Fields for QosProfileTemplate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.one("qos_profile_id", &self.qos_profile_id, 0x23d_00000000_40);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("qos_profile_id", &self.qos_profile_id, 573, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6876,9 +6874,9 @@ impl Eq for ExcessTreatment {}
 impl rt::typed::Fields for ExcessTreatment {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("treatment_action", &self.treatment_action, 0x23c_00000000_40);
-        v.opt("qos_profile_template", &self.qos_profile_template, 0x23e_00000000_40);
-        v.opt("qos_parameters", &self.qos_parameters, 0x240_00000000_40);
+        v.one("treatment_action", &self.treatment_action, 572, 0, 64);
+        v.opt("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
+        v.opt("qos_parameters", &self.qos_parameters, 576, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7101,7 +7099,7 @@ impl Eq for QosCapability {}
 impl rt::typed::Fields for QosCapability {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("qos_profile_template", &self.qos_profile_template, 0x23e_00000000_40);
+        v.all("qos_profile_template", &self.qos_profile_template, 574, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

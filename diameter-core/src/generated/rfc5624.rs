@@ -75,11 +75,11 @@ impl Clone for Tmod1 {
 impl rt::typed::Fields for Tmod1 {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("token_rate", &self.token_rate, 0x1f0_00000000_40);
-        v.one("bucket_depth", &self.bucket_depth, 0x1f1_00000000_40);
-        v.one("peak_traffic_rate", &self.peak_traffic_rate, 0x1f2_00000000_40);
-        v.one("minimum_policed_unit", &self.minimum_policed_unit, 0x1f3_00000000_40);
-        v.one("maximum_packet_size", &self.maximum_packet_size, 0x1f4_00000000_40);
+        v.one("token_rate", &self.token_rate, 496, 0, 64);
+        v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
+        v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
+        v.one("minimum_policed_unit", &self.minimum_policed_unit, 499, 0, 64);
+        v.one("maximum_packet_size", &self.maximum_packet_size, 500, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -263,11 +263,11 @@ impl Clone for Tmod2 {
 impl rt::typed::Fields for Tmod2 {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("token_rate", &self.token_rate, 0x1f0_00000000_40);
-        v.one("bucket_depth", &self.bucket_depth, 0x1f1_00000000_40);
-        v.one("peak_traffic_rate", &self.peak_traffic_rate, 0x1f2_00000000_40);
-        v.one("minimum_policed_unit", &self.minimum_policed_unit, 0x1f3_00000000_40);
-        v.one("maximum_packet_size", &self.maximum_packet_size, 0x1f4_00000000_40);
+        v.one("token_rate", &self.token_rate, 496, 0, 64);
+        v.one("bucket_depth", &self.bucket_depth, 497, 0, 64);
+        v.one("peak_traffic_rate", &self.peak_traffic_rate, 498, 0, 64);
+        v.one("minimum_policed_unit", &self.minimum_policed_unit, 499, 0, 64);
+        v.one("maximum_packet_size", &self.maximum_packet_size, 500, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -59,8 +59,8 @@ impl Eq for ServiceConfiguration {}
 impl rt::typed::Fields for ServiceConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

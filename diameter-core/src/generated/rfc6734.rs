@@ -131,11 +131,11 @@ impl Eq for Key {}
 impl rt::typed::Fields for Key {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("key_type", &self.key_type, 0x246_00000000_00);
-        v.one("keying_material", &self.keying_material, 0x247_00000000_00);
-        v.opt("key_lifetime", &self.key_lifetime, 0x248_00000000_00);
-        v.opt("key_name", &self.key_name, 0x24a_00000000_00);
-        v.opt("key_spi", &self.key_spi, 0x249_00000000_00);
+        v.one("key_type", &self.key_type, 582, 0, 0);
+        v.one("keying_material", &self.keying_material, 583, 0, 0);
+        v.opt("key_lifetime", &self.key_lifetime, 584, 0, 0);
+        v.opt("key_name", &self.key_name, 586, 0, 0);
+        v.opt("key_spi", &self.key_spi, 585, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

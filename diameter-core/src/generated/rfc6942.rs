@@ -48,7 +48,7 @@ impl Eq for ErpRkRequest {}
 impl rt::typed::Fields for ErpRkRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("erp_realm", &self.erp_realm, 0x26b_00000000_00);
+        v.one("erp_realm", &self.erp_realm, 619, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -526,9 +526,9 @@ impl Eq for Load {}
 impl rt::typed::Fields for Load {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("load_type", &self.load_type, 0x28b_00000000_00);
-        v.opt("load_value", &self.load_value, 0x28c_00000000_00);
-        v.opt("sourceid", &self.sourceid, 0x289_00000000_00);
+        v.opt("load_type", &self.load_type, 651, 0, 0);
+        v.opt("load_value", &self.load_value, 652, 0, 0);
+        v.opt("sourceid", &self.sourceid, 649, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -559,15 +559,13 @@ impl Eq for SipAccountingInformation {}
 impl rt::typed::Fields for SipAccountingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all(
-            "sip_accounting_server_uri",
-            &self.sip_accounting_server_uri,
-            0x171_00000000_40,
-        );
+        v.all("sip_accounting_server_uri", &self.sip_accounting_server_uri, 369, 0, 64);
         v.all(
             "sip_credit_control_server_uri",
             &self.sip_credit_control_server_uri,
-            0x172_00000000_40,
+            370,
+            0,
+            64,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -698,17 +696,9 @@ impl Eq for SipServerCapabilities {}
 impl rt::typed::Fields for SipServerCapabilities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all(
-            "sip_mandatory_capability",
-            &self.sip_mandatory_capability,
-            0x175_00000000_40,
-        );
-        v.all(
-            "sip_optional_capability",
-            &self.sip_optional_capability,
-            0x176_00000000_40,
-        );
-        v.all("sip_server_uri", &self.sip_server_uri, 0x173_00000000_40);
+        v.all("sip_mandatory_capability", &self.sip_mandatory_capability, 373, 0, 64);
+        v.all("sip_optional_capability", &self.sip_optional_capability, 374, 0, 64);
+        v.all("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -857,19 +847,11 @@ impl Eq for SipAuthDataItem {}
 impl rt::typed::Fields for SipAuthDataItem {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one(
-            "sip_authentication_scheme",
-            &self.sip_authentication_scheme,
-            0x179_00000000_40,
-        );
-        v.opt("sip_item_number", &self.sip_item_number, 0x17a_00000000_40);
-        v.opt("sip_authenticate", &self.sip_authenticate, 0x17b_00000000_40);
-        v.opt("sip_authorization", &self.sip_authorization, 0x17c_00000000_40);
-        v.opt(
-            "sip_authentication_info",
-            &self.sip_authentication_info,
-            0x17d_00000000_40,
-        );
+        v.one("sip_authentication_scheme", &self.sip_authentication_scheme, 377, 0, 64);
+        v.opt("sip_item_number", &self.sip_item_number, 378, 0, 64);
+        v.opt("sip_authenticate", &self.sip_authenticate, 379, 0, 64);
+        v.opt("sip_authorization", &self.sip_authorization, 380, 0, 64);
+        v.opt("sip_authentication_info", &self.sip_authentication_info, 381, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1050,15 +1032,15 @@ impl Eq for SipAuthenticate {}
 impl rt::typed::Fields for SipAuthenticate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("digest_realm", &self.digest_realm, 0x68_00000000_40);
-        v.one("digest_nonce", &self.digest_nonce, 0x69_00000000_40);
-        v.opt("digest_domain", &self.digest_domain, 0x77_00000000_40);
-        v.opt("digest_opaque", &self.digest_opaque, 0x74_00000000_40);
-        v.opt("digest_stale", &self.digest_stale, 0x78_00000000_40);
-        v.opt("digest_algorithm", &self.digest_algorithm, 0x6f_00000000_40);
-        v.opt("digest_qop", &self.digest_qop, 0x6e_00000000_40);
-        v.opt("digest_ha1", &self.digest_ha1, 0x79_00000000_40);
-        v.all("digest_auth_param", &self.digest_auth_param, 0x75_00000000_40);
+        v.one("digest_realm", &self.digest_realm, 104, 0, 64);
+        v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
+        v.opt("digest_domain", &self.digest_domain, 119, 0, 64);
+        v.opt("digest_opaque", &self.digest_opaque, 116, 0, 64);
+        v.opt("digest_stale", &self.digest_stale, 120, 0, 64);
+        v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
+        v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.opt("digest_ha1", &self.digest_ha1, 121, 0, 64);
+        v.all("digest_auth_param", &self.digest_auth_param, 117, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1265,23 +1247,19 @@ impl Eq for SipAuthorization {}
 impl rt::typed::Fields for SipAuthorization {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("digest_username", &self.digest_username, 0x73_00000000_40);
-        v.one("digest_realm", &self.digest_realm, 0x68_00000000_40);
-        v.one("digest_nonce", &self.digest_nonce, 0x69_00000000_40);
-        v.one("digest_uri", &self.digest_uri, 0x6d_00000000_40);
-        v.one("digest_response", &self.digest_response, 0x67_00000000_40);
-        v.opt("digest_algorithm", &self.digest_algorithm, 0x6f_00000000_40);
-        v.opt("digest_cnonce", &self.digest_cnonce, 0x71_00000000_40);
-        v.opt("digest_opaque", &self.digest_opaque, 0x74_00000000_40);
-        v.opt("digest_qop", &self.digest_qop, 0x6e_00000000_40);
-        v.opt("digest_nonce_count", &self.digest_nonce_count, 0x72_00000000_40);
-        v.opt("digest_method", &self.digest_method, 0x6c_00000000_40);
-        v.opt(
-            "digest_entity_body_hash",
-            &self.digest_entity_body_hash,
-            0x70_00000000_40,
-        );
-        v.all("digest_auth_param", &self.digest_auth_param, 0x75_00000000_40);
+        v.one("digest_username", &self.digest_username, 115, 0, 64);
+        v.one("digest_realm", &self.digest_realm, 104, 0, 64);
+        v.one("digest_nonce", &self.digest_nonce, 105, 0, 64);
+        v.one("digest_uri", &self.digest_uri, 109, 0, 64);
+        v.one("digest_response", &self.digest_response, 103, 0, 64);
+        v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
+        v.opt("digest_cnonce", &self.digest_cnonce, 113, 0, 64);
+        v.opt("digest_opaque", &self.digest_opaque, 116, 0, 64);
+        v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.opt("digest_nonce_count", &self.digest_nonce_count, 114, 0, 64);
+        v.opt("digest_method", &self.digest_method, 108, 0, 64);
+        v.opt("digest_entity_body_hash", &self.digest_entity_body_hash, 112, 0, 64);
+        v.all("digest_auth_param", &self.digest_auth_param, 117, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1501,11 +1479,11 @@ impl Eq for SipAuthenticationInfo {}
 impl rt::typed::Fields for SipAuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("digest_nextnonce", &self.digest_nextnonce, 0x6b_00000000_40);
-        v.opt("digest_qop", &self.digest_qop, 0x6e_00000000_40);
-        v.opt("digest_response_auth", &self.digest_response_auth, 0x6a_00000000_40);
-        v.opt("digest_cnonce", &self.digest_cnonce, 0x71_00000000_40);
-        v.opt("digest_nonce_count", &self.digest_nonce_count, 0x72_00000000_40);
+        v.opt("digest_nextnonce", &self.digest_nextnonce, 107, 0, 64);
+        v.opt("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.opt("digest_response_auth", &self.digest_response_auth, 106, 0, 64);
+        v.opt("digest_cnonce", &self.digest_cnonce, 113, 0, 64);
+        v.opt("digest_nonce_count", &self.digest_nonce_count, 114, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1632,8 +1610,8 @@ impl Eq for SipDeregistrationReason {}
 impl rt::typed::Fields for SipDeregistrationReason {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("sip_reason_code", &self.sip_reason_code, 0x180_00000000_40);
-        v.opt("sip_reason_info", &self.sip_reason_info, 0x181_00000000_40);
+        v.one("sip_reason_code", &self.sip_reason_code, 384, 0, 64);
+        v.opt("sip_reason_info", &self.sip_reason_info, 385, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1754,8 +1732,8 @@ impl Eq for SipUserData {}
 impl rt::typed::Fields for SipUserData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("sip_user_data_type", &self.sip_user_data_type, 0x186_00000000_40);
-        v.one("sip_user_data_contents", &self.sip_user_data_contents, 0x187_00000000_40);
+        v.one("sip_user_data_type", &self.sip_user_data_type, 390, 0, 64);
+        v.one("sip_user_data_contents", &self.sip_user_data_contents, 391, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1956,23 +1934,25 @@ impl rt::typed::Fields for UserAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("sip_aor", &self.sip_aor, 0x7a_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("sip_visited_network_id", &self.sip_visited_network_id, 0x182_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_visited_network_id", &self.sip_visited_network_id, 386, 0, 64);
         v.opt(
             "sip_user_authorization_type",
             &self.sip_user_authorization_type,
-            0x183_00000000_40,
+            387,
+            0,
+            64,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2285,29 +2265,21 @@ impl rt::typed::Fields for UserAuthorizationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("sip_server_uri", &self.sip_server_uri, 0x173_00000000_40);
-        v.opt(
-            "sip_server_capabilities",
-            &self.sip_server_capabilities,
-            0x174_00000000_40,
-        );
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.opt("sip_server_capabilities", &self.sip_server_capabilities, 372, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2669,33 +2641,39 @@ impl rt::typed::Fields for ServerAssignmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
         v.one(
             "sip_server_assignment_type",
             &self.sip_server_assignment_type,
-            0x177_00000000_40,
+            375,
+            0,
+            64,
         );
         v.one(
             "sip_user_data_already_available",
             &self.sip_user_data_already_available,
-            0x188_00000000_40,
+            392,
+            0,
+            64,
         );
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("sip_server_uri", &self.sip_server_uri, 0x173_00000000_40);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
         v.all(
             "sip_supported_user_data_type",
             &self.sip_supported_user_data_type,
-            0x184_00000000_40,
+            388,
+            0,
+            64,
         );
-        v.all("sip_aor", &self.sip_aor, 0x7a_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3028,35 +3006,35 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("sip_user_data", &self.sip_user_data, 0x185_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("sip_user_data", &self.sip_user_data, 389, 0, 64);
         v.opt(
             "sip_accounting_information",
             &self.sip_accounting_information,
-            0x170_00000000_40,
+            368,
+            0,
+            64,
         );
         v.all(
             "sip_supported_user_data_type",
             &self.sip_supported_user_data_type,
-            0x184_00000000_40,
+            388,
+            0,
+            64,
         );
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3415,16 +3393,16 @@ impl rt::typed::Fields for LocationInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("sip_aor", &self.sip_aor, 0x7a_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3704,29 +3682,21 @@ impl rt::typed::Fields for LocationInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("sip_server_uri", &self.sip_server_uri, 0x173_00000000_40);
-        v.opt(
-            "sip_server_capabilities",
-            &self.sip_server_capabilities,
-            0x174_00000000_40,
-        );
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.opt("sip_server_capabilities", &self.sip_server_capabilities, 372, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4086,21 +4056,21 @@ impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("sip_aor", &self.sip_aor, 0x7a_00000000_40);
-        v.one("sip_method", &self.sip_method, 0x189_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("sip_server_uri", &self.sip_server_uri, 0x173_00000000_40);
-        v.opt("sip_number_auth_items", &self.sip_number_auth_items, 0x17e_00000000_40);
-        v.opt("sip_auth_data_item", &self.sip_auth_data_item, 0x178_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.one("sip_method", &self.sip_method, 393, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_server_uri", &self.sip_server_uri, 371, 0, 64);
+        v.opt("sip_number_auth_items", &self.sip_number_auth_items, 382, 0, 64);
+        v.opt("sip_auth_data_item", &self.sip_auth_data_item, 376, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4410,27 +4380,23 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("sip_aor", &self.sip_aor, 0x7a_00000000_40);
-        v.opt("sip_number_auth_items", &self.sip_number_auth_items, 0x17e_00000000_40);
-        v.all("sip_auth_data_item", &self.sip_auth_data_item, 0x178_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.opt("sip_number_auth_items", &self.sip_number_auth_items, 382, 0, 64);
+        v.all("sip_auth_data_item", &self.sip_auth_data_item, 376, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4789,22 +4755,18 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one(
-            "sip_deregistration_reason",
-            &self.sip_deregistration_reason,
-            0x17f_00000000_40,
-        );
-        v.opt("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("sip_aor", &self.sip_aor, 0x7a_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("sip_deregistration_reason", &self.sip_deregistration_reason, 383, 0, 64);
+        v.opt("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("sip_aor", &self.sip_aor, 122, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5090,23 +5052,19 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.opt("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5443,24 +5401,26 @@ impl rt::typed::Fields for PushProfileRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("sip_user_data", &self.sip_user_data, 0x185_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("sip_user_data", &self.sip_user_data, 389, 0, 64);
         v.opt(
             "sip_accounting_information",
             &self.sip_accounting_information,
-            0x170_00000000_40,
+            368,
+            0,
+            64,
         );
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("authorization_lifetime", &self.authorization_lifetime, 0x123_00000000_40);
-        v.opt("auth_grace_period", &self.auth_grace_period, 0x114_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("authorization_lifetime", &self.authorization_lifetime, 291, 0, 64);
+        v.opt("auth_grace_period", &self.auth_grace_period, 276, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5752,21 +5712,17 @@ impl rt::typed::Fields for PushProfileAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -412,13 +412,17 @@ impl rt::typed::Fields for Tgpp2ChargingRuleInstall {
         v.all(
             "tgpp2_charging_rule_definition",
             &self.tgpp2_charging_rule_definition,
-            0x322_0000159f_80,
+            802,
+            5535,
+            128,
         );
-        v.all("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -607,20 +611,20 @@ impl Eq for Tgpp2ChargingRuleDefinition {}
 impl rt::typed::Fields for Tgpp2ChargingRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
-        v.opt("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
-        v.opt("flow_identifier", &self.flow_identifier, 0x32a_0000159f_c0);
-        v.all("flow_description", &self.flow_description, 0x1fb_000028af_c0);
-        v.opt("flow_status", &self.flow_status, 0x1ff_000028af_c0);
-        v.opt("tgpp2_qos_information", &self.tgpp2_qos_information, 0x324_0000159f_80);
-        v.opt("reporting_level", &self.reporting_level, 0x3f3_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.opt("metering_method", &self.metering_method, 0x3ef_000028af_c0);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.opt("af_charging_identifier", &self.af_charging_identifier, 0x1f9_000028af_c0);
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
+        v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt("flow_identifier", &self.flow_identifier, 810, 5535, 192);
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("tgpp2_qos_information", &self.tgpp2_qos_information, 804, 5535, 128);
+        v.opt("reporting_level", &self.reporting_level, 1011, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("metering_method", &self.metering_method, 1007, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -831,19 +835,23 @@ impl Eq for Tgpp2QosInformation {}
 impl rt::typed::Fields for Tgpp2QosInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
-        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 0x402_000028af_c0);
-        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 0x401_000028af_c0);
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -998,14 +1006,16 @@ impl Eq for Tgpp2ChargingRuleReport {}
 impl rt::typed::Fields for Tgpp2ChargingRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.opt("pcc_rule_status", &self.pcc_rule_status, 0x3fb_000028af_c0);
-        v.opt("rule_reason_code", &self.rule_reason_code, 0x32e_0000159f_80);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_reason_code", &self.rule_reason_code, 814, 5535, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1154,11 +1164,11 @@ impl Eq for FlowInfo {}
 impl rt::typed::Fields for FlowInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("flow_identifier", &self.flow_identifier, 0x32a_0000159f_c0);
-        v.all("flow_description_info", &self.flow_description_info, 0x32d_0000159f_80);
-        v.opt("requested_qos", &self.requested_qos, 0x32c_0000159f_80);
-        v.opt("granted_qos", &self.granted_qos, 0x32b_0000159f_80);
-        v.opt("flow_status", &self.flow_status, 0x1ff_000028af_c0);
+        v.opt("flow_identifier", &self.flow_identifier, 810, 5535, 192);
+        v.all("flow_description_info", &self.flow_description_info, 813, 5535, 128);
+        v.opt("requested_qos", &self.requested_qos, 812, 5535, 128);
+        v.opt("granted_qos", &self.granted_qos, 811, 5535, 128);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1303,9 +1313,9 @@ impl Eq for GrantedQos {}
 impl rt::typed::Fields for GrantedQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
-        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 0x402_000028af_c0);
-        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 0x401_000028af_c0);
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1438,9 +1448,9 @@ impl Eq for RequestedQos {}
 impl rt::typed::Fields for RequestedQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
-        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 0x402_000028af_c0);
-        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 0x401_000028af_c0);
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1569,8 +1579,8 @@ impl Eq for FlowDescriptionInfo {}
 impl rt::typed::Fields for FlowDescriptionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("flow_description", &self.flow_description, 0x1fb_000028af_c0);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
+        v.opt("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1692,12 +1702,16 @@ impl rt::typed::Fields for AccessNetworkPhysicalAccessId {
         v.opt(
             "access_network_physical_access_id_value",
             &self.access_network_physical_access_id_value,
-            0x383_0000159f_80,
+            899,
+            5535,
+            128,
         );
         v.opt(
             "access_network_physical_access_id_realm",
             &self.access_network_physical_access_id_realm,
-            0x382_0000159f_80,
+            898,
+            5535,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);

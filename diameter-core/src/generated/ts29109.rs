@@ -483,34 +483,34 @@ impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("public_identity", &self.public_identity, 0x259_000028af_c0);
-        v.opt(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
         v.opt(
             "tgpp_sip_number_auth_items",
             &self.tgpp_sip_number_auth_items,
-            0x25f_000028af_c0,
+            607,
+            10415,
+            192,
         );
-        v.opt("server_name", &self.server_name, 0x25a_000028af_c0);
-        v.opt("guss_timestamp", &self.guss_timestamp, 0x199_000028af_80);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt("guss_timestamp", &self.guss_timestamp, 409, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -819,34 +819,34 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("public_identity", &self.public_identity, 0x259_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
         v.opt(
             "tgpp_sip_number_auth_items",
             &self.tgpp_sip_number_auth_items,
-            0x25f_000028af_c0,
+            607,
+            10415,
+            192,
         );
-        v.opt(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
-        v.opt("gba_usersecsettings", &self.gba_usersecsettings, 0x190_000028af_80);
+        v.opt("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.opt("gba_usersecsettings", &self.gba_usersecsettings, 400, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1201,27 +1201,31 @@ impl rt::typed::Fields for BootstrappingInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.all("gaa_service_identifier", &self.gaa_service_identifier, 0x193_000028af_80);
-        v.one("transaction_identifier", &self.transaction_identifier, 0x191_000028af_80);
-        v.one("naf_hostname", &self.naf_hostname, 0x192_000028af_80);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.all("gaa_service_identifier", &self.gaa_service_identifier, 403, 10415, 128);
+        v.one("transaction_identifier", &self.transaction_identifier, 401, 10415, 128);
+        v.one("naf_hostname", &self.naf_hostname, 402, 10415, 128);
         v.opt(
             "gba_u_awareness_indicator",
             &self.gba_u_awareness_indicator,
-            0x197_000028af_80,
+            407,
+            10415,
+            128,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1544,31 +1548,35 @@ impl rt::typed::Fields for BootstrappingInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("me_key_material", &self.me_key_material, 0x195_000028af_80);
-        v.opt("uicc_key_material", &self.uicc_key_material, 0x196_000028af_80);
-        v.opt("key_expirytime", &self.key_expirytime, 0x194_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("me_key_material", &self.me_key_material, 405, 10415, 128);
+        v.opt("uicc_key_material", &self.uicc_key_material, 406, 10415, 128);
+        v.opt("key_expirytime", &self.key_expirytime, 404, 10415, 128);
         v.opt(
             "bootstrapinfocreationtime",
             &self.bootstrapinfocreationtime,
-            0x198_000028af_80,
+            408,
+            10415,
+            128,
         );
-        v.opt("gba_usersecsettings", &self.gba_usersecsettings, 0x190_000028af_80);
-        v.opt("gba_type", &self.gba_type, 0x19a_000028af_80);
+        v.opt("gba_usersecsettings", &self.gba_usersecsettings, 400, 10415, 128);
+        v.opt("gba_type", &self.gba_type, 410, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

@@ -241,12 +241,12 @@ impl Eq for CommunicationFailureInformation {}
 impl rt::typed::Fields for CommunicationFailureInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("cause_type", &self.cause_type, 0x10cd_000028af_c0);
-        v.opt("s1ap_cause", &self.s1ap_cause, 0x10ce_000028af_c0);
-        v.opt("ranap_cause", &self.ranap_cause, 0x10cf_000028af_c0);
-        v.opt("bssgp_cause", &self.bssgp_cause, 0x10d5_000028af_c0);
-        v.opt("gmm_cause", &self.gmm_cause, 0x10d0_000028af_c0);
-        v.opt("sm_cause", &self.sm_cause, 0x10d1_000028af_c0);
+        v.opt("cause_type", &self.cause_type, 4301, 10415, 192);
+        v.opt("s1ap_cause", &self.s1ap_cause, 4302, 10415, 192);
+        v.opt("ranap_cause", &self.ranap_cause, 4303, 10415, 192);
+        v.opt("bssgp_cause", &self.bssgp_cause, 4309, 10415, 192);
+        v.opt("gmm_cause", &self.gmm_cause, 4304, 10415, 192);
+        v.opt("sm_cause", &self.sm_cause, 4305, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -479,9 +479,11 @@ impl rt::typed::Fields for NumberOfUePerLocationConfiguration {
         v.one(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
-        v.opt("imsi_group_id", &self.imsi_group_id, 0x68b_000028af_80);
+        v.opt("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -727,10 +729,12 @@ impl rt::typed::Fields for NumberOfUePerLocationReport {
         v.one(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
-        v.one("ue_count", &self.ue_count, 0x10d4_000028af_c0);
-        v.opt("imsi_group_id", &self.imsi_group_id, 0x68b_000028af_80);
+        v.one("ue_count", &self.ue_count, 4308, 10415, 192);
+        v.opt("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -940,8 +944,8 @@ impl Eq for ServingPlmnRateControl {}
 impl rt::typed::Fields for ServingPlmnRateControl {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("uplink_rate_limit", &self.uplink_rate_limit, 0x10d7_000028af_c0);
-        v.opt("downlink_rate_limit", &self.downlink_rate_limit, 0x10d8_000028af_c0);
+        v.opt("uplink_rate_limit", &self.uplink_rate_limit, 4311, 10415, 192);
+        v.opt("downlink_rate_limit", &self.downlink_rate_limit, 4312, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1056,8 +1060,8 @@ impl Eq for RrcCauseCounter {}
 impl rt::typed::Fields for RrcCauseCounter {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("counter_value", &self.counter_value, 0x10df_000028af_c0);
-        v.opt("rrc_counter_timestamp", &self.rrc_counter_timestamp, 0x10e0_000028af_c0);
+        v.opt("counter_value", &self.counter_value, 4319, 10415, 192);
+        v.opt("rrc_counter_timestamp", &self.rrc_counter_timestamp, 4320, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1233,18 +1237,22 @@ impl Eq for IdleStatusIndication {}
 impl rt::typed::Fields for IdleStatusIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("idle_status_timestamp", &self.idle_status_timestamp, 0x10e3_000028af_c0);
-        v.opt("active_time", &self.active_time, 0x10e4_000028af_c0);
+        v.opt("idle_status_timestamp", &self.idle_status_timestamp, 4323, 10415, 192);
+        v.opt("active_time", &self.active_time, 4324, 10415, 192);
         v.opt(
             "subscribed_periodic_rau_tau_timer",
             &self.subscribed_periodic_rau_tau_timer,
-            0x653_000028af_c0,
+            1619,
+            10415,
+            192,
         );
-        v.opt("edrx_cycle_length", &self.edrx_cycle_length, 0x69b_000028af_c0);
+        v.opt("edrx_cycle_length", &self.edrx_cycle_length, 1691, 10415, 192);
         v.opt(
             "dl_buffering_suggested_packet_count",
             &self.dl_buffering_suggested_packet_count,
-            0x68a_000028af_80,
+            1674,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1494,24 +1502,26 @@ impl rt::typed::Fields for ConfigurationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "monitoring_event_configuration",
             &self.monitoring_event_configuration,
-            0xc32_000028af_c0,
+            3122,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1804,31 +1814,35 @@ impl rt::typed::Fields for ConfigurationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "monitoring_event_report",
             &self.monitoring_event_report,
-            0xc33_000028af_c0,
+            3123,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_config_status",
             &self.monitoring_event_config_status,
-            0xc46_000028af_c0,
+            3142,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2173,23 +2187,25 @@ impl rt::typed::Fields for ReportingInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "monitoring_event_report",
             &self.monitoring_event_report,
-            0xc33_000028af_c0,
+            3123,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2470,21 +2486,21 @@ impl rt::typed::Fields for ReportingInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2853,42 +2869,48 @@ impl rt::typed::Fields for ConnectionManagementRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("cmr_flags", &self.cmr_flags, 0x10dd_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("cmr_flags", &self.cmr_flags, 4317, 10415, 192);
         v.opt(
             "maximum_ue_availability_time",
             &self.maximum_ue_availability_time,
-            0xd01_000028af_c0,
+            3329,
+            10415,
+            192,
         );
-        v.one("connection_action", &self.connection_action, 0x10da_000028af_c0);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.one("connection_action", &self.connection_action, 4314, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt(
             "serving_plmn_rate_control",
             &self.serving_plmn_rate_control,
-            0x10d6_000028af_c0,
+            4310,
+            10415,
+            192,
         );
-        v.opt("extended_pco", &self.extended_pco, 0x10d9_000028af_c0);
+        v.opt("extended_pco", &self.extended_pco, 4313, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3257,27 +3279,29 @@ impl rt::typed::Fields for ConnectionManagementAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "pdn_connection_charging_id",
             &self.pdn_connection_charging_id,
-            0x802_000028af_80,
+            2050,
+            10415,
+            128,
         );
-        v.opt("extended_pco", &self.extended_pco, 0x10d9_000028af_c0);
+        v.opt("extended_pco", &self.extended_pco, 4313, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3628,22 +3652,22 @@ impl rt::typed::Fields for MoDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.one("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("non_ip_data", &self.non_ip_data, 0x10db_000028af_c0);
-        v.opt("rrc_cause_counter", &self.rrc_cause_counter, 0x10de_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.one("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("non_ip_data", &self.non_ip_data, 4315, 10415, 192);
+        v.opt("rrc_cause_counter", &self.rrc_cause_counter, 4318, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3951,21 +3975,21 @@ impl rt::typed::Fields for MoDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4307,27 +4331,29 @@ impl rt::typed::Fields for MtDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.one("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("non_ip_data", &self.non_ip_data, 0x10db_000028af_c0);
-        v.opt("scef_wait_time", &self.scef_wait_time, 0x10dc_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.one("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("non_ip_data", &self.non_ip_data, 4315, 10415, 192);
+        v.opt("scef_wait_time", &self.scef_wait_time, 4316, 10415, 192);
         v.opt(
             "maximum_retransmission_time",
             &self.maximum_retransmission_time,
-            0xd02_000028af_c0,
+            3330,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4660,27 +4686,29 @@ impl rt::typed::Fields for MtDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "requested_retransmission_time",
             &self.requested_retransmission_time,
-            0xd03_000028af_c0,
+            3331,
+            10415,
+            192,
         );
-        v.opt("tda_flags", &self.tda_flags, 0x10e1_000028af_c0);
+        v.opt("tda_flags", &self.tda_flags, 4321, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

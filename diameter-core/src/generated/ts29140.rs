@@ -451,9 +451,9 @@ impl Eq for ServedUserIdentity {}
 impl rt::typed::Fields for ServedUserIdentity {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("vasp_id", &self.vasp_id, 0x44d_000028af_80);
-        v.opt("vas_id", &self.vas_id, 0x44e_000028af_80);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("vasp_id", &self.vasp_id, 1101, 10415, 128);
+        v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -573,8 +573,8 @@ impl Eq for InitialRecipientAddress {}
 impl rt::typed::Fields for InitialRecipientAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mm10_sequence_number", &self.mm10_sequence_number, 0x453_000028af_80);
-        v.one("mm10_recipient_address", &self.mm10_recipient_address, 0x454_000028af_80);
+        v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
+        v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -732,13 +732,15 @@ impl Eq for ResultRecipientAddress {}
 impl rt::typed::Fields for ResultRecipientAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("mm10_sequence_number", &self.mm10_sequence_number, 0x453_000028af_80);
-        v.one("mm10_recipient_address", &self.mm10_recipient_address, 0x454_000028af_80);
-        v.opt("routeing_address", &self.routeing_address, 0x455_000028af_80);
+        v.one("mm10_sequence_number", &self.mm10_sequence_number, 1107, 10415, 128);
+        v.one("mm10_recipient_address", &self.mm10_recipient_address, 1108, 10415, 128);
+        v.opt("routeing_address", &self.routeing_address, 1109, 10415, 128);
         v.opt(
             "routeing_address_resolution",
             &self.routeing_address_resolution,
-            0x45f_000028af_80,
+            1119,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -902,8 +904,8 @@ impl Eq for Status {}
 impl rt::typed::Fields for Status {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("status_code", &self.status_code, 0x45d_000028af_80);
-        v.opt("status_text", &self.status_text, 0x45e_000028af_80);
+        v.opt("status_code", &self.status_code, 1117, 10415, 128);
+        v.opt("status_text", &self.status_text, 1118, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -135,8 +135,8 @@ impl Eq for NtTimeWindow {}
 impl rt::typed::Fields for NtTimeWindow {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("transfer_start_time", &self.transfer_start_time, 0x106e_000028af_c0);
-        v.one("transfer_end_time", &self.transfer_end_time, 0x106d_000028af_c0);
+        v.one("transfer_start_time", &self.transfer_start_time, 4206, 10415, 192);
+        v.one("transfer_end_time", &self.transfer_end_time, 4205, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -292,18 +292,22 @@ impl Eq for TransferPolicy {}
 impl rt::typed::Fields for TransferPolicy {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("transfer_policy_id", &self.transfer_policy_id, 0x1070_000028af_c0);
-        v.opt("nt_time_window", &self.nt_time_window, 0x106c_000028af_c0);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
+        v.one("transfer_policy_id", &self.transfer_policy_id, 4208, 10415, 192);
+        v.opt("nt_time_window", &self.nt_time_window, 4204, 10415, 192);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -489,24 +493,22 @@ impl Eq for AccessNetworkReports {}
 impl rt::typed::Fields for AccessNetworkReports {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("tcp_source_port", &self.tcp_source_port, 0xb1b_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("netloc_access_support", &self.netloc_access_support, 0xb08_000028af_80);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -688,14 +690,18 @@ impl rt::typed::Fields for EventConfiguration {
         v.one(
             "extended_scef_reference_id",
             &self.extended_scef_reference_id,
-            0x1078_000028af_c0,
+            4216,
+            10415,
+            192,
         );
-        v.one("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.one("monitoring_type", &self.monitoring_type, 0xc37_000028af_c0);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.one("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
         v.opt(
             "location_information_configuration",
             &self.location_information_configuration,
-            0xc3f_000028af_c0,
+            3135,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -874,12 +880,16 @@ impl rt::typed::Fields for EventConfigurationStatus {
         v.one(
             "event_configuration_state",
             &self.event_configuration_state,
-            0x1074_000028af_c0,
+            4212,
+            10415,
+            192,
         );
         v.one(
             "extended_scef_reference_id",
             &self.extended_scef_reference_id,
-            0x1078_000028af_c0,
+            4216,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1037,18 +1047,18 @@ impl rt::typed::Fields for EventReports {
         v.one(
             "event_reporting_results",
             &self.event_reporting_results,
-            0x1076_000028af_c0,
+            4214,
+            10415,
+            192,
         );
         v.one(
             "extended_scef_reference_id",
             &self.extended_scef_reference_id,
-            0x1078_000028af_c0,
+            4216,
+            10415,
+            192,
         );
-        v.all(
-            "access_network_reports",
-            &self.access_network_reports,
-            0x1072_000028af_c0,
-        );
+        v.all("access_network_reports", &self.access_network_reports, 4210, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1295,40 +1305,40 @@ impl rt::typed::Fields for BackgroundDataTransferRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("transfer_request_type", &self.transfer_request_type, 0x106b_000028af_c0);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("transfer_request_type", &self.transfer_request_type, 4203, 10415, 192);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.opt(
             "application_service_provider_identity",
             &self.application_service_provider_identity,
-            0x214_000028af_80,
+            532,
+            10415,
+            128,
         );
-        v.opt("cc_output_octets", &self.cc_output_octets, 0x19e_00000000_40);
-        v.opt("cc_input_octets", &self.cc_input_octets, 0x19c_00000000_40);
-        v.opt("cc_total_octets", &self.cc_total_octets, 0x1a5_00000000_40);
-        v.opt("number_of_ues", &self.number_of_ues, 0x1071_000028af_c0);
-        v.opt("nt_time_window", &self.nt_time_window, 0x106c_000028af_c0);
-        v.opt(
-            "network_area_info_list",
-            &self.network_area_info_list,
-            0x1069_000028af_c0,
-        );
-        v.opt("reference_id", &self.reference_id, 0x106a_000028af_c0);
-        v.opt("transfer_policy_id", &self.transfer_policy_id, 0x1070_000028af_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("number_of_ues", &self.number_of_ues, 4209, 10415, 192);
+        v.opt("nt_time_window", &self.nt_time_window, 4204, 10415, 192);
+        v.opt("network_area_info_list", &self.network_area_info_list, 4201, 10415, 192);
+        v.opt("reference_id", &self.reference_id, 4202, 10415, 192);
+        v.opt("transfer_policy_id", &self.transfer_policy_id, 4208, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1720,37 +1730,35 @@ impl rt::typed::Fields for BackgroundDataTransferAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.opt("reference_id", &self.reference_id, 0x106a_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("transfer_policy", &self.transfer_policy, 0x106f_000028af_c0);
-        v.opt("pcrf_address", &self.pcrf_address, 0x89f_000028af_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("reference_id", &self.reference_id, 4202, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("transfer_policy", &self.transfer_policy, 4207, 10415, 192);
+        v.opt("pcrf_address", &self.pcrf_address, 2207, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2157,23 +2165,25 @@ impl rt::typed::Fields for EventConfigurationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("event_configuration", &self.event_configuration, 0x1073_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("event_configuration", &self.event_configuration, 4211, 10415, 192);
         v.opt(
             "group_reporting_guard_timer",
             &self.group_reporting_guard_timer,
-            0xc5b_000028af_c0,
+            3163,
+            10415,
+            192,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2487,35 +2497,33 @@ impl rt::typed::Fields for EventConfigurationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("event_reports", &self.event_reports, 0x1077_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("event_reports", &self.event_reports, 4215, 10415, 192);
         v.opt(
             "event_configuration_status",
             &self.event_configuration_status,
-            0x1075_000028af_c0,
+            4213,
+            10415,
+            192,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2878,17 +2886,17 @@ impl rt::typed::Fields for EventReportingRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("event_reports", &self.event_reports, 0x1077_000028af_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("event_reports", &self.event_reports, 4215, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3176,28 +3184,24 @@ impl rt::typed::Fields for EventReportingAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -1101,8 +1101,8 @@ impl Eq for LcsEpsClientName {}
 impl rt::typed::Fields for LcsEpsClientName {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("lcs_name_string", &self.lcs_name_string, 0x4d6_000028af_c0);
-        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 0x4d5_000028af_c0);
+        v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
+        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1220,9 +1220,11 @@ impl rt::typed::Fields for LcsRequestorName {
         v.opt(
             "lcs_requestor_id_string",
             &self.lcs_requestor_id_string,
-            0x4d8_000028af_c0,
+            1240,
+            10415,
+            192,
         );
-        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 0x4d5_000028af_c0);
+        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1354,11 +1356,11 @@ impl Eq for LcsQos {}
 impl rt::typed::Fields for LcsQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("lcs_qos_class", &self.lcs_qos_class, 0x9db_000028af_80);
-        v.opt("horizontal_accuracy", &self.horizontal_accuracy, 0x9c9_000028af_80);
-        v.opt("vertical_accuracy", &self.vertical_accuracy, 0x9ca_000028af_80);
-        v.opt("vertical_requested", &self.vertical_requested, 0x9cb_000028af_80);
-        v.opt("response_time", &self.response_time, 0x9cd_000028af_80);
+        v.opt("lcs_qos_class", &self.lcs_qos_class, 2523, 10415, 128);
+        v.opt("horizontal_accuracy", &self.horizontal_accuracy, 2505, 10415, 128);
+        v.opt("vertical_accuracy", &self.vertical_accuracy, 2506, 10415, 128);
+        v.opt("vertical_requested", &self.vertical_requested, 2507, 10415, 128);
+        v.opt("response_time", &self.response_time, 2509, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1481,7 +1483,7 @@ impl Eq for LcsPrivacyCheckNonSession {}
 impl rt::typed::Fields for LcsPrivacyCheckNonSession {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("lcs_privacy_check", &self.lcs_privacy_check, 0x9d0_000028af_80);
+        v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1600,7 +1602,7 @@ impl Eq for LcsPrivacyCheckSession {}
 impl rt::typed::Fields for LcsPrivacyCheckSession {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("lcs_privacy_check", &self.lcs_privacy_check, 0x9d0_000028af_80);
+        v.one("lcs_privacy_check", &self.lcs_privacy_check, 2512, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1723,11 +1725,13 @@ impl Eq for GeranPositioningInfo {}
 impl rt::typed::Fields for GeranPositioningInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("geran_positioning_data", &self.geran_positioning_data, 0x9dd_000028af_80);
+        v.opt("geran_positioning_data", &self.geran_positioning_data, 2525, 10415, 128);
         v.opt(
             "geran_ganss_positioning_data",
             &self.geran_ganss_positioning_data,
-            0x9de_000028af_80,
+            2526,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1859,16 +1863,20 @@ impl Eq for UtranPositioningInfo {}
 impl rt::typed::Fields for UtranPositioningInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("utran_positioning_data", &self.utran_positioning_data, 0x9e0_000028af_80);
+        v.opt("utran_positioning_data", &self.utran_positioning_data, 2528, 10415, 128);
         v.opt(
             "utran_ganss_positioning_data",
             &self.utran_ganss_positioning_data,
-            0x9e1_000028af_80,
+            2529,
+            10415,
+            128,
         );
         v.opt(
             "utran_additional_positioning_data",
             &self.utran_additional_positioning_data,
-            0x9fe_000028af_80,
+            2558,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2032,16 +2040,18 @@ impl Eq for AreaEventInfo {}
 impl rt::typed::Fields for AreaEventInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("area_definition", &self.area_definition, 0x9e6_000028af_80);
-        v.opt("occurrence_info", &self.occurrence_info, 0x9ea_000028af_80);
-        v.opt("interval_time", &self.interval_time, 0x9eb_000028af_80);
-        v.opt("maximum_interval", &self.maximum_interval, 0xa01_000028af_80);
-        v.opt("sampling_interval", &self.sampling_interval, 0xa02_000028af_80);
-        v.opt("reporting_duration", &self.reporting_duration, 0xa03_000028af_80);
+        v.one("area_definition", &self.area_definition, 2534, 10415, 128);
+        v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
+        v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
+        v.opt("maximum_interval", &self.maximum_interval, 2561, 10415, 128);
+        v.opt("sampling_interval", &self.sampling_interval, 2562, 10415, 128);
+        v.opt("reporting_duration", &self.reporting_duration, 2563, 10415, 128);
         v.opt(
             "reporting_location_requirements",
             &self.reporting_location_requirements,
-            0xa04_000028af_80,
+            2564,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2201,8 +2211,8 @@ impl Eq for AreaDefinition {}
 impl rt::typed::Fields for AreaDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("area", &self.area, 0x9e7_000028af_80);
-        v.all("additional_area", &self.additional_area, 0xa05_000028af_80);
+        v.all("area", &self.area, 2535, 10415, 128);
+        v.all("additional_area", &self.additional_area, 2565, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2336,8 +2346,8 @@ impl Eq for Area {}
 impl rt::typed::Fields for Area {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("area_type", &self.area_type, 0x9e8_000028af_80);
-        v.one("area_identification", &self.area_identification, 0x9e9_000028af_80);
+        v.one("area_type", &self.area_type, 2536, 10415, 128);
+        v.one("area_identification", &self.area_identification, 2537, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2481,8 +2491,8 @@ impl Eq for PeriodicLdrInformation {}
 impl rt::typed::Fields for PeriodicLdrInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("reporting_amount", &self.reporting_amount, 0x9ed_000028af_80);
-        v.one("reporting_interval", &self.reporting_interval, 0x9ee_000028af_80);
+        v.one("reporting_amount", &self.reporting_amount, 2541, 10415, 128);
+        v.one("reporting_interval", &self.reporting_interval, 2542, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2626,11 +2636,13 @@ impl Eq for ReportingPlmnList {}
 impl rt::typed::Fields for ReportingPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("plmn_id_list", &self.plmn_id_list, 0x9f0_000028af_80);
+        v.all("plmn_id_list", &self.plmn_id_list, 2544, 10415, 128);
         v.opt(
             "prioritized_list_indicator",
             &self.prioritized_list_indicator,
-            0x9f7_000028af_80,
+            2551,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2765,11 +2777,13 @@ impl Eq for PlmnIdList {}
 impl rt::typed::Fields for PlmnIdList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "periodic_location_support_indicator",
             &self.periodic_location_support_indicator,
-            0x9f6_000028af_80,
+            2550,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2906,9 +2920,9 @@ impl Eq for DeferredMtLrData {}
 impl rt::typed::Fields for DeferredMtLrData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("deferred_location_type", &self.deferred_location_type, 0x9e4_000028af_80);
-        v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 0x9f4_000028af_80);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
+        v.one("deferred_location_type", &self.deferred_location_type, 2532, 10415, 128);
+        v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3050,8 +3064,8 @@ impl Eq for EsmlcCellInfo {}
 impl rt::typed::Fields for EsmlcCellInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ecgi", &self.ecgi, 0x9d5_000028af_80);
-        v.opt("cell_portion_id", &self.cell_portion_id, 0x9f9_000028af_80);
+        v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
+        v.opt("cell_portion_id", &self.cell_portion_id, 2553, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3164,8 +3178,8 @@ impl Eq for DelayedLocationReportingData {}
 impl rt::typed::Fields for DelayedLocationReportingData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 0x9f4_000028af_80);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
+        v.opt("termination_cause_3gpp", &self.termination_cause_3gpp, 2548, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3307,16 +3321,18 @@ impl Eq for MotionEventInfo {}
 impl rt::typed::Fields for MotionEventInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("linear_distance", &self.linear_distance, 0xa00_000028af_80);
-        v.opt("occurrence_info", &self.occurrence_info, 0x9ea_000028af_80);
-        v.opt("interval_time", &self.interval_time, 0x9eb_000028af_80);
-        v.opt("maximum_interval", &self.maximum_interval, 0xa01_000028af_80);
-        v.opt("sampling_interval", &self.sampling_interval, 0xa02_000028af_80);
-        v.opt("reporting_duration", &self.reporting_duration, 0xa03_000028af_80);
+        v.one("linear_distance", &self.linear_distance, 2560, 10415, 128);
+        v.opt("occurrence_info", &self.occurrence_info, 2538, 10415, 128);
+        v.opt("interval_time", &self.interval_time, 2539, 10415, 128);
+        v.opt("maximum_interval", &self.maximum_interval, 2561, 10415, 128);
+        v.opt("sampling_interval", &self.sampling_interval, 2562, 10415, 128);
+        v.opt("reporting_duration", &self.reporting_duration, 2563, 10415, 128);
         v.opt(
             "reporting_location_requirements",
             &self.reporting_location_requirements,
-            0xa04_000028af_80,
+            2564,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3469,8 +3485,8 @@ impl Eq for AdditionalArea {}
 impl rt::typed::Fields for AdditionalArea {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("area_type", &self.area_type, 0x9e8_000028af_80);
-        v.one("area_identification", &self.area_identification, 0x9e9_000028af_80);
+        v.one("area_type", &self.area_type, 2536, 10415, 128);
+        v.one("area_identification", &self.area_identification, 2537, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3750,58 +3766,66 @@ impl rt::typed::Fields for ProvideLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("slg_location_type", &self.slg_location_type, 0x9c4_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("imei", &self.imei, 0x57a_000028af_c0);
-        v.one("lcs_eps_client_name", &self.lcs_eps_client_name, 0x9c5_000028af_80);
-        v.one("lcs_client_type", &self.lcs_client_type, 0x4d9_000028af_c0);
-        v.opt("lcs_requestor_name", &self.lcs_requestor_name, 0x9c6_000028af_80);
-        v.opt("lcs_priority", &self.lcs_priority, 0x9c7_000028af_80);
-        v.opt("lcs_qos", &self.lcs_qos, 0x9c8_000028af_80);
-        v.opt("velocity_requested", &self.velocity_requested, 0x9cc_000028af_80);
-        v.opt("supported_gad_shapes", &self.supported_gad_shapes, 0x9ce_000028af_80);
-        v.opt("lcs_service_type_id", &self.lcs_service_type_id, 0x9d8_000028af_80);
-        v.opt("lcs_codeword", &self.lcs_codeword, 0x9cf_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("slg_location_type", &self.slg_location_type, 2500, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("imei", &self.imei, 1402, 10415, 192);
+        v.one("lcs_eps_client_name", &self.lcs_eps_client_name, 2501, 10415, 128);
+        v.one("lcs_client_type", &self.lcs_client_type, 1241, 10415, 192);
+        v.opt("lcs_requestor_name", &self.lcs_requestor_name, 2502, 10415, 128);
+        v.opt("lcs_priority", &self.lcs_priority, 2503, 10415, 128);
+        v.opt("lcs_qos", &self.lcs_qos, 2504, 10415, 128);
+        v.opt("velocity_requested", &self.velocity_requested, 2508, 10415, 128);
+        v.opt("supported_gad_shapes", &self.supported_gad_shapes, 2510, 10415, 128);
+        v.opt("lcs_service_type_id", &self.lcs_service_type_id, 2520, 10415, 128);
+        v.opt("lcs_codeword", &self.lcs_codeword, 2511, 10415, 128);
         v.opt(
             "lcs_privacy_check_non_session",
             &self.lcs_privacy_check_non_session,
-            0x9d9_000028af_80,
+            2521,
+            10415,
+            128,
         );
         v.opt(
             "lcs_privacy_check_session",
             &self.lcs_privacy_check_session,
-            0x9da_000028af_80,
+            2522,
+            10415,
+            128,
         );
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("deferred_location_type", &self.deferred_location_type, 0x9e4_000028af_80);
-        v.opt("lcs_reference_number", &self.lcs_reference_number, 0x9e3_000028af_80);
-        v.opt("area_event_info", &self.area_event_info, 0x9e5_000028af_80);
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
-        v.opt("plr_flags", &self.plr_flags, 0x9f1_000028af_80);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("deferred_location_type", &self.deferred_location_type, 2532, 10415, 128);
+        v.opt("lcs_reference_number", &self.lcs_reference_number, 2531, 10415, 128);
+        v.opt("area_event_info", &self.area_event_info, 2533, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("plr_flags", &self.plr_flags, 2545, 10415, 128);
         v.opt(
             "periodic_ldr_information",
             &self.periodic_ldr_information,
-            0x9ec_000028af_80,
+            2540,
+            10415,
+            128,
         );
-        v.opt("reporting_plmn_list", &self.reporting_plmn_list, 0x9ef_000028af_80);
-        v.opt("motion_event_info", &self.motion_event_info, 0x9ff_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("reporting_plmn_list", &self.reporting_plmn_list, 2543, 10415, 128);
+        v.opt("motion_event_info", &self.motion_event_info, 2559, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4283,50 +4307,58 @@ impl rt::typed::Fields for ProvideLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("location_estimate", &self.location_estimate, 0x4da_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
         v.opt(
             "accuracy_fulfilment_indicator",
             &self.accuracy_fulfilment_indicator,
-            0x9d1_000028af_80,
+            2513,
+            10415,
+            128,
         );
         v.opt(
             "age_of_location_estimate",
             &self.age_of_location_estimate,
-            0x9d2_000028af_80,
+            2514,
+            10415,
+            128,
         );
-        v.opt("velocity_estimate", &self.velocity_estimate, 0x9d3_000028af_80);
+        v.opt("velocity_estimate", &self.velocity_estimate, 2515, 10415, 128);
         v.opt(
             "eutran_positioning_data",
             &self.eutran_positioning_data,
-            0x9d4_000028af_80,
+            2516,
+            10415,
+            128,
         );
-        v.opt("ecgi", &self.ecgi, 0x9d5_000028af_80);
-        v.opt("geran_positioning_info", &self.geran_positioning_info, 0x9dc_000028af_80);
-        v.opt("utran_positioning_info", &self.utran_positioning_info, 0x9df_000028af_80);
-        v.opt("cell_global_identity", &self.cell_global_identity, 0x644_000028af_c0);
-        v.opt("service_area_identity", &self.service_area_identity, 0x647_000028af_c0);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
-        v.opt("pla_flags", &self.pla_flags, 0x9f2_000028af_80);
-        v.opt("esmlc_cell_info", &self.esmlc_cell_info, 0x9f8_000028af_80);
-        v.opt("civic_address", &self.civic_address, 0x9fc_000028af_80);
-        v.opt("barometric_pressure", &self.barometric_pressure, 0x9fd_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
+        v.opt("geran_positioning_info", &self.geran_positioning_info, 2524, 10415, 128);
+        v.opt("utran_positioning_info", &self.utran_positioning_info, 2527, 10415, 128);
+        v.opt("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
+        v.opt("service_area_identity", &self.service_area_identity, 1607, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.opt("pla_flags", &self.pla_flags, 2546, 10415, 128);
+        v.opt("esmlc_cell_info", &self.esmlc_cell_info, 2552, 10415, 128);
+        v.opt("civic_address", &self.civic_address, 2556, 10415, 128);
+        v.opt("barometric_pressure", &self.barometric_pressure, 2557, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4846,68 +4878,80 @@ impl rt::typed::Fields for LocationReportRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("location_event", &self.location_event, 0x9d6_000028af_80);
-        v.opt("lcs_eps_client_name", &self.lcs_eps_client_name, 0x9c5_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("imei", &self.imei, 0x57a_000028af_c0);
-        v.opt("location_estimate", &self.location_estimate, 0x4da_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("location_event", &self.location_event, 2518, 10415, 128);
+        v.opt("lcs_eps_client_name", &self.lcs_eps_client_name, 2501, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("imei", &self.imei, 1402, 10415, 192);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
         v.opt(
             "accuracy_fulfilment_indicator",
             &self.accuracy_fulfilment_indicator,
-            0x9d1_000028af_80,
+            2513,
+            10415,
+            128,
         );
         v.opt(
             "age_of_location_estimate",
             &self.age_of_location_estimate,
-            0x9d2_000028af_80,
+            2514,
+            10415,
+            128,
         );
-        v.opt("velocity_estimate", &self.velocity_estimate, 0x9d3_000028af_80);
+        v.opt("velocity_estimate", &self.velocity_estimate, 2515, 10415, 128);
         v.opt(
             "eutran_positioning_data",
             &self.eutran_positioning_data,
-            0x9d4_000028af_80,
+            2516,
+            10415,
+            128,
         );
-        v.opt("ecgi", &self.ecgi, 0x9d5_000028af_80);
-        v.opt("geran_positioning_info", &self.geran_positioning_info, 0x9dc_000028af_80);
-        v.opt("utran_positioning_info", &self.utran_positioning_info, 0x9df_000028af_80);
-        v.opt("lcs_service_type_id", &self.lcs_service_type_id, 0x9d8_000028af_80);
-        v.opt("pseudonym_indicator", &self.pseudonym_indicator, 0x9d7_000028af_80);
-        v.opt("lrr_flags", &self.lrr_flags, 0x9e2_000028af_80);
-        v.opt("lcs_reference_number", &self.lcs_reference_number, 0x9e3_000028af_80);
-        v.opt("deferred_mt_lr_data", &self.deferred_mt_lr_data, 0x9f3_000028af_80);
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
-        v.opt("reporting_amount", &self.reporting_amount, 0x9ed_000028af_80);
+        v.opt("ecgi", &self.ecgi, 2517, 10415, 128);
+        v.opt("geran_positioning_info", &self.geran_positioning_info, 2524, 10415, 128);
+        v.opt("utran_positioning_info", &self.utran_positioning_info, 2527, 10415, 128);
+        v.opt("lcs_service_type_id", &self.lcs_service_type_id, 2520, 10415, 128);
+        v.opt("pseudonym_indicator", &self.pseudonym_indicator, 2519, 10415, 128);
+        v.opt("lrr_flags", &self.lrr_flags, 2530, 10415, 128);
+        v.opt("lcs_reference_number", &self.lcs_reference_number, 2531, 10415, 128);
+        v.opt("deferred_mt_lr_data", &self.deferred_mt_lr_data, 2547, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("reporting_amount", &self.reporting_amount, 2541, 10415, 128);
         v.opt(
             "periodic_ldr_information",
             &self.periodic_ldr_information,
-            0x9ec_000028af_80,
+            2540,
+            10415,
+            128,
         );
-        v.opt("esmlc_cell_info", &self.esmlc_cell_info, 0x9f8_000028af_80);
-        v.opt("n1xrtt_rcid", &self.n1xrtt_rcid, 0x9fa_000028af_80);
+        v.opt("esmlc_cell_info", &self.esmlc_cell_info, 2552, 10415, 128);
+        v.opt("n1xrtt_rcid", &self.n1xrtt_rcid, 2554, 10415, 128);
         v.opt(
             "delayed_location_reporting_data",
             &self.delayed_location_reporting_data,
-            0x9fb_000028af_80,
+            2555,
+            10415,
+            128,
         );
-        v.opt("civic_address", &self.civic_address, 0x9fc_000028af_80);
-        v.opt("barometric_pressure", &self.barometric_pressure, 0x9fd_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("civic_address", &self.civic_address, 2556, 10415, 128);
+        v.opt("barometric_pressure", &self.barometric_pressure, 2557, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5340,27 +5384,29 @@ impl rt::typed::Fields for LocationReportAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
-        v.opt("lra_flags", &self.lra_flags, 0x9f5_000028af_80);
-        v.opt("reporting_plmn_list", &self.reporting_plmn_list, 0x9ef_000028af_80);
-        v.opt("lcs_reference_number", &self.lcs_reference_number, 0x9e3_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("lra_flags", &self.lra_flags, 2549, 10415, 128);
+        v.opt("reporting_plmn_list", &self.reporting_plmn_list, 2543, 10415, 128);
+        v.opt("lcs_reference_number", &self.lcs_reference_number, 2531, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

@@ -191,15 +191,15 @@ impl Eq for ServingNode {}
 impl rt::typed::Fields for ServingNode {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sgsn_number", &self.sgsn_number, 0x5d1_000028af_c0);
-        v.opt("sgsn_name", &self.sgsn_name, 0x969_000028af_80);
-        v.opt("sgsn_realm", &self.sgsn_realm, 0x96a_000028af_80);
-        v.opt("mme_name", &self.mme_name, 0x962_000028af_80);
-        v.opt("mme_realm", &self.mme_realm, 0x968_000028af_80);
-        v.opt("msc_number", &self.msc_number, 0x963_000028af_80);
-        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 0x13e_000028af_c0);
-        v.opt("lcs_capabilities_sets", &self.lcs_capabilities_sets, 0x964_000028af_80);
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
+        v.opt("sgsn_realm", &self.sgsn_realm, 2410, 10415, 128);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt("mme_realm", &self.mme_realm, 2408, 10415, 128);
+        v.opt("msc_number", &self.msc_number, 2403, 10415, 128);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("lcs_capabilities_sets", &self.lcs_capabilities_sets, 2404, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -483,15 +483,15 @@ impl Eq for AdditionalServingNode {}
 impl rt::typed::Fields for AdditionalServingNode {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sgsn_number", &self.sgsn_number, 0x5d1_000028af_c0);
-        v.opt("mme_name", &self.mme_name, 0x962_000028af_80);
-        v.opt("sgsn_name", &self.sgsn_name, 0x969_000028af_80);
-        v.opt("sgsn_realm", &self.sgsn_realm, 0x96a_000028af_80);
-        v.opt("mme_realm", &self.mme_realm, 0x968_000028af_80);
-        v.opt("msc_number", &self.msc_number, 0x963_000028af_80);
-        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 0x13e_000028af_c0);
-        v.opt("lcs_capabilities_sets", &self.lcs_capabilities_sets, 0x964_000028af_80);
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt("sgsn_name", &self.sgsn_name, 2409, 10415, 128);
+        v.opt("sgsn_realm", &self.sgsn_realm, 2410, 10415, 128);
+        v.opt("mme_realm", &self.mme_realm, 2408, 10415, 128);
+        v.opt("msc_number", &self.msc_number, 2403, 10415, 128);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("lcs_capabilities_sets", &self.lcs_capabilities_sets, 2404, 10415, 128);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -743,24 +743,26 @@ impl rt::typed::Fields for LcsRoutingInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("gmlc_number", &self.gmlc_number, 0x5c2_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("gmlc_number", &self.gmlc_number, 1474, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1068,35 +1070,39 @@ impl rt::typed::Fields for LcsRoutingInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("lmsi", &self.lmsi, 0x960_000028af_80);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("lmsi", &self.lmsi, 2400, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.all(
             "additional_serving_node",
             &self.additional_serving_node,
-            0x966_000028af_c0,
+            2406,
+            10415,
+            192,
         );
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
-        v.opt("ppr_address", &self.ppr_address, 0x967_000028af_80);
-        v.opt("ria_flags", &self.ria_flags, 0x96b_000028af_80);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.opt("ppr_address", &self.ppr_address, 2407, 10415, 128);
+        v.opt("ria_flags", &self.ria_flags, 2411, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

@@ -5433,29 +5433,37 @@ impl rt::typed::Fields for ChargingRuleInstall {
         v.all(
             "charging_rule_definition",
             &self.charging_rule_definition,
-            0x3eb_000028af_c0,
+            1003,
+            10415,
+            192,
         );
-        v.all("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.opt("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("monitoring_flags", &self.monitoring_flags, 0xb0c_000028af_80);
-        v.opt("rule_activation_time", &self.rule_activation_time, 0x413_000028af_c0);
-        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 0x414_000028af_c0);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("monitoring_flags", &self.monitoring_flags, 2828, 10415, 128);
+        v.opt("rule_activation_time", &self.rule_activation_time, 1043, 10415, 192);
+        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
         v.opt(
             "resource_allocation_notification",
             &self.resource_allocation_notification,
-            0x427_000028af_80,
+            1063,
+            10415,
+            128,
         );
         v.opt(
             "charging_correlation_indicator",
             &self.charging_correlation_indicator,
-            0x431_000028af_80,
+            1073,
+            10415,
+            128,
         );
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5653,17 +5661,21 @@ impl Eq for ChargingRuleRemove {}
 impl rt::typed::Fields for ChargingRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.all("required_access_info", &self.required_access_info, 0x218_000028af_80);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
         v.opt(
             "resource_release_notification",
             &self.resource_release_notification,
-            0xb19_000028af_80,
+            2841,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5937,62 +5949,74 @@ impl Clone for ChargingRuleDefinition {
 impl rt::typed::Fields for ChargingRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
-        v.opt("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
-        v.all("flow_information", &self.flow_information, 0x422_000028af_80);
+        v.one("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
         v.opt(
             "default_bearer_indication",
             &self.default_bearer_indication,
-            0xb1c_000028af_80,
+            2844,
+            10415,
+            128,
         );
         v.opt(
             "tdf_application_identifier",
             &self.tdf_application_identifier,
-            0x440_000028af_80,
+            1088,
+            10415,
+            128,
         );
-        v.opt("flow_status", &self.flow_status, 0x1ff_000028af_c0);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
         v.opt(
             "ps_to_cs_session_continuity",
             &self.ps_to_cs_session_continuity,
-            0x44b_000028af_80,
+            1099,
+            10415,
+            128,
         );
-        v.opt("reporting_level", &self.reporting_level, 0x3f3_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.opt("max_plr_dl", &self.max_plr_dl, 0xb24_000028af_80);
-        v.opt("max_plr_ul", &self.max_plr_ul, 0xb25_000028af_80);
-        v.opt("metering_method", &self.metering_method, 0x3ef_000028af_c0);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.opt("af_charging_identifier", &self.af_charging_identifier, 0x1f9_000028af_c0);
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
-        v.opt("monitoring_key", &self.monitoring_key, 0x42a_000028af_80);
-        v.all("redirect_information", &self.redirect_information, 0x43d_000028af_80);
-        v.opt("mute_notification", &self.mute_notification, 0xaf9_000028af_80);
-        v.opt("af_signalling_protocol", &self.af_signalling_protocol, 0x211_000028af_80);
-        v.opt("sponsor_identity", &self.sponsor_identity, 0x213_000028af_80);
+        v.opt("reporting_level", &self.reporting_level, 1011, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("max_plr_dl", &self.max_plr_dl, 2852, 10415, 128);
+        v.opt("max_plr_ul", &self.max_plr_ul, 2853, 10415, 128);
+        v.opt("metering_method", &self.metering_method, 1007, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
+        v.all("redirect_information", &self.redirect_information, 1085, 10415, 128);
+        v.opt("mute_notification", &self.mute_notification, 2809, 10415, 128);
+        v.opt("af_signalling_protocol", &self.af_signalling_protocol, 529, 10415, 128);
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
         v.opt(
             "application_service_provider_identity",
             &self.application_service_provider_identity,
-            0x214_000028af_80,
+            532,
+            10415,
+            128,
         );
-        v.all("required_access_info", &self.required_access_info, 0x218_000028af_80);
-        v.opt("sharing_key_dl", &self.sharing_key_dl, 0x21b_000028af_80);
-        v.opt("sharing_key_ul", &self.sharing_key_ul, 0x21c_000028af_80);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt("sharing_key_dl", &self.sharing_key_dl, 539, 10415, 128);
+        v.opt("sharing_key_ul", &self.sharing_key_ul, 540, 10415, 128);
         v.opt(
             "traffic_steering_policy_identifier_dl",
             &self.traffic_steering_policy_identifier_dl,
-            0xb14_000028af_80,
+            2836,
+            10415,
+            128,
         );
         v.opt(
             "traffic_steering_policy_identifier_ul",
             &self.traffic_steering_policy_identifier_ul,
-            0xb15_000028af_80,
+            2837,
+            10415,
+            128,
         );
-        v.opt("content_version", &self.content_version, 0x228_000028af_80);
-        v.all("calling_party_address", &self.calling_party_address, 0x33f_000028af_c0);
-        v.opt("callee_information", &self.callee_information, 0x235_000028af_80);
+        v.opt("content_version", &self.content_version, 552, 10415, 128);
+        v.all("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("callee_information", &self.callee_information, 565, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6330,16 +6354,18 @@ impl Eq for TftPacketFilterInformation {}
 impl rt::typed::Fields for TftPacketFilterInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.opt("tft_filter", &self.tft_filter, 0x3f4_000028af_c0);
-        v.opt("tos_traffic_class", &self.tos_traffic_class, 0x3f6_000028af_c0);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("tft_filter", &self.tft_filter, 1012, 10415, 192);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.opt(
             "security_parameter_index",
             &self.security_parameter_index,
-            0x420_000028af_80,
+            1056,
+            10415,
+            128,
         );
-        v.opt("flow_label", &self.flow_label, 0x421_000028af_80);
-        v.opt("flow_direction", &self.flow_direction, 0x438_000028af_80);
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6596,53 +6622,69 @@ impl Eq for QosInformation {}
 impl rt::typed::Fields for QosInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
         v.opt(
             "extended_max_requested_bw_ul",
             &self.extended_max_requested_bw_ul,
-            0x22b_000028af_80,
+            555,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_requested_bw_dl",
             &self.extended_max_requested_bw_dl,
-            0x22a_000028af_80,
+            554,
+            10415,
+            128,
         );
-        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 0x402_000028af_c0);
-        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 0x401_000028af_c0);
-        v.opt("extended_gbr_ul", &self.extended_gbr_ul, 0xb23_000028af_80);
-        v.opt("extended_gbr_dl", &self.extended_gbr_dl, 0xb22_000028af_80);
-        v.opt("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
+        v.opt("guaranteed_bitrate_ul", &self.guaranteed_bitrate_ul, 1026, 10415, 192);
+        v.opt("guaranteed_bitrate_dl", &self.guaranteed_bitrate_dl, 1025, 10415, 192);
+        v.opt("extended_gbr_ul", &self.extended_gbr_ul, 2851, 10415, 128);
+        v.opt("extended_gbr_dl", &self.extended_gbr_dl, 2850, 10415, 128);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
         v.opt(
             "allocation_retention_priority",
             &self.allocation_retention_priority,
-            0x40a_000028af_80,
+            1034,
+            10415,
+            128,
         );
         v.opt(
             "apn_aggregate_max_bitrate_ul",
             &self.apn_aggregate_max_bitrate_ul,
-            0x411_000028af_80,
+            1041,
+            10415,
+            128,
         );
         v.opt(
             "apn_aggregate_max_bitrate_dl",
             &self.apn_aggregate_max_bitrate_dl,
-            0x410_000028af_80,
+            1040,
+            10415,
+            128,
         );
-        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 0xb21_000028af_80);
-        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 0xb20_000028af_80);
+        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 2849, 10415, 128);
+        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 2848, 10415, 128);
         v.all(
             "conditional_apn_aggregate_max_bitrate",
             &self.conditional_apn_aggregate_max_bitrate,
-            0xb02_000028af_80,
+            2818,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -6969,18 +7011,20 @@ impl Eq for ChargingRuleReport {}
 impl rt::typed::Fields for ChargingRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.opt("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("pcc_rule_status", &self.pcc_rule_status, 0x3fb_000028af_c0);
-        v.opt("rule_failure_code", &self.rule_failure_code, 0x407_000028af_c0);
-        v.opt("final_unit_indication", &self.final_unit_indication, 0x1ae_00000000_40);
-        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 0xb03_000028af_80);
-        v.all("content_version", &self.content_version, 0x228_000028af_80);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_failure_code", &self.rule_failure_code, 1031, 10415, 192);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
+        v.all("content_version", &self.content_version, 552, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7167,18 +7211,24 @@ impl rt::typed::Fields for AccessNetworkChargingIdentifierGx {
         v.one(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
-            0x1f7_000028af_c0,
+            503,
+            10415,
+            192,
         );
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.all("charging_rule_name", &self.charging_rule_name, 0x3ed_000028af_c0);
+        v.all("charging_rule_name", &self.charging_rule_name, 1005, 10415, 192);
         v.opt(
             "ip_can_session_charging_scope",
             &self.ip_can_session_charging_scope,
-            0xb0b_000028af_80,
+            2827,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -7453,34 +7503,32 @@ impl Eq for EventReportIndication {}
 impl rt::typed::Fields for EventReportIndication {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("trace_data", &self.trace_data, 0x5b2_000028af_c0);
-        v.opt("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.opt("routing_ip_address", &self.routing_ip_address, 0x437_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 0xaf4_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("routing_ip_address", &self.routing_ip_address, 1079, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
         v.opt(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -7840,12 +7888,14 @@ impl Eq for AllocationRetentionPriority {}
 impl rt::typed::Fields for AllocationRetentionPriority {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("priority_level", &self.priority_level, 0x416_000028af_80);
-        v.opt("pre_emption_capability", &self.pre_emption_capability, 0x417_000028af_80);
+        v.one("priority_level", &self.priority_level, 1046, 10415, 128);
+        v.opt("pre_emption_capability", &self.pre_emption_capability, 1047, 10415, 128);
         v.opt(
             "pre_emption_vulnerability",
             &self.pre_emption_vulnerability,
-            0x418_000028af_80,
+            1048,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -8129,8 +8179,8 @@ impl Eq for TunnelInformation {}
 impl rt::typed::Fields for TunnelInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tunnel_header_length", &self.tunnel_header_length, 0x40d_000028af_80);
-        v.all("tunnel_header_filter", &self.tunnel_header_filter, 0x40c_000028af_80);
+        v.opt("tunnel_header_length", &self.tunnel_header_length, 1037, 10415, 128);
+        v.all("tunnel_header_filter", &self.tunnel_header_filter, 1036, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8304,8 +8354,8 @@ impl Eq for CoaInformation {}
 impl rt::typed::Fields for CoaInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tunnel_information", &self.tunnel_information, 0x40e_000028af_80);
-        v.one("coa_ip_address", &self.coa_ip_address, 0x40b_000028af_80);
+        v.one("tunnel_information", &self.tunnel_information, 1038, 10415, 128);
+        v.one("coa_ip_address", &self.coa_ip_address, 1035, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8488,11 +8538,13 @@ impl Eq for DefaultEpsBearerQos {}
 impl rt::typed::Fields for DefaultEpsBearerQos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "allocation_retention_priority",
             &self.allocation_retention_priority,
-            0x40a_000028af_80,
+            1034,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -8717,25 +8769,31 @@ impl Eq for FlowInformation {}
 impl rt::typed::Fields for FlowInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("flow_description", &self.flow_description, 0x1fb_000028af_c0);
+        v.opt("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt(
             "packet_filter_identifier",
             &self.packet_filter_identifier,
-            0x424_000028af_80,
+            1060,
+            10415,
+            128,
         );
-        v.opt("packet_filter_usage", &self.packet_filter_usage, 0x430_000028af_80);
-        v.opt("tos_traffic_class", &self.tos_traffic_class, 0x3f6_000028af_c0);
+        v.opt("packet_filter_usage", &self.packet_filter_usage, 1072, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.opt(
             "security_parameter_index",
             &self.security_parameter_index,
-            0x420_000028af_80,
+            1056,
+            10415,
+            128,
         );
-        v.opt("flow_label", &self.flow_label, 0x421_000028af_80);
-        v.opt("flow_direction", &self.flow_direction, 0x438_000028af_80);
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.opt(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
-            0x435_000028af_80,
+            1077,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9002,18 +9060,22 @@ impl rt::typed::Fields for PacketFilterInformation {
         v.opt(
             "packet_filter_identifier",
             &self.packet_filter_identifier,
-            0x424_000028af_80,
+            1060,
+            10415,
+            128,
         );
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.opt("packet_filter_content", &self.packet_filter_content, 0x423_000028af_80);
-        v.opt("tos_traffic_class", &self.tos_traffic_class, 0x3f6_000028af_c0);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("packet_filter_content", &self.packet_filter_content, 1059, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.opt(
             "security_parameter_index",
             &self.security_parameter_index,
-            0x420_000028af_80,
+            1056,
+            10415,
+            128,
         );
-        v.opt("flow_label", &self.flow_label, 0x421_000028af_80);
-        v.opt("flow_direction", &self.flow_direction, 0x438_000028af_80);
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
+        v.opt("flow_direction", &self.flow_direction, 1080, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9262,20 +9324,24 @@ impl Eq for UsageMonitoringInformation {}
 impl rt::typed::Fields for UsageMonitoringInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("monitoring_key", &self.monitoring_key, 0x42a_000028af_80);
-        v.all("granted_service_unit", &self.granted_service_unit, 0x1af_00000000_40);
-        v.all("used_service_unit", &self.used_service_unit, 0x1be_00000000_40);
-        v.opt("quota_consumption_time", &self.quota_consumption_time, 0x371_000028af_c0);
-        v.opt("usage_monitoring_level", &self.usage_monitoring_level, 0x42c_000028af_80);
+        v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
+        v.all("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("quota_consumption_time", &self.quota_consumption_time, 881, 10415, 192);
+        v.opt("usage_monitoring_level", &self.usage_monitoring_level, 1068, 10415, 128);
         v.opt(
             "usage_monitoring_report",
             &self.usage_monitoring_report,
-            0x42d_000028af_80,
+            1069,
+            10415,
+            128,
         );
         v.opt(
             "usage_monitoring_support",
             &self.usage_monitoring_support,
-            0x42e_000028af_80,
+            1070,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9491,7 +9557,9 @@ impl rt::typed::Fields for RoutingRuleInstall {
         v.all(
             "routing_rule_definition",
             &self.routing_rule_definition,
-            0x434_000028af_80,
+            1076,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9609,7 +9677,9 @@ impl rt::typed::Fields for RoutingRuleRemove {
         v.all(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
-            0x435_000028af_80,
+            1077,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9743,12 +9813,14 @@ impl rt::typed::Fields for RoutingRuleDefinition {
         v.one(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
-            0x435_000028af_80,
+            1077,
+            10415,
+            128,
         );
-        v.all("routing_filter", &self.routing_filter, 0x436_000028af_80);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.opt("routing_ip_address", &self.routing_ip_address, 0x437_000028af_80);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
+        v.all("routing_filter", &self.routing_filter, 1078, 10415, 128);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("routing_ip_address", &self.routing_ip_address, 1079, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9919,15 +9991,17 @@ impl Eq for RoutingFilter {}
 impl rt::typed::Fields for RoutingFilter {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("flow_description", &self.flow_description, 0x1fb_000028af_c0);
-        v.one("flow_direction", &self.flow_direction, 0x438_000028af_80);
-        v.opt("tos_traffic_class", &self.tos_traffic_class, 0x3f6_000028af_c0);
+        v.one("flow_description", &self.flow_description, 507, 10415, 192);
+        v.one("flow_direction", &self.flow_direction, 1080, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.opt(
             "security_parameter_index",
             &self.security_parameter_index,
-            0x420_000028af_80,
+            1056,
+            10415,
+            128,
         );
-        v.opt("flow_label", &self.flow_label, 0x421_000028af_80);
+        v.opt("flow_label", &self.flow_label, 1057, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10092,9 +10166,9 @@ impl Eq for TdfInformation {}
 impl rt::typed::Fields for TdfInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tdf_destination_realm", &self.tdf_destination_realm, 0x442_000028af_80);
-        v.opt("tdf_destination_host", &self.tdf_destination_host, 0x441_000028af_80);
-        v.opt("tdf_ip_address", &self.tdf_ip_address, 0x443_000028af_80);
+        v.opt("tdf_destination_realm", &self.tdf_destination_realm, 1090, 10415, 128);
+        v.opt("tdf_destination_host", &self.tdf_destination_host, 1089, 10415, 128);
+        v.opt("tdf_ip_address", &self.tdf_ip_address, 1091, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10265,13 +10339,9 @@ impl Eq for RedirectInformation {}
 impl rt::typed::Fields for RedirectInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("redirect_support", &self.redirect_support, 0x43e_000028af_80);
-        v.opt("redirect_address_type", &self.redirect_address_type, 0x1b1_00000000_40);
-        v.opt(
-            "redirect_server_address",
-            &self.redirect_server_address,
-            0x1b3_00000000_40,
-        );
+        v.opt("redirect_support", &self.redirect_support, 1086, 10415, 128);
+        v.opt("redirect_address_type", &self.redirect_address_type, 433, 0, 64);
+        v.opt("redirect_server_address", &self.redirect_server_address, 435, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10481,14 +10551,18 @@ impl rt::typed::Fields for ApplicationDetectionInformation {
         v.one(
             "tdf_application_identifier",
             &self.tdf_application_identifier,
-            0x440_000028af_80,
+            1088,
+            10415,
+            128,
         );
         v.opt(
             "tdf_application_instance_identifier",
             &self.tdf_application_instance_identifier,
-            0xaf2_000028af_80,
+            2802,
+            10415,
+            128,
         );
-        v.all("flow_information", &self.flow_information, 0x422_000028af_80);
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10685,18 +10759,22 @@ impl Eq for DefaultQosInformation {}
 impl rt::typed::Fields for DefaultQosInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
+        v.opt("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
-        v.opt("default_qos_name", &self.default_qos_name, 0xb01_000028af_80);
+        v.opt("default_qos_name", &self.default_qos_name, 2817, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10904,17 +10982,21 @@ impl rt::typed::Fields for ConditionalApnAggregateMaxBitrate {
         v.opt(
             "apn_aggregate_max_bitrate_ul",
             &self.apn_aggregate_max_bitrate_ul,
-            0x411_000028af_80,
+            1041,
+            10415,
+            128,
         );
         v.opt(
             "apn_aggregate_max_bitrate_dl",
             &self.apn_aggregate_max_bitrate_dl,
-            0x410_000028af_80,
+            1040,
+            10415,
+            128,
         );
-        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 0xb21_000028af_80);
-        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 0xb20_000028af_80);
-        v.all("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.all("rat_type", &self.rat_type, 0x408_000028af_80);
+        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 2849, 10415, 128);
+        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 2848, 10415, 128);
+        v.all("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.all("rat_type", &self.rat_type, 1032, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11198,22 +11280,30 @@ impl rt::typed::Fields for PresenceReportingAreaInformation {
         v.opt(
             "presence_reporting_area_identifier",
             &self.presence_reporting_area_identifier,
-            0xb05_000028af_80,
+            2821,
+            10415,
+            128,
         );
         v.opt(
             "presence_reporting_area_status",
             &self.presence_reporting_area_status,
-            0xb07_000028af_80,
+            2823,
+            10415,
+            128,
         );
         v.opt(
             "presence_reporting_area_elements_list",
             &self.presence_reporting_area_elements_list,
-            0xb04_000028af_80,
+            2820,
+            10415,
+            128,
         );
         v.opt(
             "presence_reporting_area_node",
             &self.presence_reporting_area_node,
-            0xb27_000028af_80,
+            2855,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11452,10 +11542,10 @@ impl Eq for FixedUserLocationInfo {}
 impl rt::typed::Fields for FixedUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ssid", &self.ssid, 0x5f4_000028af_c0);
-        v.opt("bssid", &self.bssid, 0xa9c_000028af_c0);
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
-        v.opt("physical_access_id", &self.physical_access_id, 0x139_000032db_c0);
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11628,13 +11718,17 @@ impl rt::typed::Fields for RoutingRuleReport {
         v.all(
             "routing_rule_identifier",
             &self.routing_rule_identifier,
-            0x435_000028af_80,
+            1077,
+            10415,
+            128,
         );
-        v.opt("pcc_rule_status", &self.pcc_rule_status, 0x3fb_000028af_c0);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
         v.opt(
             "routing_rule_failure_code",
             &self.routing_rule_failure_code,
-            0xb12_000028af_80,
+            2834,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11788,24 +11882,30 @@ impl Eq for ConditionalPolicyInformation {}
 impl rt::typed::Fields for ConditionalPolicyInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("execution_time", &self.execution_time, 0xb17_000028af_80);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
+        v.opt("execution_time", &self.execution_time, 2839, 10415, 128);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
         v.opt(
             "apn_aggregate_max_bitrate_ul",
             &self.apn_aggregate_max_bitrate_ul,
-            0x411_000028af_80,
+            1041,
+            10415,
+            128,
         );
         v.opt(
             "apn_aggregate_max_bitrate_dl",
             &self.apn_aggregate_max_bitrate_dl,
-            0x410_000028af_80,
+            1040,
+            10415,
+            128,
         );
-        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 0xb21_000028af_80);
-        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 0xb20_000028af_80);
+        v.opt("extended_apn_ambr_ul", &self.extended_apn_ambr_ul, 2849, 10415, 128);
+        v.opt("extended_apn_ambr_dl", &self.extended_apn_ambr_dl, 2848, 10415, 128);
         v.all(
             "conditional_apn_aggregate_max_bitrate",
             &self.conditional_apn_aggregate_max_bitrate,
-            0xb02_000028af_80,
+            2818,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11971,7 +12071,9 @@ impl rt::typed::Fields for PraInstall {
         v.all(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -12091,7 +12193,9 @@ impl rt::typed::Fields for PraRemove {
         v.all(
             "presence_reporting_area_identifier",
             &self.presence_reporting_area_identifier,
-            0xb05_000028af_80,
+            2821,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -12226,12 +12330,12 @@ impl Eq for QosRuleInstall {}
 impl rt::typed::Fields for QosRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("qos_rule_definition", &self.qos_rule_definition, 0x41d_000028af_c0);
-        v.all("qos_rule_name", &self.qos_rule_name, 0x41e_000028af_c0);
-        v.all("qos_rule_base_name", &self.qos_rule_base_name, 0x432_000028af_80);
-        v.opt("tunnel_information", &self.tunnel_information, 0x40e_000028af_80);
-        v.opt("rule_activation_time", &self.rule_activation_time, 0x413_000028af_c0);
-        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 0x414_000028af_c0);
+        v.all("qos_rule_definition", &self.qos_rule_definition, 1053, 10415, 192);
+        v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
+        v.opt("tunnel_information", &self.tunnel_information, 1038, 10415, 128);
+        v.opt("rule_activation_time", &self.rule_activation_time, 1043, 10415, 192);
+        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12395,8 +12499,8 @@ impl Eq for QosRuleRemove {}
 impl rt::typed::Fields for QosRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("qos_rule_name", &self.qos_rule_name, 0x41e_000028af_c0);
-        v.all("qos_rule_base_name", &self.qos_rule_base_name, 0x432_000028af_80);
+        v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12549,14 +12653,14 @@ impl Eq for QosRuleDefinition {}
 impl rt::typed::Fields for QosRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("qos_rule_name", &self.qos_rule_name, 0x41e_000028af_c0);
-        v.all("flow_information", &self.flow_information, 0x422_000028af_80);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.all("required_access_info", &self.required_access_info, 0x218_000028af_80);
-        v.opt("sharing_key_dl", &self.sharing_key_dl, 0x21b_000028af_80);
-        v.opt("sharing_key_ul", &self.sharing_key_ul, 0x21c_000028af_80);
-        v.opt("content_version", &self.content_version, 0x228_000028af_80);
+        v.one("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt("sharing_key_dl", &self.sharing_key_dl, 539, 10415, 128);
+        v.opt("sharing_key_ul", &self.sharing_key_ul, 540, 10415, 128);
+        v.opt("content_version", &self.content_version, 552, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12740,11 +12844,11 @@ impl Eq for QosRuleReport {}
 impl rt::typed::Fields for QosRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("qos_rule_name", &self.qos_rule_name, 0x41e_000028af_c0);
-        v.all("qos_rule_base_name", &self.qos_rule_base_name, 0x432_000028af_80);
-        v.opt("pcc_rule_status", &self.pcc_rule_status, 0x3fb_000028af_c0);
-        v.opt("rule_failure_code", &self.rule_failure_code, 0x407_000028af_c0);
-        v.all("content_version", &self.content_version, 0x228_000028af_80);
+        v.all("qos_rule_name", &self.qos_rule_name, 1054, 10415, 192);
+        v.all("qos_rule_base_name", &self.qos_rule_base_name, 1074, 10415, 128);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_failure_code", &self.rule_failure_code, 1031, 10415, 192);
+        v.all("content_version", &self.content_version, 552, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12908,12 +13012,12 @@ impl Eq for AdcRuleInstall {}
 impl rt::typed::Fields for AdcRuleInstall {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("adc_rule_definition", &self.adc_rule_definition, 0x446_000028af_c0);
-        v.all("adc_rule_name", &self.adc_rule_name, 0x448_000028af_c0);
-        v.all("adc_rule_base_name", &self.adc_rule_base_name, 0x447_000028af_c0);
-        v.opt("monitoring_flags", &self.monitoring_flags, 0xb0c_000028af_80);
-        v.opt("rule_activation_time", &self.rule_activation_time, 0x413_000028af_c0);
-        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 0x414_000028af_c0);
+        v.all("adc_rule_definition", &self.adc_rule_definition, 1094, 10415, 192);
+        v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("monitoring_flags", &self.monitoring_flags, 2828, 10415, 128);
+        v.opt("rule_activation_time", &self.rule_activation_time, 1043, 10415, 192);
+        v.opt("rule_deactivation_time", &self.rule_deactivation_time, 1044, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13070,8 +13174,8 @@ impl Eq for AdcRuleRemove {}
 impl rt::typed::Fields for AdcRuleRemove {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("adc_rule_name", &self.adc_rule_name, 0x448_000028af_c0);
-        v.all("adc_rule_base_name", &self.adc_rule_base_name, 0x447_000028af_c0);
+        v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13278,42 +13382,50 @@ impl Eq for AdcRuleDefinition {}
 impl rt::typed::Fields for AdcRuleDefinition {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("adc_rule_name", &self.adc_rule_name, 0x448_000028af_c0);
+        v.one("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
         v.opt(
             "tdf_application_identifier",
             &self.tdf_application_identifier,
-            0x440_000028af_80,
+            1088,
+            10415,
+            128,
         );
-        v.all("flow_information", &self.flow_information, 0x422_000028af_80);
-        v.opt("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
-        v.opt("reporting_level", &self.reporting_level, 0x3f3_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.opt("metering_method", &self.metering_method, 0x3ef_000028af_c0);
-        v.opt("precedence", &self.precedence, 0x3f2_000028af_c0);
-        v.opt("flow_status", &self.flow_status, 0x1ff_000028af_c0);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("monitoring_key", &self.monitoring_key, 0x42a_000028af_80);
-        v.opt("sponsor_identity", &self.sponsor_identity, 0x213_000028af_80);
+        v.all("flow_information", &self.flow_information, 1058, 10415, 128);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt("reporting_level", &self.reporting_level, 1011, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("metering_method", &self.metering_method, 1007, 10415, 192);
+        v.opt("precedence", &self.precedence, 1010, 10415, 192);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("monitoring_key", &self.monitoring_key, 1066, 10415, 128);
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
         v.opt(
             "application_service_provider_identity",
             &self.application_service_provider_identity,
-            0x214_000028af_80,
+            532,
+            10415,
+            128,
         );
-        v.all("redirect_information", &self.redirect_information, 0x43d_000028af_80);
-        v.opt("mute_notification", &self.mute_notification, 0xaf9_000028af_80);
+        v.all("redirect_information", &self.redirect_information, 1085, 10415, 128);
+        v.opt("mute_notification", &self.mute_notification, 2809, 10415, 128);
         v.opt(
             "traffic_steering_policy_identifier_dl",
             &self.traffic_steering_policy_identifier_dl,
-            0xb14_000028af_80,
+            2836,
+            10415,
+            128,
         );
         v.opt(
             "traffic_steering_policy_identifier_ul",
             &self.traffic_steering_policy_identifier_ul,
-            0xb15_000028af_80,
+            2837,
+            10415,
+            128,
         );
-        v.opt("tos_traffic_class", &self.tos_traffic_class, 0x3f6_000028af_c0);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13561,11 +13673,11 @@ impl Eq for AdcRuleReport {}
 impl rt::typed::Fields for AdcRuleReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("adc_rule_name", &self.adc_rule_name, 0x448_000028af_c0);
-        v.all("adc_rule_base_name", &self.adc_rule_base_name, 0x447_000028af_c0);
-        v.opt("pcc_rule_status", &self.pcc_rule_status, 0x3fb_000028af_c0);
-        v.opt("rule_failure_code", &self.rule_failure_code, 0x407_000028af_c0);
-        v.opt("final_unit_indication", &self.final_unit_indication, 0x1ae_00000000_40);
+        v.all("adc_rule_name", &self.adc_rule_name, 1096, 10415, 192);
+        v.all("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("pcc_rule_status", &self.pcc_rule_status, 1019, 10415, 192);
+        v.opt("rule_failure_code", &self.rule_failure_code, 1031, 10415, 192);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13726,17 +13838,23 @@ impl rt::typed::Fields for CsServiceResourceReport {
         v.one(
             "cs_service_qos_request_identifier",
             &self.cs_service_qos_request_identifier,
-            0xaf7_000028af_c0,
+            2807,
+            10415,
+            192,
         );
         v.opt(
             "cs_service_resource_result_operation",
             &self.cs_service_resource_result_operation,
-            0xaff_000028af_c0,
+            2815,
+            10415,
+            192,
         );
         v.opt(
             "cs_service_resource_failure_cause",
             &self.cs_service_resource_failure_cause,
-            0xafe_000028af_c0,
+            2814,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14238,175 +14356,211 @@ impl rt::typed::Fields for TgppGxCreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
         v.opt(
             "credit_management_status",
             &self.credit_management_status,
-            0x43a_000028af_80,
+            1082,
+            10415,
+            128,
         );
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("tdf_information", &self.tdf_information, 0x43f_000028af_80);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("tdf_information", &self.tdf_information, 1087, 10415, 128);
         v.opt(
             "network_request_support",
             &self.network_request_support,
-            0x400_000028af_c0,
+            1024,
+            10415,
+            192,
         );
         v.all(
             "packet_filter_information",
             &self.packet_filter_information,
-            0x425_000028af_80,
+            1061,
+            10415,
+            128,
         );
         v.opt(
             "packet_filter_operation",
             &self.packet_filter_operation,
-            0x426_000028af_80,
+            1062,
+            10415,
+            128,
         );
-        v.opt("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("bearer_operation", &self.bearer_operation, 0x3fd_000028af_c0);
-        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 0x803_000028af_80);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("bearer_operation", &self.bearer_operation, 1021, 10415, 192);
+        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 2051, 10415, 128);
         v.opt(
             "dynamic_address_flag_extension",
             &self.dynamic_address_flag_extension,
-            0x814_000028af_80,
+            2068,
+            10415,
+            128,
         );
         v.opt(
             "pdn_connection_charging_id",
             &self.pdn_connection_charging_id,
-            0x802_000028af_80,
+            2050,
+            10415,
+            128,
         );
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 0x15_000028af_c0);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
         v.opt(
             "user_equipment_info_extension",
             &self.user_equipment_info_extension,
-            0x28d_00000000_00,
+            653,
+            0,
+            0,
         );
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("qos_negotiation", &self.qos_negotiation, 0x405_000028af_c0);
-        v.opt("qos_upgrade", &self.qos_upgrade, 0x406_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("qos_negotiation", &self.qos_negotiation, 1029, 10415, 192);
+        v.opt("qos_upgrade", &self.qos_upgrade, 1030, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
         v.opt(
             "default_qos_information",
             &self.default_qos_information,
-            0xb00_000028af_80,
+            2816,
+            10415,
+            128,
         );
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("an_gw_status", &self.an_gw_status, 0xafb_000028af_80);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("tgpp_ggsn_address", &self.tgpp_ggsn_address, 0x7_000028af_c0);
-        v.opt("tgpp_ggsn_ipv6_address", &self.tgpp_ggsn_ipv6_address, 0x10_000028af_c0);
-        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 0xc_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("an_gw_status", &self.an_gw_status, 2811, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("tgpp_ggsn_address", &self.tgpp_ggsn_address, 7, 10415, 192);
+        v.opt("tgpp_ggsn_ipv6_address", &self.tgpp_ggsn_ipv6_address, 16, 10415, 192);
+        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 12, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "fixed_user_location_info",
             &self.fixed_user_location_info,
-            0xb09_000028af_80,
+            2825,
+            10415,
+            128,
         );
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 0x1d_000028af_c0);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 0xb03_000028af_80);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("pdn_connection_id", &self.pdn_connection_id, 0x429_000028af_80);
-        v.opt("bearer_usage", &self.bearer_usage, 0x3e8_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("pdn_connection_id", &self.pdn_connection_id, 1065, 10415, 128);
+        v.opt("bearer_usage", &self.bearer_usage, 1000, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
         v.all(
             "tft_packet_filter_information",
             &self.tft_packet_filter_information,
-            0x3f5_000028af_c0,
+            1013,
+            10415,
+            192,
         );
-        v.all("charging_rule_report", &self.charging_rule_report, 0x3fa_000028af_c0);
+        v.all("charging_rule_report", &self.charging_rule_report, 1018, 10415, 192);
         v.all(
             "application_detection_information",
             &self.application_detection_information,
-            0x44a_000028af_80,
+            1098,
+            10415,
+            128,
         );
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
         v.opt(
             "access_network_charging_address",
             &self.access_network_charging_address,
-            0x1f5_000028af_c0,
+            501,
+            10415,
+            192,
         );
         v.all(
             "access_network_charging_identifier_gx",
             &self.access_network_charging_identifier_gx,
-            0x3fe_000028af_c0,
+            1022,
+            10415,
+            192,
         );
-        v.all("coa_information", &self.coa_information, 0x40f_000028af_80);
+        v.all("coa_information", &self.coa_information, 1039, 10415, 128);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
-        v.opt("nbifom_support", &self.nbifom_support, 0xb0f_000028af_80);
-        v.opt("nbifom_mode", &self.nbifom_mode, 0xb0e_000028af_80);
-        v.opt("default_access", &self.default_access, 0xb0d_000028af_80);
-        v.opt("origination_time_stamp", &self.origination_time_stamp, 0x600_000028af_c0);
-        v.opt("maximum_wait_time", &self.maximum_wait_time, 0x601_000028af_c0);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("origination_time_stamp", &self.origination_time_stamp, 1536, 10415, 192);
+        v.opt("maximum_wait_time", &self.maximum_wait_time, 1537, 10415, 192);
         v.opt(
             "access_availability_change_reason",
             &self.access_availability_change_reason,
-            0xb11_000028af_80,
+            2833,
+            10415,
+            128,
         );
-        v.opt("routing_rule_install", &self.routing_rule_install, 0x439_000028af_80);
-        v.opt("routing_rule_remove", &self.routing_rule_remove, 0x433_000028af_80);
-        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 0xaf4_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("tcp_source_port", &self.tcp_source_port, 0xb1b_000028af_80);
+        v.opt("routing_rule_install", &self.routing_rule_install, 1081, 10415, 128);
+        v.opt("routing_rule_remove", &self.routing_rule_remove, 1075, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
         v.all(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
-        v.opt("physical_access_id", &self.physical_access_id, 0x139_000032db_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.opt(
             "tgpp_ps_data_off_status_gx",
             &self.tgpp_ps_data_off_status_gx,
-            0xb1f_000028af_80,
+            2847,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15304,84 +15458,92 @@ impl rt::typed::Fields for TgppGxCreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("bearer_control_mode", &self.bearer_control_mode, 0x3ff_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("charging_rule_remove", &self.charging_rule_remove, 0x3ea_000028af_c0);
-        v.all("charging_rule_install", &self.charging_rule_install, 0x3e9_000028af_c0);
-        v.opt("charging_information", &self.charging_information, 0x26a_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.all("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("revalidation_time", &self.revalidation_time, 0x412_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("charging_rule_remove", &self.charging_rule_remove, 1002, 10415, 192);
+        v.all("charging_rule_install", &self.charging_rule_install, 1001, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
         v.opt(
             "default_qos_information",
             &self.default_qos_information,
-            0xb00_000028af_80,
+            2816,
+            10415,
+            128,
         );
-        v.opt("bearer_usage", &self.bearer_usage, 0x3e8_000028af_c0);
+        v.opt("bearer_usage", &self.bearer_usage, 1000, 10415, 192);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
         v.all(
             "csg_information_reporting",
             &self.csg_information_reporting,
-            0x42f_000028af_80,
+            1071,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("pra_install", &self.pra_install, 0xb1d_000028af_80);
-        v.opt("pra_remove", &self.pra_remove, 0xb1e_000028af_80);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("pra_install", &self.pra_install, 2845, 10415, 128);
+        v.opt("pra_remove", &self.pra_remove, 2846, 10415, 128);
         v.opt(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
-        v.opt("session_release_cause", &self.session_release_cause, 0x415_000028af_c0);
-        v.opt("nbifom_support", &self.nbifom_support, 0xb0f_000028af_80);
-        v.opt("nbifom_mode", &self.nbifom_mode, 0xb0e_000028af_80);
-        v.opt("default_access", &self.default_access, 0xb0d_000028af_80);
-        v.opt("ran_rule_support", &self.ran_rule_support, 0xb10_000028af_80);
-        v.all("routing_rule_report", &self.routing_rule_report, 0xb13_000028af_80);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("ran_rule_support", &self.ran_rule_support, 2832, 10415, 128);
+        v.all("routing_rule_report", &self.routing_rule_report, 2835, 10415, 128);
         v.all(
             "conditional_policy_information",
             &self.conditional_policy_information,
-            0xb18_000028af_80,
+            2840,
+            10415,
+            128,
         );
-        v.opt("removal_of_access", &self.removal_of_access, 0xb1a_000028af_80);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("removal_of_access", &self.removal_of_access, 2842, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16015,59 +16177,71 @@ impl rt::typed::Fields for TgppGxReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("session_release_cause", &self.session_release_cause, 0x415_000028af_c0);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.all("charging_rule_remove", &self.charging_rule_remove, 0x3ea_000028af_c0);
-        v.all("charging_rule_install", &self.charging_rule_install, 0x3e9_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
-        v.all("qos_information", &self.qos_information, 0x3f8_000028af_c0);
+        v.all("charging_rule_remove", &self.charging_rule_remove, 1002, 10415, 192);
+        v.all("charging_rule_install", &self.charging_rule_install, 1001, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
         v.opt(
             "default_qos_information",
             &self.default_qos_information,
-            0xb00_000028af_80,
+            2816,
+            10415,
+            128,
         );
-        v.opt("revalidation_time", &self.revalidation_time, 0x412_000028af_c0);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
         v.opt(
             "pcscf_restoration_indication",
             &self.pcscf_restoration_indication,
-            0xb0a_000028af_80,
+            2826,
+            10415,
+            128,
         );
         v.all(
             "conditional_policy_information",
             &self.conditional_policy_information,
-            0xb18_000028af_80,
+            2840,
+            10415,
+            128,
         );
-        v.opt("removal_of_access", &self.removal_of_access, 0xb1a_000028af_80);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("pra_install", &self.pra_install, 0xb1d_000028af_80);
-        v.opt("pra_remove", &self.pra_remove, 0xb1e_000028af_80);
+        v.opt("removal_of_access", &self.removal_of_access, 2842, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("pra_install", &self.pra_install, 2845, 10415, 128);
+        v.opt("pra_remove", &self.pra_remove, 2846, 10415, 128);
         v.all(
             "csg_information_reporting",
             &self.csg_information_reporting,
-            0x42f_000028af_80,
+            1071,
+            10415,
+            128,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16550,46 +16724,46 @@ impl rt::typed::Fields for TgppGxReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("netloc_access_support", &self.netloc_access_support, 0xb08_000028af_80);
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
         v.opt(
             "default_qos_information",
             &self.default_qos_information,
-            0xb00_000028af_80,
+            2816,
+            10415,
+            128,
         );
-        v.all("charging_rule_report", &self.charging_rule_report, 0x3fa_000028af_c0);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.all("charging_rule_report", &self.charging_rule_report, 1018, 10415, 192);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17104,79 +17278,87 @@ impl rt::typed::Fields for TgppGxxCreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
         v.opt(
             "network_request_support",
             &self.network_request_support,
-            0x400_000028af_c0,
+            1024,
+            10415,
+            192,
         );
         v.all(
             "packet_filter_information",
             &self.packet_filter_information,
-            0x425_000028af_80,
+            1061,
+            10415,
+            128,
         );
         v.opt(
             "packet_filter_operation",
             &self.packet_filter_operation,
-            0x426_000028af_80,
+            1062,
+            10415,
+            128,
         );
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
         v.opt(
             "user_equipment_info_extension",
             &self.user_equipment_info_extension,
-            0x28d_00000000_00,
+            653,
+            0,
+            0,
         );
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 0xaf4_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("pdn_connection_id", &self.pdn_connection_id, 0x429_000028af_80);
-        v.all("qos_rule_report", &self.qos_rule_report, 0x41f_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("pdn_connection_id", &self.pdn_connection_id, 1065, 10415, 128);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "session_linking_indicator",
             &self.session_linking_indicator,
-            0x428_000028af_c0,
+            1064,
+            10415,
+            192,
         );
-        v.opt("trace_data", &self.trace_data, 0x5b2_000028af_c0);
-        v.opt("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17718,39 +17900,35 @@ impl rt::typed::Fields for TgppGxxCreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("bearer_control_mode", &self.bearer_control_mode, 0x3ff_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("qos_rule_remove", &self.qos_rule_remove, 0x41c_000028af_c0);
-        v.all("qos_rule_install", &self.qos_rule_install, 0x41b_000028af_c0);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -18212,24 +18390,24 @@ impl rt::typed::Fields for TgppGxxReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("session_release_cause", &self.session_release_cause, 0x415_000028af_c0);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
-        v.all("qos_rule_remove", &self.qos_rule_remove, 0x41c_000028af_c0);
-        v.all("qos_rule_install", &self.qos_rule_install, 0x41b_000028af_c0);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -18605,37 +18783,35 @@ impl rt::typed::Fields for TgppGxxReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("netloc_access_support", &self.netloc_access_support, 0xb08_000028af_80);
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.all("qos_rule_report", &self.qos_rule_report, 0x41f_000028af_c0);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -19150,97 +19326,111 @@ impl rt::typed::Fields for TgppSdTdfSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
         v.opt(
             "user_equipment_info_extension",
             &self.user_equipment_info_extension,
-            0x28d_00000000_00,
+            653,
+            0,
+            0,
         );
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("tgpp_ggsn_address", &self.tgpp_ggsn_address, 0x7_000028af_c0);
-        v.opt("tgpp_ggsn_ipv6_address", &self.tgpp_ggsn_ipv6_address, 0x10_000028af_c0);
-        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 0xc_000028af_c0);
-        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 0x803_000028af_80);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("tgpp_ggsn_address", &self.tgpp_ggsn_address, 7, 10415, 192);
+        v.opt("tgpp_ggsn_ipv6_address", &self.tgpp_ggsn_ipv6_address, 16, 10415, 192);
+        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 12, 10415, 192);
+        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 2051, 10415, 128);
         v.opt(
             "dynamic_address_flag_extension",
             &self.dynamic_address_flag_extension,
-            0x814_000028af_80,
+            2068,
+            10415,
+            128,
         );
         v.opt(
             "pdn_connection_charging_id",
             &self.pdn_connection_charging_id,
-            0x802_000028af_80,
+            2050,
+            10415,
+            128,
         );
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "fixed_user_location_info",
             &self.fixed_user_location_info,
-            0xb09_000028af_80,
+            2825,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 0x1d_000028af_c0);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("charging_information", &self.charging_information, 0x26a_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.all("adc_rule_install", &self.adc_rule_install, 0x444_000028af_c0);
-        v.opt("revalidation_time", &self.revalidation_time, 0x412_000028af_c0);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
         v.all(
             "csg_information_reporting",
             &self.csg_information_reporting,
-            0x42f_000028af_80,
+            1071,
+            10415,
+            128,
         );
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
-        v.opt("physical_access_id", &self.physical_access_id, 0x139_000032db_c0);
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -19769,33 +19959,37 @@ impl rt::typed::Fields for TgppSdTdfSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("adc_rule_report", &self.adc_rule_report, 0x449_000028af_c0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20206,44 +20400,52 @@ impl rt::typed::Fields for TgppSdCreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
         v.opt(
             "credit_management_status",
             &self.credit_management_status,
-            0x43a_000028af_80,
+            1082,
+            10415,
+            128,
         );
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.all("adc_rule_report", &self.adc_rule_report, 0x449_000028af_c0);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
         v.all(
             "application_detection_information",
             &self.application_detection_information,
-            0x44a_000028af_80,
+            1098,
+            10415,
+            128,
         );
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20680,53 +20882,55 @@ impl rt::typed::Fields for TgppSdCreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.all(
             "csg_information_reporting",
             &self.csg_information_reporting,
-            0x42f_000028af_80,
+            1071,
+            10415,
+            128,
         );
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("adc_rule_remove", &self.adc_rule_remove, 0x445_000028af_c0);
-        v.all("adc_rule_install", &self.adc_rule_install, 0x444_000028af_c0);
-        v.opt("revalidation_time", &self.revalidation_time, 0x412_000028af_c0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("adc_rule_remove", &self.adc_rule_remove, 1093, 10415, 192);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21222,39 +21426,45 @@ impl rt::typed::Fields for TgppSdReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("session_release_cause", &self.session_release_cause, 0x415_000028af_c0);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.all(
             "csg_information_reporting",
             &self.csg_information_reporting,
-            0x42f_000028af_80,
+            1071,
+            10415,
+            128,
         );
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.all("adc_rule_remove", &self.adc_rule_remove, 0x445_000028af_c0);
-        v.all("adc_rule_install", &self.adc_rule_install, 0x444_000028af_c0);
-        v.opt("revalidation_time", &self.revalidation_time, 0x412_000028af_c0);
+        v.all("adc_rule_remove", &self.adc_rule_remove, 1093, 10415, 192);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21628,26 +21838,28 @@ impl rt::typed::Fields for TgppSdReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("adc_rule_report", &self.adc_rule_report, 0x449_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21997,33 +22209,37 @@ impl rt::typed::Fields for TgppStTdfSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("request_type", &self.request_type, 0xb16_000028af_c0);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("request_type", &self.request_type, 2838, 10415, 192);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.all("adc_rule_install", &self.adc_rule_install, 0x444_000028af_c0);
-        v.all("adc_rule_remove", &self.adc_rule_remove, 0x445_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.all("adc_rule_install", &self.adc_rule_install, 1092, 10415, 192);
+        v.all("adc_rule_remove", &self.adc_rule_remove, 1093, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -22378,28 +22594,30 @@ impl rt::typed::Fields for TgppStTdfSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("adc_rule_report", &self.adc_rule_report, 0x449_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -22763,19 +22981,19 @@ impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -23067,27 +23285,23 @@ impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -23406,22 +23620,24 @@ impl rt::typed::Fields for TssfNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("adc_rule_report", &self.adc_rule_report, 0x449_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("adc_rule_report", &self.adc_rule_report, 1097, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -23714,25 +23930,27 @@ impl rt::typed::Fields for TssfNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

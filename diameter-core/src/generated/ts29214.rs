@@ -1574,9 +1574,11 @@ impl rt::typed::Fields for AccessNetworkChargingIdentifier {
         v.one(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
-            0x1f7_000028af_c0,
+            503,
+            10415,
+            192,
         );
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
+        v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1769,11 +1771,11 @@ impl Eq for Flows {}
 impl rt::typed::Fields for Flows {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("media_component_number", &self.media_component_number, 0x206_000028af_c0);
-        v.all("flow_number", &self.flow_number, 0x1fd_000028af_c0);
-        v.all("content_version", &self.content_version, 0x228_000028af_80);
-        v.opt("final_unit_action", &self.final_unit_action, 0x1c1_00000000_40);
-        v.opt("media_component_status", &self.media_component_status, 0x225_000028af_80);
+        v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
+        v.all("flow_number", &self.flow_number, 509, 10415, 192);
+        v.all("content_version", &self.content_version, 552, 10415, 128);
+        v.opt("final_unit_action", &self.final_unit_action, 449, 0, 64);
+        v.opt("media_component_status", &self.media_component_status, 549, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2131,118 +2133,156 @@ impl Clone for MediaComponentDescription {
 impl rt::typed::Fields for MediaComponentDescription {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("media_component_number", &self.media_component_number, 0x206_000028af_c0);
-        v.all("media_sub_component", &self.media_sub_component, 0x207_000028af_c0);
+        v.one("media_component_number", &self.media_component_number, 518, 10415, 192);
+        v.all("media_sub_component", &self.media_sub_component, 519, 10415, 192);
         v.opt(
             "af_application_identifier",
             &self.af_application_identifier,
-            0x1f8_000028af_c0,
+            504,
+            10415,
+            192,
         );
-        v.opt("flus_identifier", &self.flus_identifier, 0x236_000028af_80);
-        v.opt("media_type", &self.media_type, 0x208_000028af_c0);
+        v.opt("flus_identifier", &self.flus_identifier, 566, 10415, 128);
+        v.opt("media_type", &self.media_type, 520, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
         v.opt(
             "max_supported_bandwidth_ul",
             &self.max_supported_bandwidth_ul,
-            0x220_000028af_80,
+            544,
+            10415,
+            128,
         );
         v.opt(
             "max_supported_bandwidth_dl",
             &self.max_supported_bandwidth_dl,
-            0x21f_000028af_80,
+            543,
+            10415,
+            128,
         );
         v.opt(
             "min_desired_bandwidth_ul",
             &self.min_desired_bandwidth_ul,
-            0x222_000028af_80,
+            546,
+            10415,
+            128,
         );
         v.opt(
             "min_desired_bandwidth_dl",
             &self.min_desired_bandwidth_dl,
-            0x221_000028af_80,
+            545,
+            10415,
+            128,
         );
         v.opt(
             "min_requested_bandwidth_ul",
             &self.min_requested_bandwidth_ul,
-            0x217_000028af_80,
+            535,
+            10415,
+            128,
         );
         v.opt(
             "min_requested_bandwidth_dl",
             &self.min_requested_bandwidth_dl,
-            0x216_000028af_80,
+            534,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_requested_bw_ul",
             &self.extended_max_requested_bw_ul,
-            0x22b_000028af_80,
+            555,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_requested_bw_dl",
             &self.extended_max_requested_bw_dl,
-            0x22a_000028af_80,
+            554,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_supported_bw_ul",
             &self.extended_max_supported_bw_ul,
-            0x22d_000028af_80,
+            557,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_supported_bw_dl",
             &self.extended_max_supported_bw_dl,
-            0x22c_000028af_80,
+            556,
+            10415,
+            128,
         );
         v.opt(
             "extended_min_desired_bw_ul",
             &self.extended_min_desired_bw_ul,
-            0x22f_000028af_80,
+            559,
+            10415,
+            128,
         );
         v.opt(
             "extended_min_desired_bw_dl",
             &self.extended_min_desired_bw_dl,
-            0x22e_000028af_80,
+            558,
+            10415,
+            128,
         );
         v.opt(
             "extended_min_requested_bw_ul",
             &self.extended_min_requested_bw_ul,
-            0x231_000028af_80,
+            561,
+            10415,
+            128,
         );
         v.opt(
             "extended_min_requested_bw_dl",
             &self.extended_min_requested_bw_dl,
-            0x230_000028af_80,
+            560,
+            10415,
+            128,
         );
-        v.opt("flow_status", &self.flow_status, 0x1ff_000028af_c0);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
         v.opt(
             "priority_sharing_indicator",
             &self.priority_sharing_indicator,
-            0x226_000028af_80,
+            550,
+            10415,
+            128,
         );
-        v.opt("pre_emption_capability", &self.pre_emption_capability, 0x417_000028af_80);
+        v.opt("pre_emption_capability", &self.pre_emption_capability, 1047, 10415, 128);
         v.opt(
             "pre_emption_vulnerability",
             &self.pre_emption_vulnerability,
-            0x418_000028af_80,
+            1048,
+            10415,
+            128,
         );
-        v.opt("reservation_priority", &self.reservation_priority, 0x1ca_000032db_c0);
-        v.opt("rs_bandwidth", &self.rs_bandwidth, 0x20a_000028af_c0);
-        v.opt("rr_bandwidth", &self.rr_bandwidth, 0x209_000028af_c0);
-        v.all("codec_data", &self.codec_data, 0x20c_000028af_c0);
-        v.opt("sharing_key_dl", &self.sharing_key_dl, 0x21b_000028af_80);
-        v.opt("sharing_key_ul", &self.sharing_key_ul, 0x21c_000028af_80);
-        v.opt("content_version", &self.content_version, 0x228_000028af_80);
-        v.opt("max_plr_dl", &self.max_plr_dl, 0xb24_000028af_80);
-        v.opt("max_plr_ul", &self.max_plr_ul, 0xb25_000028af_80);
-        v.opt("desired_max_latency", &self.desired_max_latency, 0x237_000028af_80);
-        v.opt("desired_max_loss", &self.desired_max_loss, 0x238_000028af_80);
+        v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
+        v.opt("rs_bandwidth", &self.rs_bandwidth, 522, 10415, 192);
+        v.opt("rr_bandwidth", &self.rr_bandwidth, 521, 10415, 192);
+        v.all("codec_data", &self.codec_data, 524, 10415, 192);
+        v.opt("sharing_key_dl", &self.sharing_key_dl, 539, 10415, 128);
+        v.opt("sharing_key_ul", &self.sharing_key_ul, 540, 10415, 128);
+        v.opt("content_version", &self.content_version, 552, 10415, 128);
+        v.opt("max_plr_dl", &self.max_plr_dl, 2852, 10415, 128);
+        v.opt("max_plr_ul", &self.max_plr_ul, 2853, 10415, 128);
+        v.opt("desired_max_latency", &self.desired_max_latency, 567, 10415, 128);
+        v.opt("desired_max_loss", &self.desired_max_loss, 568, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2657,32 +2697,40 @@ impl Eq for MediaSubComponent {}
 impl rt::typed::Fields for MediaSubComponent {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("flow_number", &self.flow_number, 0x1fd_000028af_c0);
-        v.all("flow_description", &self.flow_description, 0x1fb_000028af_c0);
-        v.opt("flow_status", &self.flow_status, 0x1ff_000028af_c0);
-        v.opt("flow_usage", &self.flow_usage, 0x200_000028af_c0);
+        v.one("flow_number", &self.flow_number, 509, 10415, 192);
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("flow_status", &self.flow_status, 511, 10415, 192);
+        v.opt("flow_usage", &self.flow_usage, 512, 10415, 192);
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
         v.opt(
             "extended_max_requested_bw_ul",
             &self.extended_max_requested_bw_ul,
-            0x22b_000028af_80,
+            555,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_requested_bw_dl",
             &self.extended_max_requested_bw_dl,
-            0x22a_000028af_80,
+            554,
+            10415,
+            128,
         );
-        v.opt("af_signalling_protocol", &self.af_signalling_protocol, 0x211_000028af_80);
-        v.opt("tos_traffic_class", &self.tos_traffic_class, 0x3f6_000028af_c0);
+        v.opt("af_signalling_protocol", &self.af_signalling_protocol, 529, 10415, 128);
+        v.opt("tos_traffic_class", &self.tos_traffic_class, 1014, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2893,27 +2941,37 @@ impl rt::typed::Fields for AcceptableServiceInfo {
         v.all(
             "media_component_description",
             &self.media_component_description,
-            0x205_000028af_c0,
+            517,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
         v.opt(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.opt(
             "extended_max_requested_bw_dl",
             &self.extended_max_requested_bw_dl,
-            0x22a_000028af_80,
+            554,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_requested_bw_ul",
             &self.extended_max_requested_bw_ul,
-            0x22b_000028af_80,
+            555,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3086,15 +3144,17 @@ impl Eq for SponsoredConnectivityData {}
 impl rt::typed::Fields for SponsoredConnectivityData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sponsor_identity", &self.sponsor_identity, 0x213_000028af_80);
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
         v.opt(
             "application_service_provider_identity",
             &self.application_service_provider_identity,
-            0x214_000028af_80,
+            532,
+            10415,
+            128,
         );
-        v.opt("granted_service_unit", &self.granted_service_unit, 0x1af_00000000_40);
-        v.opt("used_service_unit", &self.used_service_unit, 0x1be_00000000_40);
-        v.opt("sponsoring_action", &self.sponsoring_action, 0x21e_000028af_80);
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
+        v.opt("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("sponsoring_action", &self.sponsoring_action, 542, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3281,16 +3341,20 @@ impl Eq for CalleeInformation {}
 impl rt::typed::Fields for CalleeInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("called_party_address", &self.called_party_address, 0x340_000028af_c0);
+        v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.all(
             "requested_party_address",
             &self.requested_party_address,
-            0x4e3_000028af_80,
+            1251,
+            10415,
+            128,
         );
         v.all(
             "called_asserted_identity",
             &self.called_asserted_identity,
-            0x4e2_000028af_80,
+            1250,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3483,9 +3547,9 @@ impl Eq for MaInformation {}
 impl rt::typed::Fields for MaInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("ma_information_action", &self.ma_information_action, 0x23b_000028af_80);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("ma_information_action", &self.ma_information_action, 571, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3613,9 +3677,9 @@ impl Eq for N5gsRanNasReleaseCause {}
 impl rt::typed::Fields for N5gsRanNasReleaseCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("n5gmm_cause", &self.n5gmm_cause, 0x23d_000028af_80);
-        v.opt("n5gsm_cause", &self.n5gsm_cause, 0x23e_000028af_80);
-        v.opt("ngap_cause", &self.ngap_cause, 0x23f_000028af_80);
+        v.opt("n5gmm_cause", &self.n5gmm_cause, 573, 10415, 128);
+        v.opt("n5gsm_cause", &self.n5gsm_cause, 574, 10415, 128);
+        v.opt("ngap_cause", &self.ngap_cause, 575, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3733,8 +3797,8 @@ impl Eq for NgapCause {}
 impl rt::typed::Fields for NgapCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ngap_group", &self.ngap_group, 0x240_000028af_80);
-        v.one("ngap_value", &self.ngap_value, 0x241_000028af_80);
+        v.one("ngap_group", &self.ngap_group, 576, 10415, 128);
+        v.one("ngap_value", &self.ngap_value, 577, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3876,9 +3940,9 @@ impl Eq for WirelineUserLocationInfo {}
 impl rt::typed::Fields for WirelineUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("hfc_node_identifier", &self.hfc_node_identifier, 0x243_000028af_80);
-        v.opt("gli_identifier", &self.gli_identifier, 0x244_000028af_80);
-        v.opt("line_type", &self.line_type, 0x245_000028af_80);
+        v.opt("hfc_node_identifier", &self.hfc_node_identifier, 579, 10415, 128);
+        v.opt("gli_identifier", &self.gli_identifier, 580, 10415, 128);
+        v.opt("line_type", &self.line_type, 581, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3995,7 +4059,7 @@ impl Eq for FlowGrouping {}
 impl rt::typed::Fields for FlowGrouping {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
+        v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4264,63 +4328,71 @@ impl rt::typed::Fields for AaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("ip_domain_id", &self.ip_domain_id, 0x219_000028af_80);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("ip_domain_id", &self.ip_domain_id, 537, 10415, 128);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.opt(
             "af_application_identifier",
             &self.af_application_identifier,
-            0x1f8_000028af_c0,
+            504,
+            10415,
+            192,
         );
         v.all(
             "media_component_description",
             &self.media_component_description,
-            0x205_000028af_c0,
+            517,
+            10415,
+            192,
         );
-        v.opt("service_info_status", &self.service_info_status, 0x20f_000028af_c0);
-        v.opt("af_charging_identifier", &self.af_charging_identifier, 0x1f9_000028af_c0);
-        v.opt("sip_forking_indication", &self.sip_forking_indication, 0x20b_000028af_c0);
-        v.all("specific_action", &self.specific_action, 0x201_000028af_c0);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("reservation_priority", &self.reservation_priority, 0x1ca_000032db_c0);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("service_urn", &self.service_urn, 0x20d_000028af_c0);
+        v.opt("service_info_status", &self.service_info_status, 527, 10415, 192);
+        v.opt("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.opt("sip_forking_indication", &self.sip_forking_indication, 523, 10415, 192);
+        v.all("specific_action", &self.specific_action, 513, 10415, 192);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("reservation_priority", &self.reservation_priority, 458, 13019, 192);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("service_urn", &self.service_urn, 525, 10415, 192);
         v.opt(
             "sponsored_connectivity_data",
             &self.sponsored_connectivity_data,
-            0x212_000028af_80,
+            530,
+            10415,
+            128,
         );
-        v.opt("mps_identifier", &self.mps_identifier, 0x210_000028af_80);
-        v.opt("gcs_identifier", &self.gcs_identifier, 0x21a_000028af_80);
-        v.opt("mcptt_identifier", &self.mcptt_identifier, 0x223_000028af_80);
-        v.opt("mcvideo_identifier", &self.mcvideo_identifier, 0x232_000028af_80);
-        v.opt("ims_content_identifier", &self.ims_content_identifier, 0x233_000028af_80);
-        v.opt("ims_content_type", &self.ims_content_type, 0x234_000028af_80);
-        v.all("calling_party_address", &self.calling_party_address, 0x33f_000028af_c0);
-        v.opt("callee_information", &self.callee_information, 0x235_000028af_80);
-        v.opt("rx_request_type", &self.rx_request_type, 0x215_000028af_80);
-        v.all("required_access_info", &self.required_access_info, 0x218_000028af_80);
-        v.opt("af_requested_data", &self.af_requested_data, 0x227_000028af_80);
-        v.opt("reference_id", &self.reference_id, 0x106a_000028af_c0);
+        v.opt("mps_identifier", &self.mps_identifier, 528, 10415, 128);
+        v.opt("gcs_identifier", &self.gcs_identifier, 538, 10415, 128);
+        v.opt("mcptt_identifier", &self.mcptt_identifier, 547, 10415, 128);
+        v.opt("mcvideo_identifier", &self.mcvideo_identifier, 562, 10415, 128);
+        v.opt("ims_content_identifier", &self.ims_content_identifier, 563, 10415, 128);
+        v.opt("ims_content_type", &self.ims_content_type, 564, 10415, 128);
+        v.all("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("callee_information", &self.callee_information, 565, 10415, 128);
+        v.opt("rx_request_type", &self.rx_request_type, 533, 10415, 128);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.opt("af_requested_data", &self.af_requested_data, 551, 10415, 128);
+        v.opt("reference_id", &self.reference_id, 4202, 10415, 192);
         v.opt(
             "pre_emption_control_info",
             &self.pre_emption_control_info,
-            0x229_000028af_80,
+            553,
+            10415,
+            128,
         );
-        v.opt("mps_action", &self.mps_action, 0x246_000028af_80);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("mps_action", &self.mps_action, 582, 10415, 128);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4876,68 +4948,68 @@ impl rt::typed::Fields for AaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.all(
             "access_network_charging_identifier",
             &self.access_network_charging_identifier,
-            0x1f6_000028af_c0,
+            502,
+            10415,
+            192,
         );
         v.opt(
             "access_network_charging_address",
             &self.access_network_charging_address,
-            0x1f5_000028af_c0,
+            501,
+            10415,
+            192,
         );
-        v.opt(
-            "acceptable_service_info",
-            &self.acceptable_service_info,
-            0x20e_000028af_c0,
-        );
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
+        v.opt("acceptable_service_info", &self.acceptable_service_info, 526, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
         v.opt(
             "service_authorization_info",
             &self.service_authorization_info,
-            0x224_000028af_80,
+            548,
+            10415,
+            128,
         );
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("ma_information", &self.ma_information, 0x23a_000028af_80);
-        v.opt("netloc_access_support", &self.netloc_access_support, 0xb08_000028af_80);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("ma_information", &self.ma_information, 570, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
         v.opt(
             "user_equipment_info_extension",
             &self.user_equipment_info_extension,
-            0x28d_00000000_00,
+            653,
+            0,
+            0,
         );
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("nid", &self.nid, 0x239_000028af_80);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("retry_interval", &self.retry_interval, 0x21d_000028af_80);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("nid", &self.nid, 569, 10415, 128);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("retry_interval", &self.retry_interval, 541, 10415, 128);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5495,71 +5567,79 @@ impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.all("specific_action", &self.specific_action, 0x201_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("specific_action", &self.specific_action, 513, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.all(
             "access_network_charging_identifier",
             &self.access_network_charging_identifier,
-            0x1f6_000028af_c0,
+            502,
+            10415,
+            192,
         );
         v.opt(
             "access_network_charging_address",
             &self.access_network_charging_address,
-            0x1f5_000028af_c0,
+            501,
+            10415,
+            192,
         );
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("abort_cause", &self.abort_cause, 0x1f4_000028af_c0);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("ma_information", &self.ma_information, 0x23a_000028af_80);
-        v.opt("netloc_access_support", &self.netloc_access_support, 0xb08_000028af_80);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("abort_cause", &self.abort_cause, 500, 10415, 192);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("ma_information", &self.ma_information, 570, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
         v.opt(
             "sponsored_connectivity_data",
             &self.sponsored_connectivity_data,
-            0x212_000028af_80,
+            530,
+            10415,
+            128,
         );
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 0xb03_000028af_80);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
         v.all(
             "n5gs_ran_nas_release_cause",
             &self.n5gs_ran_nas_release_cause,
-            0x23c_000028af_80,
+            572,
+            10415,
+            128,
         );
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("nid", &self.nid, 0x239_000028af_80);
-        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 0x1d_000028af_c0);
-        v.opt("tcp_source_port", &self.tcp_source_port, 0xb1b_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("nid", &self.nid, 569, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
         v.opt(
             "wireline_user_location_info",
             &self.wireline_user_location_info,
-            0x242_000028af_80,
+            578,
+            10415,
+            128,
         );
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6020,33 +6100,31 @@ impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
         v.all(
             "media_component_description",
             &self.media_component_description,
-            0x205_000028af_c0,
+            517,
+            10415,
+            192,
         );
-        v.opt("service_urn", &self.service_urn, 0x20d_000028af_c0);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.opt("service_urn", &self.service_urn, 525, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6398,20 +6476,20 @@ impl rt::typed::Fields for SessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("required_access_info", &self.required_access_info, 0x218_000028af_80);
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("required_access_info", &self.required_access_info, 536, 10415, 128);
+        v.all("class", &self.class, 25, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6770,61 +6848,61 @@ impl rt::typed::Fields for SessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
         v.opt(
             "sponsored_connectivity_data",
             &self.sponsored_connectivity_data,
-            0x212_000028af_80,
+            530,
+            10415,
+            128,
         );
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 0xb03_000028af_80);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
         v.all(
             "n5gs_ran_nas_release_cause",
             &self.n5gs_ran_nas_release_cause,
-            0x23c_000028af_80,
+            572,
+            10415,
+            128,
         );
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("nid", &self.nid, 0x239_000028af_80);
-        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 0x1d_000028af_c0);
-        v.opt("tcp_source_port", &self.tcp_source_port, 0xb1b_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("netloc_access_support", &self.netloc_access_support, 0xb08_000028af_80);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("nid", &self.nid, 569, 10415, 128);
+        v.opt("tgpp_twan_identifier", &self.tgpp_twan_identifier, 29, 10415, 192);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("netloc_access_support", &self.netloc_access_support, 2824, 10415, 128);
         v.opt(
             "wireline_user_location_info",
             &self.wireline_user_location_info,
-            0x242_000028af_80,
+            578,
+            10415,
+            128,
         );
-        v.all("class", &self.class, 0x19_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.all("class", &self.class, 25, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7231,18 +7309,18 @@ impl rt::typed::Fields for AbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("abort_cause", &self.abort_cause, 0x1f4_000028af_c0);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("abort_cause", &self.abort_cause, 500, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7533,25 +7611,21 @@ impl rt::typed::Fields for AbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -421,44 +421,44 @@ impl Clone for SubsessionDecisionInfo {
 impl rt::typed::Fields for SubsessionDecisionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("subsession_id", &self.subsession_id, 0x89a_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt(
-            "experimental_result_code",
-            &self.experimental_result_code,
-            0x12a_00000000_40,
-        );
-        v.all("charging_rule_remove", &self.charging_rule_remove, 0x3ea_000028af_c0);
-        v.all("charging_rule_install", &self.charging_rule_install, 0x3e9_000028af_c0);
+        v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
+        v.all("charging_rule_remove", &self.charging_rule_remove, 1002, 10415, 192);
+        v.all("charging_rule_install", &self.charging_rule_install, 1001, 10415, 192);
         v.opt(
             "event_report_indication",
             &self.event_report_indication,
-            0x409_000028af_80,
+            1033,
+            10415,
+            128,
         );
-        v.all("qos_rule_install", &self.qos_rule_install, 0x41b_000028af_c0);
-        v.all("qos_rule_remove", &self.qos_rule_remove, 0x41c_000028af_c0);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
-        v.opt("session_release_cause", &self.session_release_cause, 0x415_000028af_c0);
-        v.opt("bearer_control_mode", &self.bearer_control_mode, 0x3ff_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
-        v.opt("revalidation_time", &self.revalidation_time, 0x412_000028af_c0);
-        v.opt("default_access", &self.default_access, 0xb0d_000028af_80);
-        v.opt("nbifom_support", &self.nbifom_support, 0xb0f_000028af_80);
-        v.opt("nbifom_mode", &self.nbifom_mode, 0xb0e_000028af_80);
-        v.opt("ran_rule_support", &self.ran_rule_support, 0xb10_000028af_80);
-        v.all("routing_rule_report", &self.routing_rule_report, 0xb13_000028af_80);
-        v.opt("removal_of_access", &self.removal_of_access, 0xb1a_000028af_80);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.all("qos_information", &self.qos_information, 0x3f8_000028af_c0);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("revalidation_time", &self.revalidation_time, 1042, 10415, 192);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("ran_rule_support", &self.ran_rule_support, 2832, 10415, 128);
+        v.all("routing_rule_report", &self.routing_rule_report, 2835, 10415, 128);
+        v.opt("removal_of_access", &self.removal_of_access, 2842, 10415, 128);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -978,116 +978,132 @@ impl Eq for SubsessionEnforcementInfo {}
 impl rt::typed::Fields for SubsessionEnforcementInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("subsession_id", &self.subsession_id, 0x89a_000028af_c0);
-        v.opt("subsession_operation", &self.subsession_operation, 0x89b_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("bearer_identifier", &self.bearer_identifier, 0x3fc_000028af_c0);
-        v.opt("bearer_operation", &self.bearer_operation, 0x3fd_000028af_c0);
+        v.one("subsession_id", &self.subsession_id, 2202, 10415, 192);
+        v.opt("subsession_operation", &self.subsession_operation, 2203, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("bearer_identifier", &self.bearer_identifier, 1020, 10415, 192);
+        v.opt("bearer_operation", &self.bearer_operation, 1021, 10415, 192);
         v.all(
             "packet_filter_information",
             &self.packet_filter_information,
-            0x425_000028af_80,
+            1061,
+            10415,
+            128,
         );
         v.opt(
             "packet_filter_operation",
             &self.packet_filter_operation,
-            0x426_000028af_80,
+            1062,
+            10415,
+            128,
         );
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.all("coa_information", &self.coa_information, 0x40f_000028af_80);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("pdn_connection_id", &self.pdn_connection_id, 0x429_000028af_80);
-        v.opt("bearer_usage", &self.bearer_usage, 0x3e8_000028af_c0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all("coa_information", &self.coa_information, 1039, 10415, 128);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("pdn_connection_id", &self.pdn_connection_id, 1065, 10415, 128);
+        v.opt("bearer_usage", &self.bearer_usage, 1000, 10415, 192);
         v.all(
             "tft_packet_filter_information",
             &self.tft_packet_filter_information,
-            0x3f5_000028af_c0,
+            1013,
+            10415,
+            192,
         );
-        v.opt("online", &self.online, 0x3f1_000028af_c0);
-        v.opt("offline", &self.offline, 0x3f0_000028af_c0);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt(
-            "experimental_result_code",
-            &self.experimental_result_code,
-            0x12a_00000000_40,
-        );
-        v.all("charging_rule_report", &self.charging_rule_report, 0x3fa_000028af_c0);
+        v.opt("online", &self.online, 1009, 10415, 192);
+        v.opt("offline", &self.offline, 1008, 10415, 192);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result_code", &self.experimental_result_code, 298, 0, 64);
+        v.all("charging_rule_report", &self.charging_rule_report, 1018, 10415, 192);
         v.opt(
             "credit_management_status",
             &self.credit_management_status,
-            0x43a_000028af_80,
+            1082,
+            10415,
+            128,
         );
-        v.all("qos_rule_report", &self.qos_rule_report, 0x41f_000028af_c0);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
         v.all(
             "application_detection_information",
             &self.application_detection_information,
-            0x44a_000028af_80,
+            1098,
+            10415,
+            128,
         );
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 0x419_000028af_80);
-        v.opt("default_access", &self.default_access, 0xb0d_000028af_80);
-        v.opt("nbifom_support", &self.nbifom_support, 0xb0f_000028af_80);
-        v.opt("nbifom_mode", &self.nbifom_mode, 0xb0e_000028af_80);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("default_eps_bearer_qos", &self.default_eps_bearer_qos, 1049, 10415, 128);
+        v.opt("default_access", &self.default_access, 2829, 10415, 128);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
         v.opt(
             "access_availability_change_reason",
             &self.access_availability_change_reason,
-            0xb11_000028af_80,
+            2833,
+            10415,
+            128,
         );
         v.opt(
             "network_request_support",
             &self.network_request_support,
-            0x400_000028af_c0,
+            1024,
+            10415,
+            192,
         );
-        v.opt("routing_rule_install", &self.routing_rule_install, 0x439_000028af_80);
-        v.opt("routing_rule_remove", &self.routing_rule_remove, 0x433_000028af_80);
+        v.opt("routing_rule_install", &self.routing_rule_install, 1081, 10415, 128);
+        v.opt("routing_rule_remove", &self.routing_rule_remove, 1075, 10415, 128);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
-        v.opt("physical_access_id", &self.physical_access_id, 0x139_000032db_c0);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
         v.all(
             "usage_monitoring_information",
             &self.usage_monitoring_information,
-            0x42b_000028af_80,
+            1067,
+            10415,
+            128,
         );
-        v.opt("multiple_bberf_action", &self.multiple_bberf_action, 0x89c_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.opt("multiple_bberf_action", &self.multiple_bberf_action, 2204, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.opt(
             "access_network_charging_address",
             &self.access_network_charging_address,
-            0x1f5_000028af_c0,
+            501,
+            10415,
+            192,
         );
         v.all(
             "access_network_charging_identifier_gx",
             &self.access_network_charging_identifier_gx,
-            0x3fe_000028af_c0,
+            1022,
+            10415,
+            192,
         );
         v.opt(
             "session_linking_indicator",
             &self.session_linking_indicator,
-            0x428_000028af_c0,
+            1064,
+            10415,
+            192,
         );
-        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 0xaf4_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("ue_local_ipv6_prefix", &self.ue_local_ipv6_prefix, 0x89d_000028af_c0);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("an_gw_status", &self.an_gw_status, 0xafb_000028af_80);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("ue_local_ipv6_prefix", &self.ue_local_ipv6_prefix, 2205, 10415, 192);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("an_gw_status", &self.an_gw_status, 2811, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1705,66 +1721,70 @@ impl rt::typed::Fields for CreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("qos_rule_report", &self.qos_rule_report, 0x41f_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
         v.opt(
             "network_request_support",
             &self.network_request_support,
-            0x400_000028af_c0,
+            1024,
+            10415,
+            192,
         );
         v.all(
             "packet_filter_information",
             &self.packet_filter_information,
-            0x425_000028af_80,
+            1061,
+            10415,
+            128,
         );
         v.opt(
             "packet_filter_operation",
             &self.packet_filter_operation,
-            0x426_000028af_80,
+            1062,
+            10415,
+            128,
         );
         v.all(
             "subsession_enforcement_info",
             &self.subsession_enforcement_info,
-            0x899_000028af_c0,
+            2201,
+            10415,
+            192,
         );
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
-        v.opt("qos_negotiation", &self.qos_negotiation, 0x405_000028af_c0);
-        v.opt("qos_upgrade", &self.qos_upgrade, 0x406_000028af_c0);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
-        v.opt("multiple_bberf_action", &self.multiple_bberf_action, 0x89c_000028af_c0);
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt("qos_negotiation", &self.qos_negotiation, 1029, 10415, 192);
+        v.opt("qos_upgrade", &self.qos_upgrade, 1030, 10415, 192);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("multiple_bberf_action", &self.multiple_bberf_action, 2204, 10415, 192);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2274,42 +2294,46 @@ impl rt::typed::Fields for CreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("qos_rule_install", &self.qos_rule_install, 0x41b_000028af_c0);
-        v.all("qos_rule_remove", &self.qos_rule_remove, 0x41c_000028af_c0);
-        v.all("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("bearer_control_mode", &self.bearer_control_mode, 0x3ff_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
-        v.opt("charging_information", &self.charging_information, 0x26a_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("bearer_control_mode", &self.bearer_control_mode, 1023, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
         v.all(
             "subsession_decision_info",
             &self.subsession_decision_info,
-            0x898_000028af_c0,
+            2200,
+            10415,
+            192,
         );
         v.all(
             "csg_information_reporting",
             &self.csg_information_reporting,
-            0x42f_000028af_80,
+            1071,
+            10415,
+            128,
         );
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2789,33 +2813,35 @@ impl rt::typed::Fields for ReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("qos_rule_install", &self.qos_rule_install, 0x41b_000028af_c0);
-        v.all("qos_rule_remove", &self.qos_rule_remove, 0x41c_000028af_c0);
-        v.all("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("event_trigger", &self.event_trigger, 0x3ee_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("qos_rule_install", &self.qos_rule_install, 1051, 10415, 192);
+        v.all("qos_rule_remove", &self.qos_rule_remove, 1052, 10415, 192);
+        v.all("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("event_trigger", &self.event_trigger, 1006, 10415, 192);
         v.all(
             "subsession_decision_info",
             &self.subsession_decision_info,
-            0x898_000028af_c0,
+            2200,
+            10415,
+            192,
         );
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
-        v.opt("session_release_cause", &self.session_release_cause, 0x415_000028af_c0);
-        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 0xaf4_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
+        v.opt("session_release_cause", &self.session_release_cause, 1045, 10415, 192);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3248,44 +3274,42 @@ impl rt::typed::Fields for ReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("ip_can_type", &self.ip_can_type, 0x403_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 0x6_000028af_c0);
-        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 0xf_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("qos_rule_report", &self.qos_rule_report, 0x41f_000028af_c0);
-        v.all("an_gw_address", &self.an_gw_address, 0x41a_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("ip_can_type", &self.ip_can_type, 1027, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_sgsn_address", &self.tgpp_sgsn_address, 6, 10415, 192);
+        v.opt("tgpp_sgsn_ipv6_address", &self.tgpp_sgsn_ipv6_address, 15, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("qos_rule_report", &self.qos_rule_report, 1055, 10415, 192);
+        v.all("an_gw_address", &self.an_gw_address, 1050, 10415, 128);
         v.all(
             "subsession_enforcement_info",
             &self.subsession_enforcement_info,
-            0x899_000028af_c0,
+            2201,
+            10415,
+            192,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3695,24 +3719,24 @@ impl rt::typed::Fields for TriggerEstablishmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 0xaf4_000028af_80);
-        v.opt("dra_binding", &self.dra_binding, 0x8a0_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("henb_local_ip_address", &self.henb_local_ip_address, 2804, 10415, 128);
+        v.opt("dra_binding", &self.dra_binding, 2208, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4016,21 +4040,21 @@ impl rt::typed::Fields for TriggerEstablishmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("dra_deployment", &self.dra_deployment, 0x89e_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("dra_deployment", &self.dra_deployment, 2206, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -121,8 +121,8 @@ impl Eq for AggregatedCongestionInfo {}
 impl rt::typed::Fields for AggregatedCongestionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("congestion_location_id", &self.congestion_location_id, 0xfa6_000028af_80);
-        v.opt("imsi_list", &self.imsi_list, 0xfa9_000028af_c0);
+        v.opt("congestion_location_id", &self.congestion_location_id, 4006, 10415, 128);
+        v.opt("imsi_list", &self.imsi_list, 4009, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -260,14 +260,18 @@ impl rt::typed::Fields for AggregatedRuciReport {
         v.all(
             "aggregated_congestion_info",
             &self.aggregated_congestion_info,
-            0xfa0_000028af_c0,
+            4000,
+            10415,
+            192,
         );
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("congestion_level_value", &self.congestion_level_value, 0xfa5_000028af_c0);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("congestion_level_value", &self.congestion_level_value, 4005, 10415, 192);
         v.opt(
             "congestion_level_set_id",
             &self.congestion_level_set_id,
-            0xfa4_000028af_80,
+            4004,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -423,9 +427,11 @@ impl rt::typed::Fields for CongestionLevelDefinition {
         v.one(
             "congestion_level_set_id",
             &self.congestion_level_set_id,
-            0xfa4_000028af_80,
+            4004,
+            10415,
+            128,
         );
-        v.one("congestion_level_range", &self.congestion_level_range, 0xfa3_000028af_80);
+        v.one("congestion_level_range", &self.congestion_level_range, 4003, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -579,13 +585,9 @@ impl Eq for CongestionLocationId {}
 impl rt::typed::Fields for CongestionLocationId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("enodeb_id", &self.enodeb_id, 0xfa8_000028af_c0);
-        v.opt("extended_enodeb_id", &self.extended_enodeb_id, 0xfad_000028af_80);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("enodeb_id", &self.enodeb_id, 4008, 10415, 192);
+        v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -788,33 +790,37 @@ impl rt::typed::Fields for NonAggregatedRuciReportRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("congestion_level_value", &self.congestion_level_value, 0xfa5_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("congestion_level_value", &self.congestion_level_value, 4005, 10415, 192);
         v.opt(
             "congestion_level_set_id",
             &self.congestion_level_set_id,
-            0xfa4_000028af_80,
+            4004,
+            10415,
+            128,
         );
-        v.opt("congestion_location_id", &self.congestion_location_id, 0xfa6_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("rcaf_id", &self.rcaf_id, 0xfaa_000028af_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("congestion_location_id", &self.congestion_location_id, 4006, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("rcaf_id", &self.rcaf_id, 4010, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1188,47 +1194,49 @@ impl rt::typed::Fields for NonAggregatedRuciReportAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.opt("reporting_restriction", &self.reporting_restriction, 0xfab_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.opt("reporting_restriction", &self.reporting_restriction, 4011, 10415, 128);
         v.opt(
             "conditional_restriction",
             &self.conditional_restriction,
-            0xfa7_000028af_80,
+            4007,
+            10415,
+            128,
         );
-        v.opt("ruci_action", &self.ruci_action, 0xfac_000028af_80);
+        v.opt("ruci_action", &self.ruci_action, 4012, 10415, 128);
         v.all(
             "congestion_level_definition",
             &self.congestion_level_definition,
-            0xfa2_000028af_80,
+            4002,
+            10415,
+            128,
         );
-        v.opt("pcrf_address", &self.pcrf_address, 0x89f_000028af_c0);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("pcrf_address", &self.pcrf_address, 2207, 10415, 192);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1643,24 +1651,26 @@ impl rt::typed::Fields for AggregatedRuciReportRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("aggregated_ruci_report", &self.aggregated_ruci_report, 0xfa1_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("aggregated_ruci_report", &self.aggregated_ruci_report, 4001, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1988,34 +1998,32 @@ impl rt::typed::Fields for AggregatedRuciReportAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2414,36 +2422,42 @@ impl rt::typed::Fields for ModifyUecontextRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("reporting_restriction", &self.reporting_restriction, 0xfab_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("reporting_restriction", &self.reporting_restriction, 4011, 10415, 128);
         v.opt(
             "conditional_restriction",
             &self.conditional_restriction,
-            0xfa7_000028af_80,
+            4007,
+            10415,
+            128,
         );
-        v.opt("ruci_action", &self.ruci_action, 0xfac_000028af_80);
+        v.opt("ruci_action", &self.ruci_action, 4012, 10415, 128);
         v.all(
             "congestion_level_definition",
             &self.congestion_level_definition,
-            0xfa2_000028af_80,
+            4002,
+            10415,
+            128,
         );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2777,30 +2791,28 @@ impl rt::typed::Fields for ModifyUecontextAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -1144,9 +1144,9 @@ impl Eq for ServerCapabilities {}
 impl rt::typed::Fields for ServerCapabilities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("mandatory_capability", &self.mandatory_capability, 0x25c_000028af_c0);
-        v.all("optional_capability", &self.optional_capability, 0x25d_000028af_c0);
-        v.all("server_name", &self.server_name, 0x25a_000028af_c0);
+        v.all("mandatory_capability", &self.mandatory_capability, 604, 10415, 192);
+        v.all("optional_capability", &self.optional_capability, 605, 10415, 192);
+        v.all("server_name", &self.server_name, 602, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1364,30 +1364,30 @@ impl Eq for TgppSipAuthDataItem {}
 impl rt::typed::Fields for TgppSipAuthDataItem {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tgpp_sip_item_number", &self.tgpp_sip_item_number, 0x265_000028af_c0);
+        v.opt("tgpp_sip_item_number", &self.tgpp_sip_item_number, 613, 10415, 192);
         v.opt(
             "tgpp_sip_authentication_scheme",
             &self.tgpp_sip_authentication_scheme,
-            0x260_000028af_c0,
+            608,
+            10415,
+            192,
         );
-        v.opt("tgpp_sip_authenticate", &self.tgpp_sip_authenticate, 0x261_000028af_c0);
-        v.opt("tgpp_sip_authorization", &self.tgpp_sip_authorization, 0x262_000028af_c0);
+        v.opt("tgpp_sip_authenticate", &self.tgpp_sip_authenticate, 609, 10415, 192);
+        v.opt("tgpp_sip_authorization", &self.tgpp_sip_authorization, 610, 10415, 192);
         v.opt(
             "sip_authentication_context",
             &self.sip_authentication_context,
-            0x263_000028af_c0,
+            611,
+            10415,
+            192,
         );
-        v.opt("confidentiality_key", &self.confidentiality_key, 0x271_000028af_c0);
-        v.opt("integrity_key", &self.integrity_key, 0x272_000028af_c0);
-        v.opt(
-            "sip_digest_authenticate",
-            &self.sip_digest_authenticate,
-            0x27b_000028af_80,
-        );
-        v.opt("framed_ip_address", &self.framed_ip_address, 0x8_00000000_40);
-        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 0x61_00000000_40);
-        v.opt("framed_interface_id", &self.framed_interface_id, 0x60_00000000_40);
-        v.all("line_identifier", &self.line_identifier, 0x1f4_000032db_c0);
+        v.opt("confidentiality_key", &self.confidentiality_key, 625, 10415, 192);
+        v.opt("integrity_key", &self.integrity_key, 626, 10415, 192);
+        v.opt("sip_digest_authenticate", &self.sip_digest_authenticate, 635, 10415, 128);
+        v.opt("framed_ip_address", &self.framed_ip_address, 8, 0, 64);
+        v.opt("framed_ipv6_prefix", &self.framed_ipv6_prefix, 97, 0, 64);
+        v.opt("framed_interface_id", &self.framed_interface_id, 96, 0, 64);
+        v.all("line_identifier", &self.line_identifier, 500, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1626,8 +1626,8 @@ impl Eq for DeregistrationReason {}
 impl rt::typed::Fields for DeregistrationReason {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("reason_code", &self.reason_code, 0x268_000028af_c0);
-        v.opt("reason_info", &self.reason_info, 0x269_000028af_c0);
+        v.one("reason_code", &self.reason_code, 616, 10415, 192);
+        v.opt("reason_info", &self.reason_info, 617, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1813,22 +1813,30 @@ impl rt::typed::Fields for ChargingInformation {
         v.opt(
             "primary_event_charging_function_name",
             &self.primary_event_charging_function_name,
-            0x26b_000028af_c0,
+            619,
+            10415,
+            192,
         );
         v.opt(
             "secondary_event_charging_function_name",
             &self.secondary_event_charging_function_name,
-            0x26c_000028af_c0,
+            620,
+            10415,
+            192,
         );
         v.opt(
             "primary_charging_collection_function_name",
             &self.primary_charging_collection_function_name,
-            0x26d_000028af_c0,
+            621,
+            10415,
+            192,
         );
         v.opt(
             "secondary_charging_collection_function_name",
             &self.secondary_charging_collection_function_name,
-            0x26e_000028af_c0,
+            622,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2245,9 +2253,9 @@ impl Eq for SupportedFeatures {}
 impl rt::typed::Fields for SupportedFeatures {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.one("feature_list_id", &self.feature_list_id, 0x275_000028af_80);
-        v.one("feature_list", &self.feature_list, 0x276_000028af_80);
+        v.one("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.one("feature_list_id", &self.feature_list_id, 629, 10415, 128);
+        v.one("feature_list", &self.feature_list, 630, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2664,12 +2672,14 @@ impl Eq for SupportedApplications {}
 impl rt::typed::Fields for SupportedApplications {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.all("acct_application_id", &self.acct_application_id, 0x103_00000000_40);
+        v.all("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.all("acct_application_id", &self.acct_application_id, 259, 0, 64);
         v.all(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2806,7 +2816,7 @@ impl Eq for AssociatedIdentities {}
 impl rt::typed::Fields for AssociatedIdentities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("user_name", &self.user_name, 0x1_00000000_40);
+        v.all("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2976,16 +2986,18 @@ impl Eq for SipDigestAuthenticate {}
 impl rt::typed::Fields for SipDigestAuthenticate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("digest_realm", &self.digest_realm, 0x68_00000000_40);
-        v.opt("digest_algorithm", &self.digest_algorithm, 0x6f_00000000_40);
-        v.one("digest_qop", &self.digest_qop, 0x6e_00000000_40);
-        v.one("digest_ha1", &self.digest_ha1, 0x79_00000000_40);
+        v.one("digest_realm", &self.digest_realm, 104, 0, 64);
+        v.opt("digest_algorithm", &self.digest_algorithm, 111, 0, 64);
+        v.one("digest_qop", &self.digest_qop, 110, 0, 64);
+        v.one("digest_ha1", &self.digest_ha1, 121, 0, 64);
         v.opt(
             "alternate_digest_algorithm",
             &self.alternate_digest_algorithm,
-            0x296_000028af_80,
+            662,
+            10415,
+            128,
         );
-        v.opt("alternate_digest_ha1", &self.alternate_digest_ha1, 0x297_000028af_80);
+        v.opt("alternate_digest_ha1", &self.alternate_digest_ha1, 663, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3202,13 +3214,15 @@ impl Eq for ScscfRestorationInfo {}
 impl rt::typed::Fields for ScscfRestorationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("restoration_info", &self.restoration_info, 0x289_000028af_80);
-        v.opt("registration_time_out", &self.registration_time_out, 0x295_000028af_80);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("restoration_info", &self.restoration_info, 649, 10415, 128);
+        v.opt("registration_time_out", &self.registration_time_out, 661, 10415, 128);
         v.opt(
             "tgpp_sip_authentication_scheme",
             &self.tgpp_sip_authentication_scheme,
-            0x260_000028af_c0,
+            608,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3379,11 +3393,11 @@ impl Eq for SubscriptionInfo {}
 impl rt::typed::Fields for SubscriptionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("call_id_sip_header", &self.call_id_sip_header, 0x283_000028af_80);
-        v.one("from_sip_header", &self.from_sip_header, 0x284_000028af_80);
-        v.one("to_sip_header", &self.to_sip_header, 0x285_000028af_80);
-        v.one("record_route", &self.record_route, 0x286_000028af_80);
-        v.one("contact", &self.contact, 0x281_000028af_80);
+        v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
+        v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
+        v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
+        v.one("record_route", &self.record_route, 646, 10415, 128);
+        v.one("contact", &self.contact, 641, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3575,7 +3589,7 @@ impl Eq for AssociatedRegisteredIdentities {}
 impl rt::typed::Fields for AssociatedRegisteredIdentities {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("user_name", &self.user_name, 0x1_00000000_40);
+        v.all("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3709,19 +3723,23 @@ impl Eq for RestorationInfo {}
 impl rt::typed::Fields for RestorationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("path", &self.path, 0x280_000028af_80);
-        v.one("contact", &self.contact, 0x281_000028af_80);
+        v.one("path", &self.path, 640, 10415, 128);
+        v.one("contact", &self.contact, 641, 10415, 128);
         v.opt(
             "initial_cseq_sequence_number",
             &self.initial_cseq_sequence_number,
-            0x28e_000028af_80,
+            654,
+            10415,
+            128,
         );
-        v.opt("call_id_sip_header", &self.call_id_sip_header, 0x283_000028af_80);
-        v.opt("subscription_info", &self.subscription_info, 0x282_000028af_80);
+        v.opt("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
+        v.opt("subscription_info", &self.subscription_info, 642, 10415, 128);
         v.opt(
             "p_cscf_subscription_info",
             &self.p_cscf_subscription_info,
-            0x294_000028af_80,
+            660,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3891,8 +3909,8 @@ impl Eq for IdentityWithEmergencyRegistration {}
 impl rt::typed::Fields for IdentityWithEmergencyRegistration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("public_identity", &self.public_identity, 0x259_000028af_c0);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4032,12 +4050,16 @@ impl rt::typed::Fields for AllowedWafWwsfIdentities {
         v.all(
             "webrtc_authentication_function_name",
             &self.webrtc_authentication_function_name,
-            0x291_000028af_80,
+            657,
+            10415,
+            128,
         );
         v.all(
             "webrtc_web_server_function_name",
             &self.webrtc_web_server_function_name,
-            0x292_000028af_80,
+            658,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -4175,10 +4197,10 @@ impl Eq for PCscfSubscriptionInfo {}
 impl rt::typed::Fields for PCscfSubscriptionInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("call_id_sip_header", &self.call_id_sip_header, 0x283_000028af_80);
-        v.one("from_sip_header", &self.from_sip_header, 0x284_000028af_80);
-        v.one("to_sip_header", &self.to_sip_header, 0x285_000028af_80);
-        v.one("contact", &self.contact, 0x281_000028af_80);
+        v.one("call_id_sip_header", &self.call_id_sip_header, 643, 10415, 128);
+        v.one("from_sip_header", &self.from_sip_header, 644, 10415, 128);
+        v.one("to_sip_header", &self.to_sip_header, 645, 10415, 128);
+        v.one("contact", &self.contact, 641, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4359,8 +4381,8 @@ impl Eq for FailedPcscf {}
 impl rt::typed::Fields for FailedPcscf {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("pcscf_fqdn", &self.pcscf_fqdn, 0x299_000028af_80);
-        v.all("pcscf_ip_address", &self.pcscf_ip_address, 0x29a_000028af_80);
+        v.opt("pcscf_fqdn", &self.pcscf_fqdn, 665, 10415, 128);
+        v.all("pcscf_ip_address", &self.pcscf_ip_address, 666, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4546,36 +4568,36 @@ impl rt::typed::Fields for UserAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("public_identity", &self.public_identity, 0x259_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
         v.one(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt(
-            "user_authorization_type",
-            &self.user_authorization_type,
-            0x26f_000028af_c0,
-        );
-        v.opt("uar_flags", &self.uar_flags, 0x27d_000028af_80);
+        v.opt("user_authorization_type", &self.user_authorization_type, 623, 10415, 192);
+        v.opt("uar_flags", &self.uar_flags, 637, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4932,28 +4954,30 @@ impl rt::typed::Fields for UserAuthorizationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("server_name", &self.server_name, 0x25a_000028af_c0);
-        v.opt("server_capabilities", &self.server_capabilities, 0x25b_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt("server_capabilities", &self.server_capabilities, 603, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5367,46 +5391,54 @@ impl rt::typed::Fields for ServerAssignmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("public_identity", &self.public_identity, 0x259_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("public_identity", &self.public_identity, 601, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.one("server_name", &self.server_name, 0x25a_000028af_c0);
-        v.one("server_assignment_type", &self.server_assignment_type, 0x266_000028af_c0);
+        v.one("server_name", &self.server_name, 602, 10415, 192);
+        v.one("server_assignment_type", &self.server_assignment_type, 614, 10415, 192);
         v.one(
             "user_data_already_available",
             &self.user_data_already_available,
-            0x270_000028af_c0,
+            624,
+            10415,
+            192,
         );
-        v.opt("scscf_restoration_info", &self.scscf_restoration_info, 0x27f_000028af_80);
+        v.opt("scscf_restoration_info", &self.scscf_restoration_info, 639, 10415, 128);
         v.opt(
             "multiple_registration_indication",
             &self.multiple_registration_indication,
-            0x288_000028af_80,
+            648,
+            10415,
+            128,
         );
-        v.opt("session_priority", &self.session_priority, 0x28a_000028af_80);
-        v.opt("sar_flags", &self.sar_flags, 0x28f_000028af_80);
-        v.opt("failed_pcscf", &self.failed_pcscf, 0x298_000028af_80);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.opt("sar_flags", &self.sar_flags, 655, 10415, 128);
+        v.opt("failed_pcscf", &self.failed_pcscf, 664, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5851,53 +5883,63 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("user_data", &self.user_data, 0x25e_000028af_c0);
-        v.opt("charging_information", &self.charging_information, 0x26a_000028af_c0);
-        v.opt("associated_identities", &self.associated_identities, 0x278_000028af_80);
-        v.opt("loose_route_indication", &self.loose_route_indication, 0x27e_000028af_80);
-        v.all("scscf_restoration_info", &self.scscf_restoration_info, 0x27f_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_data", &self.user_data, 606, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("associated_identities", &self.associated_identities, 632, 10415, 128);
+        v.opt("loose_route_indication", &self.loose_route_indication, 638, 10415, 128);
+        v.all("scscf_restoration_info", &self.scscf_restoration_info, 639, 10415, 128);
         v.opt(
             "associated_registered_identities",
             &self.associated_registered_identities,
-            0x287_000028af_80,
+            647,
+            10415,
+            128,
         );
-        v.opt("server_name", &self.server_name, 0x25a_000028af_c0);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
         v.opt(
             "priviledged_sender_indication",
             &self.priviledged_sender_indication,
-            0x28c_000028af_80,
+            652,
+            10415,
+            128,
         );
         v.opt(
             "allowed_waf_wwsf_identities",
             &self.allowed_waf_wwsf_identities,
-            0x290_000028af_80,
+            656,
+            10415,
+            128,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -6339,31 +6381,29 @@ impl rt::typed::Fields for LocationInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("originating_request", &self.originating_request, 0x279_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("public_identity", &self.public_identity, 0x259_000028af_c0);
-        v.opt(
-            "user_authorization_type",
-            &self.user_authorization_type,
-            0x26f_000028af_c0,
-        );
-        v.opt("session_priority", &self.session_priority, 0x28a_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("originating_request", &self.originating_request, 633, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt("user_authorization_type", &self.user_authorization_type, 623, 10415, 192);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -6703,34 +6743,38 @@ impl rt::typed::Fields for LocationInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("server_name", &self.server_name, 0x25a_000028af_c0);
-        v.opt("server_capabilities", &self.server_capabilities, 0x25b_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.opt("server_capabilities", &self.server_capabilities, 603, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("lia_flags", &self.lia_flags, 0x28d_000028af_80);
+        v.opt("lia_flags", &self.lia_flags, 653, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7123,36 +7167,36 @@ impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("public_identity", &self.public_identity, 0x259_000028af_c0);
-        v.one(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("public_identity", &self.public_identity, 601, 10415, 192);
+        v.one("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
         v.one(
             "tgpp_sip_number_auth_items",
             &self.tgpp_sip_number_auth_items,
-            0x25f_000028af_c0,
+            607,
+            10415,
+            192,
         );
-        v.one("server_name", &self.server_name, 0x25a_000028af_c0);
+        v.one("server_name", &self.server_name, 602, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7542,38 +7586,38 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("public_identity", &self.public_identity, 0x259_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
         v.opt(
             "tgpp_sip_number_auth_items",
             &self.tgpp_sip_number_auth_items,
-            0x25f_000028af_c0,
+            607,
+            10415,
+            192,
         );
-        v.all(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
+        v.all("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7975,27 +8019,29 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("associated_identities", &self.associated_identities, 0x278_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("public_identity", &self.public_identity, 0x259_000028af_c0);
-        v.one("deregistration_reason", &self.deregistration_reason, 0x267_000028af_c0);
-        v.opt("rtr_flags", &self.rtr_flags, 0x293_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("associated_identities", &self.associated_identities, 632, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("public_identity", &self.public_identity, 601, 10415, 192);
+        v.one("deregistration_reason", &self.deregistration_reason, 615, 10415, 192);
+        v.opt("rtr_flags", &self.rtr_flags, 659, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8337,29 +8383,33 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("associated_identities", &self.associated_identities, 0x278_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("associated_identities", &self.associated_identities, 632, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "identity_with_emergency_registration",
             &self.identity_with_emergency_registration,
-            0x28b_000028af_80,
+            651,
+            10415,
+            128,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8737,35 +8787,35 @@ impl rt::typed::Fields for PushProfileRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("user_data", &self.user_data, 0x25e_000028af_c0);
-        v.opt("charging_information", &self.charging_information, 0x26a_000028af_c0);
-        v.opt(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_data", &self.user_data, 606, 10415, 192);
+        v.opt("charging_information", &self.charging_information, 618, 10415, 192);
+        v.opt("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
         v.opt(
             "allowed_waf_wwsf_identities",
             &self.allowed_waf_wwsf_identities,
-            0x290_000028af_80,
+            656,
+            10415,
+            128,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -9083,23 +9133,25 @@ impl rt::typed::Fields for PushProfileAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

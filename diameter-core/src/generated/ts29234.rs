@@ -499,15 +499,11 @@ impl Eq for WlanUserData {}
 impl rt::typed::Fields for WlanUserData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("charging_data", &self.charging_data, 0x130_000028af_c0);
-        v.opt("wlan_access", &self.wlan_access, 0x131_000028af_c0);
-        v.opt("wlan_3gpp_ip_access", &self.wlan_3gpp_ip_access, 0x132_000028af_c0);
-        v.all("apn_authorized", &self.apn_authorized, 0x133_000028af_c0);
-        v.opt(
-            "maximum_number_accesses",
-            &self.maximum_number_accesses,
-            0x13f_000028af_c0,
-        );
+        v.opt("charging_data", &self.charging_data, 304, 10415, 192);
+        v.opt("wlan_access", &self.wlan_access, 305, 10415, 192);
+        v.opt("wlan_3gpp_ip_access", &self.wlan_3gpp_ip_access, 306, 10415, 192);
+        v.all("apn_authorized", &self.apn_authorized, 307, 10415, 192);
+        v.opt("maximum_number_accesses", &self.maximum_number_accesses, 319, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -656,9 +652,11 @@ impl rt::typed::Fields for ChargingData {
         v.opt(
             "charging_characteristics",
             &self.charging_characteristics,
-            0x13a_000028af_c0,
+            314,
+            10415,
+            192,
         );
-        v.opt("charging_nodes", &self.charging_nodes, 0x13b_000028af_c0);
+        v.opt("charging_nodes", &self.charging_nodes, 315, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -797,15 +795,11 @@ impl Eq for ApnAuthorized {}
 impl rt::typed::Fields for ApnAuthorized {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("apn_barring_type", &self.apn_barring_type, 0x135_000028af_c0);
-        v.opt("wlan_direct_ip_access", &self.wlan_direct_ip_access, 0x136_000028af_c0);
-        v.opt("routing_policy", &self.routing_policy, 0x138_000028af_c0);
-        v.opt(
-            "max_requested_bandwidth",
-            &self.max_requested_bandwidth,
-            0x139_000028af_c0,
-        );
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("apn_barring_type", &self.apn_barring_type, 309, 10415, 192);
+        v.opt("wlan_direct_ip_access", &self.wlan_direct_ip_access, 310, 10415, 192);
+        v.opt("routing_policy", &self.routing_policy, 312, 10415, 192);
+        v.opt("max_requested_bandwidth", &self.max_requested_bandwidth, 313, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -977,22 +971,30 @@ impl rt::typed::Fields for ChargingNodes {
         v.opt(
             "primary_ocs_charging_function_name",
             &self.primary_ocs_charging_function_name,
-            0x13c_000028af_c0,
+            316,
+            10415,
+            192,
         );
         v.opt(
             "secondary_ocs_charging_function_name",
             &self.secondary_ocs_charging_function_name,
-            0x13d_000028af_c0,
+            317,
+            10415,
+            192,
         );
         v.opt(
             "primary_charging_collection_function_name",
             &self.primary_charging_collection_function_name,
-            0x26d_000028af_c0,
+            621,
+            10415,
+            192,
         );
         v.opt(
             "secondary_charging_collection_function_name",
             &self.secondary_charging_collection_function_name,
-            0x26e_000028af_c0,
+            622,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);

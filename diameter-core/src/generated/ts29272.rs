@@ -6337,132 +6337,170 @@ impl Eq for SubscriptionData {}
 impl rt::typed::Fields for SubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("subscriber_status", &self.subscriber_status, 0x590_000028af_c0);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("a_msisdn", &self.a_msisdn, 0x66b_000028af_80);
-        v.opt("stn_sr", &self.stn_sr, 0x599_000028af_c0);
-        v.opt("ics_indicator", &self.ics_indicator, 0x5d3_000028af_c0);
-        v.opt("network_access_mode", &self.network_access_mode, 0x589_000028af_c0);
+        v.opt("subscriber_status", &self.subscriber_status, 1424, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("a_msisdn", &self.a_msisdn, 1643, 10415, 128);
+        v.opt("stn_sr", &self.stn_sr, 1433, 10415, 192);
+        v.opt("ics_indicator", &self.ics_indicator, 1491, 10415, 192);
+        v.opt("network_access_mode", &self.network_access_mode, 1417, 10415, 192);
         v.opt(
             "operator_determined_barring",
             &self.operator_determined_barring,
-            0x591_000028af_c0,
+            1425,
+            10415,
+            192,
         );
-        v.opt("hplmn_odb", &self.hplmn_odb, 0x58a_000028af_c0);
+        v.opt("hplmn_odb", &self.hplmn_odb, 1418, 10415, 192);
         v.all(
             "regional_subscription_zone_code",
             &self.regional_subscription_zone_code,
-            0x5a6_000028af_c0,
+            1446,
+            10415,
+            192,
         );
         v.opt(
             "access_restriction_data",
             &self.access_restriction_data,
-            0x592_000028af_c0,
+            1426,
+            10415,
+            192,
         );
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.opt("lcs_info", &self.lcs_info, 0x5c1_000028af_c0);
-        v.opt("teleservice_list", &self.teleservice_list, 0x5ce_000028af_c0);
-        v.all("call_barring_info", &self.call_barring_info, 0x5d0_000028af_c0);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.opt("lcs_info", &self.lcs_info, 1473, 10415, 192);
+        v.opt("teleservice_list", &self.teleservice_list, 1486, 10415, 192);
+        v.all("call_barring_info", &self.call_barring_info, 1488, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("ambr", &self.ambr, 0x59b_000028af_c0);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
         v.opt(
             "apn_configuration_profile",
             &self.apn_configuration_profile,
-            0x595_000028af_c0,
+            1429,
+            10415,
+            192,
         );
         v.opt(
             "rat_frequency_selection_priority_id",
             &self.rat_frequency_selection_priority_id,
-            0x5a0_000028af_c0,
+            1440,
+            10415,
+            192,
         );
-        v.opt("trace_data", &self.trace_data, 0x5b2_000028af_c0);
-        v.opt("gprs_subscription_data", &self.gprs_subscription_data, 0x5bb_000028af_c0);
-        v.all("csg_subscription_data", &self.csg_subscription_data, 0x59c_000028af_c0);
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("gprs_subscription_data", &self.gprs_subscription_data, 1467, 10415, 192);
+        v.all("csg_subscription_data", &self.csg_subscription_data, 1436, 10415, 192);
         v.opt(
             "roaming_restricted_due_to_unsupported_feature",
             &self.roaming_restricted_due_to_unsupported_feature,
-            0x5b1_000028af_c0,
+            1457,
+            10415,
+            192,
         );
         v.opt(
             "subscribed_periodic_rau_tau_timer",
             &self.subscribed_periodic_rau_tau_timer,
-            0x653_000028af_c0,
+            1619,
+            10415,
+            192,
         );
-        v.opt("mps_priority", &self.mps_priority, 0x650_000028af_c0);
-        v.opt("vplmn_lipa_allowed", &self.vplmn_lipa_allowed, 0x651_000028af_c0);
-        v.opt("relay_node_indicator", &self.relay_node_indicator, 0x661_000028af_80);
-        v.opt("mdt_user_consent", &self.mdt_user_consent, 0x662_000028af_c0);
-        v.opt("subscribed_vsrvcc", &self.subscribed_vsrvcc, 0x664_000028af_c0);
+        v.opt("mps_priority", &self.mps_priority, 1616, 10415, 192);
+        v.opt("vplmn_lipa_allowed", &self.vplmn_lipa_allowed, 1617, 10415, 192);
+        v.opt("relay_node_indicator", &self.relay_node_indicator, 1633, 10415, 128);
+        v.opt("mdt_user_consent", &self.mdt_user_consent, 1634, 10415, 192);
+        v.opt("subscribed_vsrvcc", &self.subscribed_vsrvcc, 1636, 10415, 192);
         v.opt(
             "prose_subscription_data",
             &self.prose_subscription_data,
-            0xe75_000028af_c0,
+            3701,
+            10415,
+            192,
         );
         v.opt(
             "subscription_data_flags",
             &self.subscription_data_flags,
-            0x676_000028af_80,
+            1654,
+            10415,
+            128,
         );
         v.all(
             "adjacent_access_restriction_data",
             &self.adjacent_access_restriction_data,
-            0x689_000028af_80,
+            1673,
+            10415,
+            128,
         );
         v.opt(
             "dl_buffering_suggested_packet_count",
             &self.dl_buffering_suggested_packet_count,
-            0x68a_000028af_80,
+            1674,
+            10415,
+            128,
         );
-        v.all("imsi_group_id", &self.imsi_group_id, 0x68b_000028af_80);
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
+        v.all("imsi_group_id", &self.imsi_group_id, 1675, 10415, 128);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
         v.all(
             "aese_communication_pattern",
             &self.aese_communication_pattern,
-            0xc29_000028af_c0,
+            3113,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_configuration",
             &self.monitoring_event_configuration,
-            0xc32_000028af_c0,
+            3122,
+            10415,
+            192,
         );
-        v.opt("emergency_info", &self.emergency_info, 0x697_000028af_c0);
-        v.opt("v2x_subscription_data", &self.v2x_subscription_data, 0x698_000028af_c0);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt("v2x_subscription_data", &self.v2x_subscription_data, 1688, 10415, 192);
         v.opt(
             "v2x_subscription_data_nr",
             &self.v2x_subscription_data_nr,
-            0x6ae_000028af_c0,
+            1710,
+            10415,
+            192,
         );
-        v.all("edrx_cycle_length", &self.edrx_cycle_length, 0x69b_000028af_c0);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
-        v.opt("active_time", &self.active_time, 0x10e4_000028af_c0);
-        v.opt("service_gap_time", &self.service_gap_time, 0x6a2_000028af_c0);
+        v.all("edrx_cycle_length", &self.edrx_cycle_length, 1691, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("active_time", &self.active_time, 4324, 10415, 192);
+        v.opt("service_gap_time", &self.service_gap_time, 1698, 10415, 192);
         v.opt(
             "broadcast_location_assistance_data_types",
             &self.broadcast_location_assistance_data_types,
-            0x6a4_000028af_c0,
+            1700,
+            10415,
+            192,
         );
         v.opt(
             "aerial_ue_subscription_information",
             &self.aerial_ue_subscription_information,
-            0x6a3_000028af_c0,
+            1699,
+            10415,
+            192,
         );
         v.opt(
             "core_network_restrictions",
             &self.core_network_restrictions,
-            0x6a8_000028af_c0,
+            1704,
+            10415,
+            192,
         );
-        v.all("paging_time_window", &self.paging_time_window, 0x6a5_000028af_c0);
-        v.opt("subscribed_arpi", &self.subscribed_arpi, 0x6ac_000028af_c0);
+        v.all("paging_time_window", &self.paging_time_window, 1701, 10415, 192);
+        v.opt("subscribed_arpi", &self.subscribed_arpi, 1708, 10415, 192);
         v.opt(
             "iab_operation_permission",
             &self.iab_operation_permission,
-            0x6ad_000028af_c0,
+            1709,
+            10415,
+            192,
         );
-        v.opt("plmn_rat_usage_control", &self.plmn_rat_usage_control, 0x6c0_000028af_c0);
+        v.opt("plmn_rat_usage_control", &self.plmn_rat_usage_control, 1728, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6979,9 +7017,9 @@ impl Eq for TerminalInformation {}
 impl rt::typed::Fields for TerminalInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("imei", &self.imei, 0x57a_000028af_c0);
-        v.opt("tgpp2_meid", &self.tgpp2_meid, 0x5bf_000028af_c0);
-        v.opt("software_version", &self.software_version, 0x57b_000028af_c0);
+        v.opt("imei", &self.imei, 1402, 10415, 192);
+        v.opt("tgpp2_meid", &self.tgpp2_meid, 1471, 10415, 192);
+        v.opt("software_version", &self.software_version, 1403, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7177,17 +7215,23 @@ impl rt::typed::Fields for RequestedEutranAuthenticationInfo {
         v.opt(
             "number_of_requested_vectors",
             &self.number_of_requested_vectors,
-            0x582_000028af_c0,
+            1410,
+            10415,
+            192,
         );
         v.opt(
             "immediate_response_preferred",
             &self.immediate_response_preferred,
-            0x584_000028af_c0,
+            1412,
+            10415,
+            192,
         );
         v.opt(
             "re_synchronization_info",
             &self.re_synchronization_info,
-            0x583_000028af_c0,
+            1411,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -7329,17 +7373,23 @@ impl rt::typed::Fields for RequestedUtranGeranAuthenticationInfo {
         v.opt(
             "number_of_requested_vectors",
             &self.number_of_requested_vectors,
-            0x582_000028af_c0,
+            1410,
+            10415,
+            192,
         );
         v.opt(
             "immediate_response_preferred",
             &self.immediate_response_preferred,
-            0x584_000028af_c0,
+            1412,
+            10415,
+            192,
         );
         v.opt(
             "re_synchronization_info",
             &self.re_synchronization_info,
-            0x583_000028af_c0,
+            1411,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -7478,9 +7528,9 @@ impl Eq for AuthenticationInfo {}
 impl rt::typed::Fields for AuthenticationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("e_utran_vector", &self.e_utran_vector, 0x586_000028af_c0);
-        v.all("utran_vector", &self.utran_vector, 0x587_000028af_c0);
-        v.all("geran_vector", &self.geran_vector, 0x588_000028af_c0);
+        v.all("e_utran_vector", &self.e_utran_vector, 1414, 10415, 192);
+        v.all("utran_vector", &self.utran_vector, 1415, 10415, 192);
+        v.all("geran_vector", &self.geran_vector, 1416, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7632,11 +7682,11 @@ impl Eq for EUtranVector {}
 impl rt::typed::Fields for EUtranVector {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("item_number", &self.item_number, 0x58b_000028af_c0);
-        v.one("rand", &self.rand, 0x5a7_000028af_c0);
-        v.one("xres", &self.xres, 0x5a8_000028af_c0);
-        v.one("autn", &self.autn, 0x5a9_000028af_c0);
-        v.one("kasme", &self.kasme, 0x5aa_000028af_c0);
+        v.opt("item_number", &self.item_number, 1419, 10415, 192);
+        v.one("rand", &self.rand, 1447, 10415, 192);
+        v.one("xres", &self.xres, 1448, 10415, 192);
+        v.one("autn", &self.autn, 1449, 10415, 192);
+        v.one("kasme", &self.kasme, 1450, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7825,12 +7875,12 @@ impl Eq for UtranVector {}
 impl rt::typed::Fields for UtranVector {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("item_number", &self.item_number, 0x58b_000028af_c0);
-        v.one("rand", &self.rand, 0x5a7_000028af_c0);
-        v.one("xres", &self.xres, 0x5a8_000028af_c0);
-        v.one("autn", &self.autn, 0x5a9_000028af_c0);
-        v.one("confidentiality_key", &self.confidentiality_key, 0x271_000028af_c0);
-        v.one("integrity_key", &self.integrity_key, 0x272_000028af_c0);
+        v.opt("item_number", &self.item_number, 1419, 10415, 192);
+        v.one("rand", &self.rand, 1447, 10415, 192);
+        v.one("xres", &self.xres, 1448, 10415, 192);
+        v.one("autn", &self.autn, 1449, 10415, 192);
+        v.one("confidentiality_key", &self.confidentiality_key, 625, 10415, 192);
+        v.one("integrity_key", &self.integrity_key, 626, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8032,10 +8082,10 @@ impl Eq for GeranVector {}
 impl rt::typed::Fields for GeranVector {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("item_number", &self.item_number, 0x58b_000028af_c0);
-        v.one("rand", &self.rand, 0x5a7_000028af_c0);
-        v.one("sres", &self.sres, 0x5ae_000028af_c0);
-        v.one("kc", &self.kc, 0x5ad_000028af_c0);
+        v.opt("item_number", &self.item_number, 1419, 10415, 192);
+        v.one("rand", &self.rand, 1447, 10415, 192);
+        v.one("sres", &self.sres, 1454, 10415, 192);
+        v.one("kc", &self.kc, 1453, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8207,23 +8257,29 @@ impl Eq for ApnConfigurationProfile {}
 impl rt::typed::Fields for ApnConfigurationProfile {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
         v.opt(
             "additional_context_identifier",
             &self.additional_context_identifier,
-            0x693_000028af_c0,
+            1683,
+            10415,
+            192,
         );
         v.opt(
             "third_context_identifier",
             &self.third_context_identifier,
-            0x6b7_000028af_c0,
+            1719,
+            10415,
+            192,
         );
         v.one(
             "all_apn_configurations_included_indicator",
             &self.all_apn_configurations_included_indicator,
-            0x594_000028af_c0,
+            1428,
+            10415,
+            192,
         );
-        v.all("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8557,76 +8613,92 @@ impl Eq for ApnConfiguration {}
 impl rt::typed::Fields for ApnConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.all(
-            "served_party_ip_address",
-            &self.served_party_ip_address,
-            0x350_000028af_c0,
-        );
-        v.one("pdn_type", &self.pdn_type, 0x5b0_000028af_c0);
-        v.one("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.one("pdn_type", &self.pdn_type, 1456, 10415, 192);
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.opt(
             "eps_subscribed_qos_profile",
             &self.eps_subscribed_qos_profile,
-            0x597_000028af_c0,
+            1431,
+            10415,
+            192,
         );
         v.opt(
             "vplmn_dynamic_address_allowed",
             &self.vplmn_dynamic_address_allowed,
-            0x598_000028af_c0,
+            1432,
+            10415,
+            192,
         );
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("pdn_gw_allocation_type", &self.pdn_gw_allocation_type, 0x59e_000028af_c0);
+        v.opt("pdn_gw_allocation_type", &self.pdn_gw_allocation_type, 1438, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("ambr", &self.ambr, 0x59b_000028af_c0);
-        v.all("specific_apn_info", &self.specific_apn_info, 0x5c0_000028af_c0);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.opt("sipto_permission", &self.sipto_permission, 0x64d_000028af_c0);
-        v.opt("lipa_permission", &self.lipa_permission, 0x652_000028af_c0);
-        v.opt("restoration_priority", &self.restoration_priority, 0x67f_000028af_80);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.all("specific_apn_info", &self.specific_apn_info, 1472, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.opt("sipto_permission", &self.sipto_permission, 1613, 10415, 192);
+        v.opt("lipa_permission", &self.lipa_permission, 1618, 10415, 192);
+        v.opt("restoration_priority", &self.restoration_priority, 1663, 10415, 128);
         v.opt(
             "sipto_local_network_permission",
             &self.sipto_local_network_permission,
-            0x681_000028af_80,
+            1665,
+            10415,
+            128,
         );
-        v.opt("wlan_offloadability", &self.wlan_offloadability, 0x683_000028af_80);
+        v.opt("wlan_offloadability", &self.wlan_offloadability, 1667, 10415, 128);
         v.opt(
             "non_ip_pdn_type_indicator",
             &self.non_ip_pdn_type_indicator,
-            0x691_000028af_c0,
+            1681,
+            10415,
+            192,
         );
         v.opt(
             "non_ip_data_delivery_mechanism",
             &self.non_ip_data_delivery_mechanism,
-            0x692_000028af_c0,
+            1682,
+            10415,
+            192,
         );
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.opt("scef_realm", &self.scef_realm, 0x694_000028af_c0);
-        v.opt("preferred_data_mode", &self.preferred_data_mode, 0x696_000028af_c0);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("scef_realm", &self.scef_realm, 1684, 10415, 192);
+        v.opt("preferred_data_mode", &self.preferred_data_mode, 1686, 10415, 192);
         v.opt(
             "pdn_connection_continuity",
             &self.pdn_connection_continuity,
-            0x69a_000028af_c0,
+            1690,
+            10415,
+            192,
         );
-        v.opt("rds_indicator", &self.rds_indicator, 0x6a1_000028af_c0);
+        v.opt("rds_indicator", &self.rds_indicator, 1697, 10415, 192);
         v.opt(
             "interworking_5gs_indicator",
             &self.interworking_5gs_indicator,
-            0x6aa_000028af_c0,
+            1706,
+            10415,
+            192,
         );
         v.opt(
             "ethernet_pdn_type_indicator",
             &self.ethernet_pdn_type_indicator,
-            0x6ab_000028af_c0,
+            1707,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9050,11 +9122,13 @@ impl Eq for EpsSubscribedQosProfile {}
 impl rt::typed::Fields for EpsSubscribedQosProfile {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("qos_class_identifier", &self.qos_class_identifier, 0x404_000028af_c0);
+        v.one("qos_class_identifier", &self.qos_class_identifier, 1028, 10415, 192);
         v.one(
             "allocation_retention_priority",
             &self.allocation_retention_priority,
-            0x40a_000028af_80,
+            1034,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9315,22 +9389,30 @@ impl rt::typed::Fields for Ambr {
         v.one(
             "max_requested_bandwidth_ul",
             &self.max_requested_bandwidth_ul,
-            0x204_000028af_c0,
+            516,
+            10415,
+            192,
         );
         v.one(
             "max_requested_bandwidth_dl",
             &self.max_requested_bandwidth_dl,
-            0x203_000028af_c0,
+            515,
+            10415,
+            192,
         );
         v.opt(
             "extended_max_requested_bw_ul",
             &self.extended_max_requested_bw_ul,
-            0x22b_000028af_80,
+            555,
+            10415,
+            128,
         );
         v.opt(
             "extended_max_requested_bw_dl",
             &self.extended_max_requested_bw_dl,
-            0x22a_000028af_80,
+            554,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9658,23 +9740,27 @@ impl Eq for TraceData {}
 impl rt::typed::Fields for TraceData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
-        v.one("trace_depth", &self.trace_depth, 0x5b6_000028af_c0);
-        v.one("trace_ne_type_list", &self.trace_ne_type_list, 0x5b7_000028af_c0);
-        v.opt("trace_interface_list", &self.trace_interface_list, 0x5b8_000028af_c0);
-        v.one("trace_event_list", &self.trace_event_list, 0x5b9_000028af_c0);
-        v.opt("omc_id", &self.omc_id, 0x5ba_000028af_c0);
+        v.one("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.one("trace_depth", &self.trace_depth, 1462, 10415, 192);
+        v.one("trace_ne_type_list", &self.trace_ne_type_list, 1463, 10415, 192);
+        v.opt("trace_interface_list", &self.trace_interface_list, 1464, 10415, 192);
+        v.one("trace_event_list", &self.trace_event_list, 1465, 10415, 192);
+        v.opt("omc_id", &self.omc_id, 1466, 10415, 192);
         v.one(
             "trace_collection_entity",
             &self.trace_collection_entity,
-            0x5ac_000028af_c0,
+            1452,
+            10415,
+            192,
         );
-        v.opt("mdt_configuration", &self.mdt_configuration, 0x656_000028af_c0);
-        v.opt("mdt_configuration_nr", &self.mdt_configuration_nr, 0x6b8_000028af_c0);
+        v.opt("mdt_configuration", &self.mdt_configuration, 1622, 10415, 192);
+        v.opt("mdt_configuration_nr", &self.mdt_configuration_nr, 1720, 10415, 192);
         v.opt(
             "trace_reporting_consumer_uri",
             &self.trace_reporting_consumer_uri,
-            0x6bf_000028af_c0,
+            1727,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9995,9 +10081,11 @@ impl rt::typed::Fields for GprsSubscriptionData {
         v.one(
             "complete_data_list_included_indicator",
             &self.complete_data_list_included_indicator,
-            0x5bc_000028af_c0,
+            1468,
+            10415,
+            192,
         );
-        v.all("pdp_context", &self.pdp_context, 0x5bd_000028af_c0);
+        v.all("pdp_context", &self.pdp_context, 1469, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10201,39 +10289,47 @@ impl Eq for PdpContext {}
 impl rt::typed::Fields for PdpContext {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.one("pdp_type", &self.pdp_type, 0x5be_000028af_c0);
-        v.opt("pdp_address", &self.pdp_address, 0x4cb_000028af_80);
-        v.one("qos_subscribed", &self.qos_subscribed, 0x57c_000028af_c0);
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.one("pdp_type", &self.pdp_type, 1470, 10415, 192);
+        v.opt("pdp_address", &self.pdp_address, 1227, 10415, 128);
+        v.one("qos_subscribed", &self.qos_subscribed, 1404, 10415, 192);
         v.opt(
             "vplmn_dynamic_address_allowed",
             &self.vplmn_dynamic_address_allowed,
-            0x598_000028af_c0,
+            1432,
+            10415,
+            192,
         );
-        v.one("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("ext_pdp_type", &self.ext_pdp_type, 0x654_000028af_c0);
-        v.opt("ext_pdp_address", &self.ext_pdp_address, 0x655_000028af_c0);
-        v.opt("ambr", &self.ambr, 0x59b_000028af_c0);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.opt("sipto_permission", &self.sipto_permission, 0x64d_000028af_c0);
-        v.opt("lipa_permission", &self.lipa_permission, 0x652_000028af_c0);
-        v.opt("restoration_priority", &self.restoration_priority, 0x67f_000028af_80);
+        v.opt("ext_pdp_type", &self.ext_pdp_type, 1620, 10415, 192);
+        v.opt("ext_pdp_address", &self.ext_pdp_address, 1621, 10415, 192);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.opt("sipto_permission", &self.sipto_permission, 1613, 10415, 192);
+        v.opt("lipa_permission", &self.lipa_permission, 1618, 10415, 192);
+        v.opt("restoration_priority", &self.restoration_priority, 1663, 10415, 128);
         v.opt(
             "sipto_local_network_permission",
             &self.sipto_local_network_permission,
-            0x681_000028af_80,
+            1665,
+            10415,
+            128,
         );
         v.opt(
             "non_ip_data_delivery_mechanism",
             &self.non_ip_data_delivery_mechanism,
-            0x692_000028af_c0,
+            1682,
+            10415,
+            192,
         );
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10487,10 +10583,10 @@ impl Eq for CsgSubscriptionData {}
 impl rt::typed::Fields for CsgSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("csg_id", &self.csg_id, 0x59d_000028af_c0);
-        v.opt("expiration_date", &self.expiration_date, 0x59f_000028af_c0);
-        v.all("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.one("csg_id", &self.csg_id, 1437, 10415, 192);
+        v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
+        v.all("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10680,12 +10776,14 @@ impl Eq for SpecificApnInfo {}
 impl rt::typed::Fields for SpecificApnInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.one("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
+        v.one("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -10893,9 +10991,9 @@ impl Eq for LcsInfo {}
 impl rt::typed::Fields for LcsInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("gmlc_number", &self.gmlc_number, 0x5c2_000028af_c0);
-        v.all("lcs_privacyexception", &self.lcs_privacyexception, 0x5c3_000028af_c0);
-        v.all("mo_lr", &self.mo_lr, 0x5cd_000028af_c0);
+        v.all("gmlc_number", &self.gmlc_number, 1474, 10415, 192);
+        v.all("lcs_privacyexception", &self.lcs_privacyexception, 1475, 10415, 192);
+        v.all("mo_lr", &self.mo_lr, 1485, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11044,16 +11142,18 @@ impl Eq for LcsPrivacyexception {}
 impl rt::typed::Fields for LcsPrivacyexception {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ss_code", &self.ss_code, 0x5c4_000028af_c0);
-        v.one("ss_status", &self.ss_status, 0x5c5_000028af_c0);
+        v.one("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.opt(
             "notification_to_ue_user",
             &self.notification_to_ue_user,
-            0x5c6_000028af_c0,
+            1478,
+            10415,
+            192,
         );
-        v.all("external_client", &self.external_client, 0x5c7_000028af_c0);
-        v.all("plmn_client", &self.plmn_client, 0x5ca_000028af_c0);
-        v.all("tgpp_service_type", &self.tgpp_service_type, 0x5cb_000028af_c0);
+        v.all("external_client", &self.external_client, 1479, 10415, 192);
+        v.all("plmn_client", &self.plmn_client, 1482, 10415, 192);
+        v.all("tgpp_service_type", &self.tgpp_service_type, 1483, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11244,12 +11344,14 @@ impl Eq for ExternalClient {}
 impl rt::typed::Fields for ExternalClient {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("client_identity", &self.client_identity, 0x5c8_000028af_c0);
-        v.opt("gmlc_restriction", &self.gmlc_restriction, 0x5c9_000028af_c0);
+        v.one("client_identity", &self.client_identity, 1480, 10415, 192);
+        v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
         v.opt(
             "notification_to_ue_user",
             &self.notification_to_ue_user,
-            0x5c6_000028af_c0,
+            1478,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11392,12 +11494,14 @@ impl Eq for TgppServiceType {}
 impl rt::typed::Fields for TgppServiceType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("servicetypeidentity", &self.servicetypeidentity, 0x5cc_000028af_c0);
-        v.opt("gmlc_restriction", &self.gmlc_restriction, 0x5c9_000028af_c0);
+        v.one("servicetypeidentity", &self.servicetypeidentity, 1484, 10415, 192);
+        v.opt("gmlc_restriction", &self.gmlc_restriction, 1481, 10415, 192);
         v.opt(
             "notification_to_ue_user",
             &self.notification_to_ue_user,
-            0x5c6_000028af_c0,
+            1478,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -11540,8 +11644,8 @@ impl Eq for MoLr {}
 impl rt::typed::Fields for MoLr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ss_code", &self.ss_code, 0x5c4_000028af_c0);
-        v.one("ss_status", &self.ss_status, 0x5c5_000028af_c0);
+        v.one("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11675,7 +11779,7 @@ impl Eq for TeleserviceList {}
 impl rt::typed::Fields for TeleserviceList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("ts_code", &self.ts_code, 0x5cf_000028af_c0);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11805,8 +11909,8 @@ impl Eq for CallBarringInfo {}
 impl rt::typed::Fields for CallBarringInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ss_code", &self.ss_code, 0x5c4_000028af_c0);
-        v.one("ss_status", &self.ss_status, 0x5c5_000028af_c0);
+        v.one("ss_code", &self.ss_code, 1476, 10415, 192);
+        v.one("ss_status", &self.ss_status, 1477, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11944,8 +12048,8 @@ impl Eq for EpsUserState {}
 impl rt::typed::Fields for EpsUserState {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mme_user_state", &self.mme_user_state, 0x5d9_000028af_c0);
-        v.opt("sgsn_user_state", &self.sgsn_user_state, 0x5da_000028af_c0);
+        v.opt("mme_user_state", &self.mme_user_state, 1497, 10415, 192);
+        v.opt("sgsn_user_state", &self.sgsn_user_state, 1498, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12114,12 +12218,16 @@ impl rt::typed::Fields for EpsLocationInformation {
         v.opt(
             "mme_location_information",
             &self.mme_location_information,
-            0x640_000028af_c0,
+            1600,
+            10415,
+            192,
         );
         v.opt(
             "sgsn_location_information",
             &self.sgsn_location_information,
-            0x641_000028af_c0,
+            1601,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -12303,7 +12411,7 @@ impl Eq for MmeUserState {}
 impl rt::typed::Fields for MmeUserState {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("user_state", &self.user_state, 0x5db_000028af_80);
+        v.opt("user_state", &self.user_state, 1499, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12410,7 +12518,7 @@ impl Eq for SgsnUserState {}
 impl rt::typed::Fields for SgsnUserState {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("user_state", &self.user_state, 0x5db_000028af_80);
+        v.opt("user_state", &self.user_state, 1499, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12596,28 +12704,36 @@ impl rt::typed::Fields for MmeLocationInformation {
         v.opt(
             "e_utran_cell_global_identity",
             &self.e_utran_cell_global_identity,
-            0x642_000028af_c0,
+            1602,
+            10415,
+            192,
         );
-        v.opt("tracking_area_identity", &self.tracking_area_identity, 0x643_000028af_c0);
+        v.opt("tracking_area_identity", &self.tracking_area_identity, 1603, 10415, 192);
         v.opt(
             "geographical_information",
             &self.geographical_information,
-            0x648_000028af_c0,
+            1608,
+            10415,
+            192,
         );
-        v.opt("geodetic_information", &self.geodetic_information, 0x649_000028af_c0);
+        v.opt("geodetic_information", &self.geodetic_information, 1609, 10415, 192);
         v.opt(
             "current_location_retrieved",
             &self.current_location_retrieved,
-            0x64a_000028af_c0,
+            1610,
+            10415,
+            192,
         );
         v.opt(
             "age_of_location_information",
             &self.age_of_location_information,
-            0x64b_000028af_c0,
+            1611,
+            10415,
+            192,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("enodeb_id", &self.enodeb_id, 0xfa8_000028af_c0);
-        v.opt("extended_enodeb_id", &self.extended_enodeb_id, 0xfad_000028af_80);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("enodeb_id", &self.enodeb_id, 4008, 10415, 192);
+        v.opt("extended_enodeb_id", &self.extended_enodeb_id, 4013, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12919,27 +13035,33 @@ impl Eq for SgsnLocationInformation {}
 impl rt::typed::Fields for SgsnLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("cell_global_identity", &self.cell_global_identity, 0x644_000028af_c0);
-        v.opt("location_area_identity", &self.location_area_identity, 0x646_000028af_c0);
-        v.opt("service_area_identity", &self.service_area_identity, 0x647_000028af_c0);
-        v.opt("routing_area_identity", &self.routing_area_identity, 0x645_000028af_c0);
+        v.opt("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
+        v.opt("location_area_identity", &self.location_area_identity, 1606, 10415, 192);
+        v.opt("service_area_identity", &self.service_area_identity, 1607, 10415, 192);
+        v.opt("routing_area_identity", &self.routing_area_identity, 1605, 10415, 192);
         v.opt(
             "geographical_information",
             &self.geographical_information,
-            0x648_000028af_c0,
+            1608,
+            10415,
+            192,
         );
-        v.opt("geodetic_information", &self.geodetic_information, 0x649_000028af_c0);
+        v.opt("geodetic_information", &self.geodetic_information, 1609, 10415, 192);
         v.opt(
             "current_location_retrieved",
             &self.current_location_retrieved,
-            0x64a_000028af_c0,
+            1610,
+            10415,
+            192,
         );
         v.opt(
             "age_of_location_information",
             &self.age_of_location_information,
-            0x64b_000028af_c0,
+            1611,
+            10415,
+            192,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13186,15 +13308,17 @@ impl Eq for ActiveApn {}
 impl rt::typed::Fields for ActiveApn {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
+        v.one("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.all("specific_apn_info", &self.specific_apn_info, 0x5c0_000028af_c0);
+        v.all("specific_apn_info", &self.specific_apn_info, 1472, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13502,46 +13626,56 @@ impl Eq for MdtConfiguration {}
 impl rt::typed::Fields for MdtConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("job_type", &self.job_type, 0x657_000028af_c0);
-        v.opt("area_scope", &self.area_scope, 0x658_000028af_c0);
-        v.opt("list_of_measurements", &self.list_of_measurements, 0x659_000028af_c0);
-        v.opt("reporting_trigger", &self.reporting_trigger, 0x65a_000028af_c0);
-        v.opt("report_interval", &self.report_interval, 0x65b_000028af_c0);
-        v.opt("report_amount", &self.report_amount, 0x65c_000028af_c0);
-        v.opt("event_threshold_rsrp", &self.event_threshold_rsrp, 0x65d_000028af_c0);
-        v.opt("event_threshold_rsrq", &self.event_threshold_rsrq, 0x65e_000028af_c0);
-        v.opt("logging_interval", &self.logging_interval, 0x65f_000028af_c0);
-        v.opt("logging_duration", &self.logging_duration, 0x660_000028af_c0);
-        v.opt("measurement_period_lte", &self.measurement_period_lte, 0x677_000028af_80);
+        v.one("job_type", &self.job_type, 1623, 10415, 192);
+        v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
+        v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
+        v.opt("reporting_trigger", &self.reporting_trigger, 1626, 10415, 192);
+        v.opt("report_interval", &self.report_interval, 1627, 10415, 192);
+        v.opt("report_amount", &self.report_amount, 1628, 10415, 192);
+        v.opt("event_threshold_rsrp", &self.event_threshold_rsrp, 1629, 10415, 192);
+        v.opt("event_threshold_rsrq", &self.event_threshold_rsrq, 1630, 10415, 192);
+        v.opt("logging_interval", &self.logging_interval, 1631, 10415, 192);
+        v.opt("logging_duration", &self.logging_duration, 1632, 10415, 192);
+        v.opt("measurement_period_lte", &self.measurement_period_lte, 1655, 10415, 128);
         v.opt(
             "measurement_period_umts",
             &self.measurement_period_umts,
-            0x678_000028af_80,
+            1656,
+            10415,
+            128,
         );
         v.opt(
             "collection_period_rrm_lte",
             &self.collection_period_rrm_lte,
-            0x679_000028af_80,
+            1657,
+            10415,
+            128,
         );
         v.opt(
             "collection_period_rrm_umts",
             &self.collection_period_rrm_umts,
-            0x67a_000028af_80,
+            1658,
+            10415,
+            128,
         );
-        v.opt("positioning_method", &self.positioning_method, 0x67b_000028af_80);
-        v.opt("measurement_quantity", &self.measurement_quantity, 0x67c_000028af_80);
+        v.opt("positioning_method", &self.positioning_method, 1659, 10415, 128);
+        v.opt("measurement_quantity", &self.measurement_quantity, 1660, 10415, 128);
         v.opt(
             "event_threshold_event_1f",
             &self.event_threshold_event_1f,
-            0x67d_000028af_80,
+            1661,
+            10415,
+            128,
         );
         v.opt(
             "event_threshold_event_1i",
             &self.event_threshold_event_1i,
-            0x67e_000028af_80,
+            1662,
+            10415,
+            128,
         );
-        v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 0x687_000028af_80);
-        v.all("mbsfn_area", &self.mbsfn_area, 0x69e_000028af_c0);
+        v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 1671, 10415, 128);
+        v.all("mbsfn_area", &self.mbsfn_area, 1694, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13969,19 +14103,23 @@ impl Eq for AreaScope {}
 impl rt::typed::Fields for AreaScope {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("cell_global_identity", &self.cell_global_identity, 0x644_000028af_c0);
+        v.all("cell_global_identity", &self.cell_global_identity, 1604, 10415, 192);
         v.all(
             "e_utran_cell_global_identity",
             &self.e_utran_cell_global_identity,
-            0x642_000028af_c0,
+            1602,
+            10415,
+            192,
         );
-        v.all("routing_area_identity", &self.routing_area_identity, 0x645_000028af_c0);
-        v.all("location_area_identity", &self.location_area_identity, 0x646_000028af_c0);
-        v.all("tracking_area_identity", &self.tracking_area_identity, 0x643_000028af_c0);
+        v.all("routing_area_identity", &self.routing_area_identity, 1605, 10415, 192);
+        v.all("location_area_identity", &self.location_area_identity, 1606, 10415, 192);
+        v.all("tracking_area_identity", &self.tracking_area_identity, 1603, 10415, 192);
         v.all(
             "nr_cell_global_identity",
             &self.nr_cell_global_identity,
-            0x6be_000028af_c0,
+            1726,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14248,7 +14386,7 @@ impl Eq for EquivalentPlmnList {}
 impl rt::typed::Fields for EquivalentPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14378,8 +14516,8 @@ impl Eq for VplmnCsgSubscriptionData {}
 impl rt::typed::Fields for VplmnCsgSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("csg_id", &self.csg_id, 0x59d_000028af_c0);
-        v.opt("expiration_date", &self.expiration_date, 0x59f_000028af_c0);
+        v.one("csg_id", &self.csg_id, 1437, 10415, 192);
+        v.opt("expiration_date", &self.expiration_date, 1439, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14538,8 +14676,8 @@ impl Eq for LocalTimeZone {}
 impl rt::typed::Fields for LocalTimeZone {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("time_zone", &self.time_zone, 0x66a_000028af_80);
-        v.one("daylight_saving_time", &self.daylight_saving_time, 0x672_000028af_80);
+        v.one("time_zone", &self.time_zone, 1642, 10415, 128);
+        v.one("daylight_saving_time", &self.daylight_saving_time, 1650, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14770,12 +14908,16 @@ impl rt::typed::Fields for WlanOffloadability {
         v.opt(
             "wlan_offloadability_eutran",
             &self.wlan_offloadability_eutran,
-            0x684_000028af_80,
+            1668,
+            10415,
+            128,
         );
         v.opt(
             "wlan_offloadability_utran",
             &self.wlan_offloadability_utran,
-            0x685_000028af_80,
+            1669,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14952,7 +15094,7 @@ impl Eq for AdjacentPlmns {}
 impl rt::typed::Fields for AdjacentPlmns {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -15082,11 +15224,13 @@ impl Eq for AdjacentAccessRestrictionData {}
 impl rt::typed::Fields for AdjacentAccessRestrictionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.one(
             "access_restriction_data",
             &self.access_restriction_data,
-            0x592_000028af_c0,
+            1426,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15279,9 +15423,9 @@ impl Eq for ImsiGroupId {}
 impl rt::typed::Fields for ImsiGroupId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("group_service_id", &self.group_service_id, 0x68c_000028af_80);
-        v.one("group_plmn_id", &self.group_plmn_id, 0x68d_000028af_80);
-        v.one("local_group_id", &self.local_group_id, 0x68e_000028af_80);
+        v.one("group_service_id", &self.group_service_id, 1676, 10415, 128);
+        v.one("group_plmn_id", &self.group_plmn_id, 1677, 10415, 128);
+        v.one("local_group_id", &self.local_group_id, 1678, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -15505,12 +15649,12 @@ impl Eq for SubscriptionDataDeletion {}
 impl rt::typed::Fields for SubscriptionDataDeletion {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("dsr_flags", &self.dsr_flags, 0x58d_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.all("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
-        v.all("ts_code", &self.ts_code, 0x5cf_000028af_c0);
-        v.all("ss_code", &self.ss_code, 0x5c4_000028af_c0);
+        v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.all("ss_code", &self.ss_code, 1476, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -15715,7 +15859,7 @@ impl Eq for EmergencyInfo {}
 impl rt::typed::Fields for EmergencyInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -15876,8 +16020,8 @@ impl Eq for V2xSubscriptionData {}
 impl rt::typed::Fields for V2xSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("v2x_permission", &self.v2x_permission, 0x699_000028af_c0);
-        v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 0x69d_000028af_c0);
+        v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
+        v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16032,11 +16176,13 @@ impl Eq for EdrxCycleLength {}
 impl rt::typed::Fields for EdrxCycleLength {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("rat_type", &self.rat_type, 0x408_000028af_80);
+        v.one("rat_type", &self.rat_type, 1032, 10415, 128);
         v.one(
             "edrx_cycle_length_value",
             &self.edrx_cycle_length_value,
-            0x69c_000028af_c0,
+            1692,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -16303,8 +16449,8 @@ impl Eq for MbsfnArea {}
 impl rt::typed::Fields for MbsfnArea {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mbsfn_area_id", &self.mbsfn_area_id, 0x69f_000028af_c0);
-        v.opt("carrier_frequency", &self.carrier_frequency, 0x6a0_000028af_c0);
+        v.opt("mbsfn_area_id", &self.mbsfn_area_id, 1695, 10415, 192);
+        v.opt("carrier_frequency", &self.carrier_frequency, 1696, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16509,11 +16655,13 @@ impl Eq for PagingTimeWindow {}
 impl rt::typed::Fields for PagingTimeWindow {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("operation_mode", &self.operation_mode, 0x6a6_000028af_c0);
+        v.one("operation_mode", &self.operation_mode, 1702, 10415, 192);
         v.one(
             "paging_time_window_length",
             &self.paging_time_window_length,
-            0x6a7_000028af_c0,
+            1703,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -16654,7 +16802,7 @@ impl Eq for EdrxRelatedRat {}
 impl rt::typed::Fields for EdrxRelatedRat {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("rat_type", &self.rat_type, 0x408_000028af_80);
+        v.all("rat_type", &self.rat_type, 1032, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16788,9 +16936,9 @@ impl Eq for V2xSubscriptionDataNr {}
 impl rt::typed::Fields for V2xSubscriptionDataNr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("v2x_permission", &self.v2x_permission, 0x699_000028af_c0);
-        v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 0x69d_000028af_c0);
-        v.opt("ue_pc5_qos", &self.ue_pc5_qos, 0x6af_000028af_c0);
+        v.opt("v2x_permission", &self.v2x_permission, 1689, 10415, 192);
+        v.opt("ue_pc5_ambr", &self.ue_pc5_ambr, 1693, 10415, 192);
+        v.opt("ue_pc5_qos", &self.ue_pc5_qos, 1711, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16909,8 +17057,8 @@ impl Eq for UePc5Qos {}
 impl rt::typed::Fields for UePc5Qos {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("pc5_qos_flow", &self.pc5_qos_flow, 0x6b0_000028af_c0);
-        v.opt("pc5_link_ambr", &self.pc5_link_ambr, 0x6b6_000028af_c0);
+        v.all("pc5_qos_flow", &self.pc5_qos_flow, 1712, 10415, 192);
+        v.opt("pc5_link_ambr", &self.pc5_link_ambr, 1718, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17048,9 +17196,9 @@ impl Eq for Pc5QosFlow {}
 impl rt::typed::Fields for Pc5QosFlow {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("n5qi", &self.n5qi, 0x6b1_000028af_c0);
-        v.opt("pc5_flow_bitrates", &self.pc5_flow_bitrates, 0x6b2_000028af_c0);
-        v.opt("pc5_range", &self.pc5_range, 0x6b5_000028af_c0);
+        v.one("n5qi", &self.n5qi, 1713, 10415, 192);
+        v.opt("pc5_flow_bitrates", &self.pc5_flow_bitrates, 1714, 10415, 192);
+        v.opt("pc5_range", &self.pc5_range, 1717, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17182,9 +17330,11 @@ impl rt::typed::Fields for Pc5FlowBitrates {
         v.opt(
             "guaranteed_flow_bitrates",
             &self.guaranteed_flow_bitrates,
-            0x6b3_000028af_c0,
+            1715,
+            10415,
+            192,
         );
-        v.opt("maximum_flow_bitrates", &self.maximum_flow_bitrates, 0x6b4_000028af_c0);
+        v.opt("maximum_flow_bitrates", &self.maximum_flow_bitrates, 1716, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17433,33 +17583,39 @@ impl Eq for MdtConfigurationNr {}
 impl rt::typed::Fields for MdtConfigurationNr {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("job_type", &self.job_type, 0x657_000028af_c0);
-        v.opt("area_scope", &self.area_scope, 0x658_000028af_c0);
-        v.opt("list_of_measurements", &self.list_of_measurements, 0x659_000028af_c0);
-        v.opt("reporting_trigger", &self.reporting_trigger, 0x65a_000028af_c0);
-        v.opt("report_interval", &self.report_interval, 0x65b_000028af_c0);
-        v.opt("report_amount", &self.report_amount, 0x65c_000028af_c0);
-        v.opt("event_threshold_rsrp", &self.event_threshold_rsrp, 0x65d_000028af_c0);
-        v.opt("event_threshold_rsrq", &self.event_threshold_rsrq, 0x65e_000028af_c0);
-        v.opt("event_threshold_sinr", &self.event_threshold_sinr, 0x6b9_000028af_c0);
+        v.one("job_type", &self.job_type, 1623, 10415, 192);
+        v.opt("area_scope", &self.area_scope, 1624, 10415, 192);
+        v.opt("list_of_measurements", &self.list_of_measurements, 1625, 10415, 192);
+        v.opt("reporting_trigger", &self.reporting_trigger, 1626, 10415, 192);
+        v.opt("report_interval", &self.report_interval, 1627, 10415, 192);
+        v.opt("report_amount", &self.report_amount, 1628, 10415, 192);
+        v.opt("event_threshold_rsrp", &self.event_threshold_rsrp, 1629, 10415, 192);
+        v.opt("event_threshold_rsrq", &self.event_threshold_rsrq, 1630, 10415, 192);
+        v.opt("event_threshold_sinr", &self.event_threshold_sinr, 1721, 10415, 192);
         v.opt(
             "collection_period_rrm_nr",
             &self.collection_period_rrm_nr,
-            0x6ba_000028af_c0,
+            1722,
+            10415,
+            192,
         );
         v.opt(
             "collection_period_m6_nr",
             &self.collection_period_m6_nr,
-            0x6bb_000028af_c0,
+            1723,
+            10415,
+            192,
         );
         v.opt(
             "collection_period_m7_nr",
             &self.collection_period_m7_nr,
-            0x6bc_000028af_c0,
+            1724,
+            10415,
+            192,
         );
-        v.opt("positioning_method", &self.positioning_method, 0x67b_000028af_80);
-        v.opt("sensor_measurement", &self.sensor_measurement, 0x6bd_000028af_c0);
-        v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 0x687_000028af_80);
+        v.opt("positioning_method", &self.positioning_method, 1659, 10415, 128);
+        v.opt("sensor_measurement", &self.sensor_measurement, 1725, 10415, 192);
+        v.all("mdt_allowed_plmn_id", &self.mdt_allowed_plmn_id, 1671, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17881,54 +18037,62 @@ impl rt::typed::Fields for UpdateLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.one("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.one("ulr_flags", &self.ulr_flags, 0x57d_000028af_c0);
-        v.opt("ue_srvcc_capability", &self.ue_srvcc_capability, 0x64f_000028af_c0);
-        v.one("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.opt("sgsn_number", &self.sgsn_number, 0x5d1_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.one("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.one("ulr_flags", &self.ulr_flags, 1405, 10415, 192);
+        v.opt("ue_srvcc_capability", &self.ue_srvcc_capability, 1615, 10415, 192);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
         v.opt(
             "homogeneous_support_of_ims_voice_over_ps_sessions",
             &self.homogeneous_support_of_ims_voice_over_ps_sessions,
-            0x5d5_000028af_c0,
+            1493,
+            10415,
+            192,
         );
-        v.opt("gmlc_address", &self.gmlc_address, 0x965_000028af_80);
-        v.all("active_apn", &self.active_apn, 0x64c_000028af_c0);
-        v.opt("equivalent_plmn_list", &self.equivalent_plmn_list, 0x665_000028af_c0);
-        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 0x66d_000028af_80);
-        v.opt("sms_register_request", &self.sms_register_request, 0x670_000028af_80);
-        v.opt("sgs_mme_identity", &self.sgs_mme_identity, 0x680_000028af_80);
+        v.opt("gmlc_address", &self.gmlc_address, 2405, 10415, 128);
+        v.all("active_apn", &self.active_apn, 1612, 10415, 192);
+        v.opt("equivalent_plmn_list", &self.equivalent_plmn_list, 1637, 10415, 192);
+        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 1645, 10415, 128);
+        v.opt("sms_register_request", &self.sms_register_request, 1648, 10415, 128);
+        v.opt("sgs_mme_identity", &self.sgs_mme_identity, 1664, 10415, 128);
         v.opt(
             "coupled_node_diameter_id",
             &self.coupled_node_diameter_id,
-            0x682_000028af_80,
+            1666,
+            10415,
+            128,
         );
-        v.opt("adjacent_plmns", &self.adjacent_plmns, 0x688_000028af_80);
-        v.opt("supported_services", &self.supported_services, 0xc47_000028af_c0);
-        v.opt("sf_ulr_timestamp", &self.sf_ulr_timestamp, 0x6c1_000028af_c0);
+        v.opt("adjacent_plmns", &self.adjacent_plmns, 1672, 10415, 128);
+        v.opt("supported_services", &self.supported_services, 3143, 10415, 192);
+        v.opt("sf_ulr_timestamp", &self.sf_ulr_timestamp, 1729, 10415, 192);
         v.opt(
             "sf_provisional_indication",
             &self.sf_provisional_indication,
-            0x6c2_000028af_c0,
+            1730,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -18364,30 +18528,32 @@ impl rt::typed::Fields for UpdateLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_diagnostic", &self.error_diagnostic, 0x64e_000028af_c0);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("ula_flags", &self.ula_flags, 0x57e_000028af_c0);
-        v.opt("subscription_data", &self.subscription_data, 0x578_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_diagnostic", &self.error_diagnostic, 1614, 10415, 192);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ula_flags", &self.ula_flags, 1406, 10415, 192);
+        v.opt("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -18784,36 +18950,42 @@ impl rt::typed::Fields for AuthenticationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "requested_eutran_authentication_info",
             &self.requested_eutran_authentication_info,
-            0x580_000028af_c0,
+            1408,
+            10415,
+            192,
         );
         v.opt(
             "requested_utran_geran_authentication_info",
             &self.requested_utran_geran_authentication_info,
-            0x581_000028af_c0,
+            1409,
+            10415,
+            192,
         );
-        v.one("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.opt("air_flags", &self.air_flags, 0x68f_000028af_80);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("air_flags", &self.air_flags, 1679, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -19155,29 +19327,31 @@ impl rt::typed::Fields for AuthenticationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_diagnostic", &self.error_diagnostic, 0x64e_000028af_c0);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("authentication_info", &self.authentication_info, 0x585_000028af_c0);
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_diagnostic", &self.error_diagnostic, 1614, 10415, 192);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("authentication_info", &self.authentication_info, 1413, 10415, 192);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -19545,25 +19719,27 @@ impl rt::typed::Fields for CancelLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("cancellation_type", &self.cancellation_type, 0x58c_000028af_c0);
-        v.opt("clr_flags", &self.clr_flags, 0x666_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("cancellation_type", &self.cancellation_type, 1420, 10415, 192);
+        v.opt("clr_flags", &self.clr_flags, 1638, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -19867,23 +20043,25 @@ impl rt::typed::Fields for CancelLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -20233,26 +20411,28 @@ impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("subscription_data", &self.subscription_data, 0x578_000028af_c0);
-        v.opt("idr_flags", &self.idr_flags, 0x5d2_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.opt("idr_flags", &self.idr_flags, 1490, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -20609,49 +20789,59 @@ impl rt::typed::Fields for TgppS6aS6dInsertSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt(
             "ims_voice_over_ps_sessions_supported",
             &self.ims_voice_over_ps_sessions_supported,
-            0x5d4_000028af_c0,
+            1492,
+            10415,
+            192,
         );
-        v.opt("last_ue_activity_time", &self.last_ue_activity_time, 0x5d6_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("ida_flags", &self.ida_flags, 0x5a1_000028af_c0);
-        v.opt("eps_user_state", &self.eps_user_state, 0x5d7_000028af_c0);
+        v.opt("last_ue_activity_time", &self.last_ue_activity_time, 1494, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("ida_flags", &self.ida_flags, 1441, 10415, 192);
+        v.opt("eps_user_state", &self.eps_user_state, 1495, 10415, 192);
         v.opt(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
-        v.opt("local_time_zone", &self.local_time_zone, 0x671_000028af_80);
-        v.opt("supported_services", &self.supported_services, 0xc47_000028af_c0);
+        v.opt("local_time_zone", &self.local_time_zone, 1649, 10415, 128);
+        v.opt("supported_services", &self.supported_services, 3143, 10415, 192);
         v.all(
             "monitoring_event_report",
             &self.monitoring_event_report,
-            0xc33_000028af_c0,
+            3123,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_config_status",
             &self.monitoring_event_config_status,
-            0xc46_000028af_c0,
+            3142,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -21075,29 +21265,31 @@ impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("dsr_flags", &self.dsr_flags, 0x58d_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.all("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
-        v.all("ts_code", &self.ts_code, 0x5cf_000028af_c0);
-        v.all("ss_code", &self.ss_code, 0x5c4_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.all("ss_code", &self.ss_code, 1476, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -21440,24 +21632,26 @@ impl rt::typed::Fields for TgppS6aS6dDeleteSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("dsa_flags", &self.dsa_flags, 0x58e_000028af_c0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("dsa_flags", &self.dsa_flags, 1422, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -21811,30 +22005,34 @@ impl rt::typed::Fields for PurgeUeRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("pur_flags", &self.pur_flags, 0x663_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("pur_flags", &self.pur_flags, 1635, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -22144,27 +22342,29 @@ impl rt::typed::Fields for PurgeUeAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.opt("pua_flags", &self.pua_flags, 0x5a2_000028af_c0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("pua_flags", &self.pua_flags, 1442, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -22525,30 +22725,34 @@ impl rt::typed::Fields for TgppS6aS6dResetRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("user_id", &self.user_id, 0x5a4_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
-        v.opt("subscription_data", &self.subscription_data, 0x578_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("user_id", &self.user_id, 1444, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.opt("subscription_data", &self.subscription_data, 1400, 10415, 192);
         v.opt(
             "subscription_data_deletion",
             &self.subscription_data_deletion,
-            0x695_000028af_c0,
+            1685,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -22851,23 +23055,25 @@ impl rt::typed::Fields for TgppS6aS6dResetAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -23258,52 +23464,62 @@ impl rt::typed::Fields for NotifyRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("alert_reason", &self.alert_reason, 0x59a_000028af_c0);
-        v.opt("ue_srvcc_capability", &self.ue_srvcc_capability, 0x64f_000028af_c0);
-        v.opt("nor_flags", &self.nor_flags, 0x5a3_000028af_c0);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("alert_reason", &self.alert_reason, 1434, 10415, 192);
+        v.opt("ue_srvcc_capability", &self.ue_srvcc_capability, 1615, 10415, 192);
+        v.opt("nor_flags", &self.nor_flags, 1443, 10415, 192);
         v.opt(
             "homogeneous_support_of_ims_voice_over_ps_sessions",
             &self.homogeneous_support_of_ims_voice_over_ps_sessions,
-            0x5d5_000028af_c0,
+            1493,
+            10415,
+            192,
         );
         v.opt(
             "maximum_ue_availability_time",
             &self.maximum_ue_availability_time,
-            0xd01_000028af_c0,
+            3329,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_config_status",
             &self.monitoring_event_config_status,
-            0xc46_000028af_c0,
+            3142,
+            10415,
+            192,
         );
-        v.opt("emergency_services", &self.emergency_services, 0x602_000028af_c0);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -23666,26 +23882,28 @@ impl rt::typed::Fields for NotifyAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -24030,23 +24248,25 @@ impl rt::typed::Fields for MeIdentityCheckRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -24325,23 +24545,25 @@ impl rt::typed::Fields for MeIdentityCheckAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("equipment_status", &self.equipment_status, 0x5a5_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("equipment_status", &self.equipment_status, 1445, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -24678,26 +24900,28 @@ impl rt::typed::Fields for UpdateVcsgLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("sgsn_number", &self.sgsn_number, 0x5d1_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("uvr_flags", &self.uvr_flags, 0x667_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("uvr_flags", &self.uvr_flags, 1639, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -25007,30 +25231,34 @@ impl rt::typed::Fields for UpdateVcsgLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_diagnostic", &self.error_diagnostic, 0x64e_000028af_c0);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_diagnostic", &self.error_diagnostic, 1614, 10415, 192);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "vplmn_csg_subscription_data",
             &self.vplmn_csg_subscription_data,
-            0x669_000028af_80,
+            1641,
+            10415,
+            128,
         );
-        v.opt("uva_flags", &self.uva_flags, 0x668_000028af_80);
+        v.opt("uva_flags", &self.uva_flags, 1640, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -25388,24 +25616,26 @@ impl rt::typed::Fields for CancelVcsgLocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("cancellation_type", &self.cancellation_type, 0x58c_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("cancellation_type", &self.cancellation_type, 1420, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -25705,23 +25935,25 @@ impl rt::typed::Fields for CancelVcsgLocationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -26071,26 +26303,28 @@ impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("subscription_data", &self.subscription_data, 0x578_000028af_c0);
-        v.opt("idr_flags", &self.idr_flags, 0x5d2_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("subscription_data", &self.subscription_data, 1400, 10415, 192);
+        v.opt("idr_flags", &self.idr_flags, 1490, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -26447,49 +26681,59 @@ impl rt::typed::Fields for TgppS7aS7dInsertSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt(
             "ims_voice_over_ps_sessions_supported",
             &self.ims_voice_over_ps_sessions_supported,
-            0x5d4_000028af_c0,
+            1492,
+            10415,
+            192,
         );
-        v.opt("last_ue_activity_time", &self.last_ue_activity_time, 0x5d6_000028af_c0);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("ida_flags", &self.ida_flags, 0x5a1_000028af_c0);
-        v.opt("eps_user_state", &self.eps_user_state, 0x5d7_000028af_c0);
+        v.opt("last_ue_activity_time", &self.last_ue_activity_time, 1494, 10415, 192);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("ida_flags", &self.ida_flags, 1441, 10415, 192);
+        v.opt("eps_user_state", &self.eps_user_state, 1495, 10415, 192);
         v.opt(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
-        v.opt("local_time_zone", &self.local_time_zone, 0x671_000028af_80);
-        v.opt("supported_services", &self.supported_services, 0xc47_000028af_c0);
+        v.opt("local_time_zone", &self.local_time_zone, 1649, 10415, 128);
+        v.opt("supported_services", &self.supported_services, 3143, 10415, 192);
         v.all(
             "monitoring_event_report",
             &self.monitoring_event_report,
-            0xc33_000028af_c0,
+            3123,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_config_status",
             &self.monitoring_event_config_status,
-            0xc46_000028af_c0,
+            3142,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -26913,29 +27157,31 @@ impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("dsr_flags", &self.dsr_flags, 0x58d_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.all("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
-        v.all("ts_code", &self.ts_code, 0x5cf_000028af_c0);
-        v.all("ss_code", &self.ss_code, 0x5c4_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("dsr_flags", &self.dsr_flags, 1421, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.all("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
+        v.all("ts_code", &self.ts_code, 1487, 10415, 192);
+        v.all("ss_code", &self.ss_code, 1476, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -27278,24 +27524,26 @@ impl rt::typed::Fields for TgppS7aS7dDeleteSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("dsa_flags", &self.dsa_flags, 0x58e_000028af_c0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("dsa_flags", &self.dsa_flags, 1422, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -27649,30 +27897,34 @@ impl rt::typed::Fields for TgppS7aS7dResetRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("user_id", &self.user_id, 0x5a4_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
-        v.opt("subscription_data", &self.subscription_data, 0x578_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("user_id", &self.user_id, 1444, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.opt("subscription_data", &self.subscription_data, 1400, 10415, 192);
         v.opt(
             "subscription_data_deletion",
             &self.subscription_data_deletion,
-            0x695_000028af_c0,
+            1685,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -27975,23 +28227,25 @@ impl rt::typed::Fields for TgppS7aS7dResetAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

@@ -677,35 +677,41 @@ impl Eq for Non3gppUserData {}
 impl rt::typed::Fields for Non3gppUserData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("non_3gpp_ip_access", &self.non_3gpp_ip_access, 0x5dd_000028af_c0);
-        v.opt("non_3gpp_ip_access_apn", &self.non_3gpp_ip_access_apn, 0x5de_000028af_c0);
-        v.all("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("ambr", &self.ambr, 0x59b_000028af_c0);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("non_3gpp_ip_access", &self.non_3gpp_ip_access, 1501, 10415, 192);
+        v.opt("non_3gpp_ip_access_apn", &self.non_3gpp_ip_access_apn, 1502, 10415, 192);
+        v.all("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.all("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
         v.opt(
             "twan_default_apn_context_id",
             &self.twan_default_apn_context_id,
-            0x5e8_000028af_c0,
+            1512,
+            10415,
+            192,
         );
-        v.all("twan_access_info", &self.twan_access_info, 0x5e6_000028af_c0);
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
-        v.opt("emergency_info", &self.emergency_info, 0x697_000028af_c0);
-        v.opt("erp_authorization", &self.erp_authorization, 0x605_000028af_c0);
+        v.all("twan_access_info", &self.twan_access_info, 1510, 10415, 192);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt("erp_authorization", &self.erp_authorization, 1541, 10415, 192);
         v.opt(
             "core_network_restrictions",
             &self.core_network_restrictions,
-            0x6a8_000028af_c0,
+            1704,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -963,8 +969,8 @@ impl Eq for TraceInfo {}
 impl rt::typed::Fields for TraceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("trace_data", &self.trace_data, 0x5b2_000028af_c0);
-        v.opt("trace_reference", &self.trace_reference, 0x5b3_000028af_c0);
+        v.opt("trace_data", &self.trace_data, 1458, 10415, 192);
+        v.opt("trace_reference", &self.trace_reference, 1459, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1126,8 +1132,8 @@ impl Eq for WlanIdentifier {}
 impl rt::typed::Fields for WlanIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ssid", &self.ssid, 0x5f4_000028af_c0);
-        v.opt("hessid", &self.hessid, 0x5f5_000028af_c0);
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("hessid", &self.hessid, 1525, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1241,9 +1247,11 @@ impl rt::typed::Fields for TwanAccessInfo {
         v.opt(
             "access_authorization_flags",
             &self.access_authorization_flags,
-            0x5e7_000028af_c0,
+            1511,
+            10415,
+            192,
         );
-        v.opt("wlan_identifier", &self.wlan_identifier, 0x5e5_000028af_c0);
+        v.opt("wlan_identifier", &self.wlan_identifier, 1509, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1386,12 +1394,12 @@ impl Eq for AccessNetworkInfo {}
 impl rt::typed::Fields for AccessNetworkInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ssid", &self.ssid, 0x5f4_000028af_c0);
-        v.opt("bssid", &self.bssid, 0xa9c_000028af_c0);
-        v.opt("location_information", &self.location_information, 0x7f_00000000_40);
-        v.opt("location_data", &self.location_data, 0x80_00000000_40);
-        v.opt("operator_name", &self.operator_name, 0x7e_00000000_40);
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt("location_information", &self.location_information, 127, 0, 64);
+        v.opt("location_data", &self.location_data, 128, 0, 64);
+        v.opt("operator_name", &self.operator_name, 126, 0, 64);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1545,18 +1553,14 @@ impl Eq for TwanConnectivityParameters {}
 impl rt::typed::Fields for TwanConnectivityParameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("connectivity_flags", &self.connectivity_flags, 0x5f9_000028af_c0);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("pdn_type", &self.pdn_type, 0x5b0_000028af_c0);
-        v.all(
-            "served_party_ip_address",
-            &self.served_party_ip_address,
-            0x350_000028af_c0,
-        );
-        v.opt("twan_pco", &self.twan_pco, 0x5fa_000028af_c0);
-        v.opt("twag_up_address", &self.twag_up_address, 0x5fc_000028af_c0);
-        v.opt("twan_s2a_failure_cause", &self.twan_s2a_failure_cause, 0x5fd_000028af_c0);
-        v.opt("sm_back_off_timer", &self.sm_back_off_timer, 0x5fe_000028af_c0);
+        v.opt("connectivity_flags", &self.connectivity_flags, 1529, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("pdn_type", &self.pdn_type, 1456, 10415, 192);
+        v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.opt("twan_pco", &self.twan_pco, 1530, 10415, 192);
+        v.opt("twag_up_address", &self.twag_up_address, 1532, 10415, 192);
+        v.opt("twan_s2a_failure_cause", &self.twan_s2a_failure_cause, 1533, 10415, 192);
+        v.opt("sm_back_off_timer", &self.sm_back_off_timer, 1534, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1828,43 +1832,47 @@ impl rt::typed::Fields for TgppStaDiameterEapRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("eap_payload", &self.eap_payload, 0x1ce_00000000_00);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("calling_station_id", &self.calling_station_id, 0x1f_00000000_40);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("anid", &self.anid, 0x5e0_000028af_c0);
-        v.opt("full_network_name", &self.full_network_name, 0x5ec_000028af_c0);
-        v.opt("short_network_name", &self.short_network_name, 0x5ed_000028af_c0);
-        v.opt("qos_capability", &self.qos_capability, 0x242_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("calling_station_id", &self.calling_station_id, 31, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("anid", &self.anid, 1504, 10415, 192);
+        v.opt("full_network_name", &self.full_network_name, 1516, 10415, 192);
+        v.opt("short_network_name", &self.short_network_name, 1517, 10415, 192);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 0x5ee_000028af_c0);
-        v.opt("wlan_identifier", &self.wlan_identifier, 0x5e5_000028af_c0);
-        v.opt("der_flags", &self.der_flags, 0x5f0_000028af_c0);
-        v.opt("twan_connection_mode", &self.twan_connection_mode, 0x5f7_000028af_c0);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 1518, 10415, 192);
+        v.opt("wlan_identifier", &self.wlan_identifier, 1509, 10415, 192);
+        v.opt("der_flags", &self.der_flags, 1520, 10415, 192);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
         v.opt(
             "twan_connectivity_parameters",
             &self.twan_connectivity_parameters,
-            0x5f8_000028af_c0,
+            1528,
+            10415,
+            192,
         );
-        v.all("twag_cp_address", &self.twag_cp_address, 0x5fb_000028af_c0);
-        v.opt("erp_rk_request", &self.erp_rk_request, 0x26a_00000000_00);
+        v.all("twag_cp_address", &self.twag_cp_address, 1531, 10415, 192);
+        v.opt("erp_rk_request", &self.erp_rk_request, 618, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2337,64 +2345,72 @@ impl rt::typed::Fields for TgppStaDiameterEapAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("eap_payload", &self.eap_payload, 0x1ce_00000000_00);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
-        v.opt("eap_master_session_key", &self.eap_master_session_key, 0x1d0_00000000_00);
-        v.opt("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.all("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 0x1fa_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("ambr", &self.ambr, 0x59b_000028af_c0);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("mip_fa_rk", &self.mip_fa_rk, 0x5e2_000028af_c0);
-        v.opt("mip_fa_rk_spi", &self.mip_fa_rk_spi, 0x5e3_000028af_c0);
-        v.opt("dea_flags", &self.dea_flags, 0x5f1_000028af_c0);
-        v.opt("twan_connection_mode", &self.twan_connection_mode, 0x5f7_000028af_c0);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("mip_fa_rk", &self.mip_fa_rk, 1506, 10415, 192);
+        v.opt("mip_fa_rk_spi", &self.mip_fa_rk_spi, 1507, 10415, 192);
+        v.opt("dea_flags", &self.dea_flags, 1521, 10415, 192);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
         v.opt(
             "twan_connectivity_parameters",
             &self.twan_connectivity_parameters,
-            0x5f8_000028af_c0,
+            1528,
+            10415,
+            192,
         );
-        v.opt("wlcp_key", &self.wlcp_key, 0x5ff_000028af_c0);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
-        v.opt("emergency_services", &self.emergency_services, 0x602_000028af_c0);
-        v.opt("emergency_info", &self.emergency_info, 0x697_000028af_c0);
-        v.opt("key", &self.key, 0x245_00000000_00);
-        v.opt("erp_realm", &self.erp_realm, 0x26b_00000000_00);
+        v.opt("wlcp_key", &self.wlcp_key, 1535, 10415, 192);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
+        v.opt("key", &self.key, 581, 0, 0);
+        v.opt("erp_realm", &self.erp_realm, 619, 0, 0);
         v.opt(
             "imei_check_in_vplmn_result",
             &self.imei_check_in_vplmn_result,
-            0x604_000028af_c0,
+            1540,
+            10415,
+            192,
         );
         v.opt(
             "high_priority_access_info",
             &self.high_priority_access_info,
-            0x606_000028af_80,
+            1542,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2877,30 +2893,34 @@ impl rt::typed::Fields for TgppStaAaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("twan_connection_mode", &self.twan_connection_mode, 0x5f7_000028af_c0);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
         v.opt(
             "twan_connectivity_parameters",
             &self.twan_connectivity_parameters,
-            0x5f8_000028af_c0,
+            1528,
+            10415,
+            192,
         );
-        v.all("twag_cp_address", &self.twag_cp_address, 0x5fb_000028af_c0);
+        v.all("twag_cp_address", &self.twag_cp_address, 1531, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3236,37 +3256,41 @@ impl rt::typed::Fields for TgppStaAaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.all("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
-        v.opt("ambr", &self.ambr, 0x59b_000028af_c0);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("twan_connection_mode", &self.twan_connection_mode, 0x5f7_000028af_c0);
+        v.opt("ambr", &self.ambr, 1435, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("twan_connection_mode", &self.twan_connection_mode, 1527, 10415, 192);
         v.opt(
             "twan_connectivity_parameters",
             &self.twan_connectivity_parameters,
-            0x5f8_000028af_c0,
+            1528,
+            10415,
+            192,
         );
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3628,15 +3652,15 @@ impl rt::typed::Fields for TgppStaSessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3852,12 +3876,12 @@ impl rt::typed::Fields for TgppStaSessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4112,15 +4136,15 @@ impl rt::typed::Fields for TgppStaAbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4336,12 +4360,12 @@ impl rt::typed::Fields for TgppStaAbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4599,15 +4623,15 @@ impl rt::typed::Fields for TgppStaReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4837,12 +4861,12 @@ impl rt::typed::Fields for TgppStaReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5144,33 +5168,37 @@ impl rt::typed::Fields for TgppSwmDiameterEapRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("eap_payload", &self.eap_payload, 0x1ce_00000000_00);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("qos_capability", &self.qos_capability, 0x242_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 0x5ee_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
+        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 1518, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
         v.opt(
             "high_priority_access_info",
             &self.high_priority_access_info,
-            0x606_000028af_80,
+            1542,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5543,37 +5571,39 @@ impl rt::typed::Fields for TgppSwmDiameterEapAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("eap_payload", &self.eap_payload, 0x1ce_00000000_00);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("acct_interim_interval", &self.acct_interim_interval, 0x55_00000000_40);
-        v.opt("eap_master_session_key", &self.eap_master_session_key, 0x1d0_00000000_00);
-        v.opt("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.all("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 0x1fa_00000000_00);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
-        v.opt("emergency_info", &self.emergency_info, 0x697_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("acct_interim_interval", &self.acct_interim_interval, 85, 0, 64);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
         v.opt(
             "core_network_restrictions",
             &self.core_network_restrictions,
-            0x6a8_000028af_c0,
+            1704,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5981,20 +6011,20 @@ impl rt::typed::Fields for TgppSwmAaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("aar_flags", &self.aar_flags, 0x603_000028af_c0);
-        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("emergency_services", &self.emergency_services, 0x602_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("aar_flags", &self.aar_flags, 1539, 10415, 192);
+        v.opt("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6305,30 +6335,32 @@ impl rt::typed::Fields for TgppSwmAaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 0x593_000028af_c0);
-        v.all("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("ue_usage_type", &self.ue_usage_type, 0x690_000028af_80);
-        v.opt("emergency_info", &self.emergency_info, 0x697_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("apn_oi_replacement", &self.apn_oi_replacement, 1427, 10415, 192);
+        v.all("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("ue_usage_type", &self.ue_usage_type, 1680, 10415, 128);
+        v.opt("emergency_info", &self.emergency_info, 1687, 10415, 192);
         v.opt(
             "core_network_restrictions",
             &self.core_network_restrictions,
-            0x6a8_000028af_c0,
+            1704,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -6683,15 +6715,15 @@ impl rt::typed::Fields for TgppSwmSessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6907,12 +6939,12 @@ impl rt::typed::Fields for TgppSwmSessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7167,15 +7199,15 @@ impl rt::typed::Fields for TgppSwmAbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7391,12 +7423,12 @@ impl rt::typed::Fields for TgppSwmAbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7654,15 +7686,15 @@ impl rt::typed::Fields for TgppSwmReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7892,12 +7924,12 @@ impl rt::typed::Fields for TgppSwmReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8205,43 +8237,45 @@ impl rt::typed::Fields for MultimediaAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.opt("anid", &self.anid, 0x5e0_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.opt("anid", &self.anid, 1504, 10415, 192);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.one(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.one("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
         v.one(
             "tgpp_sip_number_auth_items",
             &self.tgpp_sip_number_auth_items,
-            0x25f_000028af_c0,
+            607,
+            10415,
+            192,
         );
-        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 0x5ee_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("aaa_failure_indication", &self.aaa_failure_indication, 1518, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8632,37 +8666,37 @@ impl rt::typed::Fields for MultimediaAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
         v.opt(
             "tgpp_sip_number_auth_items",
             &self.tgpp_sip_number_auth_items,
-            0x25f_000028af_c0,
+            607,
+            10415,
+            192,
         );
-        v.all(
-            "tgpp_sip_auth_data_item",
-            &self.tgpp_sip_auth_data_item,
-            0x264_000028af_c0,
-        );
-        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 0x13e_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("tgpp_sip_auth_data_item", &self.tgpp_sip_auth_data_item, 612, 10415, 192);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9089,35 +9123,39 @@ impl rt::typed::Fields for ServerAssignmentRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("context_identifier", &self.context_identifier, 0x58f_000028af_c0);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("context_identifier", &self.context_identifier, 1423, 10415, 192);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("server_assignment_type", &self.server_assignment_type, 0x266_000028af_c0);
-        v.all("active_apn", &self.active_apn, 0x64c_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("emergency_services", &self.emergency_services, 0x602_000028af_c0);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("server_assignment_type", &self.server_assignment_type, 614, 10415, 192);
+        v.all("active_apn", &self.active_apn, 1612, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9493,28 +9531,30 @@ impl rt::typed::Fields for ServerAssignmentAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("non_3gpp_user_data", &self.non_3gpp_user_data, 0x5dc_000028af_80);
-        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 0x13e_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("non_3gpp_user_data", &self.non_3gpp_user_data, 1500, 10415, 128);
+        v.opt("tgpp_aaa_server_name", &self.tgpp_aaa_server_name, 318, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9891,23 +9931,25 @@ impl rt::typed::Fields for RegistrationTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("deregistration_reason", &self.deregistration_reason, 0x267_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.one("deregistration_reason", &self.deregistration_reason, 615, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10223,22 +10265,24 @@ impl rt::typed::Fields for RegistrationTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10594,24 +10638,26 @@ impl rt::typed::Fields for PushProfileRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("non_3gpp_user_data", &self.non_3gpp_user_data, 0x5dc_000028af_80);
-        v.opt("ppr_flags", &self.ppr_flags, 0x5e4_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.opt("non_3gpp_user_data", &self.non_3gpp_user_data, 1500, 10415, 128);
+        v.opt("ppr_flags", &self.ppr_flags, 1508, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10922,24 +10968,26 @@ impl rt::typed::Fields for PushProfileAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("access_network_info", &self.access_network_info, 0x5f6_000028af_c0);
-        v.opt("local_time_zone", &self.local_time_zone, 0x671_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("access_network_info", &self.access_network_info, 1526, 10415, 192);
+        v.opt("local_time_zone", &self.local_time_zone, 1649, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11319,28 +11367,30 @@ impl rt::typed::Fields for TgppS6bDiameterEapRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("eap_payload", &self.eap_payload, 0x1ce_00000000_00);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("rat_type", &self.rat_type, 0x408_000028af_80);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("qos_capability", &self.qos_capability, 0x242_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rat_type", &self.rat_type, 1032, 10415, 128);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("der_s6b_flags", &self.der_s6b_flags, 0x5f3_000028af_c0);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("der_s6b_flags", &self.der_s6b_flags, 1523, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11674,29 +11724,29 @@ impl rt::typed::Fields for TgppS6bDiameterEapAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("eap_payload", &self.eap_payload, 0x1ce_00000000_00);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("eap_master_session_key", &self.eap_master_session_key, 0x1d0_00000000_00);
-        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 0x1fa_00000000_00);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
-        v.opt("qos_resources", &self.qos_resources, 0x1fc_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("eap_payload", &self.eap_payload, 462, 0, 0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12089,29 +12139,31 @@ impl rt::typed::Fields for TgppS6bAaRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
         v.opt(
             "visited_network_identifier",
             &self.visited_network_identifier,
-            0x258_000028af_c0,
+            600,
+            10415,
+            192,
         );
-        v.opt("qos_capability", &self.qos_capability, 0x242_00000000_40);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("origination_time_stamp", &self.origination_time_stamp, 0x600_000028af_c0);
-        v.opt("maximum_wait_time", &self.maximum_wait_time, 0x601_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("emergency_services", &self.emergency_services, 0x602_000028af_c0);
+        v.opt("qos_capability", &self.qos_capability, 578, 0, 64);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("origination_time_stamp", &self.origination_time_stamp, 1536, 10415, 192);
+        v.opt("maximum_wait_time", &self.maximum_wait_time, 1537, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("emergency_services", &self.emergency_services, 1538, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12446,28 +12498,28 @@ impl rt::typed::Fields for TgppS6bAaAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_request_type", &self.auth_request_type, 0x112_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 0x1fa_00000000_00);
-        v.opt("mip6_agent_info", &self.mip6_agent_info, 0x1e6_00000000_40);
-        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 0x7c_00000000_40);
-        v.opt("session_timeout", &self.session_timeout, 0x1b_00000000_40);
-        v.opt("apn_configuration", &self.apn_configuration, 0x596_000028af_c0);
-        v.opt("qos_resources", &self.qos_resources, 0x1fc_00000000_40);
-        v.opt("an_trusted", &self.an_trusted, 0x5df_000028af_c0);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("trace_info", &self.trace_info, 0x5e1_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_request_type", &self.auth_request_type, 274, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("mobile_node_identifier", &self.mobile_node_identifier, 506, 0, 0);
+        v.opt("mip6_agent_info", &self.mip6_agent_info, 486, 0, 64);
+        v.opt("mip6_feature_vector", &self.mip6_feature_vector, 124, 0, 64);
+        v.opt("session_timeout", &self.session_timeout, 27, 0, 64);
+        v.opt("apn_configuration", &self.apn_configuration, 1430, 10415, 192);
+        v.opt("qos_resources", &self.qos_resources, 508, 0, 64);
+        v.opt("an_trusted", &self.an_trusted, 1503, 10415, 192);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("trace_info", &self.trace_info, 1505, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12819,16 +12871,16 @@ impl rt::typed::Fields for TgppS6bSessionTerminationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13060,15 +13112,15 @@ impl rt::typed::Fields for TgppS6bSessionTerminationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13333,15 +13385,15 @@ impl rt::typed::Fields for TgppS6bAbortSessionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("auth_session_state", &self.auth_session_state, 277, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13557,12 +13609,12 @@ impl rt::typed::Fields for TgppS6bAbortSessionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13828,20 +13880,22 @@ impl rt::typed::Fields for TgppS6bReAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("re_auth_request_type", &self.re_auth_request_type, 0x11d_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("rar_flags", &self.rar_flags, 0x5f2_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("re_auth_request_type", &self.re_auth_request_type, 285, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("rar_flags", &self.rar_flags, 1522, 10415, 192);
         v.opt(
             "trust_relationship_update",
             &self.trust_relationship_update,
-            0x5eb_000028af_80,
+            1515,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14085,12 +14139,12 @@ impl rt::typed::Fields for TgppS6bReAuthAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -872,9 +872,9 @@ impl Eq for UserIdentity {}
 impl rt::typed::Fields for UserIdentity {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("public_identity", &self.public_identity, 0x259_000028af_c0);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
+        v.opt("public_identity", &self.public_identity, 601, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -998,8 +998,8 @@ impl Eq for RepositoryDataId {}
 impl rt::typed::Fields for RepositoryDataId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("service_indication", &self.service_indication, 0x2c0_000028af_c0);
-        v.one("sequence_number", &self.sequence_number, 0x2cc_000028af_80);
+        v.one("service_indication", &self.service_indication, 704, 10415, 192);
+        v.one("sequence_number", &self.sequence_number, 716, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1143,8 +1143,8 @@ impl Eq for CallReferenceInfo {}
 impl rt::typed::Fields for CallReferenceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("call_reference_number", &self.call_reference_number, 0x2d1_000028af_80);
-        v.one("as_number", &self.as_number, 0x2d2_000028af_80);
+        v.one("call_reference_number", &self.call_reference_number, 721, 10415, 128);
+        v.one("as_number", &self.as_number, 722, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1404,53 +1404,55 @@ impl rt::typed::Fields for UserDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("user_identity", &self.user_identity, 0x2bc_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.opt("server_name", &self.server_name, 0x25a_000028af_c0);
-        v.all("service_indication", &self.service_indication, 0x2c0_000028af_c0);
-        v.all("data_reference", &self.data_reference, 0x2bf_000028af_c0);
-        v.all("identity_set", &self.identity_set, 0x2c4_000028af_80);
-        v.opt("requested_domain", &self.requested_domain, 0x2c2_000028af_c0);
-        v.opt("current_location", &self.current_location, 0x2c3_000028af_c0);
-        v.all("dsai_tag", &self.dsai_tag, 0x2c7_000028af_80);
-        v.opt("session_priority", &self.session_priority, 0x28a_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("requested_nodes", &self.requested_nodes, 0x2c9_000028af_80);
-        v.opt(
-            "serving_node_indication",
-            &self.serving_node_indication,
-            0x2ca_000028af_80,
-        );
-        v.opt("pre_paging_supported", &self.pre_paging_supported, 0x2cd_000028af_80);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.all("service_indication", &self.service_indication, 704, 10415, 192);
+        v.all("data_reference", &self.data_reference, 703, 10415, 192);
+        v.all("identity_set", &self.identity_set, 708, 10415, 128);
+        v.opt("requested_domain", &self.requested_domain, 706, 10415, 192);
+        v.opt("current_location", &self.current_location, 707, 10415, 192);
+        v.all("dsai_tag", &self.dsai_tag, 711, 10415, 128);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("requested_nodes", &self.requested_nodes, 713, 10415, 128);
+        v.opt("serving_node_indication", &self.serving_node_indication, 714, 10415, 128);
+        v.opt("pre_paging_supported", &self.pre_paging_supported, 717, 10415, 128);
         v.opt(
             "local_time_zone_indication",
             &self.local_time_zone_indication,
-            0x2ce_000028af_80,
+            718,
+            10415,
+            128,
         );
-        v.opt("udr_flags", &self.udr_flags, 0x2cf_000028af_80);
-        v.opt("call_reference_info", &self.call_reference_info, 0x2d0_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.opt("udr_flags", &self.udr_flags, 719, 10415, 128);
+        v.opt("call_reference_info", &self.call_reference_info, 720, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1887,33 +1889,37 @@ impl rt::typed::Fields for UserDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.opt("sh_user_data", &self.sh_user_data, 0x2be_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2308,33 +2314,37 @@ impl rt::typed::Fields for ProfileUpdateRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("user_identity", &self.user_identity, 0x2bc_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("data_reference", &self.data_reference, 0x2bf_000028af_c0);
-        v.one("sh_user_data", &self.sh_user_data, 0x2be_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("data_reference", &self.data_reference, 703, 10415, 192);
+        v.one("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2709,34 +2719,38 @@ impl rt::typed::Fields for ProfileUpdateAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.opt("repository_data_id", &self.repository_data_id, 0x2cb_000028af_80);
-        v.opt("data_reference", &self.data_reference, 0x2bf_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("repository_data_id", &self.repository_data_id, 715, 10415, 128);
+        v.opt("data_reference", &self.data_reference, 703, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3166,40 +3180,44 @@ impl rt::typed::Fields for SubscribeNotificationsRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("user_identity", &self.user_identity, 0x2bc_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.all("service_indication", &self.service_indication, 0x2c0_000028af_c0);
-        v.opt("send_data_indication", &self.send_data_indication, 0x2c6_000028af_80);
-        v.opt("server_name", &self.server_name, 0x25a_000028af_c0);
-        v.one("subs_req_type", &self.subs_req_type, 0x2c1_000028af_c0);
-        v.all("data_reference", &self.data_reference, 0x2bf_000028af_c0);
-        v.all("identity_set", &self.identity_set, 0x2c4_000028af_80);
-        v.opt("expiry_time", &self.expiry_time, 0x2c5_000028af_80);
-        v.all("dsai_tag", &self.dsai_tag, 0x2c7_000028af_80);
-        v.opt("one_time_notification", &self.one_time_notification, 0x2c8_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.all("service_indication", &self.service_indication, 704, 10415, 192);
+        v.opt("send_data_indication", &self.send_data_indication, 710, 10415, 128);
+        v.opt("server_name", &self.server_name, 602, 10415, 192);
+        v.one("subs_req_type", &self.subs_req_type, 705, 10415, 192);
+        v.all("data_reference", &self.data_reference, 703, 10415, 192);
+        v.all("identity_set", &self.identity_set, 708, 10415, 128);
+        v.opt("expiry_time", &self.expiry_time, 709, 10415, 128);
+        v.all("dsai_tag", &self.dsai_tag, 711, 10415, 128);
+        v.opt("one_time_notification", &self.one_time_notification, 712, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3623,34 +3641,38 @@ impl rt::typed::Fields for SubscribeNotificationsAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("sh_user_data", &self.sh_user_data, 0x2be_000028af_c0);
-        v.opt("expiry_time", &self.expiry_time, 0x2c5_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("sh_user_data", &self.sh_user_data, 702, 10415, 192);
+        v.opt("expiry_time", &self.expiry_time, 709, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4041,31 +4063,35 @@ impl rt::typed::Fields for PushNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("user_identity", &self.user_identity, 0x2bc_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
         v.opt(
             "wildcarded_public_identity",
             &self.wildcarded_public_identity,
-            0x27a_000028af_80,
+            634,
+            10415,
+            128,
         );
-        v.opt("wildcarded_impu", &self.wildcarded_impu, 0x27c_000028af_80);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.one("sh_user_data", &self.sh_user_data, 0x2be_000028af_c0);
+        v.opt("wildcarded_impu", &self.wildcarded_impu, 636, 10415, 128);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.one("sh_user_data", &self.sh_user_data, 702, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4394,23 +4420,25 @@ impl rt::typed::Fields for PushNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.one(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

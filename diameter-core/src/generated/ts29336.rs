@@ -706,13 +706,15 @@ impl Eq for UserIdentifier {}
 impl rt::typed::Fields for UserIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.opt(
             "type_of_external_identifier",
             &self.type_of_external_identifier,
-            0xc60_000028af_c0,
+            3168,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -899,11 +901,13 @@ impl Eq for ServiceParameters {}
 impl rt::typed::Fields for ServiceParameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("t4_parameters", &self.t4_parameters, 0xc22_000028af_c0);
+        v.opt("t4_parameters", &self.t4_parameters, 3106, 10415, 192);
         v.opt(
             "application_port_identifier",
             &self.application_port_identifier,
-            0xbc2_000028af_c0,
+            3010,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1024,8 +1028,8 @@ impl Eq for T4Parameters {}
 impl rt::typed::Fields for T4Parameters {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("priority_indication", &self.priority_indication, 0xbbe_000028af_c0);
-        v.opt("sm_rp_smea", &self.sm_rp_smea, 0xced_000028af_c0);
+        v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
+        v.opt("sm_rp_smea", &self.sm_rp_smea, 3309, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1136,7 +1140,7 @@ impl Eq for ServiceData {}
 impl rt::typed::Fields for ServiceData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("t4_data", &self.t4_data, 0xc24_000028af_c0);
+        v.opt("t4_data", &self.t4_data, 3108, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1256,12 +1260,14 @@ impl Eq for T4Data {}
 impl rt::typed::Fields for T4Data {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("hss_cause", &self.hss_cause, 0xc25_000028af_c0);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
+        v.opt("hss_cause", &self.hss_cause, 3109, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.all(
             "additional_serving_node",
             &self.additional_serving_node,
-            0x966_000028af_c0,
+            2406,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1442,25 +1448,31 @@ impl Eq for AeseCommunicationPattern {}
 impl rt::typed::Fields for AeseCommunicationPattern {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.one("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
         v.all(
             "scef_reference_id_for_deletion",
             &self.scef_reference_id_for_deletion,
-            0xc36_000028af_c0,
+            3126,
+            10415,
+            192,
         );
         v.all(
             "scef_reference_id_for_deletion_ext",
             &self.scef_reference_id_for_deletion_ext,
-            0xc73_000028af_c0,
+            3187,
+            10415,
+            192,
         );
         v.all(
             "communication_pattern_set",
             &self.communication_pattern_set,
-            0xc2a_000028af_c0,
+            3114,
+            10415,
+            192,
         );
-        v.opt("mtc_provider_info", &self.mtc_provider_info, 0xc6a_000028af_c0);
+        v.opt("mtc_provider_info", &self.mtc_provider_info, 3178, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1741,27 +1753,35 @@ impl rt::typed::Fields for CommunicationPatternSet {
         v.opt(
             "periodic_communication_indicator",
             &self.periodic_communication_indicator,
-            0xc2b_000028af_c0,
+            3115,
+            10415,
+            192,
         );
         v.opt(
             "communication_duration_time",
             &self.communication_duration_time,
-            0xc2c_000028af_c0,
+            3116,
+            10415,
+            192,
         );
-        v.opt("periodic_time", &self.periodic_time, 0xc2d_000028af_c0);
+        v.opt("periodic_time", &self.periodic_time, 3117, 10415, 192);
         v.all(
             "scheduled_communication_time",
             &self.scheduled_communication_time,
-            0xc2e_000028af_c0,
+            3118,
+            10415,
+            192,
         );
-        v.opt("stationary_indication", &self.stationary_indication, 0xc2f_000028af_c0);
+        v.opt("stationary_indication", &self.stationary_indication, 3119, 10415, 192);
         v.opt(
             "reference_id_validity_time",
             &self.reference_id_validity_time,
-            0xc4c_000028af_c0,
+            3148,
+            10415,
+            192,
         );
-        v.opt("traffic_profile", &self.traffic_profile, 0xc6f_000028af_c0);
-        v.opt("battery_indicator", &self.battery_indicator, 0xc71_000028af_c0);
+        v.opt("traffic_profile", &self.traffic_profile, 3183, 10415, 192);
+        v.opt("battery_indicator", &self.battery_indicator, 3185, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2003,9 +2023,9 @@ impl Eq for ScheduledCommunicationTime {}
 impl rt::typed::Fields for ScheduledCommunicationTime {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("day_of_week_mask", &self.day_of_week_mask, 0x233_00000000_40);
-        v.opt("time_of_day_start", &self.time_of_day_start, 0x231_00000000_40);
-        v.opt("time_of_day_end", &self.time_of_day_end, 0x232_00000000_40);
+        v.opt("day_of_week_mask", &self.day_of_week_mask, 563, 0, 64);
+        v.opt("time_of_day_start", &self.time_of_day_start, 561, 0, 64);
+        v.opt("time_of_day_end", &self.time_of_day_end, 562, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2172,10 +2192,10 @@ impl Eq for AeseCommunicationPatternConfigStatus {}
 impl rt::typed::Fields for AeseCommunicationPatternConfigStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.opt("aese_error_report", &self.aese_error_report, 0xc31_000028af_c0);
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("aese_error_report", &self.aese_error_report, 3121, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2316,7 +2336,7 @@ impl Eq for AeseErrorReport {}
 impl rt::typed::Fields for AeseErrorReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("service_result", &self.service_result, 0xc4a_000028af_c0);
+        v.opt("service_result", &self.service_result, 3146, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2545,55 +2565,71 @@ impl Eq for MonitoringEventConfiguration {}
 impl rt::typed::Fields for MonitoringEventConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.one("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.one("monitoring_type", &self.monitoring_type, 0xc37_000028af_c0);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.one("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
         v.all(
             "scef_reference_id_for_deletion",
             &self.scef_reference_id_for_deletion,
-            0xc36_000028af_c0,
+            3126,
+            10415,
+            192,
         );
         v.all(
             "scef_reference_id_for_deletion_ext",
             &self.scef_reference_id_for_deletion_ext,
-            0xc73_000028af_c0,
+            3187,
+            10415,
+            192,
         );
         v.opt(
             "maximum_number_of_reports",
             &self.maximum_number_of_reports,
-            0xc38_000028af_c0,
+            3128,
+            10415,
+            192,
         );
-        v.opt("monitoring_duration", &self.monitoring_duration, 0xc3a_000028af_c0);
-        v.opt("charged_party", &self.charged_party, 0x359_000028af_c0);
-        v.opt("maximum_detection_time", &self.maximum_detection_time, 0xc3b_000028af_c0);
+        v.opt("monitoring_duration", &self.monitoring_duration, 3130, 10415, 192);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.opt("maximum_detection_time", &self.maximum_detection_time, 3131, 10415, 192);
         v.opt(
             "ue_reachability_configuration",
             &self.ue_reachability_configuration,
-            0xc39_000028af_c0,
+            3129,
+            10415,
+            192,
         );
         v.opt(
             "location_information_configuration",
             &self.location_information_configuration,
-            0xc3f_000028af_c0,
+            3135,
+            10415,
+            192,
         );
-        v.opt("association_type", &self.association_type, 0xc42_000028af_c0);
+        v.opt("association_type", &self.association_type, 3138, 10415, 192);
         v.opt(
             "dl_buffering_suggested_packet_count",
             &self.dl_buffering_suggested_packet_count,
-            0x68a_000028af_80,
+            1674,
+            10415,
+            128,
         );
-        v.all("plmn_id_requested", &self.plmn_id_requested, 0xc64_000028af_c0);
-        v.opt("mtc_provider_info", &self.mtc_provider_info, 0xc6a_000028af_c0);
+        v.all("plmn_id_requested", &self.plmn_id_requested, 3172, 10415, 192);
+        v.opt("mtc_provider_info", &self.mtc_provider_info, 3178, 10415, 192);
         v.opt(
             "pdn_connectivity_status_configuration",
             &self.pdn_connectivity_status_configuration,
-            0xc6c_000028af_c0,
+            3180,
+            10415,
+            192,
         );
         v.all(
             "number_of_ue_per_location_configuration",
             &self.number_of_ue_per_location_configuration,
-            0x10d2_000028af_c0,
+            4306,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3012,50 +3048,60 @@ impl Eq for MonitoringEventReport {}
 impl rt::typed::Fields for MonitoringEventReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.opt(
             "reachability_information",
             &self.reachability_information,
-            0xc44_000028af_c0,
+            3140,
+            10415,
+            192,
         );
-        v.opt("reachability_cause", &self.reachability_cause, 0x10e5_000028af_c0);
+        v.opt("reachability_cause", &self.reachability_cause, 4325, 10415, 192);
         v.opt(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
-        v.opt("monitoring_type", &self.monitoring_type, 0xc37_000028af_c0);
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
         v.opt(
             "loss_of_connectivity_reason",
             &self.loss_of_connectivity_reason,
-            0xc5a_000028af_c0,
+            3162,
+            10415,
+            192,
         );
-        v.opt(
-            "idle_status_indication",
-            &self.idle_status_indication,
-            0x10e2_000028af_c0,
-        );
+        v.opt("idle_status_indication", &self.idle_status_indication, 4322, 10415, 192);
         v.opt(
             "maximum_ue_availability_time",
             &self.maximum_ue_availability_time,
-            0xd01_000028af_c0,
+            3329,
+            10415,
+            192,
         );
         v.opt(
             "communication_failure_information",
             &self.communication_failure_information,
-            0x10cc_000028af_c0,
+            4300,
+            10415,
+            192,
         );
         v.all(
             "number_of_ue_per_location_report",
             &self.number_of_ue_per_location_report,
-            0x10d3_000028af_c0,
+            4307,
+            10415,
+            192,
         );
         v.opt(
             "pdn_connectivity_status_report",
             &self.pdn_connectivity_status_report,
-            0xc6d_000028af_c0,
+            3181,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -3377,9 +3423,9 @@ impl Eq for UeReachabilityConfiguration {}
 impl rt::typed::Fields for UeReachabilityConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("reachability_type", &self.reachability_type, 0xc3c_000028af_c0);
-        v.opt("maximum_latency", &self.maximum_latency, 0xc3d_000028af_c0);
-        v.opt("maximum_response_time", &self.maximum_response_time, 0xc3e_000028af_c0);
+        v.opt("reachability_type", &self.reachability_type, 3132, 10415, 192);
+        v.opt("maximum_latency", &self.maximum_latency, 3133, 10415, 192);
+        v.opt("maximum_response_time", &self.maximum_response_time, 3134, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3610,9 +3656,9 @@ impl Eq for LocationInformationConfiguration {}
 impl rt::typed::Fields for LocationInformationConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("monte_location_type", &self.monte_location_type, 0xc40_000028af_c0);
-        v.opt("accuracy", &self.accuracy, 0xc41_000028af_c0);
-        v.opt("periodic_time", &self.periodic_time, 0xc2d_000028af_c0);
+        v.opt("monte_location_type", &self.monte_location_type, 3136, 10415, 192);
+        v.opt("accuracy", &self.accuracy, 3137, 10415, 192);
+        v.opt("periodic_time", &self.periodic_time, 3117, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3839,10 +3885,10 @@ impl Eq for MonitoringEventConfigStatus {}
 impl rt::typed::Fields for MonitoringEventConfigStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("service_report", &self.service_report, 0xc50_000028af_c0);
-        v.one("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.all("service_report", &self.service_report, 3152, 10415, 192);
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4072,9 +4118,11 @@ impl rt::typed::Fields for SupportedServices {
         v.opt(
             "supported_monitoring_events",
             &self.supported_monitoring_events,
-            0xc48_000028af_c0,
+            3144,
+            10415,
+            192,
         );
-        v.opt("node_type", &self.node_type, 0xc51_000028af_c0);
+        v.opt("node_type", &self.node_type, 3153, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4282,8 +4330,8 @@ impl Eq for ServiceResult {}
 impl rt::typed::Fields for ServiceResult {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("vendor_id", &self.vendor_id, 0x10a_00000000_40);
-        v.opt("service_result_code", &self.service_result_code, 0xc4b_000028af_c0);
+        v.opt("vendor_id", &self.vendor_id, 266, 0, 64);
+        v.opt("service_result_code", &self.service_result_code, 3147, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4456,11 +4504,13 @@ impl Eq for NiddAuthorizationRequest {}
 impl rt::typed::Fields for NiddAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.opt(
             "requested_validity_time",
             &self.requested_validity_time,
-            0xc57_000028af_c0,
+            3159,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -4589,10 +4639,10 @@ impl Eq for NiddAuthorizationResponse {}
 impl rt::typed::Fields for NiddAuthorizationResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
-        v.opt("granted_validity_time", &self.granted_validity_time, 0xc58_000028af_c0);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4763,8 +4813,8 @@ impl Eq for ServiceReport {}
 impl rt::typed::Fields for ServiceReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("service_result", &self.service_result, 0xc4a_000028af_c0);
-        v.opt("node_type", &self.node_type, 0xc51_000028af_c0);
+        v.opt("service_result", &self.service_result, 3146, 10415, 192);
+        v.opt("node_type", &self.node_type, 3153, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -4929,8 +4979,8 @@ impl Eq for EnhancedCoverageRestriction {}
 impl rt::typed::Fields for EnhancedCoverageRestriction {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("restricted_plmn_list", &self.restricted_plmn_list, 0xc55_000028af_c0);
-        v.opt("allowed_plmn_list", &self.allowed_plmn_list, 0xc56_000028af_c0);
+        v.opt("restricted_plmn_list", &self.restricted_plmn_list, 3157, 10415, 192);
+        v.opt("allowed_plmn_list", &self.allowed_plmn_list, 3158, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5055,9 +5105,11 @@ impl rt::typed::Fields for EnhancedCoverageRestrictionData {
         v.one(
             "enhanced_coverage_restriction",
             &self.enhanced_coverage_restriction,
-            0xc53_000028af_c0,
+            3155,
+            10415,
+            192,
         );
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5193,7 +5245,7 @@ impl Eq for RestrictedPlmnList {}
 impl rt::typed::Fields for RestrictedPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5307,7 +5359,7 @@ impl Eq for AllowedPlmnList {}
 impl rt::typed::Fields for AllowedPlmnList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.all("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5421,7 +5473,7 @@ impl Eq for NiddAuthorizationUpdate {}
 impl rt::typed::Fields for NiddAuthorizationUpdate {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("apn_validity_time", &self.apn_validity_time, 0xc61_000028af_c0);
+        v.all("apn_validity_time", &self.apn_validity_time, 3169, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5549,13 +5601,15 @@ impl Eq for GroupMonitoringEventReport {}
 impl rt::typed::Fields for GroupMonitoringEventReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.one("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.all(
             "group_monitoring_event_report_item",
             &self.group_monitoring_event_report_item,
-            0xc5e_000028af_c0,
+            3166,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -5735,28 +5789,34 @@ impl Eq for GroupMonitoringEventReportItem {}
 impl rt::typed::Fields for GroupMonitoringEventReportItem {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.opt("roaming_information", &self.roaming_information, 0xc43_000028af_c0);
-        v.opt("imei_change", &self.imei_change, 0xc45_000028af_c0);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("roaming_information", &self.roaming_information, 3139, 10415, 192);
+        v.opt("imei_change", &self.imei_change, 3141, 10415, 192);
         v.opt(
             "reachability_information",
             &self.reachability_information,
-            0xc44_000028af_c0,
+            3140,
+            10415,
+            192,
         );
         v.opt(
             "maximum_ue_availability_time",
             &self.maximum_ue_availability_time,
-            0xd01_000028af_c0,
+            3329,
+            10415,
+            192,
         );
         v.opt(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
-        v.opt("monitoring_type", &self.monitoring_type, 0xc37_000028af_c0);
-        v.opt("service_report", &self.service_report, 0xc50_000028af_c0);
-        v.opt("s6t_hss_cause", &self.s6t_hss_cause, 0xc52_000028af_c0);
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
+        v.opt("service_report", &self.service_report, 3152, 10415, 192);
+        v.opt("s6t_hss_cause", &self.s6t_hss_cause, 3154, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -5925,8 +5985,8 @@ impl Eq for ApnValidityTime {}
 impl rt::typed::Fields for ApnValidityTime {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("granted_validity_time", &self.granted_validity_time, 0xc58_000028af_c0);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.opt("granted_validity_time", &self.granted_validity_time, 3160, 10415, 192);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6076,29 +6136,37 @@ impl Eq for SuggestedNetworkConfiguration {}
 impl rt::typed::Fields for SuggestedNetworkConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.one("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.one("scef_id", &self.scef_id, 3125, 10415, 192);
         v.all(
             "scef_reference_id_for_deletion",
             &self.scef_reference_id_for_deletion,
-            0xc36_000028af_c0,
+            3126,
+            10415,
+            192,
         );
         v.all(
             "scef_reference_id_for_deletion_ext",
             &self.scef_reference_id_for_deletion_ext,
-            0xc73_000028af_c0,
+            3187,
+            10415,
+            192,
         );
         v.opt(
             "subscribed_periodic_rau_tau_timer",
             &self.subscribed_periodic_rau_tau_timer,
-            0x653_000028af_c0,
+            1619,
+            10415,
+            192,
         );
-        v.opt("active_time", &self.active_time, 0x10e4_000028af_c0);
+        v.opt("active_time", &self.active_time, 4324, 10415, 192);
         v.opt(
             "dl_buffering_suggested_packet_count",
             &self.dl_buffering_suggested_packet_count,
-            0x68a_000028af_80,
+            1674,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -6294,10 +6362,10 @@ impl Eq for MonitoringEventReportStatus {}
 impl rt::typed::Fields for MonitoringEventReportStatus {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 0xc72_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.opt("service_report", &self.service_report, 0xc50_000028af_c0);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_reference_id_ext", &self.scef_reference_id_ext, 3186, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("service_report", &self.service_report, 3152, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6426,7 +6494,7 @@ impl Eq for Additionalidentifiers {}
 impl rt::typed::Fields for Additionalidentifiers {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
+        v.all("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6548,9 +6616,9 @@ impl Eq for GroupUserIdentifier {}
 impl rt::typed::Fields for GroupUserIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6708,7 +6776,7 @@ impl Eq for MtcProviderInfo {}
 impl rt::typed::Fields for MtcProviderInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mtc_provider_id", &self.mtc_provider_id, 0xc6b_000028af_c0);
+        v.opt("mtc_provider_id", &self.mtc_provider_id, 3179, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -6905,7 +6973,7 @@ impl Eq for PdnConnectivityStatusConfiguration {}
 impl rt::typed::Fields for PdnConnectivityStatusConfiguration {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.opt("service_selection", &self.service_selection, 493, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7118,23 +7186,23 @@ impl Eq for PdnConnectivityStatusReport {}
 impl rt::typed::Fields for PdnConnectivityStatusReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("service_selection", &self.service_selection, 0x1ed_00000000_40);
+        v.one("service_selection", &self.service_selection, 493, 0, 64);
         v.one(
             "pdn_connectivity_status_type",
             &self.pdn_connectivity_status_type,
-            0xc6e_000028af_c0,
+            3182,
+            10415,
+            192,
         );
-        v.opt("pdn_type", &self.pdn_type, 0x5b0_000028af_c0);
+        v.opt("pdn_type", &self.pdn_type, 1456, 10415, 192);
         v.opt(
             "non_ip_pdn_type_indicator",
             &self.non_ip_pdn_type_indicator,
-            0x691_000028af_c0,
+            1681,
+            10415,
+            192,
         );
-        v.all(
-            "served_party_ip_address",
-            &self.served_party_ip_address,
-            0x350_000028af_c0,
-        );
+        v.all("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -7413,28 +7481,30 @@ impl rt::typed::Fields for SubscriberInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("s6_service_id", &self.s6_service_id, 0xc1f_000028af_c0);
-        v.opt("scs_identity", &self.scs_identity, 0xc20_000028af_c0);
-        v.opt("service_parameters", &self.service_parameters, 0xc21_000028af_c0);
-        v.one("sir_flags", &self.sir_flags, 0xc26_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("s6_service_id", &self.s6_service_id, 3103, 10415, 192);
+        v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
+        v.opt("service_parameters", &self.service_parameters, 3105, 10415, 192);
+        v.one("sir_flags", &self.sir_flags, 3110, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7767,28 +7837,30 @@ impl rt::typed::Fields for SubscriberInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("service_data", &self.service_data, 0xc23_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("service_data", &self.service_data, 3107, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8166,45 +8238,55 @@ impl rt::typed::Fields for ConfigurationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "monitoring_event_configuration",
             &self.monitoring_event_configuration,
-            0xc32_000028af_c0,
+            3122,
+            10415,
+            192,
         );
-        v.opt("cir_flags", &self.cir_flags, 0xc49_000028af_c0);
+        v.opt("cir_flags", &self.cir_flags, 3145, 10415, 192);
         v.all(
             "aese_communication_pattern",
             &self.aese_communication_pattern,
-            0xc29_000028af_c0,
+            3113,
+            10415,
+            192,
         );
         v.opt(
             "enhanced_coverage_restriction",
             &self.enhanced_coverage_restriction,
-            0xc53_000028af_c0,
+            3155,
+            10415,
+            192,
         );
         v.opt(
             "group_reporting_guard_timer",
             &self.group_reporting_guard_timer,
-            0xc5b_000028af_c0,
+            3163,
+            10415,
+            192,
         );
         v.all(
             "suggested_network_configuration",
             &self.suggested_network_configuration,
-            0xc62_000028af_c0,
+            3170,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8576,40 +8658,46 @@ impl rt::typed::Fields for ConfigurationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
         v.all(
             "monitoring_event_report",
             &self.monitoring_event_report,
-            0xc33_000028af_c0,
+            3123,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_config_status",
             &self.monitoring_event_config_status,
-            0xc46_000028af_c0,
+            3142,
+            10415,
+            192,
         );
         v.all(
             "aese_communication_pattern_config_status",
             &self.aese_communication_pattern_config_status,
-            0xc30_000028af_c0,
+            3120,
+            10415,
+            192,
         );
-        v.all("supported_services", &self.supported_services, 0xc47_000028af_c0);
-        v.opt("s6t_hss_cause", &self.s6t_hss_cause, 0xc52_000028af_c0);
-        v.opt("cia_flags", &self.cia_flags, 0xc5c_000028af_c0);
+        v.all("supported_services", &self.supported_services, 3143, 10415, 192);
+        v.opt("s6t_hss_cause", &self.s6t_hss_cause, 3154, 10415, 192);
+        v.opt("cia_flags", &self.cia_flags, 3164, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8996,29 +9084,33 @@ impl rt::typed::Fields for ReportingInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("rir_flags", &self.rir_flags, 0xc5f_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("rir_flags", &self.rir_flags, 3167, 10415, 192);
         v.all(
             "monitoring_event_report",
             &self.monitoring_event_report,
-            0xc33_000028af_c0,
+            3123,
+            10415,
+            192,
         );
         v.all(
             "group_monitoring_event_report",
             &self.group_monitoring_event_report,
-            0xc5d_000028af_c0,
+            3165,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -9326,26 +9418,28 @@ impl rt::typed::Fields for ReportingInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.all(
             "monitoring_event_report_status",
             &self.monitoring_event_report_status,
-            0xc63_000028af_c0,
+            3171,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -9698,31 +9792,35 @@ impl rt::typed::Fields for NiddInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "nidd_authorization_request",
             &self.nidd_authorization_request,
-            0xc4e_000028af_c0,
+            3150,
+            10415,
+            192,
         );
         v.opt(
             "nidd_authorization_update",
             &self.nidd_authorization_update,
-            0xc59_000028af_c0,
+            3161,
+            10415,
+            192,
         );
-        v.opt("nir_flags", &self.nir_flags, 0xc66_000028af_c0);
-        v.all("group_user_identifier", &self.group_user_identifier, 0xc69_000028af_c0);
+        v.opt("nir_flags", &self.nir_flags, 3174, 10415, 192);
+        v.all("group_user_identifier", &self.group_user_identifier, 3177, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -10041,28 +10139,30 @@ impl rt::typed::Fields for NiddInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "nidd_authorization_response",
             &self.nidd_authorization_response,
-            0xc4f_000028af_c0,
+            3151,
+            10415,
+            192,
         );
-        v.opt("nia_flags", &self.nia_flags, 0xc68_000028af_c0);
-        v.all("group_user_identifier", &self.group_user_identifier, 0xc69_000028af_c0);
+        v.opt("nia_flags", &self.nia_flags, 3176, 10415, 192);
+        v.all("group_user_identifier", &self.group_user_identifier, 3177, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

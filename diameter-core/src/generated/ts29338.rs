@@ -534,9 +534,11 @@ impl rt::typed::Fields for SmDeliveryFailureCause {
         v.one(
             "sm_enumerated_delivery_failure_cause",
             &self.sm_enumerated_delivery_failure_cause,
-            0xce8_000028af_c0,
+            3304,
+            10415,
+            192,
         );
-        v.opt("sm_diagnostic_info", &self.sm_diagnostic_info, 0xce9_000028af_c0);
+        v.opt("sm_diagnostic_info", &self.sm_diagnostic_info, 3305, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -690,32 +692,44 @@ impl rt::typed::Fields for SmDeliveryOutcome {
         v.opt(
             "mme_sm_delivery_outcome",
             &self.mme_sm_delivery_outcome,
-            0xcf5_000028af_c0,
+            3317,
+            10415,
+            192,
         );
         v.opt(
             "msc_sm_delivery_outcome",
             &self.msc_sm_delivery_outcome,
-            0xcf6_000028af_c0,
+            3318,
+            10415,
+            192,
         );
         v.opt(
             "sgsn_sm_delivery_outcome",
             &self.sgsn_sm_delivery_outcome,
-            0xcf7_000028af_c0,
+            3319,
+            10415,
+            192,
         );
         v.opt(
             "ip_sm_gw_sm_delivery_outcome",
             &self.ip_sm_gw_sm_delivery_outcome,
-            0xcf8_000028af_c0,
+            3320,
+            10415,
+            192,
         );
         v.opt(
             "smsf_3gpp_sm_delivery_outcome",
             &self.smsf_3gpp_sm_delivery_outcome,
-            0xd08_000028af_c0,
+            3336,
+            10415,
+            192,
         );
         v.opt(
             "smsf_non_3gpp_sm_delivery_outcome",
             &self.smsf_non_3gpp_sm_delivery_outcome,
-            0xd09_000028af_c0,
+            3337,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -884,11 +898,13 @@ impl Eq for MmeSmDeliveryOutcome {}
 impl rt::typed::Fields for MmeSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 0xcf9_000028af_c0);
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1009,11 +1025,13 @@ impl Eq for MscSmDeliveryOutcome {}
 impl rt::typed::Fields for MscSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 0xcf9_000028af_c0);
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1134,11 +1152,13 @@ impl Eq for SgsnSmDeliveryOutcome {}
 impl rt::typed::Fields for SgsnSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 0xcf9_000028af_c0);
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1259,11 +1279,13 @@ impl Eq for IpSmGwSmDeliveryOutcome {}
 impl rt::typed::Fields for IpSmGwSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 0xcf9_000028af_c0);
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1388,9 +1410,9 @@ impl Eq for SmsmiCorrelationId {}
 impl rt::typed::Fields for SmsmiCorrelationId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("hss_id", &self.hss_id, 0xcfd_000028af_80);
-        v.opt("originating_sip_uri", &self.originating_sip_uri, 0xcfe_000028af_80);
-        v.opt("destination_sip_uri", &self.destination_sip_uri, 0xcff_000028af_80);
+        v.opt("hss_id", &self.hss_id, 3325, 10415, 128);
+        v.opt("originating_sip_uri", &self.originating_sip_uri, 3326, 10415, 128);
+        v.opt("destination_sip_uri", &self.destination_sip_uri, 3327, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1514,11 +1536,13 @@ impl Eq for Smsf3gppSmDeliveryOutcome {}
 impl rt::typed::Fields for Smsf3gppSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 0xcf9_000028af_c0);
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1639,11 +1663,13 @@ impl Eq for SmsfNon3gppSmDeliveryOutcome {}
 impl rt::typed::Fields for SmsfNon3gppSmDeliveryOutcome {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 0xcf9_000028af_c0);
+        v.opt("sm_delivery_cause", &self.sm_delivery_cause, 3321, 10415, 192);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1768,9 +1794,9 @@ impl Eq for Smsf3gppAddress {}
 impl rt::typed::Fields for Smsf3gppAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("smsf_3gpp_number", &self.smsf_3gpp_number, 0xd0a_000028af_c0);
-        v.opt("smsf_3gpp_name", &self.smsf_3gpp_name, 0xd0c_000028af_c0);
-        v.opt("smsf_3gpp_realm", &self.smsf_3gpp_realm, 0xd0e_000028af_c0);
+        v.opt("smsf_3gpp_number", &self.smsf_3gpp_number, 3338, 10415, 192);
+        v.opt("smsf_3gpp_name", &self.smsf_3gpp_name, 3340, 10415, 192);
+        v.opt("smsf_3gpp_realm", &self.smsf_3gpp_realm, 3342, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1900,9 +1926,9 @@ impl Eq for SmsfNon3gppAddress {}
 impl rt::typed::Fields for SmsfNon3gppAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("smsf_non_3gpp_number", &self.smsf_non_3gpp_number, 0xd0b_000028af_c0);
-        v.opt("smsf_non_3gpp_name", &self.smsf_non_3gpp_name, 0xd0d_000028af_c0);
-        v.opt("smsf_non_3gpp_realm", &self.smsf_non_3gpp_realm, 0xd0f_000028af_c0);
+        v.opt("smsf_non_3gpp_number", &self.smsf_non_3gpp_number, 3339, 10415, 192);
+        v.opt("smsf_non_3gpp_name", &self.smsf_non_3gpp_name, 3341, 10415, 192);
+        v.opt("smsf_non_3gpp_realm", &self.smsf_non_3gpp_realm, 3343, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2100,34 +2126,38 @@ impl rt::typed::Fields for SendRoutingInfoForSmRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 0xcfc_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("sc_address", &self.sc_address, 0xce4_000028af_c0);
-        v.opt("sm_rp_mti", &self.sm_rp_mti, 0xcec_000028af_c0);
-        v.opt("sm_rp_smea", &self.sm_rp_smea, 0xced_000028af_c0);
-        v.opt("srr_flags", &self.srr_flags, 0xcee_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.opt("sm_rp_mti", &self.sm_rp_mti, 3308, 10415, 192);
+        v.opt("sm_rp_smea", &self.sm_rp_smea, 3309, 10415, 192);
+        v.opt("srr_flags", &self.srr_flags, 3310, 10415, 192);
         v.opt(
             "sm_delivery_not_intended",
             &self.sm_delivery_not_intended,
-            0xcef_000028af_c0,
+            3311,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2485,60 +2515,74 @@ impl rt::typed::Fields for SendRoutingInfoForSmAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
         v.opt(
             "additional_serving_node",
             &self.additional_serving_node,
-            0x966_000028af_c0,
+            2406,
+            10415,
+            192,
         );
-        v.opt("smsf_3gpp_address", &self.smsf_3gpp_address, 0xd10_000028af_c0);
-        v.opt("smsf_non_3gpp_address", &self.smsf_non_3gpp_address, 0xd11_000028af_c0);
-        v.opt("lmsi", &self.lmsi, 0x960_000028af_80);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("mwd_status", &self.mwd_status, 0xcf0_000028af_c0);
+        v.opt("smsf_3gpp_address", &self.smsf_3gpp_address, 3344, 10415, 192);
+        v.opt("smsf_non_3gpp_address", &self.smsf_non_3gpp_address, 3345, 10415, 192);
+        v.opt("lmsi", &self.lmsi, 2400, 10415, 128);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("mwd_status", &self.mwd_status, 3312, 10415, 192);
         v.opt(
             "mme_absent_user_diagnostic_sm",
             &self.mme_absent_user_diagnostic_sm,
-            0xcf1_000028af_c0,
+            3313,
+            10415,
+            192,
         );
         v.opt(
             "msc_absent_user_diagnostic_sm",
             &self.msc_absent_user_diagnostic_sm,
-            0xcf2_000028af_c0,
+            3314,
+            10415,
+            192,
         );
         v.opt(
             "sgsn_absent_user_diagnostic_sm",
             &self.sgsn_absent_user_diagnostic_sm,
-            0xcf3_000028af_c0,
+            3315,
+            10415,
+            192,
         );
         v.opt(
             "smsf_3gpp_absent_user_diagnostic_sm",
             &self.smsf_3gpp_absent_user_diagnostic_sm,
-            0xd06_000028af_c0,
+            3334,
+            10415,
+            192,
         );
         v.opt(
             "smsf_non_3gpp_absent_user_diagnostic_sm",
             &self.smsf_non_3gpp_absent_user_diagnostic_sm,
-            0xd07_000028af_c0,
+            3335,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2968,32 +3012,36 @@ impl rt::typed::Fields for AlertServiceCentreRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("sc_address", &self.sc_address, 0xce4_000028af_c0);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 0xcfc_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
         v.opt(
             "maximum_ue_availability_time",
             &self.maximum_ue_availability_time,
-            0xd01_000028af_c0,
+            3329,
+            10415,
+            192,
         );
-        v.opt("sms_gmsc_alert_event", &self.sms_gmsc_alert_event, 0xd05_000028af_c0);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("sms_gmsc_alert_event", &self.sms_gmsc_alert_event, 3333, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3319,23 +3367,25 @@ impl rt::typed::Fields for AlertServiceCentreAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3689,27 +3739,29 @@ impl rt::typed::Fields for ReportSmDeliveryStatusRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 0xcfc_000028af_80);
-        v.one("sc_address", &self.sc_address, 0xce4_000028af_c0);
-        v.one("sm_delivery_outcome", &self.sm_delivery_outcome, 0xcf4_000028af_c0);
-        v.opt("rdr_flags", &self.rdr_flags, 0xcfb_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.one("sm_delivery_outcome", &self.sm_delivery_outcome, 3316, 10415, 192);
+        v.opt("rdr_flags", &self.rdr_flags, 3323, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4039,24 +4091,26 @@ impl rt::typed::Fields for ReportSmDeliveryStatusAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4415,28 +4469,30 @@ impl rt::typed::Fields for MoForwardShortMessageRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("sc_address", &self.sc_address, 0xce4_000028af_c0);
-        v.opt("ofr_flags", &self.ofr_flags, 0xd00_000028af_80);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.one("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
-        v.one("sm_rp_ui", &self.sm_rp_ui, 0xce5_000028af_c0);
-        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 0xcfc_000028af_80);
-        v.opt("sm_delivery_outcome", &self.sm_delivery_outcome, 0xcf4_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.opt("ofr_flags", &self.ofr_flags, 3328, 10415, 128);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.one("user_identifier", &self.user_identifier, 3102, 10415, 192);
+        v.one("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.opt("sm_delivery_outcome", &self.sm_delivery_outcome, 3316, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4768,29 +4824,33 @@ impl rt::typed::Fields for MoForwardShortMessageAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "sm_delivery_failure_cause",
             &self.sm_delivery_failure_cause,
-            0xce7_000028af_c0,
+            3303,
+            10415,
+            192,
         );
-        v.opt("sm_rp_ui", &self.sm_rp_ui, 0xce5_000028af_c0);
+        v.opt("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5179,37 +5239,41 @@ impl rt::typed::Fields for MtForwardShortMessageRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 0xcfc_000028af_80);
-        v.one("sc_address", &self.sc_address, 0xce4_000028af_c0);
-        v.one("sm_rp_ui", &self.sm_rp_ui, 0xce5_000028af_c0);
-        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 0x66d_000028af_80);
-        v.opt("sgsn_number", &self.sgsn_number, 0x5d1_000028af_c0);
-        v.opt("tfr_flags", &self.tfr_flags, 0xce6_000028af_c0);
-        v.opt("sm_delivery_timer", &self.sm_delivery_timer, 0xcea_000028af_c0);
-        v.opt("sm_delivery_start_time", &self.sm_delivery_start_time, 0xceb_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("smsmi_correlation_id", &self.smsmi_correlation_id, 3324, 10415, 128);
+        v.one("sc_address", &self.sc_address, 3300, 10415, 192);
+        v.one("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
+        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 1645, 10415, 128);
+        v.opt("sgsn_number", &self.sgsn_number, 1489, 10415, 192);
+        v.opt("tfr_flags", &self.tfr_flags, 3302, 10415, 192);
+        v.opt("sm_delivery_timer", &self.sm_delivery_timer, 3306, 10415, 192);
+        v.opt("sm_delivery_start_time", &self.sm_delivery_start_time, 3307, 10415, 192);
         v.opt(
             "maximum_retransmission_time",
             &self.maximum_retransmission_time,
-            0xd02_000028af_c0,
+            3330,
+            10415,
+            192,
         );
-        v.opt("sms_gmsc_address", &self.sms_gmsc_address, 0xd04_000028af_c0);
+        v.opt("sms_gmsc_address", &self.sms_gmsc_address, 3332, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5586,40 +5650,48 @@ impl rt::typed::Fields for MtForwardShortMessageAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "absent_user_diagnostic_sm",
             &self.absent_user_diagnostic_sm,
-            0xcfa_000028af_c0,
+            3322,
+            10415,
+            192,
         );
         v.opt(
             "sm_delivery_failure_cause",
             &self.sm_delivery_failure_cause,
-            0xce7_000028af_c0,
+            3303,
+            10415,
+            192,
         );
-        v.opt("sm_rp_ui", &self.sm_rp_ui, 0xce5_000028af_c0);
+        v.opt("sm_rp_ui", &self.sm_rp_ui, 3301, 10415, 192);
         v.opt(
             "requested_retransmission_time",
             &self.requested_retransmission_time,
-            0xd03_000028af_c0,
+            3331,
+            10415,
+            192,
         );
-        v.opt("user_identifier", &self.user_identifier, 0xc1e_000028af_c0);
+        v.opt("user_identifier", &self.user_identifier, 3102, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

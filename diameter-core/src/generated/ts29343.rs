@@ -124,10 +124,10 @@ impl Eq for MonitorTarget {}
 impl rt::typed::Fields for MonitorTarget {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("target_rpauid", &self.target_rpauid, 0xf04_000028af_80);
-        v.one("pduid", &self.pduid, 0xe14_000028af_80);
-        v.opt("metadata_indicator", &self.metadata_indicator, 0xe1c_000028af_80);
-        v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 0xe18_000028af_80);
+        v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.one("pduid", &self.pduid, 3604, 10415, 128);
+        v.opt("metadata_indicator", &self.metadata_indicator, 3612, 10415, 128);
+        v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 3608, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -280,8 +280,8 @@ impl Eq for ProseCodeSuffixMask {}
 impl rt::typed::Fields for ProseCodeSuffixMask {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("suffix_code", &self.suffix_code, 0xe19_000028af_80);
-        v.all("suffix_mask", &self.suffix_mask, 0xe1a_000028af_80);
+        v.one("suffix_code", &self.suffix_code, 3609, 10415, 128);
+        v.all("suffix_mask", &self.suffix_mask, 3610, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -426,8 +426,8 @@ impl Eq for BannedUserTarget {}
 impl rt::typed::Fields for BannedUserTarget {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("target_rpauid", &self.target_rpauid, 0xf04_000028af_80);
-        v.one("target_pduid", &self.target_pduid, 0xf05_000028af_80);
+        v.one("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.one("target_pduid", &self.target_pduid, 3845, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -647,39 +647,45 @@ impl rt::typed::Fields for ProximityActionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.one("prose_request_type", &self.prose_request_type, 0xe13_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
         v.opt(
             "origin_app_layer_user_id",
             &self.origin_app_layer_user_id,
-            0xe10_000028af_c0,
+            3600,
+            10415,
+            192,
         );
         v.opt(
             "target_app_layer_user_id",
             &self.target_app_layer_user_id,
-            0xe11_000028af_c0,
+            3601,
+            10415,
+            192,
         );
-        v.opt("requesting_epuid", &self.requesting_epuid, 0xee8_000028af_c0);
-        v.opt("prose_function_id", &self.prose_function_id, 0xe12_000028af_c0);
-        v.opt("requesting_rpauid", &self.requesting_rpauid, 0xf03_000028af_80);
-        v.opt("prose_app_id", &self.prose_app_id, 0xee3_000028af_c0);
-        v.opt("application_data", &self.application_data, 0xe15_000028af_80);
+        v.opt("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.opt("prose_function_id", &self.prose_function_id, 3602, 10415, 192);
+        v.opt("requesting_rpauid", &self.requesting_rpauid, 3843, 10415, 128);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt("application_data", &self.application_data, 3605, 10415, 128);
         v.opt(
             "allowed_suffixes_number",
             &self.allowed_suffixes_number,
-            0xe16_000028af_80,
+            3606,
+            10415,
+            128,
         );
-        v.opt("target_rpauid", &self.target_rpauid, 0xf04_000028af_80);
-        v.all("banned_user_target", &self.banned_user_target, 0xe1b_000028af_80);
+        v.opt("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.all("banned_user_target", &self.banned_user_target, 3611, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1088,49 +1094,51 @@ impl rt::typed::Fields for ProximityActionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.one("prose_request_type", &self.prose_request_type, 0xe13_000028af_c0);
-        v.opt("targeted_epuid", &self.targeted_epuid, 0xee9_000028af_c0);
-        v.opt("prose_function_id", &self.prose_function_id, 0xe12_000028af_c0);
-        v.all("pduid", &self.pduid, 0xe14_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
+        v.opt("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.opt("prose_function_id", &self.prose_function_id, 3602, 10415, 192);
+        v.all("pduid", &self.pduid, 3604, 10415, 128);
         v.all(
             "prose_restricted_code_suffix_range",
             &self.prose_restricted_code_suffix_range,
-            0xf07_000028af_80,
+            3847,
+            10415,
+            128,
         );
         v.all(
             "prose_app_code_suffix_range",
             &self.prose_app_code_suffix_range,
-            0xf1b_000028af_80,
+            3867,
+            10415,
+            128,
         );
-        v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 0xe18_000028af_80);
-        v.all("monitor_target", &self.monitor_target, 0xe17_000028af_80);
-        v.all("target_pduid", &self.target_pduid, 0xf05_000028af_80);
+        v.all("prose_code_suffix_mask", &self.prose_code_suffix_mask, 3608, 10415, 128);
+        v.all("monitor_target", &self.monitor_target, 3607, 10415, 128);
+        v.all("target_pduid", &self.target_pduid, 3845, 10415, 128);
         v.opt(
             "prose_application_metadata",
             &self.prose_application_metadata,
-            0xf0d_000028af_c0,
+            3853,
+            10415,
+            192,
         );
-        v.opt("application_data", &self.application_data, 0xe15_000028af_80);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("application_data", &self.application_data, 3605, 10415, 128);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1575,19 +1583,19 @@ impl rt::typed::Fields for ProximityApplicationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.one("prose_request_type", &self.prose_request_type, 0xe13_000028af_c0);
-        v.opt("requesting_rpauid", &self.requesting_rpauid, 0xf03_000028af_80);
-        v.all("banned_user_target", &self.banned_user_target, 0xe1b_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
+        v.opt("requesting_rpauid", &self.requesting_rpauid, 3843, 10415, 128);
+        v.all("banned_user_target", &self.banned_user_target, 3611, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1901,26 +1909,22 @@ impl rt::typed::Fields for ProximityApplicationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.one("prose_request_type", &self.prose_request_type, 0xe13_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.one("prose_request_type", &self.prose_request_type, 3603, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -127,12 +127,14 @@ impl Eq for ProseSubscriptionData {}
 impl rt::typed::Fields for ProseSubscriptionData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("prose_permission", &self.prose_permission, 0xe76_000028af_c0);
-        v.all("prose_allowed_plmn", &self.prose_allowed_plmn, 0xe77_000028af_c0);
+        v.one("prose_permission", &self.prose_permission, 3702, 10415, 192);
+        v.all("prose_allowed_plmn", &self.prose_allowed_plmn, 3703, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -352,13 +354,15 @@ impl Eq for ProseAllowedPlmn {}
 impl rt::typed::Fields for ProseAllowedPlmn {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "authorized_discovery_range",
             &self.authorized_discovery_range,
-            0xe7c_000028af_c0,
+            3708,
+            10415,
+            192,
         );
-        v.opt("prose_direct_allowed", &self.prose_direct_allowed, 0xe78_000028af_c0);
+        v.opt("prose_direct_allowed", &self.prose_direct_allowed, 3704, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -530,17 +534,21 @@ impl Eq for ProseInitialLocationInformation {}
 impl rt::typed::Fields for ProseInitialLocationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mme_name", &self.mme_name, 0x962_000028af_80);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
         v.opt(
             "e_utran_cell_global_identity",
             &self.e_utran_cell_global_identity,
-            0x642_000028af_c0,
+            1602,
+            10415,
+            192,
         );
-        v.opt("tracking_area_identity", &self.tracking_area_identity, 0x643_000028af_c0);
+        v.opt("tracking_area_identity", &self.tracking_area_identity, 1603, 10415, 192);
         v.opt(
             "age_of_location_information",
             &self.age_of_location_information,
-            0x64b_000028af_c0,
+            1611,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -734,24 +742,26 @@ impl rt::typed::Fields for ProseSubscriberInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1060,34 +1070,38 @@ impl rt::typed::Fields for ProseSubscriberInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt(
             "prose_subscription_data",
             &self.prose_subscription_data,
-            0xe75_000028af_c0,
+            3701,
+            10415,
+            192,
         );
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1474,31 +1488,35 @@ impl rt::typed::Fields for UpdateProseSubscriberDataRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "prose_subscription_data",
             &self.prose_subscription_data,
-            0xe75_000028af_c0,
+            3701,
+            10415,
+            192,
         );
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.one("upr_flags", &self.upr_flags, 0xe79_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.one("upr_flags", &self.upr_flags, 3705, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -1822,23 +1840,25 @@ impl rt::typed::Fields for UpdateProseSubscriberDataAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2192,27 +2212,29 @@ impl rt::typed::Fields for ProseNotifyRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("prose_permission", &self.prose_permission, 0xe76_000028af_c0);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.opt("pnr_flags", &self.pnr_flags, 0xe7a_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("prose_permission", &self.prose_permission, 3702, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("pnr_flags", &self.pnr_flags, 3706, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2509,26 +2531,28 @@ impl rt::typed::Fields for ProseNotifyAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -2870,23 +2894,25 @@ impl rt::typed::Fields for ResetRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("user_id", &self.user_id, 0x5a4_000028af_c0);
-        v.all("reset_id", &self.reset_id, 0x686_000028af_80);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("user_id", &self.user_id, 1444, 10415, 192);
+        v.all("reset_id", &self.reset_id, 1670, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3164,23 +3190,25 @@ impl rt::typed::Fields for ResetAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3514,23 +3542,25 @@ impl rt::typed::Fields for ProseInitialLocationInformationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("user_name", &self.user_name, 0x1_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("user_name", &self.user_name, 1, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3819,29 +3849,33 @@ impl rt::typed::Fields for ProseInitialLocationInformationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
         v.opt(
             "prose_initial_location_information",
             &self.prose_initial_location_information,
-            0xe7b_000028af_c0,
+            3707,
+            10415,
+            192,
         );
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

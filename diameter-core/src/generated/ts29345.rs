@@ -444,7 +444,7 @@ impl Eq for AssistanceInfo {}
 impl rt::typed::Fields for AssistanceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("wlan_assistance_info", &self.wlan_assistance_info, 0xeec_000028af_c0);
+        v.opt("wlan_assistance_info", &self.wlan_assistance_info, 3820, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -586,26 +586,32 @@ impl Eq for MatchReport {}
 impl rt::typed::Fields for MatchReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("discovery_type", &self.discovery_type, 0xedc_000028af_c0);
-        v.opt("prose_app_code", &self.prose_app_code, 0xee2_000028af_c0);
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
         v.opt(
             "prose_metadata_index_mask",
             &self.prose_metadata_index_mask,
-            0xeff_000028af_80,
+            3839,
+            10415,
+            128,
         );
-        v.opt("prose_app_id", &self.prose_app_id, 0xee3_000028af_c0);
-        v.opt("prose_validity_timer", &self.prose_validity_timer, 0xee7_000028af_c0);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
         v.opt(
             "prose_match_refresh_timer",
             &self.prose_match_refresh_timer,
-            0xefe_000028af_c0,
+            3838,
+            10415,
+            192,
         );
         v.opt(
             "prose_application_metadata",
             &self.prose_application_metadata,
-            0xf0d_000028af_c0,
+            3853,
+            10415,
+            192,
         );
-        v.opt("pc5_tech", &self.pc5_tech, 0xf1c_000028af_80);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -790,11 +796,11 @@ impl Eq for ProseDiscoveryFilter {}
 impl rt::typed::Fields for ProseDiscoveryFilter {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tgpp_filter_id", &self.tgpp_filter_id, 0xedd_000028af_c0);
-        v.one("prose_app_id", &self.prose_app_id, 0xee3_000028af_c0);
-        v.one("prose_validity_timer", &self.prose_validity_timer, 0xee7_000028af_c0);
-        v.one("prose_app_code", &self.prose_app_code, 0xee2_000028af_c0);
-        v.all("prose_app_mask", &self.prose_app_mask, 0xee4_000028af_c0);
+        v.one("tgpp_filter_id", &self.tgpp_filter_id, 3805, 10415, 192);
+        v.one("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.one("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.one("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
+        v.all("prose_app_mask", &self.prose_app_mask, 3812, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1008,20 +1014,24 @@ impl Eq for WifiP2pAssistanceInfo {}
 impl rt::typed::Fields for WifiP2pAssistanceInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ssid", &self.ssid, 0x5f4_000028af_c0);
-        v.opt("eap_master_session_key", &self.eap_master_session_key, 0x1d0_00000000_00);
-        v.opt("p2p_features", &self.p2p_features, 0xee1_000028af_c0);
-        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 0xeed_000028af_c0);
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("eap_master_session_key", &self.eap_master_session_key, 464, 0, 0);
+        v.opt("p2p_features", &self.p2p_features, 3809, 10415, 192);
+        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
         v.opt(
             "wlan_link_layer_id_list",
             &self.wlan_link_layer_id_list,
-            0xeee_000028af_c0,
+            3822,
+            10415,
+            192,
         );
-        v.opt("operating_channel", &self.operating_channel, 0xee0_000028af_c0);
+        v.opt("operating_channel", &self.operating_channel, 3808, 10415, 192);
         v.opt(
             "assistance_info_validity_timer",
             &self.assistance_info_validity_timer,
-            0xedb_000028af_c0,
+            3803,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1171,7 +1181,9 @@ impl rt::typed::Fields for WlanAssistanceInfo {
         v.opt(
             "wifi_p2p_assistance_info",
             &self.wifi_p2p_assistance_info,
-            0xeeb_000028af_c0,
+            3819,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1284,7 +1296,7 @@ impl Eq for WlanLinkLayerIdList {}
 impl rt::typed::Fields for WlanLinkLayerIdList {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("wlan_link_layer_id", &self.wlan_link_layer_id, 0xeed_000028af_c0);
+        v.all("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1406,9 +1418,9 @@ impl Eq for ProseAppCodeInfo {}
 impl rt::typed::Fields for ProseAppCodeInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("prose_app_code", &self.prose_app_code, 0xee2_000028af_c0);
-        v.one("mic", &self.mic, 0xefc_000028af_c0);
-        v.one("utc_based_counter", &self.utc_based_counter, 0xefd_000028af_c0);
+        v.one("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
+        v.one("mic", &self.mic, 3836, 10415, 192);
+        v.one("utc_based_counter", &self.utc_based_counter, 3837, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1566,10 +1578,12 @@ impl rt::typed::Fields for LocationUpdateTrigger {
         v.one(
             "location_update_event_type",
             &self.location_update_event_type,
-            0xef0_000028af_c0,
+            3824,
+            10415,
+            192,
         );
-        v.opt("change_of_area_type", &self.change_of_area_type, 0xef1_000028af_c0);
-        v.opt("periodic_location_type", &self.periodic_location_type, 0xef5_000028af_c0);
+        v.opt("change_of_area_type", &self.change_of_area_type, 3825, 10415, 192);
+        v.opt("periodic_location_type", &self.periodic_location_type, 3829, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1725,10 +1739,12 @@ impl rt::typed::Fields for ChangeOfAreaType {
         v.one(
             "location_update_event_trigger",
             &self.location_update_event_trigger,
-            0xef2_000028af_c0,
+            3826,
+            10415,
+            192,
         );
-        v.one("report_cardinality", &self.report_cardinality, 0xef3_000028af_c0);
-        v.opt("minimum_interval_time", &self.minimum_interval_time, 0xef4_000028af_c0);
+        v.one("report_cardinality", &self.report_cardinality, 3827, 10415, 192);
+        v.opt("minimum_interval_time", &self.minimum_interval_time, 3828, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1890,12 +1906,16 @@ impl rt::typed::Fields for PeriodicLocationType {
         v.one(
             "location_report_interval_time",
             &self.location_report_interval_time,
-            0xef6_000028af_c0,
+            3830,
+            10415,
+            192,
         );
         v.one(
             "total_number_of_reports",
             &self.total_number_of_reports,
-            0xef7_000028af_c0,
+            3831,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -2106,30 +2126,34 @@ impl Eq for DiscoveryAuthRequest {}
 impl rt::typed::Fields for DiscoveryAuthRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("discovery_type", &self.discovery_type, 0xedc_000028af_c0);
-        v.opt("user_identity", &self.user_identity, 0x2bc_000028af_c0);
-        v.opt("prose_app_id", &self.prose_app_id, 0xee3_000028af_c0);
-        v.opt("prose_app_code", &self.prose_app_code, 0xee2_000028af_c0);
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
+        v.opt("prose_app_code", &self.prose_app_code, 3810, 10415, 192);
         v.opt(
             "prose_app_code_suffix_range",
             &self.prose_app_code_suffix_range,
-            0xf1b_000028af_80,
+            3867,
+            10415,
+            128,
         );
-        v.opt("prose_validity_timer", &self.prose_validity_timer, 0xee7_000028af_c0);
-        v.opt("app_identifier", &self.app_identifier, 0xf00_000028af_80);
-        v.opt("requesting_rpauid", &self.requesting_rpauid, 0xf03_000028af_80);
-        v.opt("target_rpauid", &self.target_rpauid, 0xf04_000028af_80);
-        v.opt("target_pduid", &self.target_pduid, 0xf05_000028af_80);
-        v.opt("prose_restricted_code", &self.prose_restricted_code, 0xf06_000028af_80);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.opt("app_identifier", &self.app_identifier, 3840, 10415, 128);
+        v.opt("requesting_rpauid", &self.requesting_rpauid, 3843, 10415, 128);
+        v.opt("target_rpauid", &self.target_rpauid, 3844, 10415, 128);
+        v.opt("target_pduid", &self.target_pduid, 3845, 10415, 128);
+        v.opt("prose_restricted_code", &self.prose_restricted_code, 3846, 10415, 128);
         v.all(
             "prose_restricted_code_suffix_range",
             &self.prose_restricted_code_suffix_range,
-            0xf07_000028af_80,
+            3847,
+            10415,
+            128,
         );
-        v.opt("banned_rpauid", &self.banned_rpauid, 0xf12_000028af_80);
-        v.opt("banned_pduid", &self.banned_pduid, 0xf13_000028af_80);
-        v.opt("service_result", &self.service_result, 0xc4a_000028af_c0);
-        v.opt("pc5_tech", &self.pc5_tech, 0xf1c_000028af_80);
+        v.opt("banned_rpauid", &self.banned_rpauid, 3858, 10415, 128);
+        v.opt("banned_pduid", &self.banned_pduid, 3859, 10415, 128);
+        v.opt("service_result", &self.service_result, 3146, 10415, 192);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2372,23 +2396,27 @@ impl Eq for DiscoveryAuthResponse {}
 impl rt::typed::Fields for DiscoveryAuthResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("discovery_type", &self.discovery_type, 0xedc_000028af_c0);
-        v.all("prose_discovery_filter", &self.prose_discovery_filter, 0xee5_000028af_c0);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.opt("prose_restricted_code", &self.prose_restricted_code, 0xf06_000028af_80);
-        v.opt("prose_validity_timer", &self.prose_validity_timer, 0xee7_000028af_c0);
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.all("prose_discovery_filter", &self.prose_discovery_filter, 3813, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.opt("prose_restricted_code", &self.prose_restricted_code, 3846, 10415, 128);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
         v.opt(
             "code_sending_security_material",
             &self.code_sending_security_material,
-            0xf15_000028af_80,
+            3861,
+            10415,
+            128,
         );
         v.opt(
             "code_receiving_security_material",
             &self.code_receiving_security_material,
-            0xf14_000028af_80,
+            3860,
+            10415,
+            128,
         );
-        v.opt("duik", &self.duik, 0xf17_000028af_80);
-        v.opt("pc5_tech", &self.pc5_tech, 0xf1c_000028af_80);
+        v.opt("duik", &self.duik, 3863, 10415, 128);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2582,11 +2610,11 @@ impl Eq for MatchRequest {}
 impl rt::typed::Fields for MatchRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("discovery_type", &self.discovery_type, 0xedc_000028af_c0);
-        v.opt("user_identity", &self.user_identity, 0x2bc_000028af_c0);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
-        v.all("prose_app_code_info", &self.prose_app_code_info, 0xefb_000028af_c0);
-        v.opt("pc5_tech", &self.pc5_tech, 0xf1c_000028af_80);
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("user_identity", &self.user_identity, 700, 10415, 192);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
+        v.all("prose_app_code_info", &self.prose_app_code_info, 3835, 10415, 192);
+        v.opt("pc5_tech", &self.pc5_tech, 3868, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2743,9 +2771,9 @@ impl Eq for MatchReportInfo {}
 impl rt::typed::Fields for MatchReportInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("discovery_type", &self.discovery_type, 0xedc_000028af_c0);
-        v.opt("user_identity", &self.user_identity, 0x2bc_000028af_c0);
-        v.all("prose_app_id", &self.prose_app_id, 0xee3_000028af_c0);
+        v.one("discovery_type", &self.discovery_type, 3804, 10415, 192);
+        v.opt("user_identity", &self.user_identity, 700, 10415, 192);
+        v.all("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2883,8 +2911,8 @@ impl Eq for AppIdentifier {}
 impl rt::typed::Fields for AppIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("os_id", &self.os_id, 0xf01_000028af_80);
-        v.one("os_app_id", &self.os_app_id, 0xf02_000028af_80);
+        v.one("os_id", &self.os_id, 3841, 10415, 128);
+        v.one("os_app_id", &self.os_app_id, 3842, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3034,11 +3062,11 @@ impl Eq for CodeReceivingSecurityMaterial {}
 impl rt::typed::Fields for CodeReceivingSecurityMaterial {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("dusk", &self.dusk, 0xf16_000028af_80);
-        v.opt("duik", &self.duik, 0xf17_000028af_80);
-        v.opt("mic_check_indicator", &self.mic_check_indicator, 0xf19_000028af_80);
-        v.opt("duck", &self.duck, 0xf18_000028af_80);
-        v.opt("encrypted_bitmask", &self.encrypted_bitmask, 0xf1a_000028af_80);
+        v.opt("dusk", &self.dusk, 3862, 10415, 128);
+        v.opt("duik", &self.duik, 3863, 10415, 128);
+        v.opt("mic_check_indicator", &self.mic_check_indicator, 3865, 10415, 128);
+        v.opt("duck", &self.duck, 3864, 10415, 128);
+        v.opt("encrypted_bitmask", &self.encrypted_bitmask, 3866, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3174,10 +3202,10 @@ impl Eq for CodeSendingSecurityMaterial {}
 impl rt::typed::Fields for CodeSendingSecurityMaterial {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("dusk", &self.dusk, 0xf16_000028af_80);
-        v.opt("duik", &self.duik, 0xf17_000028af_80);
-        v.opt("duck", &self.duck, 0xf18_000028af_80);
-        v.opt("encrypted_bitmask", &self.encrypted_bitmask, 0xf1a_000028af_80);
+        v.opt("dusk", &self.dusk, 3862, 10415, 128);
+        v.opt("duik", &self.duik, 3863, 10415, 128);
+        v.opt("duck", &self.duck, 3864, 10415, 128);
+        v.opt("encrypted_bitmask", &self.encrypted_bitmask, 3866, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3353,25 +3381,27 @@ impl rt::typed::Fields for ProseAuthorizationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("user_identity", &self.user_identity, 0x2bc_000028af_c0);
-        v.one("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("user_identity", &self.user_identity, 700, 10415, 192);
+        v.one("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -3704,39 +3734,45 @@ impl rt::typed::Fields for ProseAuthorizationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.opt("prose_direct_allowed", &self.prose_direct_allowed, 0xe78_000028af_c0);
-        v.opt("validity_time_announce", &self.validity_time_announce, 0xef8_000028af_c0);
-        v.opt("validity_time_monitor", &self.validity_time_monitor, 0xef9_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("prose_direct_allowed", &self.prose_direct_allowed, 3704, 10415, 192);
+        v.opt("validity_time_announce", &self.validity_time_announce, 3832, 10415, 192);
+        v.opt("validity_time_monitor", &self.validity_time_monitor, 3833, 10415, 192);
         v.opt(
             "validity_time_communication",
             &self.validity_time_communication,
-            0xefa_000028af_c0,
+            3834,
+            10415,
+            192,
         );
         v.opt(
             "authorized_discovery_range",
             &self.authorized_discovery_range,
-            0xe7c_000028af_c0,
+            3708,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4124,25 +4160,27 @@ impl rt::typed::Fields for ProseDiscoveryRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("discovery_auth_request", &self.discovery_auth_request, 0xf0e_000028af_c0);
-        v.opt("discovery_entry_id", &self.discovery_entry_id, 0xf0a_000028af_80);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("discovery_auth_request", &self.discovery_auth_request, 3854, 10415, 192);
+        v.opt("discovery_entry_id", &self.discovery_entry_id, 3850, 10415, 128);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4458,32 +4496,36 @@ impl rt::typed::Fields for ProseDiscoveryAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.opt(
             "discovery_auth_response",
             &self.discovery_auth_response,
-            0xf0f_000028af_c0,
+            3855,
+            10415,
+            192,
         );
-        v.opt("discovery_entry_id", &self.discovery_entry_id, 0xf0a_000028af_80);
+        v.opt("discovery_entry_id", &self.discovery_entry_id, 3850, 10415, 128);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -4846,25 +4888,27 @@ impl rt::typed::Fields for ProseMatchRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("match_request", &self.match_request, 0xf10_000028af_c0);
-        v.opt("pmr_flags", &self.pmr_flags, 0xf0c_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("match_request", &self.match_request, 3856, 10415, 192);
+        v.opt("pmr_flags", &self.pmr_flags, 3852, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5170,27 +5214,29 @@ impl rt::typed::Fields for ProseMatchAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("match_report", &self.match_report, 0xedf_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("match_report", &self.match_report, 3807, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5547,24 +5593,26 @@ impl rt::typed::Fields for ProseMatchReportInfoRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("match_report_info", &self.match_report_info, 0xf11_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("match_report_info", &self.match_report_info, 3857, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -5862,26 +5910,28 @@ impl rt::typed::Fields for ProseMatchReportInfoAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -6247,33 +6297,37 @@ impl rt::typed::Fields for ProseProximityRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("prr_flags", &self.prr_flags, 0xee6_000028af_c0);
-        v.one("requesting_epuid", &self.requesting_epuid, 0xee8_000028af_c0);
-        v.one("targeted_epuid", &self.targeted_epuid, 0xee9_000028af_c0);
-        v.one("time_window", &self.time_window, 0xeea_000028af_c0);
-        v.one("location_estimate", &self.location_estimate, 0x4da_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("prr_flags", &self.prr_flags, 3814, 10415, 192);
+        v.one("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.one("time_window", &self.time_window, 3818, 10415, 192);
+        v.one("location_estimate", &self.location_estimate, 1242, 10415, 192);
         v.opt(
             "location_update_trigger",
             &self.location_update_trigger,
-            0xeef_000028af_c0,
+            3823,
+            10415,
+            192,
         );
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -6648,28 +6702,30 @@ impl rt::typed::Fields for ProseProximityAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.opt("location_estimate", &self.location_estimate, 0x4da_000028af_c0);
-        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 0xeed_000028af_c0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7036,25 +7092,27 @@ impl rt::typed::Fields for ProseLocationUpdateRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("targeted_epuid", &self.targeted_epuid, 0xee9_000028af_c0);
-        v.one("location_estimate", &self.location_estimate, 0x4da_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.one("location_estimate", &self.location_estimate, 1242, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7367,26 +7425,28 @@ impl rt::typed::Fields for ProseLocationUpdateAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -7746,26 +7806,28 @@ impl rt::typed::Fields for ProseAlertRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("app_layer_user_id", &self.app_layer_user_id, 0xed9_000028af_c0);
-        v.one("targeted_epuid", &self.targeted_epuid, 0xee9_000028af_c0);
-        v.opt("assistance_info", &self.assistance_info, 0xeda_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("app_layer_user_id", &self.app_layer_user_id, 3801, 10415, 192);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
+        v.opt("assistance_info", &self.assistance_info, 3802, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8082,26 +8144,28 @@ impl rt::typed::Fields for ProseAlertAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8457,25 +8521,27 @@ impl rt::typed::Fields for ProseCancellationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("requesting_epuid", &self.requesting_epuid, 0xee8_000028af_c0);
-        v.one("targeted_epuid", &self.targeted_epuid, 0xee9_000028af_c0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
+        v.one("targeted_epuid", &self.targeted_epuid, 3817, 10415, 192);
         v.extra(&self.extra);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }
@@ -8788,26 +8854,28 @@ impl rt::typed::Fields for ProseCancellationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
         v.opt(
             "vendor_specific_application_id",
             &self.vendor_specific_application_id,
-            0x104_00000000_40,
+            260,
+            0,
+            64,
         );
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.other("extra", &self.extra);
     }
 }

@@ -385,14 +385,14 @@ impl Eq for DeviceAction {}
 impl rt::typed::Fields for DeviceAction {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("scs_identity", &self.scs_identity, 0xc20_000028af_c0);
-        v.one("reference_number", &self.reference_number, 0xbbf_000028af_c0);
-        v.opt("old_reference_number", &self.old_reference_number, 0xbc3_000028af_c0);
-        v.one("action_type", &self.action_type, 0xbbd_000028af_c0);
-        v.opt("trigger_data", &self.trigger_data, 0xbbb_000028af_c0);
-        v.opt("validity_time", &self.validity_time, 0x1c0_00000000_40);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
+        v.one("reference_number", &self.reference_number, 3007, 10415, 192);
+        v.opt("old_reference_number", &self.old_reference_number, 3011, 10415, 192);
+        v.one("action_type", &self.action_type, 3005, 10415, 192);
+        v.opt("trigger_data", &self.trigger_data, 3003, 10415, 192);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -581,14 +581,14 @@ impl Eq for DeviceNotification {}
 impl rt::typed::Fields for DeviceNotification {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
-        v.opt("scs_identity", &self.scs_identity, 0xc20_000028af_c0);
-        v.opt("reference_number", &self.reference_number, 0xbbf_000028af_c0);
-        v.one("action_type", &self.action_type, 0xbbd_000028af_c0);
-        v.opt("request_status", &self.request_status, 0xbc0_000028af_c0);
-        v.opt("mtc_error_diagnostic", &self.mtc_error_diagnostic, 0xc83_000028af_c0);
-        v.opt("delivery_outcome", &self.delivery_outcome, 0xbc1_000028af_c0);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
+        v.opt("scs_identity", &self.scs_identity, 3104, 10415, 192);
+        v.opt("reference_number", &self.reference_number, 3007, 10415, 192);
+        v.one("action_type", &self.action_type, 3005, 10415, 192);
+        v.opt("request_status", &self.request_status, 3008, 10415, 192);
+        v.opt("mtc_error_diagnostic", &self.mtc_error_diagnostic, 3203, 10415, 192);
+        v.opt("delivery_outcome", &self.delivery_outcome, 3009, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -748,12 +748,14 @@ impl Eq for TriggerData {}
 impl rt::typed::Fields for TriggerData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("payload", &self.payload, 0xbbc_000028af_c0);
-        v.opt("priority_indication", &self.priority_indication, 0xbbe_000028af_c0);
+        v.one("payload", &self.payload, 3004, 10415, 192);
+        v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
         v.opt(
             "application_port_identifier",
             &self.application_port_identifier,
-            0xbc2_000028af_c0,
+            3010,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -934,18 +936,18 @@ impl rt::typed::Fields for DeviceActionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("device_action", &self.device_action, 0xbb9_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("device_action", &self.device_action, 3001, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1231,20 +1233,20 @@ impl rt::typed::Fields for DeviceActionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.opt("device_notification", &self.device_notification, 0xbba_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.opt("device_notification", &self.device_notification, 3002, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1561,18 +1563,18 @@ impl rt::typed::Fields for DeviceNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.one("device_notification", &self.device_notification, 0xbba_000028af_c0);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.one("device_notification", &self.device_notification, 3002, 10415, 192);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1868,19 +1870,19 @@ impl rt::typed::Fields for DeviceNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("load", &self.load, 0x28a_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("load", &self.load, 650, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

@@ -307,18 +307,22 @@ impl Eq for MbmsBearerEventNotification {}
 impl rt::typed::Fields for MbmsBearerEventNotification {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tmgi", &self.tmgi, 0x384_000028af_c0);
-        v.one("mbms_flow_identifier", &self.mbms_flow_identifier, 0x398_000028af_80);
-        v.one("mbms_bearer_event", &self.mbms_bearer_event, 0xdae_000028af_c0);
+        v.one("tmgi", &self.tmgi, 900, 10415, 192);
+        v.one("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
+        v.one("mbms_bearer_event", &self.mbms_bearer_event, 3502, 10415, 192);
         v.opt(
             "mbms_bearer_event_diagnostic_info",
             &self.mbms_bearer_event_diagnostic_info,
-            0xdcd_000028af_80,
+            3533,
+            10415,
+            128,
         );
         v.all(
             "userplane_protocol_result",
             &self.userplane_protocol_result,
-            0xdc9_000028af_80,
+            3529,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -548,24 +552,28 @@ impl rt::typed::Fields for MbmsBearerRequest {
         v.one(
             "mbms_startstop_indication",
             &self.mbms_startstop_indication,
-            0x386_000028af_c0,
+            902,
+            10415,
+            192,
         );
-        v.opt("tmgi", &self.tmgi, 0x384_000028af_c0);
-        v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 0x398_000028af_80);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("mbms_service_area", &self.mbms_service_area, 0x387_000028af_c0);
-        v.opt("mbms_start_time", &self.mbms_start_time, 0xdb3_000028af_c0);
-        v.opt("mb2u_security", &self.mb2u_security, 0xdbd_000028af_c0);
-        v.opt("mbms_cell_list", &self.mbms_cell_list, 0x3a6_000028af_c0);
-        v.opt("local_m1_information", &self.local_m1_information, 0xdbe_000028af_80);
+        v.opt("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("mbms_service_area", &self.mbms_service_area, 903, 10415, 192);
+        v.opt("mbms_start_time", &self.mbms_start_time, 3507, 10415, 192);
+        v.opt("mb2u_security", &self.mb2u_security, 3517, 10415, 192);
+        v.opt("mbms_cell_list", &self.mbms_cell_list, 934, 10415, 192);
+        v.opt("local_m1_information", &self.local_m1_information, 3518, 10415, 128);
         v.opt(
             "local_mb2_u_information",
             &self.local_mb2_u_information,
-            0xdbf_000028af_80,
+            3519,
+            10415,
+            128,
         );
-        v.opt("fec_request", &self.fec_request, 0xdc5_000028af_80);
-        v.all("rohc_request", &self.rohc_request, 0xdc6_000028af_80);
-        v.opt("rohc_max_cid", &self.rohc_max_cid, 0xdcc_000028af_80);
+        v.opt("fec_request", &self.fec_request, 3525, 10415, 128);
+        v.all("rohc_request", &self.rohc_request, 3526, 10415, 128);
+        v.opt("rohc_max_cid", &self.rohc_max_cid, 3532, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -787,18 +795,20 @@ impl Eq for MbmsBearerResponse {}
 impl rt::typed::Fields for MbmsBearerResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tmgi", &self.tmgi, 0x384_000028af_c0);
-        v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 0x398_000028af_80);
-        v.opt("mbms_session_duration", &self.mbms_session_duration, 0x388_000028af_c0);
-        v.opt("mbms_bearer_result", &self.mbms_bearer_result, 0xdb2_000028af_c0);
-        v.all("bmsc_address", &self.bmsc_address, 0xdac_000028af_c0);
-        v.opt("bmsc_port", &self.bmsc_port, 0xdad_000028af_c0);
-        v.opt("mb2u_security", &self.mb2u_security, 0xdbd_000028af_c0);
-        v.all("radio_frequency", &self.radio_frequency, 0xdb4_000028af_c0);
+        v.opt("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt("mbms_flow_identifier", &self.mbms_flow_identifier, 920, 10415, 128);
+        v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
+        v.opt("mbms_bearer_result", &self.mbms_bearer_result, 3506, 10415, 192);
+        v.all("bmsc_address", &self.bmsc_address, 3500, 10415, 192);
+        v.opt("bmsc_port", &self.bmsc_port, 3501, 10415, 192);
+        v.opt("mb2u_security", &self.mb2u_security, 3517, 10415, 192);
+        v.all("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
         v.all(
             "userplane_protocol_result",
             &self.userplane_protocol_result,
-            0xdc9_000028af_80,
+            3529,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -966,8 +976,8 @@ impl Eq for TmgiAllocationRequest {}
 impl rt::typed::Fields for TmgiAllocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tmgi_number", &self.tmgi_number, 0xdbc_000028af_c0);
-        v.all("tmgi", &self.tmgi, 0x384_000028af_c0);
+        v.one("tmgi_number", &self.tmgi_number, 3516, 10415, 192);
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1098,9 +1108,9 @@ impl Eq for TmgiAllocationResponse {}
 impl rt::typed::Fields for TmgiAllocationResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("tmgi", &self.tmgi, 0x384_000028af_c0);
-        v.opt("mbms_session_duration", &self.mbms_session_duration, 0x388_000028af_c0);
-        v.opt("tmgi_allocation_result", &self.tmgi_allocation_result, 0xdb7_000028af_c0);
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
+        v.opt("mbms_session_duration", &self.mbms_session_duration, 904, 10415, 192);
+        v.opt("tmgi_allocation_result", &self.tmgi_allocation_result, 3511, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1225,7 +1235,7 @@ impl Eq for TmgiDeallocationRequest {}
 impl rt::typed::Fields for TmgiDeallocationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("tmgi", &self.tmgi, 0x384_000028af_c0);
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1336,11 +1346,13 @@ impl Eq for TmgiDeallocationResponse {}
 impl rt::typed::Fields for TmgiDeallocationResponse {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tmgi", &self.tmgi, 0x384_000028af_c0);
+        v.one("tmgi", &self.tmgi, 900, 10415, 192);
         v.opt(
             "tmgi_deallocation_result",
             &self.tmgi_deallocation_result,
-            0xdba_000028af_c0,
+            3514,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1467,7 +1479,7 @@ impl Eq for TmgiExpiry {}
 impl rt::typed::Fields for TmgiExpiry {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("tmgi", &self.tmgi, 0x384_000028af_c0);
+        v.all("tmgi", &self.tmgi, 900, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1608,27 +1620,37 @@ impl rt::typed::Fields for LocalM1Information {
         v.opt(
             "mbms_enb_ip_multicast_address",
             &self.mbms_enb_ip_multicast_address,
-            0xdc0_000028af_80,
+            3520,
+            10415,
+            128,
         );
         v.opt(
             "mbms_enb_ipv6_multicast_address",
             &self.mbms_enb_ipv6_multicast_address,
-            0xdc1_000028af_80,
+            3521,
+            10415,
+            128,
         );
         v.opt(
             "mb2c_mbms_gw_ssm_ip_address",
             &self.mb2c_mbms_gw_ssm_ip_address,
-            0xdc2_000028af_80,
+            3522,
+            10415,
+            128,
         );
         v.opt(
             "mb2c_mbms_gw_ssm_ipv6_address",
             &self.mb2c_mbms_gw_ssm_ipv6_address,
-            0xdc3_000028af_80,
+            3523,
+            10415,
+            128,
         );
         v.opt(
             "common_tunnel_endpoint_identifier",
             &self.common_tunnel_endpoint_identifier,
-            0xdc4_000028af_80,
+            3524,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -1787,8 +1809,8 @@ impl Eq for LocalMb2UInformation {}
 impl rt::typed::Fields for LocalMb2UInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("bmsc_address", &self.bmsc_address, 0xdac_000028af_c0);
-        v.opt("bmsc_port", &self.bmsc_port, 0xdad_000028af_c0);
+        v.all("bmsc_address", &self.bmsc_address, 3500, 10415, 192);
+        v.opt("bmsc_port", &self.bmsc_port, 3501, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -1905,13 +1927,15 @@ impl Clone for RohcRequest {
 impl rt::typed::Fields for RohcRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("flow_description", &self.flow_description, 0x1fb_000028af_c0);
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
         v.opt(
             "rohc_full_header_periodicity",
             &self.rohc_full_header_periodicity,
-            0xdc7_000028af_80,
+            3527,
+            10415,
+            128,
         );
-        v.one("rohc_profile", &self.rohc_profile, 0xdc8_000028af_80);
+        v.one("rohc_profile", &self.rohc_profile, 3528, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2069,9 +2093,9 @@ impl Eq for UserplaneProtocolResult {}
 impl rt::typed::Fields for UserplaneProtocolResult {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("flow_description", &self.flow_description, 0x1fb_000028af_c0);
-        v.opt("rohc_result", &self.rohc_result, 0xdca_000028af_80);
-        v.opt("fec_result", &self.fec_result, 0xdcb_000028af_80);
+        v.all("flow_description", &self.flow_description, 507, 10415, 192);
+        v.opt("rohc_result", &self.rohc_result, 3530, 10415, 128);
+        v.opt("fec_result", &self.fec_result, 3531, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2255,30 +2279,34 @@ impl rt::typed::Fields for GcsActionRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "tmgi_allocation_request",
             &self.tmgi_allocation_request,
-            0xdb5_000028af_c0,
+            3509,
+            10415,
+            192,
         );
         v.opt(
             "tmgi_deallocation_request",
             &self.tmgi_deallocation_request,
-            0xdb8_000028af_c0,
+            3512,
+            10415,
+            192,
         );
-        v.all("mbms_bearer_request", &self.mbms_bearer_request, 0xdb0_000028af_c0);
-        v.opt("restart_counter", &self.restart_counter, 0x3a4_000028af_c0);
+        v.all("mbms_bearer_request", &self.mbms_bearer_request, 3504, 10415, 192);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -2637,40 +2665,40 @@ impl rt::typed::Fields for GcsActionAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "tmgi_allocation_response",
             &self.tmgi_allocation_response,
-            0xdb6_000028af_c0,
+            3510,
+            10415,
+            192,
         );
         v.all(
             "tmgi_deallocation_response",
             &self.tmgi_deallocation_response,
-            0xdb9_000028af_c0,
+            3513,
+            10415,
+            192,
         );
-        v.all("mbms_bearer_response", &self.mbms_bearer_response, 0xdb1_000028af_c0);
-        v.opt("restart_counter", &self.restart_counter, 0x3a4_000028af_c0);
-        v.all("load", &self.load, 0x28a_00000000_00);
+        v.all("mbms_bearer_response", &self.mbms_bearer_response, 3505, 10415, 192);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
+        v.all("load", &self.load, 650, 0, 0);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3081,24 +3109,26 @@ impl rt::typed::Fields for GcsNotificationRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.opt("tmgi_expiry", &self.tmgi_expiry, 0xdbb_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.opt("tmgi_expiry", &self.tmgi_expiry, 3515, 10415, 192);
         v.all(
             "mbms_bearer_event_notification",
             &self.mbms_bearer_event_notification,
-            0xdaf_000028af_c0,
+            3503,
+            10415,
+            192,
         );
-        v.opt("restart_counter", &self.restart_counter, 0x3a4_000028af_c0);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -3409,27 +3439,23 @@ impl rt::typed::Fields for GcsNotificationAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("auth_session_state", &self.auth_session_state, 0x115_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.opt("result_code", &self.result_code, 0x10c_00000000_40);
-        v.opt("experimental_result", &self.experimental_result, 0x129_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("error_message", &self.error_message, 0x119_00000000_00);
-        v.opt("error_reporting_host", &self.error_reporting_host, 0x126_00000000_00);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.opt("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.opt("restart_counter", &self.restart_counter, 0x3a4_000028af_c0);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("auth_session_state", &self.auth_session_state, 277, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.opt("result_code", &self.result_code, 268, 0, 64);
+        v.opt("experimental_result", &self.experimental_result, 297, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("error_message", &self.error_message, 281, 0, 0);
+        v.opt("error_reporting_host", &self.error_reporting_host, 294, 0, 0);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.opt("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.opt("restart_counter", &self.restart_counter, 932, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

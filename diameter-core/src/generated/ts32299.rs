@@ -8384,14 +8384,18 @@ impl rt::typed::Fields for AccessNetworkInfoChange {
         v.all(
             "access_network_information",
             &self.access_network_information,
-            0x4ef_000028af_80,
+            1263,
+            10415,
+            128,
         );
         v.opt(
             "cellular_network_information",
             &self.cellular_network_information,
-            0xf54_000028af_c0,
+            3924,
+            10415,
+            192,
         );
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8554,31 +8558,39 @@ impl Eq for AccessTransferInformation {}
 impl rt::typed::Fields for AccessTransferInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("access_transfer_type", &self.access_transfer_type, 0xa96_000028af_80);
+        v.opt("access_transfer_type", &self.access_transfer_type, 2710, 10415, 128);
         v.all(
             "access_network_information",
             &self.access_network_information,
-            0x4ef_000028af_80,
+            1263,
+            10415,
+            128,
         );
         v.opt(
             "cellular_network_information",
             &self.cellular_network_information,
-            0xf54_000028af_c0,
+            3924,
+            10415,
+            192,
         );
-        v.opt("inter_ue_transfer", &self.inter_ue_transfer, 0xf3e_000028af_c0);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
-        v.opt("instance_id", &self.instance_id, 0xd4a_000028af_c0);
+        v.opt("inter_ue_transfer", &self.inter_ue_transfer, 3902, 10415, 192);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt("instance_id", &self.instance_id, 3402, 10415, 192);
         v.opt(
             "related_ims_charging_identifier",
             &self.related_ims_charging_identifier,
-            0xa97_000028af_c0,
+            2711,
+            10415,
+            192,
         );
         v.opt(
             "related_ims_charging_identifier_node",
             &self.related_ims_charging_identifier_node,
-            0xa98_000028af_c0,
+            2712,
+            10415,
+            192,
         );
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8749,8 +8761,8 @@ impl Eq for AccumulatedCost {}
 impl rt::typed::Fields for AccumulatedCost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("value_digits", &self.value_digits, 0x1bf_00000000_40);
-        v.opt("exponent", &self.exponent, 0x1ad_00000000_40);
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -8876,13 +8888,15 @@ impl Eq for AdditionalContentInformation {}
 impl rt::typed::Fields for AdditionalContentInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("type_number", &self.type_number, 0x4b4_000028af_80);
+        v.opt("type_number", &self.type_number, 1204, 10415, 128);
         v.opt(
             "additional_type_information",
             &self.additional_type_information,
-            0x4b5_000028af_80,
+            1205,
+            10415,
+            128,
         );
-        v.opt("content_size", &self.content_size, 0x4b6_000028af_80);
+        v.opt("content_size", &self.content_size, 1206, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9006,8 +9020,8 @@ impl Eq for AddressDomain {}
 impl rt::typed::Fields for AddressDomain {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("domain_name", &self.domain_name, 0x4b0_000028af_80);
-        v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 0x8_000028af_c0);
+        v.opt("domain_name", &self.domain_name, 1200, 10415, 128);
+        v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 8, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9122,8 +9136,8 @@ impl Eq for AfCorrelationInformation {}
 impl rt::typed::Fields for AfCorrelationInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("af_charging_identifier", &self.af_charging_identifier, 0x1f9_000028af_c0);
-        v.all("flows", &self.flows, 0x1fe_000028af_c0);
+        v.one("af_charging_identifier", &self.af_charging_identifier, 505, 10415, 192);
+        v.all("flows", &self.flows, 510, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9283,15 +9297,17 @@ impl rt::typed::Fields for AnnouncementInformation {
         v.one(
             "announcement_identifier",
             &self.announcement_identifier,
-            0xf41_000028af_c0,
+            3905,
+            10415,
+            192,
         );
-        v.all("variable_part", &self.variable_part, 0xf43_000028af_c0);
-        v.opt("time_indicator", &self.time_indicator, 0xf47_000028af_c0);
-        v.opt("quota_indicator", &self.quota_indicator, 0xf48_000028af_c0);
-        v.opt("announcement_order", &self.announcement_order, 0xf42_000028af_c0);
-        v.opt("play_alternative", &self.play_alternative, 0xf49_000028af_c0);
-        v.opt("privacy_indicator", &self.privacy_indicator, 0xf4b_000028af_c0);
-        v.opt("language", &self.language, 0xf4a_000028af_c0);
+        v.all("variable_part", &self.variable_part, 3907, 10415, 192);
+        v.opt("time_indicator", &self.time_indicator, 3911, 10415, 192);
+        v.opt("quota_indicator", &self.quota_indicator, 3912, 10415, 192);
+        v.opt("announcement_order", &self.announcement_order, 3906, 10415, 192);
+        v.opt("play_alternative", &self.play_alternative, 3913, 10415, 192);
+        v.opt("privacy_indicator", &self.privacy_indicator, 3915, 10415, 192);
+        v.opt("language", &self.language, 3914, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9459,9 +9475,9 @@ impl Eq for AocCostInformation {}
 impl rt::typed::Fields for AocCostInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("accumulated_cost", &self.accumulated_cost, 0x804_000028af_80);
-        v.all("incremental_cost", &self.incremental_cost, 0x80e_000028af_80);
-        v.opt("currency_code", &self.currency_code, 0x1a9_00000000_40);
+        v.opt("accumulated_cost", &self.accumulated_cost, 2052, 10415, 128);
+        v.all("incremental_cost", &self.incremental_cost, 2062, 10415, 128);
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9589,12 +9605,14 @@ impl Eq for AocInformation {}
 impl rt::typed::Fields for AocInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("aoc_cost_information", &self.aoc_cost_information, 0x805_000028af_80);
-        v.opt("tariff_information", &self.tariff_information, 0x80c_000028af_80);
+        v.opt("aoc_cost_information", &self.aoc_cost_information, 2053, 10415, 128);
+        v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
         v.opt(
             "aoc_subscription_information",
             &self.aoc_subscription_information,
-            0x90a_000028af_80,
+            2314,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -9729,9 +9747,11 @@ impl rt::typed::Fields for AocService {
         v.opt(
             "aoc_service_obligatory_type",
             &self.aoc_service_obligatory_type,
-            0x908_000028af_80,
+            2312,
+            10415,
+            128,
         );
-        v.opt("aoc_service_type", &self.aoc_service_type, 0x909_000028af_80);
+        v.opt("aoc_service_type", &self.aoc_service_type, 2313, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9855,9 +9875,9 @@ impl Eq for AocSubscriptionInformation {}
 impl rt::typed::Fields for AocSubscriptionInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("aoc_service", &self.aoc_service, 0x907_000028af_80);
-        v.opt("aoc_format", &self.aoc_format, 0x906_000028af_80);
-        v.opt("preferred_aoc_currency", &self.preferred_aoc_currency, 0x90b_000028af_80);
+        v.all("aoc_service", &self.aoc_service, 2311, 10415, 128);
+        v.opt("aoc_format", &self.aoc_format, 2310, 10415, 128);
+        v.opt("preferred_aoc_currency", &self.preferred_aoc_currency, 2315, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -9991,12 +10011,16 @@ impl rt::typed::Fields for ApnRateControl {
         v.opt(
             "apn_rate_control_uplink",
             &self.apn_rate_control_uplink,
-            0xf5f_000028af_c0,
+            3935,
+            10415,
+            192,
         );
         v.opt(
             "apn_rate_control_downlink",
             &self.apn_rate_control_downlink,
-            0xf5e_000028af_c0,
+            3934,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -10136,10 +10160,12 @@ impl rt::typed::Fields for ApnRateControlDownlink {
         v.opt(
             "additional_exception_reports",
             &self.additional_exception_reports,
-            0xf60_000028af_c0,
+            3936,
+            10415,
+            192,
         );
-        v.opt("rate_control_time_unit", &self.rate_control_time_unit, 0xf63_000028af_c0);
-        v.opt("rate_control_max_rate", &self.rate_control_max_rate, 0xf62_000028af_c0);
+        v.opt("rate_control_time_unit", &self.rate_control_time_unit, 3939, 10415, 192);
+        v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10277,12 +10303,14 @@ impl Eq for ApnRateControlUplink {}
 impl rt::typed::Fields for ApnRateControlUplink {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("rate_control_time_unit", &self.rate_control_time_unit, 0xf63_000028af_c0);
-        v.opt("rate_control_max_rate", &self.rate_control_max_rate, 0xf62_000028af_c0);
+        v.opt("rate_control_time_unit", &self.rate_control_time_unit, 3939, 10415, 192);
+        v.opt("rate_control_max_rate", &self.rate_control_max_rate, 3938, 10415, 192);
         v.opt(
             "rate_control_max_message_size",
             &self.rate_control_max_message_size,
-            0xf61_000028af_c0,
+            3937,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -10423,13 +10451,15 @@ impl Eq for ApplicationServerInformation {}
 impl rt::typed::Fields for ApplicationServerInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("application_server", &self.application_server, 0x344_000028af_c0);
+        v.opt("application_server", &self.application_server, 836, 10415, 192);
         v.all(
             "application_provided_called_party_address",
             &self.application_provided_called_party_address,
-            0x345_000028af_c0,
+            837,
+            10415,
+            192,
         );
-        v.opt("status_as_code", &self.status_as_code, 0xa8e_000028af_c0);
+        v.opt("status_as_code", &self.status_as_code, 2702, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10555,8 +10585,8 @@ impl Eq for BasicServiceCode {}
 impl rt::typed::Fields for BasicServiceCode {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("bearer_service", &self.bearer_service, 0x356_000028af_c0);
-        v.opt("teleservice", &self.teleservice, 0xd55_000028af_c0);
+        v.opt("bearer_service", &self.bearer_service, 854, 10415, 192);
+        v.opt("teleservice", &self.teleservice, 3413, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10671,8 +10701,8 @@ impl Eq for CalledIdentityChange {}
 impl rt::typed::Fields for CalledIdentityChange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("called_identity", &self.called_identity, 0xf4c_000028af_c0);
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
+        v.opt("called_identity", &self.called_identity, 3916, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10791,9 +10821,9 @@ impl Eq for CoverageInfo {}
 impl rt::typed::Fields for CoverageInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("coverage_status", &self.coverage_status, 0xd64_000028af_c0);
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
-        v.all("location_info", &self.location_info, 0xd84_000028af_c0);
+        v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.all("location_info", &self.location_info, 3460, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -10931,11 +10961,11 @@ impl Eq for CpdtInformation {}
 impl rt::typed::Fields for CpdtInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.opt("serving_node_identity", &self.serving_node_identity, 0xf59_000028af_c0);
-        v.opt("sgw_change", &self.sgw_change, 0x811_000028af_c0);
-        v.opt("nidd_submission", &self.nidd_submission, 0xf58_000028af_c0);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("serving_node_identity", &self.serving_node_identity, 3929, 10415, 192);
+        v.opt("sgw_change", &self.sgw_change, 2065, 10415, 192);
+        v.opt("nidd_submission", &self.nidd_submission, 3928, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11076,9 +11106,9 @@ impl Eq for CurrentTariff {}
 impl rt::typed::Fields for CurrentTariff {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("currency_code", &self.currency_code, 0x1a9_00000000_40);
-        v.opt("scale_factor", &self.scale_factor, 0x80b_000028af_80);
-        v.all("rate_element", &self.rate_element, 0x80a_000028af_80);
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
+        v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
+        v.all("rate_element", &self.rate_element, 2058, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11202,8 +11232,8 @@ impl Eq for DcdInformation {}
 impl rt::typed::Fields for DcdInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("content_id", &self.content_id, 0x844_000028af_80);
-        v.opt("content_provider_id", &self.content_provider_id, 0x845_000028af_80);
+        v.opt("content_id", &self.content_id, 2116, 10415, 128);
+        v.opt("content_provider_id", &self.content_provider_id, 2117, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11326,10 +11356,10 @@ impl Eq for DestinationInterface {}
 impl rt::typed::Fields for DestinationInterface {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("interface_id", &self.interface_id, 0x7d3_000028af_80);
-        v.opt("interface_text", &self.interface_text, 0x7d5_000028af_80);
-        v.opt("interface_port", &self.interface_port, 0x7d4_000028af_80);
-        v.opt("interface_type", &self.interface_type, 0x7d6_000028af_80);
+        v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
+        v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
+        v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
+        v.opt("interface_type", &self.interface_type, 2006, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11463,13 +11493,9 @@ impl Eq for EarlyMediaDescription {}
 impl rt::typed::Fields for EarlyMediaDescription {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sdp_timestamps", &self.sdp_timestamps, 0x4f9_000028af_80);
-        v.all("sdp_media_component", &self.sdp_media_component, 0x34b_000028af_c0);
-        v.all(
-            "sdp_session_description",
-            &self.sdp_session_description,
-            0x34a_000028af_c0,
-        );
+        v.opt("sdp_timestamps", &self.sdp_timestamps, 1273, 10415, 128);
+        v.all("sdp_media_component", &self.sdp_media_component, 843, 10415, 192);
+        v.all("sdp_session_description", &self.sdp_session_description, 842, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11605,7 +11631,7 @@ impl Eq for EnhancedDiagnostics {}
 impl rt::typed::Fields for EnhancedDiagnostics {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 0xb03_000028af_80);
+        v.all("ran_nas_release_cause", &self.ran_nas_release_cause, 2819, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11739,16 +11765,12 @@ impl Eq for Envelope {}
 impl rt::typed::Fields for Envelope {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("envelope_start_time", &self.envelope_start_time, 0x4f5_000028af_80);
-        v.opt("envelope_end_time", &self.envelope_end_time, 0x4f3_000028af_80);
-        v.opt("cc_total_octets", &self.cc_total_octets, 0x1a5_00000000_40);
-        v.opt("cc_input_octets", &self.cc_input_octets, 0x19c_00000000_40);
-        v.opt("cc_output_octets", &self.cc_output_octets, 0x19e_00000000_40);
-        v.all(
-            "cc_service_specific_units",
-            &self.cc_service_specific_units,
-            0x1a1_00000000_40,
-        );
+        v.one("envelope_start_time", &self.envelope_start_time, 1269, 10415, 128);
+        v.opt("envelope_end_time", &self.envelope_end_time, 1267, 10415, 128);
+        v.opt("cc_total_octets", &self.cc_total_octets, 421, 0, 64);
+        v.opt("cc_input_octets", &self.cc_input_octets, 412, 0, 64);
+        v.opt("cc_output_octets", &self.cc_output_octets, 414, 0, 64);
+        v.all("cc_service_specific_units", &self.cc_service_specific_units, 417, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -11908,9 +11930,9 @@ impl Eq for EventType {}
 impl rt::typed::Fields for EventType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tgpp_sip_method", &self.tgpp_sip_method, 0x338_000028af_c0);
-        v.opt("event", &self.event, 0x339_000028af_c0);
-        v.opt("expires", &self.expires, 0x378_000028af_c0);
+        v.opt("tgpp_sip_method", &self.tgpp_sip_method, 824, 10415, 192);
+        v.opt("event", &self.event, 825, 10415, 192);
+        v.opt("expires", &self.expires, 888, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -12042,22 +12064,30 @@ impl rt::typed::Fields for ImInformation {
         v.opt(
             "total_number_of_messages_sent",
             &self.total_number_of_messages_sent,
-            0x842_000028af_80,
+            2114,
+            10415,
+            128,
         );
         v.opt(
             "total_number_of_messages_exploded",
             &self.total_number_of_messages_exploded,
-            0x841_000028af_80,
+            2113,
+            10415,
+            128,
         );
         v.opt(
             "number_of_messages_successfully_sent",
             &self.number_of_messages_successfully_sent,
-            0x840_000028af_80,
+            2112,
+            10415,
+            128,
         );
         v.opt(
             "number_of_messages_successfully_exploded",
             &self.number_of_messages_successfully_exploded,
-            0x83f_000028af_80,
+            2111,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -12421,155 +12451,185 @@ impl Eq for ImsInformation {}
 impl rt::typed::Fields for ImsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("event_type", &self.event_type, 0x337_000028af_c0);
-        v.opt("role_of_node", &self.role_of_node, 0x33d_000028af_c0);
-        v.one("node_functionality", &self.node_functionality, 0x35e_000028af_c0);
-        v.opt("user_session_id", &self.user_session_id, 0x33e_000028af_c0);
-        v.opt("outgoing_session_id", &self.outgoing_session_id, 0x910_000028af_80);
-        v.opt("session_priority", &self.session_priority, 0x28a_000028af_80);
-        v.all("calling_party_address", &self.calling_party_address, 0x33f_000028af_c0);
-        v.opt("called_party_address", &self.called_party_address, 0x340_000028af_c0);
+        v.opt("event_type", &self.event_type, 823, 10415, 192);
+        v.opt("role_of_node", &self.role_of_node, 829, 10415, 192);
+        v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
+        v.opt("user_session_id", &self.user_session_id, 830, 10415, 192);
+        v.opt("outgoing_session_id", &self.outgoing_session_id, 2320, 10415, 128);
+        v.opt("session_priority", &self.session_priority, 650, 10415, 128);
+        v.all("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.all(
             "called_asserted_identity",
             &self.called_asserted_identity,
-            0x4e2_000028af_80,
+            1250,
+            10415,
+            128,
         );
-        v.opt("called_identity_change", &self.called_identity_change, 0xf4d_000028af_c0);
+        v.opt("called_identity_change", &self.called_identity_change, 3917, 10415, 192);
         v.opt(
             "number_portability_routing_information",
             &self.number_portability_routing_information,
-            0x7e8_000028af_80,
+            2024,
+            10415,
+            128,
         );
         v.opt(
             "carrier_select_routing_information",
             &self.carrier_select_routing_information,
-            0x7e7_000028af_80,
+            2023,
+            10415,
+            128,
         );
         v.opt(
             "alternate_charged_party_address",
             &self.alternate_charged_party_address,
-            0x500_000028af_80,
+            1280,
+            10415,
+            128,
         );
         v.all(
             "requested_party_address",
             &self.requested_party_address,
-            0x4e3_000028af_80,
+            1251,
+            10415,
+            128,
         );
-        v.all("associated_uri", &self.associated_uri, 0x358_000028af_c0);
-        v.opt("time_stamps", &self.time_stamps, 0x341_000028af_c0);
+        v.all("associated_uri", &self.associated_uri, 856, 10415, 192);
+        v.opt("time_stamps", &self.time_stamps, 833, 10415, 192);
         v.all(
             "application_server_information",
             &self.application_server_information,
-            0x352_000028af_c0,
+            850,
+            10415,
+            192,
         );
         v.all(
             "inter_operator_identifier",
             &self.inter_operator_identifier,
-            0x346_000028af_c0,
+            838,
+            10415,
+            192,
         );
-        v.all("transit_ioi_list", &self.transit_ioi_list, 0xa8d_000028af_c0);
-        v.opt(
-            "ims_charging_identifier",
-            &self.ims_charging_identifier,
-            0x349_000028af_c0,
-        );
-        v.all(
-            "sdp_session_description",
-            &self.sdp_session_description,
-            0x34a_000028af_c0,
-        );
-        v.all("sdp_media_component", &self.sdp_media_component, 0x34b_000028af_c0);
-        v.opt(
-            "served_party_ip_address",
-            &self.served_party_ip_address,
-            0x350_000028af_c0,
-        );
-        v.opt("server_capabilities", &self.server_capabilities, 0x25b_000028af_c0);
-        v.opt("trunk_group_id", &self.trunk_group_id, 0x353_000028af_c0);
-        v.opt("bearer_service", &self.bearer_service, 0x356_000028af_c0);
-        v.opt("service_id", &self.service_id, 0x357_000028af_c0);
-        v.all("service_specific_info", &self.service_specific_info, 0x4e1_000028af_80);
-        v.all("message_body", &self.message_body, 0x379_000028af_c0);
-        v.opt("cause_code", &self.cause_code, 0x35d_000028af_c0);
-        v.all("reason_header", &self.reason_header, 0xd49_000028af_c0);
+        v.all("transit_ioi_list", &self.transit_ioi_list, 2701, 10415, 192);
+        v.opt("ims_charging_identifier", &self.ims_charging_identifier, 841, 10415, 192);
+        v.all("sdp_session_description", &self.sdp_session_description, 842, 10415, 192);
+        v.all("sdp_media_component", &self.sdp_media_component, 843, 10415, 192);
+        v.opt("served_party_ip_address", &self.served_party_ip_address, 848, 10415, 192);
+        v.opt("server_capabilities", &self.server_capabilities, 603, 10415, 192);
+        v.opt("trunk_group_id", &self.trunk_group_id, 851, 10415, 192);
+        v.opt("bearer_service", &self.bearer_service, 854, 10415, 192);
+        v.opt("service_id", &self.service_id, 855, 10415, 192);
+        v.all("service_specific_info", &self.service_specific_info, 1249, 10415, 128);
+        v.all("message_body", &self.message_body, 889, 10415, 192);
+        v.opt("cause_code", &self.cause_code, 861, 10415, 192);
+        v.all("reason_header", &self.reason_header, 3401, 10415, 192);
         v.all(
             "access_network_information",
             &self.access_network_information,
-            0x4ef_000028af_80,
+            1263,
+            10415,
+            128,
         );
         v.opt(
             "cellular_network_information",
             &self.cellular_network_information,
-            0xf54_000028af_c0,
+            3924,
+            10415,
+            192,
         );
         v.all(
             "early_media_description",
             &self.early_media_description,
-            0x4f8_000028af_80,
+            1272,
+            10415,
+            128,
         );
         v.opt(
             "ims_communication_service_identifier",
             &self.ims_communication_service_identifier,
-            0x501_000028af_80,
+            1281,
+            10415,
+            128,
         );
         v.opt(
             "ims_application_reference_identifier",
             &self.ims_application_reference_identifier,
-            0xa29_000028af_c0,
+            2601,
+            10415,
+            192,
         );
-        v.opt("online_charging_flag", &self.online_charging_flag, 0x8ff_000028af_80);
+        v.opt("online_charging_flag", &self.online_charging_flag, 2303, 10415, 128);
         v.opt(
             "real_time_tariff_information",
             &self.real_time_tariff_information,
-            0x901_000028af_80,
+            2305,
+            10415,
+            128,
         );
-        v.opt("account_expiration", &self.account_expiration, 0x905_000028af_80);
+        v.opt("account_expiration", &self.account_expiration, 2309, 10415, 128);
         v.opt(
             "initial_ims_charging_identifier",
             &self.initial_ims_charging_identifier,
-            0x911_000028af_80,
+            2321,
+            10415,
+            128,
         );
-        v.all("nni_information", &self.nni_information, 0xa8f_000028af_c0);
-        v.opt("from_address", &self.from_address, 0xa94_000028af_c0);
+        v.all("nni_information", &self.nni_information, 2703, 10415, 192);
+        v.opt("from_address", &self.from_address, 2708, 10415, 192);
         v.opt(
             "ims_emergency_indicator",
             &self.ims_emergency_indicator,
-            0x912_000028af_c0,
+            2322,
+            10415,
+            192,
         );
         v.opt(
             "ims_visited_network_identifier",
             &self.ims_visited_network_identifier,
-            0xa99_000028af_c0,
+            2713,
+            10415,
+            192,
         );
         v.all(
             "access_network_info_change",
             &self.access_network_info_change,
-            0x1131_000028af_c0,
+            4401,
+            10415,
+            192,
         );
         v.all(
             "access_transfer_information",
             &self.access_transfer_information,
-            0xa95_000028af_c0,
+            2709,
+            10415,
+            192,
         );
         v.opt(
             "related_ims_charging_identifier",
             &self.related_ims_charging_identifier,
-            0xa97_000028af_c0,
+            2711,
+            10415,
+            192,
         );
         v.opt(
             "related_ims_charging_identifier_node",
             &self.related_ims_charging_identifier_node,
-            0xa98_000028af_c0,
+            2712,
+            10415,
+            192,
         );
-        v.opt("route_header_received", &self.route_header_received, 0xd4b_000028af_c0);
+        v.opt("route_header_received", &self.route_header_received, 3403, 10415, 192);
         v.opt(
             "route_header_transmitted",
             &self.route_header_transmitted,
-            0xd4c_000028af_c0,
+            3404,
+            10415,
+            192,
         );
-        v.opt("instance_id", &self.instance_id, 0xd4a_000028af_c0);
-        v.opt("tad_identifier", &self.tad_identifier, 0xa9d_000028af_80);
-        v.opt("fe_identifier_list", &self.fe_identifier_list, 0x113d_000028af_c0);
+        v.opt("instance_id", &self.instance_id, 3402, 10415, 192);
+        v.opt("tad_identifier", &self.tad_identifier, 2717, 10415, 128);
+        v.opt("fe_identifier_list", &self.fe_identifier_list, 4413, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13116,8 +13176,8 @@ impl Eq for IncrementalCost {}
 impl rt::typed::Fields for IncrementalCost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("value_digits", &self.value_digits, 0x1bf_00000000_40);
-        v.opt("exponent", &self.exponent, 0x1ad_00000000_40);
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13239,8 +13299,8 @@ impl Eq for InterOperatorIdentifier {}
 impl rt::typed::Fields for InterOperatorIdentifier {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("originating_ioi", &self.originating_ioi, 0x347_000028af_c0);
-        v.opt("terminating_ioi", &self.terminating_ioi, 0x348_000028af_c0);
+        v.opt("originating_ioi", &self.originating_ioi, 839, 10415, 192);
+        v.opt("terminating_ioi", &self.terminating_ioi, 840, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13359,9 +13419,9 @@ impl Eq for IsupCause {}
 impl rt::typed::Fields for IsupCause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("isup_cause_location", &self.isup_cause_location, 0xd5f_000028af_c0);
-        v.opt("isup_cause_value", &self.isup_cause_value, 0xd60_000028af_c0);
-        v.opt("isup_cause_diagnostics", &self.isup_cause_diagnostics, 0xd5e_000028af_c0);
+        v.opt("isup_cause_location", &self.isup_cause_location, 3423, 10415, 192);
+        v.opt("isup_cause_value", &self.isup_cause_value, 3424, 10415, 192);
+        v.opt("isup_cause_diagnostics", &self.isup_cause_diagnostics, 3422, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13501,16 +13561,18 @@ impl Eq for LcsClientId {}
 impl rt::typed::Fields for LcsClientId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("lcs_client_type", &self.lcs_client_type, 0x4d9_000028af_c0);
-        v.opt("lcs_client_external_id", &self.lcs_client_external_id, 0x4d2_000028af_c0);
+        v.opt("lcs_client_type", &self.lcs_client_type, 1241, 10415, 192);
+        v.opt("lcs_client_external_id", &self.lcs_client_external_id, 1234, 10415, 192);
         v.opt(
             "lcs_client_dialed_by_ms",
             &self.lcs_client_dialed_by_ms,
-            0x4d1_000028af_c0,
+            1233,
+            10415,
+            192,
         );
-        v.opt("lcs_client_name", &self.lcs_client_name, 0x4d3_000028af_c0);
-        v.opt("lcs_apn", &self.lcs_apn, 0x4cf_000028af_c0);
-        v.opt("lcs_requestor_id", &self.lcs_requestor_id, 0x4d7_000028af_c0);
+        v.opt("lcs_client_name", &self.lcs_client_name, 1235, 10415, 192);
+        v.opt("lcs_apn", &self.lcs_apn, 1231, 10415, 192);
+        v.opt("lcs_requestor_id", &self.lcs_requestor_id, 1239, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13660,9 +13722,9 @@ impl Eq for LcsClientName {}
 impl rt::typed::Fields for LcsClientName {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 0x4d4_000028af_c0);
-        v.opt("lcs_name_string", &self.lcs_name_string, 0x4d6_000028af_c0);
-        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 0x4d5_000028af_c0);
+        v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
+        v.opt("lcs_name_string", &self.lcs_name_string, 1238, 10415, 192);
+        v.opt("lcs_format_indicator", &self.lcs_format_indicator, 1237, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13802,12 +13864,12 @@ impl Eq for LcsInformation {}
 impl rt::typed::Fields for LcsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("lcs_client_id", &self.lcs_client_id, 0x4d0_000028af_c0);
-        v.opt("location_type", &self.location_type, 0x4dc_000028af_c0);
-        v.opt("location_estimate", &self.location_estimate, 0x4da_000028af_c0);
-        v.opt("positioning_data", &self.positioning_data, 0x4dd_000028af_c0);
-        v.opt("tgpp_imsi", &self.tgpp_imsi, 0x1_000028af_c0);
-        v.opt("msisdn", &self.msisdn, 0x2bd_000028af_c0);
+        v.opt("lcs_client_id", &self.lcs_client_id, 1232, 10415, 192);
+        v.opt("location_type", &self.location_type, 1244, 10415, 192);
+        v.opt("location_estimate", &self.location_estimate, 1242, 10415, 192);
+        v.opt("positioning_data", &self.positioning_data, 1245, 10415, 192);
+        v.opt("tgpp_imsi", &self.tgpp_imsi, 1, 10415, 192);
+        v.opt("msisdn", &self.msisdn, 701, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -13941,11 +14003,13 @@ impl Eq for LcsRequestorId {}
 impl rt::typed::Fields for LcsRequestorId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 0x4d4_000028af_c0);
+        v.opt("lcs_data_coding_scheme", &self.lcs_data_coding_scheme, 1236, 10415, 192);
         v.opt(
             "lcs_requestor_id_string",
             &self.lcs_requestor_id_string,
-            0x4d8_000028af_c0,
+            1240,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14071,12 +14135,8 @@ impl Eq for LocationInfo {}
 impl rt::typed::Fields for LocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14196,11 +14256,13 @@ impl Eq for LocationType {}
 impl rt::typed::Fields for LocationType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("location_estimate_type", &self.location_estimate_type, 0x4db_000028af_c0);
+        v.opt("location_estimate_type", &self.location_estimate_type, 1243, 10415, 192);
         v.opt(
             "deferred_location_event_type",
             &self.deferred_location_event_type,
-            0x4ce_000028af_c0,
+            1230,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -14380,37 +14442,39 @@ impl Eq for MbmsInformation {}
 impl rt::typed::Fields for MbmsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tmgi", &self.tmgi, 0x384_000028af_c0);
-        v.one("mbms_service_type", &self.mbms_service_type, 0x38a_000028af_c0);
-        v.one("mbms_user_service_type", &self.mbms_user_service_type, 0x4c9_000028af_80);
-        v.opt("file_repair_supported", &self.file_repair_supported, 0x4c8_000028af_80);
+        v.one("tmgi", &self.tmgi, 900, 10415, 192);
+        v.one("mbms_service_type", &self.mbms_service_type, 906, 10415, 192);
+        v.one("mbms_user_service_type", &self.mbms_user_service_type, 1225, 10415, 128);
+        v.opt("file_repair_supported", &self.file_repair_supported, 1224, 10415, 128);
         v.opt(
             "required_mbms_bearer_capabilities",
             &self.required_mbms_bearer_capabilities,
-            0x385_000028af_c0,
+            901,
+            10415,
+            192,
         );
-        v.opt("mbms_2g_3g_indicator", &self.mbms_2g_3g_indicator, 0x38b_000028af_c0);
-        v.opt("rai", &self.rai, 0x38d_000028af_c0);
-        v.all("mbms_service_area", &self.mbms_service_area, 0x387_000028af_c0);
-        v.opt("mbms_session_identity", &self.mbms_session_identity, 0x38c_000028af_c0);
+        v.opt("mbms_2g_3g_indicator", &self.mbms_2g_3g_indicator, 907, 10415, 192);
+        v.opt("rai", &self.rai, 909, 10415, 192);
+        v.all("mbms_service_area", &self.mbms_service_area, 903, 10415, 192);
+        v.opt("mbms_session_identity", &self.mbms_session_identity, 908, 10415, 192);
         v.opt(
             "cn_ip_multicast_distribution",
             &self.cn_ip_multicast_distribution,
-            0x399_000028af_80,
+            921,
+            10415,
+            128,
         );
-        v.opt("mbms_gw_address", &self.mbms_gw_address, 0x903_000028af_80);
-        v.opt("mbms_charged_party", &self.mbms_charged_party, 0x913_000028af_c0);
-        v.all("msisdn", &self.msisdn, 0x2bd_000028af_c0);
+        v.opt("mbms_gw_address", &self.mbms_gw_address, 2307, 10415, 128);
+        v.opt("mbms_charged_party", &self.mbms_charged_party, 2323, 10415, 192);
+        v.all("msisdn", &self.msisdn, 701, 10415, 192);
         v.opt(
             "mbms_data_transfer_start",
             &self.mbms_data_transfer_start,
-            0x3a1_000028af_c0,
+            929,
+            10415,
+            192,
         );
-        v.opt(
-            "mbms_data_transfer_stop",
-            &self.mbms_data_transfer_stop,
-            0x3a2_000028af_c0,
-        );
+        v.opt("mbms_data_transfer_stop", &self.mbms_data_transfer_stop, 930, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14672,10 +14736,10 @@ impl Eq for MessageBody {}
 impl rt::typed::Fields for MessageBody {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("content_type", &self.content_type, 0x33a_000028af_c0);
-        v.one("content_length", &self.content_length, 0x33b_000028af_c0);
-        v.opt("content_disposition", &self.content_disposition, 0x33c_000028af_c0);
-        v.opt("originator", &self.originator, 0x360_000028af_c0);
+        v.one("content_type", &self.content_type, 826, 10415, 192);
+        v.one("content_length", &self.content_length, 827, 10415, 192);
+        v.opt("content_disposition", &self.content_disposition, 828, 10415, 192);
+        v.opt("originator", &self.originator, 864, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14821,8 +14885,8 @@ impl Eq for MessageClass {}
 impl rt::typed::Fields for MessageClass {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("class_identifier", &self.class_identifier, 0x4be_000028af_80);
-        v.opt("token_text", &self.token_text, 0x4bf_000028af_80);
+        v.opt("class_identifier", &self.class_identifier, 1214, 10415, 128);
+        v.opt("token_text", &self.token_text, 1215, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -14945,17 +15009,21 @@ impl Eq for MmContentType {}
 impl rt::typed::Fields for MmContentType {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("type_number", &self.type_number, 0x4b4_000028af_80);
+        v.opt("type_number", &self.type_number, 1204, 10415, 128);
         v.opt(
             "additional_type_information",
             &self.additional_type_information,
-            0x4b5_000028af_80,
+            1205,
+            10415,
+            128,
         );
-        v.opt("content_size", &self.content_size, 0x4b6_000028af_80);
+        v.opt("content_size", &self.content_size, 1206, 10415, 128);
         v.all(
             "additional_content_information",
             &self.additional_content_information,
-            0x4b7_000028af_80,
+            1207,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15163,38 +15231,44 @@ impl Eq for MmsInformation {}
 impl rt::typed::Fields for MmsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("originator_address", &self.originator_address, 0x376_000028af_c0);
-        v.all("recipient_address", &self.recipient_address, 0x4b1_000028af_80);
-        v.opt("submission_time", &self.submission_time, 0x4b2_000028af_80);
-        v.opt("mm_content_type", &self.mm_content_type, 0x4b3_000028af_80);
-        v.opt("priority", &self.priority, 0x4b9_000028af_80);
-        v.opt("message_id", &self.message_id, 0x4ba_000028af_80);
-        v.opt("message_type", &self.message_type, 0x4bb_000028af_80);
-        v.opt("message_size", &self.message_size, 0x4bc_000028af_80);
-        v.opt("message_class", &self.message_class, 0x4bd_000028af_80);
+        v.opt("originator_address", &self.originator_address, 886, 10415, 192);
+        v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
+        v.opt("submission_time", &self.submission_time, 1202, 10415, 128);
+        v.opt("mm_content_type", &self.mm_content_type, 1203, 10415, 128);
+        v.opt("priority", &self.priority, 1209, 10415, 128);
+        v.opt("message_id", &self.message_id, 1210, 10415, 128);
+        v.opt("message_type", &self.message_type, 1211, 10415, 128);
+        v.opt("message_size", &self.message_size, 1212, 10415, 128);
+        v.opt("message_class", &self.message_class, 1213, 10415, 128);
         v.opt(
             "delivery_report_requested",
             &self.delivery_report_requested,
-            0x4c0_000028af_80,
+            1216,
+            10415,
+            128,
         );
         v.opt(
             "read_reply_report_requested",
             &self.read_reply_report_requested,
-            0x4c6_000028af_80,
+            1222,
+            10415,
+            128,
         );
         v.opt(
             "mmbox_storage_requested",
             &self.mmbox_storage_requested,
-            0x4e0_000028af_80,
+            1248,
+            10415,
+            128,
         );
-        v.opt("applic_id", &self.applic_id, 0x4c2_000028af_80);
-        v.opt("reply_applic_id", &self.reply_applic_id, 0x4c7_000028af_80);
-        v.opt("aux_applic_info", &self.aux_applic_info, 0x4c3_000028af_80);
-        v.opt("content_class", &self.content_class, 0x4c4_000028af_80);
-        v.opt("drm_content", &self.drm_content, 0x4c5_000028af_80);
-        v.opt("adaptations", &self.adaptations, 0x4c1_000028af_80);
-        v.opt("vasp_id", &self.vasp_id, 0x44d_000028af_80);
-        v.opt("vas_id", &self.vas_id, 0x44e_000028af_80);
+        v.opt("applic_id", &self.applic_id, 1218, 10415, 128);
+        v.opt("reply_applic_id", &self.reply_applic_id, 1223, 10415, 128);
+        v.opt("aux_applic_info", &self.aux_applic_info, 1219, 10415, 128);
+        v.opt("content_class", &self.content_class, 1220, 10415, 128);
+        v.opt("drm_content", &self.drm_content, 1221, 10415, 128);
+        v.opt("adaptations", &self.adaptations, 1217, 10415, 128);
+        v.opt("vasp_id", &self.vasp_id, 1101, 10415, 128);
+        v.opt("vas_id", &self.vas_id, 1102, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -15402,7 +15476,7 @@ impl Eq for MmtelInformation {}
 impl rt::typed::Fields for MmtelInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("supplementary_service", &self.supplementary_service, 0x800_000028af_80);
+        v.all("supplementary_service", &self.supplementary_service, 2048, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -15583,41 +15657,53 @@ impl rt::typed::Fields for MonitoringEventInformation {
         v.opt(
             "monitoring_event_functionality",
             &self.monitoring_event_functionality,
-            0xf52_000028af_c0,
+            3922,
+            10415,
+            192,
         );
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
         v.opt(
             "monitoring_event_configuration_activity",
             &self.monitoring_event_configuration_activity,
-            0xf4f_000028af_c0,
+            3919,
+            10415,
+            192,
         );
-        v.opt("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
-        v.opt("monitoring_type", &self.monitoring_type, 0xc37_000028af_c0);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
         v.opt(
             "maximum_number_of_reports",
             &self.maximum_number_of_reports,
-            0xc38_000028af_c0,
+            3128,
+            10415,
+            192,
         );
-        v.opt("monitoring_duration", &self.monitoring_duration, 0xc3a_000028af_c0);
-        v.opt("charged_party", &self.charged_party, 0x359_000028af_c0);
-        v.opt("maximum_detection_time", &self.maximum_detection_time, 0xc3b_000028af_c0);
+        v.opt("monitoring_duration", &self.monitoring_duration, 3130, 10415, 192);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.opt("maximum_detection_time", &self.maximum_detection_time, 3131, 10415, 192);
         v.opt(
             "ue_reachability_configuration",
             &self.ue_reachability_configuration,
-            0xc39_000028af_c0,
+            3129,
+            10415,
+            192,
         );
-        v.opt("monte_location_type", &self.monte_location_type, 0xc40_000028af_c0);
-        v.opt("accuracy", &self.accuracy, 0xc41_000028af_c0);
+        v.opt("monte_location_type", &self.monte_location_type, 3136, 10415, 192);
+        v.opt("accuracy", &self.accuracy, 3137, 10415, 192);
         v.opt(
             "number_of_ue_per_location_configuration",
             &self.number_of_ue_per_location_configuration,
-            0x10d2_000028af_c0,
+            4306,
+            10415,
+            192,
         );
         v.all(
             "monitoring_event_report_data",
             &self.monitoring_event_report_data,
-            0xf50_000028af_c0,
+            3920,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -15873,36 +15959,46 @@ impl Eq for MonitoringEventReportData {}
 impl rt::typed::Fields for MonitoringEventReportData {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.opt("scef_reference_id", &self.scef_reference_id, 0xc34_000028af_c0);
-        v.opt("scef_id", &self.scef_id, 0xc35_000028af_c0);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("scef_reference_id", &self.scef_reference_id, 3124, 10415, 192);
+        v.opt("scef_id", &self.scef_id, 3125, 10415, 192);
         v.opt(
             "monitoring_event_report_number",
             &self.monitoring_event_report_number,
-            0xf53_000028af_c0,
+            3923,
+            10415,
+            192,
         );
-        v.opt("charged_party", &self.charged_party, 0x359_000028af_c0);
-        v.opt("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("monitoring_type", &self.monitoring_type, 0xc37_000028af_c0);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
+        v.opt("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("monitoring_type", &self.monitoring_type, 3127, 10415, 192);
         v.opt(
             "reachability_information",
             &self.reachability_information,
-            0xc44_000028af_c0,
+            3140,
+            10415,
+            192,
         );
         v.opt(
             "eps_location_information",
             &self.eps_location_information,
-            0x5d8_000028af_c0,
+            1496,
+            10415,
+            192,
         );
         v.opt(
             "communication_failure_information",
             &self.communication_failure_information,
-            0x10cc_000028af_c0,
+            4300,
+            10415,
+            192,
         );
         v.all(
             "number_of_ue_per_location_report",
             &self.number_of_ue_per_location_report,
-            0x10d3_000028af_c0,
+            4307,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -16090,9 +16186,9 @@ impl Eq for NextTariff {}
 impl rt::typed::Fields for NextTariff {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("currency_code", &self.currency_code, 0x1a9_00000000_40);
-        v.opt("scale_factor", &self.scale_factor, 0x80b_000028af_80);
-        v.all("rate_element", &self.rate_element, 0x80a_000028af_80);
+        v.opt("currency_code", &self.currency_code, 425, 0, 64);
+        v.opt("scale_factor", &self.scale_factor, 2059, 10415, 128);
+        v.all("rate_element", &self.rate_element, 2058, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16224,18 +16320,10 @@ impl Eq for NiddSubmission {}
 impl rt::typed::Fields for NiddSubmission {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.opt(
-            "accounting_input_octets",
-            &self.accounting_input_octets,
-            0x16b_00000000_40,
-        );
-        v.opt(
-            "accounting_output_octets",
-            &self.accounting_output_octets,
-            0x16c_00000000_40,
-        );
-        v.opt("change_condition", &self.change_condition, 0x7f5_000028af_80);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16376,10 +16464,10 @@ impl Eq for NniInformation {}
 impl rt::typed::Fields for NniInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("session_direction", &self.session_direction, 0xa93_000028af_80);
-        v.opt("nni_type", &self.nni_type, 0xa90_000028af_80);
-        v.opt("relationship_mode", &self.relationship_mode, 0xa92_000028af_80);
-        v.opt("neighbour_node_address", &self.neighbour_node_address, 0xa91_000028af_c0);
+        v.opt("session_direction", &self.session_direction, 2707, 10415, 128);
+        v.opt("nni_type", &self.nni_type, 2704, 10415, 128);
+        v.opt("relationship_mode", &self.relationship_mode, 2706, 10415, 128);
+        v.opt("neighbour_node_address", &self.neighbour_node_address, 2705, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16519,13 +16607,15 @@ impl Eq for OfflineCharging {}
 impl rt::typed::Fields for OfflineCharging {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("quota_consumption_time", &self.quota_consumption_time, 0x371_000028af_c0);
-        v.opt("time_quota_mechanism", &self.time_quota_mechanism, 0x4f6_000028af_80);
-        v.opt("envelope_reporting", &self.envelope_reporting, 0x4f4_000028af_80);
+        v.opt("quota_consumption_time", &self.quota_consumption_time, 881, 10415, 192);
+        v.opt("time_quota_mechanism", &self.time_quota_mechanism, 1270, 10415, 128);
+        v.opt("envelope_reporting", &self.envelope_reporting, 1268, 10415, 128);
         v.all(
             "multiple_services_credit_control",
             &self.multiple_services_credit_control,
-            0x1c8_00000000_40,
+            456,
+            0,
+            64,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -16665,9 +16755,9 @@ impl Eq for OriginatorAddress {}
 impl rt::typed::Fields for OriginatorAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("address_type", &self.address_type, 0x383_000028af_c0);
-        v.opt("address_data", &self.address_data, 0x381_000028af_c0);
-        v.opt("address_domain", &self.address_domain, 0x382_000028af_c0);
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16801,10 +16891,10 @@ impl Eq for OriginatorInterface {}
 impl rt::typed::Fields for OriginatorInterface {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("interface_id", &self.interface_id, 0x7d3_000028af_80);
-        v.opt("interface_text", &self.interface_text, 0x7d5_000028af_80);
-        v.opt("interface_port", &self.interface_port, 0x7d4_000028af_80);
-        v.opt("interface_type", &self.interface_type, 0x7d6_000028af_80);
+        v.opt("interface_id", &self.interface_id, 2003, 10415, 128);
+        v.opt("interface_text", &self.interface_text, 2005, 10415, 128);
+        v.opt("interface_port", &self.interface_port, 2004, 10415, 128);
+        v.opt("interface_type", &self.interface_type, 2006, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -16938,9 +17028,9 @@ impl Eq for OriginatorReceivedAddress {}
 impl rt::typed::Fields for OriginatorReceivedAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("address_type", &self.address_type, 0x383_000028af_c0);
-        v.opt("address_data", &self.address_data, 0x381_000028af_c0);
-        v.opt("address_domain", &self.address_domain, 0x382_000028af_c0);
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17070,16 +17160,20 @@ impl Eq for ParticipantGroup {}
 impl rt::typed::Fields for ParticipantGroup {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("called_party_address", &self.called_party_address, 0x340_000028af_c0);
+        v.opt("called_party_address", &self.called_party_address, 832, 10415, 192);
         v.opt(
             "participant_access_priority",
             &self.participant_access_priority,
-            0x4eb_000028af_80,
+            1259,
+            10415,
+            128,
         );
         v.opt(
             "user_participating_type",
             &self.user_participating_type,
-            0x4ff_000028af_80,
+            1279,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -17253,27 +17347,25 @@ impl Eq for PocInformation {}
 impl rt::typed::Fields for PocInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("poc_server_role", &self.poc_server_role, 0x373_000028af_c0);
-        v.opt("poc_session_type", &self.poc_session_type, 0x374_000028af_c0);
-        v.opt("poc_user_role", &self.poc_user_role, 0x4e4_000028af_80);
+        v.opt("poc_server_role", &self.poc_server_role, 883, 10415, 192);
+        v.opt("poc_session_type", &self.poc_session_type, 884, 10415, 192);
+        v.opt("poc_user_role", &self.poc_user_role, 1252, 10415, 128);
         v.opt(
             "poc_session_initiation_type",
             &self.poc_session_initiation_type,
-            0x4fd_000028af_80,
+            1277,
+            10415,
+            128,
         );
-        v.opt("poc_event_type", &self.poc_event_type, 0x7e9_000028af_80);
-        v.opt("number_of_participants", &self.number_of_participants, 0x375_000028af_c0);
-        v.all("participants_involved", &self.participants_involved, 0x377_000028af_c0);
-        v.all("participant_group", &self.participant_group, 0x4ec_000028af_80);
-        v.all("talk_burst_exchange", &self.talk_burst_exchange, 0x4e7_000028af_80);
-        v.opt(
-            "poc_controlling_address",
-            &self.poc_controlling_address,
-            0x35a_000028af_c0,
-        );
-        v.opt("poc_group_name", &self.poc_group_name, 0x35b_000028af_c0);
-        v.opt("poc_session_id", &self.poc_session_id, 0x4cd_000028af_c0);
-        v.opt("charged_party", &self.charged_party, 0x359_000028af_c0);
+        v.opt("poc_event_type", &self.poc_event_type, 2025, 10415, 128);
+        v.opt("number_of_participants", &self.number_of_participants, 885, 10415, 192);
+        v.all("participants_involved", &self.participants_involved, 887, 10415, 192);
+        v.all("participant_group", &self.participant_group, 1260, 10415, 128);
+        v.all("talk_burst_exchange", &self.talk_burst_exchange, 1255, 10415, 128);
+        v.opt("poc_controlling_address", &self.poc_controlling_address, 858, 10415, 192);
+        v.opt("poc_group_name", &self.poc_group_name, 859, 10415, 192);
+        v.opt("poc_session_id", &self.poc_session_id, 1229, 10415, 192);
+        v.opt("charged_party", &self.charged_party, 857, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17475,11 +17567,13 @@ impl Eq for PocUserRole {}
 impl rt::typed::Fields for PocUserRole {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("poc_user_role_ids", &self.poc_user_role_ids, 0x4e5_000028af_80);
+        v.opt("poc_user_role_ids", &self.poc_user_role_ids, 1253, 10415, 128);
         v.opt(
             "poc_user_role_info_units",
             &self.poc_user_role_info_units,
-            0x4e6_000028af_80,
+            1254,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -17634,32 +17728,28 @@ impl Eq for ProseDirectCommunicationReceptionDataContainer {}
 impl rt::typed::Fields for ProseDirectCommunicationReceptionDataContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("local_sequence_number", &self.local_sequence_number, 0x80f_000028af_80);
-        v.opt("coverage_status", &self.coverage_status, 0xd64_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt(
-            "accounting_input_octets",
-            &self.accounting_input_octets,
-            0x16b_00000000_40,
-        );
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
-        v.opt("change_condition", &self.change_condition, 0x7f5_000028af_80);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
+        v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "usage_information_report_sequence_number",
             &self.usage_information_report_sequence_number,
-            0xd6f_000028af_c0,
+            3439,
+            10415,
+            192,
         );
         v.opt(
             "radio_resources_indicator",
             &self.radio_resources_indicator,
-            0xd89_000028af_c0,
+            3465,
+            10415,
+            192,
         );
-        v.opt("radio_frequency", &self.radio_frequency, 0xdb4_000028af_c0);
+        v.opt("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -17876,32 +17966,28 @@ impl Eq for ProseDirectCommunicationTransmissionDataContainer {}
 impl rt::typed::Fields for ProseDirectCommunicationTransmissionDataContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("local_sequence_number", &self.local_sequence_number, 0x80f_000028af_80);
-        v.opt("coverage_status", &self.coverage_status, 0xd64_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt(
-            "accounting_output_octets",
-            &self.accounting_output_octets,
-            0x16c_00000000_40,
-        );
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
-        v.opt("change_condition", &self.change_condition, 0x7f5_000028af_80);
-        v.opt("visited_plmn_id", &self.visited_plmn_id, 0x57f_000028af_c0);
+        v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
+        v.opt("coverage_status", &self.coverage_status, 3428, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("visited_plmn_id", &self.visited_plmn_id, 1407, 10415, 192);
         v.opt(
             "usage_information_report_sequence_number",
             &self.usage_information_report_sequence_number,
-            0xd6f_000028af_c0,
+            3439,
+            10415,
+            192,
         );
         v.opt(
             "radio_resources_indicator",
             &self.radio_resources_indicator,
-            0xd89_000028af_c0,
+            3465,
+            10415,
+            192,
         );
-        v.opt("radio_frequency", &self.radio_frequency, 0xdb4_000028af_c0);
+        v.opt("radio_frequency", &self.radio_frequency, 3508, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -18306,196 +18392,264 @@ impl Eq for ProseInformation {}
 impl rt::typed::Fields for ProseInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "announcing_ue_hplmn_identifier",
             &self.announcing_ue_hplmn_identifier,
-            0xd62_000028af_c0,
+            3426,
+            10415,
+            192,
         );
         v.opt(
             "announcing_ue_vplmn_identifier",
             &self.announcing_ue_vplmn_identifier,
-            0xd63_000028af_c0,
+            3427,
+            10415,
+            192,
         );
         v.opt(
             "monitoring_ue_hplmn_identifier",
             &self.monitoring_ue_hplmn_identifier,
-            0xd67_000028af_c0,
+            3431,
+            10415,
+            192,
         );
         v.opt(
             "monitoring_ue_vplmn_identifier",
             &self.monitoring_ue_vplmn_identifier,
-            0xd69_000028af_c0,
+            3433,
+            10415,
+            192,
         );
         v.opt(
             "discoverer_ue_hplmn_identifier",
             &self.discoverer_ue_hplmn_identifier,
-            0x1134_000028af_c0,
+            4404,
+            10415,
+            192,
         );
         v.opt(
             "discoverer_ue_vplmn_identifier",
             &self.discoverer_ue_vplmn_identifier,
-            0x1135_000028af_c0,
+            4405,
+            10415,
+            192,
         );
         v.opt(
             "discoveree_ue_hplmn_identifier",
             &self.discoveree_ue_hplmn_identifier,
-            0x1132_000028af_c0,
+            4402,
+            10415,
+            192,
         );
         v.opt(
             "discoveree_ue_vplmn_identifier",
             &self.discoveree_ue_vplmn_identifier,
-            0x1133_000028af_c0,
+            4403,
+            10415,
+            192,
         );
         v.opt(
             "monitored_plmn_identifier",
             &self.monitored_plmn_identifier,
-            0xd66_000028af_c0,
+            3430,
+            10415,
+            192,
         );
-        v.opt("role_of_prose_function", &self.role_of_prose_function, 0xd6e_000028af_c0);
-        v.opt("prose_app_id", &self.prose_app_id, 0xee3_000028af_c0);
+        v.opt("role_of_prose_function", &self.role_of_prose_function, 3438, 10415, 192);
+        v.opt("prose_app_id", &self.prose_app_id, 3811, 10415, 192);
         v.opt(
             "prose_3rd_party_application_id",
             &self.prose_3rd_party_application_id,
-            0xd70_000028af_c0,
+            3440,
+            10415,
+            192,
         );
         v.opt(
             "application_specific_data",
             &self.application_specific_data,
-            0xd82_000028af_c0,
+            3458,
+            10415,
+            192,
         );
-        v.opt("prose_event_type", &self.prose_event_type, 0xd73_000028af_c0);
+        v.opt("prose_event_type", &self.prose_event_type, 3443, 10415, 192);
         v.opt(
             "prose_direct_discovery_model",
             &self.prose_direct_discovery_model,
-            0xd72_000028af_c0,
+            3442,
+            10415,
+            192,
         );
         v.opt(
             "prose_function_ip_address",
             &self.prose_function_ip_address,
-            0xd74_000028af_c0,
+            3444,
+            10415,
+            192,
         );
-        v.opt("prose_function_id", &self.prose_function_id, 0xe12_000028af_c0);
-        v.opt("prose_validity_timer", &self.prose_validity_timer, 0xee7_000028af_c0);
-        v.opt("prose_role_of_ue", &self.prose_role_of_ue, 0xd7b_000028af_c0);
+        v.opt("prose_function_id", &self.prose_function_id, 3602, 10415, 192);
+        v.opt("prose_validity_timer", &self.prose_validity_timer, 3815, 10415, 192);
+        v.opt("prose_role_of_ue", &self.prose_role_of_ue, 3451, 10415, 192);
         v.opt(
             "prose_requested_timestamp",
             &self.prose_requested_timestamp,
-            0xd7a_000028af_c0,
+            3450,
+            10415,
+            192,
         );
         v.opt(
             "pc3_control_protocol_cause",
             &self.pc3_control_protocol_cause,
-            0xd6a_000028af_c0,
+            3434,
+            10415,
+            192,
         );
         v.opt(
             "monitoring_ue_identifier",
             &self.monitoring_ue_identifier,
-            0xd68_000028af_c0,
+            3432,
+            10415,
+            192,
         );
         v.opt(
             "prose_function_plmn_identifier",
             &self.prose_function_plmn_identifier,
-            0xd81_000028af_c0,
+            3457,
+            10415,
+            192,
         );
         v.opt(
             "requestor_plmn_identifier",
             &self.requestor_plmn_identifier,
-            0xd6d_000028af_c0,
+            3437,
+            10415,
+            192,
         );
         v.opt(
             "origin_app_layer_user_id",
             &self.origin_app_layer_user_id,
-            0xe10_000028af_c0,
+            3600,
+            10415,
+            192,
         );
-        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 0xeed_000028af_c0);
-        v.opt("requesting_epuid", &self.requesting_epuid, 0xee8_000028af_c0);
+        v.opt("wlan_link_layer_id", &self.wlan_link_layer_id, 3821, 10415, 192);
+        v.opt("requesting_epuid", &self.requesting_epuid, 3816, 10415, 192);
         v.opt(
             "target_app_layer_user_id",
             &self.target_app_layer_user_id,
-            0xe11_000028af_c0,
+            3601,
+            10415,
+            192,
         );
         v.opt(
             "requested_plmn_identifier",
             &self.requested_plmn_identifier,
-            0xd6c_000028af_c0,
+            3436,
+            10415,
+            192,
         );
-        v.opt("time_window", &self.time_window, 0xeea_000028af_c0);
-        v.opt("prose_range_class", &self.prose_range_class, 0xd78_000028af_c0);
+        v.opt("time_window", &self.time_window, 3818, 10415, 192);
+        v.opt("prose_range_class", &self.prose_range_class, 3448, 10415, 192);
         v.opt(
             "proximity_alert_indication",
             &self.proximity_alert_indication,
-            0xd7e_000028af_c0,
+            3454,
+            10415,
+            192,
         );
         v.opt(
             "proximity_alert_timestamp",
             &self.proximity_alert_timestamp,
-            0xd7f_000028af_c0,
+            3455,
+            10415,
+            192,
         );
         v.opt(
             "proximity_cancellation_timestamp",
             &self.proximity_cancellation_timestamp,
-            0xd80_000028af_c0,
+            3456,
+            10415,
+            192,
         );
         v.opt(
             "prose_reason_for_cancellation",
             &self.prose_reason_for_cancellation,
-            0xd79_000028af_c0,
+            3449,
+            10415,
+            192,
         );
         v.opt(
             "pc3_epc_control_protocol_cause",
             &self.pc3_epc_control_protocol_cause,
-            0xd6b_000028af_c0,
+            3435,
+            10415,
+            192,
         );
-        v.opt("prose_ue_id", &self.prose_ue_id, 0xd7d_000028af_c0);
+        v.opt("prose_ue_id", &self.prose_ue_id, 3453, 10415, 192);
         v.opt(
             "prose_source_ip_address",
             &self.prose_source_ip_address,
-            0xd7c_000028af_c0,
+            3452,
+            10415,
+            192,
         );
-        v.opt("layer_2_group_id", &self.layer_2_group_id, 0xd65_000028af_c0);
+        v.opt("layer_2_group_id", &self.layer_2_group_id, 3429, 10415, 192);
         v.opt(
             "prose_group_ip_multicast_address",
             &self.prose_group_ip_multicast_address,
-            0xd76_000028af_c0,
+            3446,
+            10415,
+            192,
         );
-        v.all("coverage_info", &self.coverage_info, 0xd83_000028af_c0);
+        v.all("coverage_info", &self.coverage_info, 3459, 10415, 192);
         v.all(
             "radio_parameter_set_info",
             &self.radio_parameter_set_info,
-            0xd87_000028af_c0,
+            3463,
+            10415,
+            192,
         );
-        v.all("transmitter_info", &self.transmitter_info, 0xd8c_000028af_c0);
+        v.all("transmitter_info", &self.transmitter_info, 3468, 10415, 192);
         v.opt(
             "time_first_transmission",
             &self.time_first_transmission,
-            0xd8b_000028af_c0,
+            3467,
+            10415,
+            192,
         );
-        v.opt("time_first_reception", &self.time_first_reception, 0xd8a_000028af_c0);
+        v.opt("time_first_reception", &self.time_first_reception, 3466, 10415, 192);
         v.all(
             "prose_direct_communication_transmission_data_container",
             &self.prose_direct_communication_transmission_data_container,
-            0xd71_000028af_c0,
+            3441,
+            10415,
+            192,
         );
         v.all(
             "prose_direct_communication_reception_data_container",
             &self.prose_direct_communication_reception_data_container,
-            0xd85_000028af_c0,
+            3461,
+            10415,
+            192,
         );
-        v.opt("announcing_plmn_id", &self.announcing_plmn_id, 0x1138_000028af_c0);
+        v.opt("announcing_plmn_id", &self.announcing_plmn_id, 4408, 10415, 192);
         v.opt(
             "prose_target_layer_2_id",
             &self.prose_target_layer_2_id,
-            0x113a_000028af_c0,
+            4410,
+            10415,
+            192,
         );
-        v.opt("relay_ip_address", &self.relay_ip_address, 0x113b_000028af_c0);
+        v.opt("relay_ip_address", &self.relay_ip_address, 4411, 10415, 192);
         v.opt(
             "prose_ue_to_network_relay_ue_id",
             &self.prose_ue_to_network_relay_ue_id,
-            0x1139_000028af_c0,
+            4409,
+            10415,
+            192,
         );
-        v.opt("target_ip_address", &self.target_ip_address, 0x113c_000028af_c0);
-        v.opt("pc5_radio_technology", &self.pc5_radio_technology, 0x514_000028af_80);
+        v.opt("target_ip_address", &self.target_ip_address, 4412, 10415, 192);
+        v.opt("pc5_radio_technology", &self.pc5_radio_technology, 1300, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -19026,12 +19180,14 @@ impl Eq for PsFurnishChargingInformation {}
 impl rt::typed::Fields for PsFurnishChargingInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("tgpp_charging_id", &self.tgpp_charging_id, 0x2_000028af_c0);
-        v.one("ps_free_format_data", &self.ps_free_format_data, 0x362_000028af_c0);
+        v.one("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
+        v.one("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
         v.opt(
             "ps_append_free_format_data",
             &self.ps_append_free_format_data,
-            0x363_000028af_c0,
+            867,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -19487,166 +19643,204 @@ impl Eq for PsInformation {}
 impl rt::typed::Fields for PsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 0x2_000028af_c0);
+        v.opt("supported_features", &self.supported_features, 628, 10415, 128);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.opt(
             "pdn_connection_charging_id",
             &self.pdn_connection_charging_id,
-            0x802_000028af_80,
+            2050,
+            10415,
+            128,
         );
-        v.opt("node_id", &self.node_id, 0x810_000028af_80);
-        v.opt("tgpp_pdp_type", &self.tgpp_pdp_type, 0x3_000028af_c0);
-        v.all("pdp_address", &self.pdp_address, 0x4cb_000028af_80);
+        v.opt("node_id", &self.node_id, 2064, 10415, 128);
+        v.opt("tgpp_pdp_type", &self.tgpp_pdp_type, 3, 10415, 192);
+        v.all("pdp_address", &self.pdp_address, 1227, 10415, 128);
         v.opt(
             "pdp_address_prefix_length",
             &self.pdp_address_prefix_length,
-            0xa2e_000028af_c0,
+            2606,
+            10415,
+            192,
         );
-        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 0x803_000028af_80);
+        v.opt("dynamic_address_flag", &self.dynamic_address_flag, 2051, 10415, 128);
         v.opt(
             "dynamic_address_flag_extension",
             &self.dynamic_address_flag_extension,
-            0x814_000028af_80,
+            2068,
+            10415,
+            128,
         );
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.all("sgsn_address", &self.sgsn_address, 0x4cc_000028af_80);
-        v.all("ggsn_address", &self.ggsn_address, 0x34f_000028af_c0);
-        v.all("tdf_ip_address", &self.tdf_ip_address, 0x443_000028af_80);
-        v.all("sgw_address", &self.sgw_address, 0x813_000028af_80);
-        v.all("epdg_address", &self.epdg_address, 0xd61_000028af_c0);
-        v.all("twag_address", &self.twag_address, 0xf3f_000028af_c0);
-        v.all("cg_address", &self.cg_address, 0x34e_000028af_c0);
-        v.opt("serving_node_type", &self.serving_node_type, 0x7ff_000028af_80);
-        v.opt("sgw_change", &self.sgw_change, 0x811_000028af_c0);
-        v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 0x8_000028af_c0);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.all("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
+        v.all("ggsn_address", &self.ggsn_address, 847, 10415, 192);
+        v.all("tdf_ip_address", &self.tdf_ip_address, 1091, 10415, 128);
+        v.all("sgw_address", &self.sgw_address, 2067, 10415, 128);
+        v.all("epdg_address", &self.epdg_address, 3425, 10415, 192);
+        v.all("twag_address", &self.twag_address, 3903, 10415, 192);
+        v.all("cg_address", &self.cg_address, 846, 10415, 192);
+        v.opt("serving_node_type", &self.serving_node_type, 2047, 10415, 128);
+        v.opt("sgw_change", &self.sgw_change, 2065, 10415, 192);
+        v.opt("tgpp_imsi_mcc_mnc", &self.tgpp_imsi_mcc_mnc, 8, 10415, 192);
         v.opt(
             "imsi_unauthenticated_flag",
             &self.imsi_unauthenticated_flag,
-            0x904_000028af_80,
+            2308,
+            10415,
+            128,
         );
-        v.opt("tgpp_ggsn_mcc_mnc", &self.tgpp_ggsn_mcc_mnc, 0x9_000028af_c0);
-        v.opt("tgpp_nsapi", &self.tgpp_nsapi, 0xa_000028af_c0);
-        v.opt("called_station_id", &self.called_station_id, 0x1e_00000000_40);
+        v.opt("tgpp_ggsn_mcc_mnc", &self.tgpp_ggsn_mcc_mnc, 9, 10415, 192);
+        v.opt("tgpp_nsapi", &self.tgpp_nsapi, 10, 10415, 192);
+        v.opt("called_station_id", &self.called_station_id, 30, 0, 64);
         v.opt(
             "tgpp_session_stop_indicator",
             &self.tgpp_session_stop_indicator,
-            0xb_000028af_c0,
+            11,
+            10415,
+            192,
         );
-        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 0xc_000028af_c0);
+        v.opt("tgpp_selection_mode", &self.tgpp_selection_mode, 12, 10415, 192);
         v.opt(
             "tgpp_charging_characteristics",
             &self.tgpp_charging_characteristics,
-            0xd_000028af_c0,
+            13,
+            10415,
+            192,
         );
         v.opt(
             "charging_characteristics_selection_mode",
             &self.charging_characteristics_selection_mode,
-            0x812_000028af_c0,
+            2066,
+            10415,
+            192,
         );
-        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 0x12_000028af_c0);
-        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 0x17_000028af_c0);
+        v.opt("tgpp_sgsn_mcc_mnc", &self.tgpp_sgsn_mcc_mnc, 18, 10415, 192);
+        v.opt("tgpp_ms_timezone", &self.tgpp_ms_timezone, 23, 10415, 192);
         v.all(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.opt("adc_rule_base_name", &self.adc_rule_base_name, 0x447_000028af_c0);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "user_location_info_time",
             &self.user_location_info_time,
-            0xafc_000028af_80,
+            2812,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
         v.opt(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
         v.opt(
             "twan_user_location_info",
             &self.twan_user_location_info,
-            0xa9a_000028af_c0,
+            2714,
+            10415,
+            192,
         );
         v.opt(
             "uwan_user_location_info",
             &self.uwan_user_location_info,
-            0xf4e_000028af_c0,
+            3918,
+            10415,
+            192,
         );
-        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 0x15_000028af_c0);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
         v.opt(
             "ps_furnish_charging_information",
             &self.ps_furnish_charging_information,
-            0x361_000028af_c0,
+            865,
+            10415,
+            192,
         );
-        v.opt("pdp_context_type", &self.pdp_context_type, 0x4df_000028af_80);
-        v.opt("offline_charging", &self.offline_charging, 0x4fe_000028af_80);
-        v.all("traffic_data_volumes", &self.traffic_data_volumes, 0x7fe_000028af_80);
-        v.all("service_data_container", &self.service_data_container, 0x7f8_000028af_80);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
-        v.opt("terminal_information", &self.terminal_information, 0x579_000028af_c0);
-        v.opt("start_time", &self.start_time, 0x7f9_000028af_80);
-        v.opt("stop_time", &self.stop_time, 0x7fa_000028af_80);
-        v.opt("change_condition", &self.change_condition, 0x7f5_000028af_80);
-        v.opt("diagnostics", &self.diagnostics, 0x7f7_000028af_80);
-        v.opt("low_priority_indicator", &self.low_priority_indicator, 0xa2a_000028af_80);
-        v.opt("nbifom_mode", &self.nbifom_mode, 0xb0e_000028af_80);
-        v.opt("nbifom_support", &self.nbifom_support, 0xb0f_000028af_80);
-        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 0x66d_000028af_80);
-        v.opt("mme_name", &self.mme_name, 0x962_000028af_80);
-        v.opt("mme_realm", &self.mme_realm, 0x968_000028af_80);
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
-        v.opt("physical_access_id", &self.physical_access_id, 0x139_000032db_c0);
+        v.opt("pdp_context_type", &self.pdp_context_type, 1247, 10415, 128);
+        v.opt("offline_charging", &self.offline_charging, 1278, 10415, 128);
+        v.all("traffic_data_volumes", &self.traffic_data_volumes, 2046, 10415, 128);
+        v.all("service_data_container", &self.service_data_container, 2040, 10415, 128);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
+        v.opt("terminal_information", &self.terminal_information, 1401, 10415, 192);
+        v.opt("start_time", &self.start_time, 2041, 10415, 128);
+        v.opt("stop_time", &self.stop_time, 2042, 10415, 128);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("diagnostics", &self.diagnostics, 2039, 10415, 128);
+        v.opt("low_priority_indicator", &self.low_priority_indicator, 2602, 10415, 128);
+        v.opt("nbifom_mode", &self.nbifom_mode, 2830, 10415, 128);
+        v.opt("nbifom_support", &self.nbifom_support, 2831, 10415, 128);
+        v.opt("mme_number_for_mt_sms", &self.mme_number_for_mt_sms, 1645, 10415, 128);
+        v.opt("mme_name", &self.mme_name, 2402, 10415, 128);
+        v.opt("mme_realm", &self.mme_realm, 2408, 10415, 128);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
+        v.opt("physical_access_id", &self.physical_access_id, 313, 13019, 192);
         v.opt(
             "fixed_user_location_info",
             &self.fixed_user_location_info,
-            0xb09_000028af_80,
+            2825,
+            10415,
+            128,
         );
         v.opt(
             "cn_operator_selection_entity",
             &self.cn_operator_selection_entity,
-            0xd5d_000028af_c0,
+            3421,
+            10415,
+            192,
         );
-        v.opt("enhanced_diagnostics", &self.enhanced_diagnostics, 0xf3d_000028af_c0);
+        v.opt("enhanced_diagnostics", &self.enhanced_diagnostics, 3901, 10415, 192);
         v.opt(
             "sgi_ptp_tunnelling_method",
             &self.sgi_ptp_tunnelling_method,
-            0xf5b_000028af_c0,
+            3931,
+            10415,
+            192,
         );
         v.opt(
             "cp_ciot_eps_optimisation_indicator",
             &self.cp_ciot_eps_optimisation_indicator,
-            0xf5a_000028af_c0,
+            3930,
+            10415,
+            192,
         );
-        v.opt("uni_pdu_cp_only_flag", &self.uni_pdu_cp_only_flag, 0xf5c_000028af_c0);
+        v.opt("uni_pdu_cp_only_flag", &self.uni_pdu_cp_only_flag, 3932, 10415, 192);
         v.opt(
             "serving_plmn_rate_control",
             &self.serving_plmn_rate_control,
-            0x10d6_000028af_c0,
+            4310,
+            10415,
+            192,
         );
-        v.opt("apn_rate_control", &self.apn_rate_control, 0xf5d_000028af_c0);
+        v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
         v.opt(
             "charging_per_ip_can_session_indicator",
             &self.charging_per_ip_can_session_indicator,
-            0x1130_000028af_c0,
+            4400,
+            10415,
+            192,
         );
-        v.opt("rrc_cause_counter", &self.rrc_cause_counter, 0x10de_000028af_c0);
+        v.opt("rrc_cause_counter", &self.rrc_cause_counter, 4318, 10415, 192);
         v.opt(
             "tgpp_ps_data_off_status",
             &self.tgpp_ps_data_off_status,
-            0x1136_000028af_c0,
+            4406,
+            10415,
+            192,
         );
-        v.opt("scs_as_address", &self.scs_as_address, 0xf64_000028af_c0);
-        v.opt("unused_quota_timer", &self.unused_quota_timer, 0x1137_000028af_c0);
+        v.opt("scs_as_address", &self.scs_as_address, 3940, 10415, 192);
+        v.opt("unused_quota_timer", &self.unused_quota_timer, 4407, 10415, 192);
         v.all(
             "ran_secondary_rat_usage_report",
             &self.ran_secondary_rat_usage_report,
-            0x516_000028af_80,
+            1302,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -20248,9 +20442,11 @@ impl rt::typed::Fields for RadioParameterSetInfo {
         v.opt(
             "radio_parameter_set_values",
             &self.radio_parameter_set_values,
-            0xd88_000028af_c0,
+            3464,
+            10415,
+            192,
         );
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20386,20 +20582,12 @@ impl Eq for RanSecondaryRatUsageReport {}
 impl rt::typed::Fields for RanSecondaryRatUsageReport {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("secondary_rat_type", &self.secondary_rat_type, 0x518_000028af_80);
-        v.opt("ran_start_timestamp", &self.ran_start_timestamp, 0x517_000028af_80);
-        v.opt("ran_end_timestamp", &self.ran_end_timestamp, 0x515_000028af_80);
-        v.opt(
-            "accounting_input_octets",
-            &self.accounting_input_octets,
-            0x16b_00000000_40,
-        );
-        v.opt(
-            "accounting_output_octets",
-            &self.accounting_output_octets,
-            0x16c_00000000_40,
-        );
-        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 0x2_000028af_c0);
+        v.opt("secondary_rat_type", &self.secondary_rat_type, 1304, 10415, 128);
+        v.opt("ran_start_timestamp", &self.ran_start_timestamp, 1303, 10415, 128);
+        v.opt("ran_end_timestamp", &self.ran_end_timestamp, 1301, 10415, 128);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20559,11 +20747,11 @@ impl Eq for RateElement {}
 impl rt::typed::Fields for RateElement {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("cc_unit_type", &self.cc_unit_type, 0x1c6_00000000_40);
-        v.opt("charge_reason_code", &self.charge_reason_code, 0x846_000028af_80);
-        v.opt("unit_value", &self.unit_value, 0x1bd_00000000_40);
-        v.opt("unit_cost", &self.unit_cost, 0x80d_000028af_80);
-        v.opt("unit_quota_threshold", &self.unit_quota_threshold, 0x4ca_000028af_80);
+        v.one("cc_unit_type", &self.cc_unit_type, 454, 0, 64);
+        v.opt("charge_reason_code", &self.charge_reason_code, 2118, 10415, 128);
+        v.opt("unit_value", &self.unit_value, 445, 0, 64);
+        v.opt("unit_cost", &self.unit_cost, 2061, 10415, 128);
+        v.opt("unit_quota_threshold", &self.unit_quota_threshold, 1226, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20704,8 +20892,8 @@ impl Eq for RealTimeTariffInformation {}
 impl rt::typed::Fields for RealTimeTariffInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("tariff_information", &self.tariff_information, 0x80c_000028af_80);
-        v.opt("tariff_xml", &self.tariff_xml, 0x902_000028af_80);
+        v.opt("tariff_information", &self.tariff_information, 2060, 10415, 128);
+        v.opt("tariff_xml", &self.tariff_xml, 2306, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20835,10 +21023,10 @@ impl Eq for RecipientAddress {}
 impl rt::typed::Fields for RecipientAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("address_type", &self.address_type, 0x383_000028af_c0);
-        v.opt("address_data", &self.address_data, 0x381_000028af_c0);
-        v.opt("address_domain", &self.address_domain, 0x382_000028af_c0);
-        v.opt("addressee_type", &self.addressee_type, 0x4b8_000028af_80);
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
+        v.opt("addressee_type", &self.addressee_type, 1208, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -20980,15 +21168,17 @@ impl Eq for RecipientInfo {}
 impl rt::typed::Fields for RecipientInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("destination_interface", &self.destination_interface, 0x7d2_000028af_80);
-        v.all("recipient_address", &self.recipient_address, 0x4b1_000028af_80);
+        v.opt("destination_interface", &self.destination_interface, 2002, 10415, 128);
+        v.all("recipient_address", &self.recipient_address, 1201, 10415, 128);
         v.all(
             "recipient_received_address",
             &self.recipient_received_address,
-            0x7ec_000028af_80,
+            2028,
+            10415,
+            128,
         );
-        v.opt("recipient_sccp_address", &self.recipient_sccp_address, 0x7da_000028af_80);
-        v.opt("sm_protocol_id", &self.sm_protocol_id, 0x7dd_000028af_80);
+        v.opt("recipient_sccp_address", &self.recipient_sccp_address, 2010, 10415, 128);
+        v.opt("sm_protocol_id", &self.sm_protocol_id, 2013, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21150,9 +21340,9 @@ impl Eq for RecipientReceivedAddress {}
 impl rt::typed::Fields for RecipientReceivedAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("address_type", &self.address_type, 0x383_000028af_c0);
-        v.opt("address_data", &self.address_data, 0x381_000028af_c0);
-        v.opt("address_domain", &self.address_domain, 0x382_000028af_c0);
+        v.opt("address_type", &self.address_type, 899, 10415, 192);
+        v.opt("address_data", &self.address_data, 897, 10415, 192);
+        v.opt("address_domain", &self.address_domain, 898, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21302,26 +21492,26 @@ impl Eq for RelatedChangeConditionInformation {}
 impl rt::typed::Fields for RelatedChangeConditionInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sgsn_address", &self.sgsn_address, 0x4cc_000028af_80);
-        v.all("change_condition", &self.change_condition, 0x7f5_000028af_80);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
+        v.opt("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
+        v.all("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
         v.opt(
             "uwan_user_location_info",
             &self.uwan_user_location_info,
-            0xf4e_000028af_c0,
+            3918,
+            10415,
+            192,
         );
         v.opt(
             "presence_reporting_area_status",
             &self.presence_reporting_area_status,
-            0xb07_000028af_80,
+            2823,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 0x15_000028af_c0);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21485,7 +21675,7 @@ impl Eq for RelatedTrigger {}
 impl rt::typed::Fields for RelatedTrigger {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("trigger_type", &self.trigger_type, 0x366_000028af_c0);
+        v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21603,8 +21793,8 @@ impl Eq for RemainingBalance {}
 impl rt::typed::Fields for RemainingBalance {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("unit_value", &self.unit_value, 0x1bd_00000000_40);
-        v.one("currency_code", &self.currency_code, 0x1a9_00000000_40);
+        v.one("unit_value", &self.unit_value, 445, 0, 64);
+        v.one("currency_code", &self.currency_code, 425, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21733,8 +21923,8 @@ impl Eq for ScaleFactor {}
 impl rt::typed::Fields for ScaleFactor {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("value_digits", &self.value_digits, 0x1bf_00000000_40);
-        v.opt("exponent", &self.exponent, 0x1ad_00000000_40);
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -21856,8 +22046,8 @@ impl Eq for ScsAsAddress {}
 impl rt::typed::Fields for ScsAsAddress {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("scs_realm", &self.scs_realm, 0xf66_000028af_c0);
-        v.opt("scs_address", &self.scs_address, 0xf65_000028af_c0);
+        v.opt("scs_realm", &self.scs_realm, 3942, 10415, 192);
+        v.opt("scs_address", &self.scs_address, 3941, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -22006,32 +22196,40 @@ impl Eq for SdpMediaComponent {}
 impl rt::typed::Fields for SdpMediaComponent {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sdp_media_name", &self.sdp_media_name, 0x34c_000028af_c0);
-        v.all("sdp_media_description", &self.sdp_media_description, 0x34d_000028af_c0);
+        v.opt("sdp_media_name", &self.sdp_media_name, 844, 10415, 192);
+        v.all("sdp_media_description", &self.sdp_media_description, 845, 10415, 192);
         v.opt(
             "local_gw_inserted_indicator",
             &self.local_gw_inserted_indicator,
-            0xa2c_000028af_80,
+            2604,
+            10415,
+            128,
         );
         v.opt(
             "ip_realm_default_indicator",
             &self.ip_realm_default_indicator,
-            0xa2b_000028af_80,
+            2603,
+            10415,
+            128,
         );
         v.opt(
             "transcoder_inserted_indicator",
             &self.transcoder_inserted_indicator,
-            0xa2d_000028af_80,
+            2605,
+            10415,
+            128,
         );
-        v.opt("media_initiator_flag", &self.media_initiator_flag, 0x372_000028af_c0);
-        v.opt("media_initiator_party", &self.media_initiator_party, 0x508_000028af_80);
-        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 0x2_000028af_c0);
+        v.opt("media_initiator_flag", &self.media_initiator_flag, 882, 10415, 192);
+        v.opt("media_initiator_party", &self.media_initiator_party, 1288, 10415, 128);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.opt(
             "access_network_charging_identifier_value",
             &self.access_network_charging_identifier_value,
-            0x1f7_000028af_c0,
+            503,
+            10415,
+            192,
         );
-        v.opt("sdp_type", &self.sdp_type, 0x7f4_000028af_80);
+        v.opt("sdp_type", &self.sdp_type, 2036, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -22217,8 +22415,8 @@ impl Eq for SdpTimestamps {}
 impl rt::typed::Fields for SdpTimestamps {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sdp_offer_timestamp", &self.sdp_offer_timestamp, 0x4fa_000028af_80);
-        v.opt("sdp_answer_timestamp", &self.sdp_answer_timestamp, 0x4fb_000028af_80);
+        v.opt("sdp_offer_timestamp", &self.sdp_offer_timestamp, 1274, 10415, 128);
+        v.opt("sdp_answer_timestamp", &self.sdp_answer_timestamp, 1275, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -22474,96 +22672,108 @@ impl rt::typed::Fields for ServiceDataContainer {
         v.opt(
             "af_correlation_information",
             &self.af_correlation_information,
-            0x4fc_000028af_80,
+            1276,
+            10415,
+            128,
         );
         v.opt(
             "charging_rule_base_name",
             &self.charging_rule_base_name,
-            0x3ec_000028af_c0,
+            1004,
+            10415,
+            192,
         );
-        v.opt(
-            "accounting_input_octets",
-            &self.accounting_input_octets,
-            0x16b_00000000_40,
-        );
-        v.opt(
-            "accounting_output_octets",
-            &self.accounting_output_octets,
-            0x16c_00000000_40,
-        );
-        v.opt("local_sequence_number", &self.local_sequence_number, 0x80f_000028af_80);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt("rating_group", &self.rating_group, 0x1b0_00000000_40);
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
-        v.opt("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.all("service_specific_info", &self.service_specific_info, 0x4e1_000028af_80);
-        v.opt("adc_rule_base_name", &self.adc_rule_base_name, 0x447_000028af_c0);
-        v.opt("sgsn_address", &self.sgsn_address, 0x4cc_000028af_80);
-        v.opt("time_first_usage", &self.time_first_usage, 0x7fb_000028af_80);
-        v.opt("time_last_usage", &self.time_last_usage, 0x7fc_000028af_80);
-        v.opt("time_usage", &self.time_usage, 0x7fd_000028af_80);
-        v.all("change_condition", &self.change_condition, 0x7f5_000028af_80);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
-        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 0x2332_0000159f_c0);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("local_sequence_number", &self.local_sequence_number, 2063, 10415, 128);
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("rating_group", &self.rating_group, 432, 0, 64);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.all("service_specific_info", &self.service_specific_info, 1249, 10415, 128);
+        v.opt("adc_rule_base_name", &self.adc_rule_base_name, 1095, 10415, 192);
+        v.opt("sgsn_address", &self.sgsn_address, 1228, 10415, 128);
+        v.opt("time_first_usage", &self.time_first_usage, 2043, 10415, 128);
+        v.opt("time_last_usage", &self.time_last_usage, 2044, 10415, 128);
+        v.opt("time_usage", &self.time_usage, 2045, 10415, 128);
+        v.all("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
+        v.opt("tgpp2_bsid", &self.tgpp2_bsid, 9010, 5535, 192);
         v.opt(
             "uwan_user_location_info",
             &self.uwan_user_location_info,
-            0xf4e_000028af_c0,
+            3918,
+            10415,
+            192,
         );
         v.opt(
             "twan_user_location_info",
             &self.twan_user_location_info,
-            0xa9a_000028af_c0,
+            2714,
+            10415,
+            192,
         );
-        v.opt("sponsor_identity", &self.sponsor_identity, 0x213_000028af_80);
+        v.opt("sponsor_identity", &self.sponsor_identity, 531, 10415, 128);
         v.opt(
             "application_service_provider_identity",
             &self.application_service_provider_identity,
-            0x214_000028af_80,
+            532,
+            10415,
+            128,
         );
         v.all(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
         v.opt(
             "presence_reporting_area_status",
             &self.presence_reporting_area_status,
-            0xb07_000028af_80,
+            2823,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 0x15_000028af_c0);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
         v.opt(
             "related_change_condition_information",
             &self.related_change_condition_information,
-            0xf55_000028af_c0,
+            3925,
+            10415,
+            192,
         );
         v.opt(
             "serving_plmn_rate_control",
             &self.serving_plmn_rate_control,
-            0x10d6_000028af_c0,
+            4310,
+            10415,
+            192,
         );
-        v.opt("apn_rate_control", &self.apn_rate_control, 0xf5d_000028af_c0);
+        v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
         v.opt(
             "tgpp_ps_data_off_status",
             &self.tgpp_ps_data_off_status,
-            0x1136_000028af_c0,
+            4406,
+            10415,
+            192,
         );
         v.opt(
             "traffic_steering_policy_identifier_dl",
             &self.traffic_steering_policy_identifier_dl,
-            0xb14_000028af_80,
+            2836,
+            10415,
+            128,
         );
         v.opt(
             "traffic_steering_policy_identifier_ul",
             &self.traffic_steering_policy_identifier_ul,
-            0xb15_000028af_80,
+            2837,
+            10415,
+            128,
         );
-        v.opt("volte_information", &self.volte_information, 0x52b_000028af_80);
+        v.opt("volte_information", &self.volte_information, 1323, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -22911,14 +23121,16 @@ impl Eq for ServiceGenericInformation {}
 impl rt::typed::Fields for ServiceGenericInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("application_server_id", &self.application_server_id, 0x835_000028af_80);
+        v.opt("application_server_id", &self.application_server_id, 2101, 10415, 128);
         v.opt(
             "application_service_type",
             &self.application_service_type,
-            0x836_000028af_80,
+            2102,
+            10415,
+            128,
         );
-        v.opt("application_session_id", &self.application_session_id, 0x837_000028af_80);
-        v.opt("delivery_status", &self.delivery_status, 0x838_000028af_80);
+        v.opt("application_session_id", &self.application_session_id, 2103, 10415, 128);
+        v.opt("delivery_status", &self.delivery_status, 2104, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -23116,27 +23328,29 @@ impl Eq for ServiceInformation {}
 impl rt::typed::Fields for ServiceInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.opt("aoc_information", &self.aoc_information, 0x806_000028af_80);
-        v.opt("ps_information", &self.ps_information, 0x36a_000028af_c0);
-        v.opt("ims_information", &self.ims_information, 0x36c_000028af_c0);
-        v.opt("mms_information", &self.mms_information, 0x36d_000028af_c0);
-        v.opt("lcs_information", &self.lcs_information, 0x36e_000028af_c0);
-        v.opt("poc_information", &self.poc_information, 0x36f_000028af_c0);
-        v.opt("mbms_information", &self.mbms_information, 0x370_000028af_c0);
-        v.opt("sms_information", &self.sms_information, 0x7d0_000028af_80);
-        v.opt("vcs_information", &self.vcs_information, 0xd52_000028af_c0);
-        v.opt("mmtel_information", &self.mmtel_information, 0x7ee_000028af_80);
-        v.opt("prose_information", &self.prose_information, 0xd77_000028af_c0);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.opt("aoc_information", &self.aoc_information, 2054, 10415, 128);
+        v.opt("ps_information", &self.ps_information, 874, 10415, 192);
+        v.opt("ims_information", &self.ims_information, 876, 10415, 192);
+        v.opt("mms_information", &self.mms_information, 877, 10415, 192);
+        v.opt("lcs_information", &self.lcs_information, 878, 10415, 192);
+        v.opt("poc_information", &self.poc_information, 879, 10415, 192);
+        v.opt("mbms_information", &self.mbms_information, 880, 10415, 192);
+        v.opt("sms_information", &self.sms_information, 2000, 10415, 128);
+        v.opt("vcs_information", &self.vcs_information, 3410, 10415, 192);
+        v.opt("mmtel_information", &self.mmtel_information, 2030, 10415, 128);
+        v.opt("prose_information", &self.prose_information, 3447, 10415, 192);
         v.opt(
             "service_generic_information",
             &self.service_generic_information,
-            0x4e8_000028af_80,
+            1256,
+            10415,
+            128,
         );
-        v.opt("im_information", &self.im_information, 0x83e_000028af_80);
-        v.opt("dcd_information", &self.dcd_information, 0x843_000028af_80);
-        v.opt("m2m_information", &self.m2m_information, 0x3f3_0000b277_c0);
-        v.opt("cpdt_information", &self.cpdt_information, 0xf57_000028af_c0);
+        v.opt("im_information", &self.im_information, 2110, 10415, 128);
+        v.opt("dcd_information", &self.dcd_information, 2115, 10415, 128);
+        v.opt("m2m_information", &self.m2m_information, 1011, 45687, 192);
+        v.opt("cpdt_information", &self.cpdt_information, 3927, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -23330,8 +23544,8 @@ impl Eq for ServiceSpecificInfo {}
 impl rt::typed::Fields for ServiceSpecificInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("service_specific_data", &self.service_specific_data, 0x35f_000028af_c0);
-        v.opt("service_specific_type", &self.service_specific_type, 0x4e9_000028af_80);
+        v.opt("service_specific_data", &self.service_specific_data, 863, 10415, 192);
+        v.opt("service_specific_type", &self.service_specific_type, 1257, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -23472,15 +23686,17 @@ impl Eq for SmDeviceTriggerInformation {}
 impl rt::typed::Fields for SmDeviceTriggerInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mtc_iwf_address", &self.mtc_iwf_address, 0xd4e_000028af_c0);
-        v.opt("reference_number", &self.reference_number, 0xbbf_000028af_c0);
-        v.opt("serving_node", &self.serving_node, 0x961_000028af_80);
-        v.opt("validity_time", &self.validity_time, 0x1c0_00000000_40);
-        v.opt("priority_indication", &self.priority_indication, 0xbbe_000028af_c0);
+        v.opt("mtc_iwf_address", &self.mtc_iwf_address, 3406, 10415, 192);
+        v.opt("reference_number", &self.reference_number, 3007, 10415, 192);
+        v.opt("serving_node", &self.serving_node, 2401, 10415, 128);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.opt("priority_indication", &self.priority_indication, 3006, 10415, 192);
         v.opt(
             "application_port_identifier",
             &self.application_port_identifier,
-            0xbc2_000028af_c0,
+            3010,
+            10415,
+            192,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -23708,53 +23924,65 @@ impl Eq for SmsInformation {}
 impl rt::typed::Fields for SmsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sms_node", &self.sms_node, 0x7e0_000028af_80);
-        v.opt("client_address", &self.client_address, 0x7e2_000028af_80);
+        v.opt("sms_node", &self.sms_node, 2016, 10415, 128);
+        v.opt("client_address", &self.client_address, 2018, 10415, 128);
         v.opt(
             "originator_sccp_address",
             &self.originator_sccp_address,
-            0x7d8_000028af_80,
+            2008,
+            10415,
+            128,
         );
-        v.opt("smsc_address", &self.smsc_address, 0x7e1_000028af_80);
-        v.opt("data_coding_scheme", &self.data_coding_scheme, 0x7d1_000028af_80);
-        v.opt("sm_discharge_time", &self.sm_discharge_time, 0x7dc_000028af_80);
-        v.opt("sm_message_type", &self.sm_message_type, 0x7d7_000028af_80);
-        v.opt("originator_interface", &self.originator_interface, 0x7d9_000028af_80);
-        v.opt("sm_protocol_id", &self.sm_protocol_id, 0x7dd_000028af_80);
-        v.opt("reply_path_requested", &self.reply_path_requested, 0x7db_000028af_80);
-        v.opt("sm_status", &self.sm_status, 0x7de_000028af_80);
-        v.opt("sm_user_data_header", &self.sm_user_data_header, 0x7df_000028af_80);
+        v.opt("smsc_address", &self.smsc_address, 2017, 10415, 128);
+        v.opt("data_coding_scheme", &self.data_coding_scheme, 2001, 10415, 128);
+        v.opt("sm_discharge_time", &self.sm_discharge_time, 2012, 10415, 128);
+        v.opt("sm_message_type", &self.sm_message_type, 2007, 10415, 128);
+        v.opt("originator_interface", &self.originator_interface, 2009, 10415, 128);
+        v.opt("sm_protocol_id", &self.sm_protocol_id, 2013, 10415, 128);
+        v.opt("reply_path_requested", &self.reply_path_requested, 2011, 10415, 128);
+        v.opt("sm_status", &self.sm_status, 2014, 10415, 128);
+        v.opt("sm_user_data_header", &self.sm_user_data_header, 2015, 10415, 128);
         v.opt(
             "number_of_messages_sent",
             &self.number_of_messages_sent,
-            0x7e3_000028af_80,
+            2019,
+            10415,
+            128,
         );
-        v.opt("sm_sequence_number", &self.sm_sequence_number, 0xd50_000028af_c0);
-        v.all("recipient_info", &self.recipient_info, 0x7ea_000028af_80);
+        v.opt("sm_sequence_number", &self.sm_sequence_number, 3408, 10415, 192);
+        v.all("recipient_info", &self.recipient_info, 2026, 10415, 128);
         v.opt(
             "originator_received_address",
             &self.originator_received_address,
-            0x7eb_000028af_80,
+            2027,
+            10415,
+            128,
         );
-        v.opt("sm_service_type", &self.sm_service_type, 0x7ed_000028af_80);
-        v.opt("sms_result", &self.sms_result, 0xd51_000028af_c0);
+        v.opt("sm_service_type", &self.sm_service_type, 2029, 10415, 128);
+        v.opt("sms_result", &self.sms_result, 3409, 10415, 192);
         v.opt(
             "sm_device_trigger_indicator",
             &self.sm_device_trigger_indicator,
-            0xd4f_000028af_c0,
+            3407,
+            10415,
+            192,
         );
         v.opt(
             "sm_device_trigger_information",
             &self.sm_device_trigger_information,
-            0xd4d_000028af_c0,
+            3405,
+            10415,
+            192,
         );
-        v.opt("mtc_iwf_address", &self.mtc_iwf_address, 0xd4e_000028af_c0);
+        v.opt("mtc_iwf_address", &self.mtc_iwf_address, 3406, 10415, 192);
         v.opt(
             "application_port_identifier",
             &self.application_port_identifier,
-            0xbc2_000028af_c0,
+            3010,
+            10415,
+            192,
         );
-        v.opt("external_identifier", &self.external_identifier, 0xc27_000028af_c0);
+        v.opt("external_identifier", &self.external_identifier, 3111, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -24029,27 +24257,33 @@ impl Eq for SupplementaryService {}
 impl rt::typed::Fields for SupplementaryService {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("mmtel_sservice_type", &self.mmtel_sservice_type, 0x7ef_000028af_80);
-        v.opt("service_mode", &self.service_mode, 0x7f0_000028af_80);
-        v.opt("number_of_diversions", &self.number_of_diversions, 0x7f2_000028af_80);
+        v.opt("mmtel_sservice_type", &self.mmtel_sservice_type, 2031, 10415, 128);
+        v.opt("service_mode", &self.service_mode, 2032, 10415, 128);
+        v.opt("number_of_diversions", &self.number_of_diversions, 2034, 10415, 128);
         v.opt(
             "associated_party_address",
             &self.associated_party_address,
-            0x7f3_000028af_80,
+            2035,
+            10415,
+            128,
         );
-        v.opt("service_id", &self.service_id, 0x357_000028af_c0);
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
-        v.opt("number_of_participants", &self.number_of_participants, 0x375_000028af_c0);
+        v.opt("service_id", &self.service_id, 855, 10415, 192);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("number_of_participants", &self.number_of_participants, 885, 10415, 192);
         v.opt(
             "participant_action_type",
             &self.participant_action_type,
-            0x801_000028af_80,
+            2049,
+            10415,
+            128,
         );
-        v.opt("cug_information", &self.cug_information, 0x900_000028af_80);
+        v.opt("cug_information", &self.cug_information, 2304, 10415, 128);
         v.opt(
             "aoc_subscription_information",
             &self.aoc_subscription_information,
-            0x90a_000028af_80,
+            2314,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -24252,27 +24486,33 @@ impl Eq for TalkBurstExchange {}
 impl rt::typed::Fields for TalkBurstExchange {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("poc_change_time", &self.poc_change_time, 0x4ee_000028af_80);
-        v.opt("number_of_talk_bursts", &self.number_of_talk_bursts, 0x503_000028af_80);
-        v.opt("talk_burst_volume", &self.talk_burst_volume, 0x507_000028af_80);
-        v.opt("talk_burst_time", &self.talk_burst_time, 0x506_000028af_80);
+        v.one("poc_change_time", &self.poc_change_time, 1262, 10415, 128);
+        v.opt("number_of_talk_bursts", &self.number_of_talk_bursts, 1283, 10415, 128);
+        v.opt("talk_burst_volume", &self.talk_burst_volume, 1287, 10415, 128);
+        v.opt("talk_burst_time", &self.talk_burst_time, 1286, 10415, 128);
         v.opt(
             "number_of_received_talk_bursts",
             &self.number_of_received_talk_bursts,
-            0x502_000028af_80,
+            1282,
+            10415,
+            128,
         );
         v.opt(
             "received_talk_burst_volume",
             &self.received_talk_burst_volume,
-            0x505_000028af_80,
+            1285,
+            10415,
+            128,
         );
         v.opt(
             "received_talk_burst_time",
             &self.received_talk_burst_time,
-            0x504_000028af_80,
+            1284,
+            10415,
+            128,
         );
-        v.opt("number_of_participants", &self.number_of_participants, 0x375_000028af_c0);
-        v.opt("poc_change_condition", &self.poc_change_condition, 0x4ed_000028af_80);
+        v.opt("number_of_participants", &self.number_of_participants, 885, 10415, 192);
+        v.opt("poc_change_condition", &self.poc_change_condition, 1261, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -24456,9 +24696,9 @@ impl Eq for TariffInformation {}
 impl rt::typed::Fields for TariffInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("current_tariff", &self.current_tariff, 0x808_000028af_80);
-        v.opt("tariff_time_change", &self.tariff_time_change, 0x1c3_00000000_40);
-        v.opt("next_tariff", &self.next_tariff, 0x809_000028af_80);
+        v.one("current_tariff", &self.current_tariff, 2056, 10415, 128);
+        v.opt("tariff_time_change", &self.tariff_time_change, 451, 0, 64);
+        v.opt("next_tariff", &self.next_tariff, 2057, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -24595,8 +24835,8 @@ impl Eq for TimeQuotaMechanism {}
 impl rt::typed::Fields for TimeQuotaMechanism {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("time_quota_type", &self.time_quota_type, 0x4f7_000028af_80);
-        v.one("base_time_interval", &self.base_time_interval, 0x4f1_000028af_80);
+        v.one("time_quota_type", &self.time_quota_type, 1271, 10415, 128);
+        v.one("base_time_interval", &self.base_time_interval, 1265, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -24750,17 +24990,21 @@ impl Eq for TimeStamps {}
 impl rt::typed::Fields for TimeStamps {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("sip_request_timestamp", &self.sip_request_timestamp, 0x342_000028af_c0);
-        v.opt("sip_response_timestamp", &self.sip_response_timestamp, 0x343_000028af_c0);
+        v.opt("sip_request_timestamp", &self.sip_request_timestamp, 834, 10415, 192);
+        v.opt("sip_response_timestamp", &self.sip_response_timestamp, 835, 10415, 192);
         v.opt(
             "sip_request_timestamp_fraction",
             &self.sip_request_timestamp_fraction,
-            0x8fd_000028af_80,
+            2301,
+            10415,
+            128,
         );
         v.opt(
             "sip_response_timestamp_fraction",
             &self.sip_response_timestamp_fraction,
-            0x8fe_000028af_80,
+            2302,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -24984,65 +25228,67 @@ impl Eq for TrafficDataVolumes {}
 impl rt::typed::Fields for TrafficDataVolumes {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("qos_information", &self.qos_information, 0x3f8_000028af_c0);
-        v.opt(
-            "accounting_input_octets",
-            &self.accounting_input_octets,
-            0x16b_00000000_40,
-        );
-        v.opt(
-            "accounting_output_octets",
-            &self.accounting_output_octets,
-            0x16c_00000000_40,
-        );
-        v.opt("change_condition", &self.change_condition, 0x7f5_000028af_80);
-        v.opt("change_time", &self.change_time, 0x7f6_000028af_80);
-        v.opt(
-            "tgpp_user_location_info",
-            &self.tgpp_user_location_info,
-            0x16_000028af_c0,
-        );
+        v.opt("qos_information", &self.qos_information, 1016, 10415, 192);
+        v.opt("accounting_input_octets", &self.accounting_input_octets, 363, 0, 64);
+        v.opt("accounting_output_octets", &self.accounting_output_octets, 364, 0, 64);
+        v.opt("change_condition", &self.change_condition, 2037, 10415, 128);
+        v.opt("change_time", &self.change_time, 2038, 10415, 128);
+        v.opt("tgpp_user_location_info", &self.tgpp_user_location_info, 22, 10415, 192);
         v.opt(
             "uwan_user_location_info",
             &self.uwan_user_location_info,
-            0xf4e_000028af_c0,
+            3918,
+            10415,
+            192,
         );
-        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 0x2_000028af_c0);
+        v.opt("tgpp_charging_id", &self.tgpp_charging_id, 2, 10415, 192);
         v.opt(
             "presence_reporting_area_status",
             &self.presence_reporting_area_status,
-            0xb07_000028af_80,
+            2823,
+            10415,
+            128,
         );
         v.all(
             "presence_reporting_area_information",
             &self.presence_reporting_area_information,
-            0xb06_000028af_80,
+            2822,
+            10415,
+            128,
         );
-        v.opt("user_csg_information", &self.user_csg_information, 0x90f_000028af_80);
-        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 0x15_000028af_c0);
+        v.opt("user_csg_information", &self.user_csg_information, 2319, 10415, 128);
+        v.opt("tgpp_rat_type", &self.tgpp_rat_type, 21, 10415, 192);
         v.opt(
             "access_availability_change_reason",
             &self.access_availability_change_reason,
-            0xb11_000028af_80,
+            2833,
+            10415,
+            128,
         );
         v.opt(
             "related_change_condition_information",
             &self.related_change_condition_information,
-            0xf55_000028af_c0,
+            3925,
+            10415,
+            192,
         );
-        v.opt("diagnostics", &self.diagnostics, 0x7f7_000028af_80);
-        v.opt("enhanced_diagnostics", &self.enhanced_diagnostics, 0xf3d_000028af_c0);
+        v.opt("diagnostics", &self.diagnostics, 2039, 10415, 128);
+        v.opt("enhanced_diagnostics", &self.enhanced_diagnostics, 3901, 10415, 192);
         v.opt(
             "cp_ciot_eps_optimisation_indicator",
             &self.cp_ciot_eps_optimisation_indicator,
-            0xf5a_000028af_c0,
+            3930,
+            10415,
+            192,
         );
         v.opt(
             "serving_plmn_rate_control",
             &self.serving_plmn_rate_control,
-            0x10d6_000028af_c0,
+            4310,
+            10415,
+            192,
         );
-        v.opt("apn_rate_control", &self.apn_rate_control, 0xf5d_000028af_c0);
+        v.opt("apn_rate_control", &self.apn_rate_control, 3933, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -25287,9 +25533,11 @@ impl rt::typed::Fields for TransmitterInfo {
         v.opt(
             "prose_source_ip_address",
             &self.prose_source_ip_address,
-            0xd7c_000028af_c0,
+            3452,
+            10415,
+            192,
         );
-        v.opt("prose_ue_id", &self.prose_ue_id, 0xd7d_000028af_c0);
+        v.opt("prose_ue_id", &self.prose_ue_id, 3453, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -25405,7 +25653,7 @@ impl Eq for Trigger {}
 impl rt::typed::Fields for Trigger {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.all("trigger_type", &self.trigger_type, 0x366_000028af_c0);
+        v.all("trigger_type", &self.trigger_type, 870, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -25523,16 +25771,8 @@ impl Eq for TrunkGroupId {}
 impl rt::typed::Fields for TrunkGroupId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt(
-            "incoming_trunk_group_id",
-            &self.incoming_trunk_group_id,
-            0x354_000028af_c0,
-        );
-        v.opt(
-            "outgoing_trunk_group_id",
-            &self.outgoing_trunk_group_id,
-            0x355_000028af_c0,
-        );
+        v.opt("incoming_trunk_group_id", &self.incoming_trunk_group_id, 852, 10415, 192);
+        v.opt("outgoing_trunk_group_id", &self.outgoing_trunk_group_id, 853, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -25669,15 +25909,17 @@ impl Eq for TwanUserLocationInfo {}
 impl rt::typed::Fields for TwanUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ssid", &self.ssid, 0x5f4_000028af_c0);
-        v.opt("bssid", &self.bssid, 0xa9c_000028af_c0);
+        v.one("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
         v.opt(
             "civic_address_information",
             &self.civic_address_information,
-            0x519_000028af_80,
+            1305,
+            10415,
+            128,
         );
-        v.opt("wlan_operator_id", &self.wlan_operator_id, 0x51a_000028af_80);
-        v.opt("logical_access_id", &self.logical_access_id, 0x12e_000032db_c0);
+        v.opt("wlan_operator_id", &self.wlan_operator_id, 1306, 10415, 128);
+        v.opt("logical_access_id", &self.logical_access_id, 302, 13019, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -25823,8 +26065,8 @@ impl Eq for UnitCost {}
 impl rt::typed::Fields for UnitCost {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("value_digits", &self.value_digits, 0x1bf_00000000_40);
-        v.opt("exponent", &self.exponent, 0x1ad_00000000_40);
+        v.one("value_digits", &self.value_digits, 447, 0, 64);
+        v.opt("exponent", &self.exponent, 429, 0, 64);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -26026,12 +26268,14 @@ impl Eq for UserCsgInformation {}
 impl rt::typed::Fields for UserCsgInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("csg_id", &self.csg_id, 0x59d_000028af_c0);
-        v.one("csg_access_mode", &self.csg_access_mode, 0x90d_000028af_80);
+        v.one("csg_id", &self.csg_id, 1437, 10415, 192);
+        v.one("csg_access_mode", &self.csg_access_mode, 2317, 10415, 128);
         v.opt(
             "csg_membership_indication",
             &self.csg_membership_indication,
-            0x90e_000028af_80,
+            2318,
+            10415,
+            128,
         );
         v.extra(&self.extra);
         v.other("extra", &self.extra);
@@ -26294,17 +26538,19 @@ impl Eq for UwanUserLocationInfo {}
 impl rt::typed::Fields for UwanUserLocationInfo {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("ue_local_ip_address", &self.ue_local_ip_address, 0xaf5_000028af_80);
-        v.opt("udp_source_port", &self.udp_source_port, 0xaf6_000028af_80);
-        v.opt("ssid", &self.ssid, 0x5f4_000028af_c0);
-        v.opt("bssid", &self.bssid, 0xa9c_000028af_c0);
-        v.opt("tcp_source_port", &self.tcp_source_port, 0xb1b_000028af_80);
+        v.one("ue_local_ip_address", &self.ue_local_ip_address, 2805, 10415, 128);
+        v.opt("udp_source_port", &self.udp_source_port, 2806, 10415, 128);
+        v.opt("ssid", &self.ssid, 1524, 10415, 192);
+        v.opt("bssid", &self.bssid, 2716, 10415, 192);
+        v.opt("tcp_source_port", &self.tcp_source_port, 2843, 10415, 128);
         v.opt(
             "civic_address_information",
             &self.civic_address_information,
-            0x519_000028af_80,
+            1305,
+            10415,
+            128,
         );
-        v.opt("wlan_operator_id", &self.wlan_operator_id, 0x51a_000028af_80);
+        v.opt("wlan_operator_id", &self.wlan_operator_id, 1306, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -26469,9 +26715,9 @@ impl Eq for VariablePart {}
 impl rt::typed::Fields for VariablePart {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("variable_part_order", &self.variable_part_order, 0xf44_000028af_c0);
-        v.one("variable_part_type", &self.variable_part_type, 0xf45_000028af_c0);
-        v.one("variable_part_value", &self.variable_part_value, 0xf46_000028af_c0);
+        v.opt("variable_part_order", &self.variable_part_order, 3908, 10415, 192);
+        v.one("variable_part_type", &self.variable_part_type, 3909, 10415, 192);
+        v.one("variable_part_value", &self.variable_part_value, 3910, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -26665,22 +26911,24 @@ impl Eq for VcsInformation {}
 impl rt::typed::Fields for VcsInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("bearer_capability", &self.bearer_capability, 0xd54_000028af_c0);
+        v.opt("bearer_capability", &self.bearer_capability, 3412, 10415, 192);
         v.opt(
             "network_call_reference_number",
             &self.network_call_reference_number,
-            0xd5a_000028af_c0,
+            3418,
+            10415,
+            192,
         );
-        v.opt("msc_address", &self.msc_address, 0xd59_000028af_c0);
-        v.opt("basic_service_code", &self.basic_service_code, 0xd53_000028af_c0);
-        v.opt("isup_location_number", &self.isup_location_number, 0xd56_000028af_c0);
-        v.opt("vlr_number", &self.vlr_number, 0xd5c_000028af_c0);
-        v.opt("forwarding_pending", &self.forwarding_pending, 0xd57_000028af_c0);
-        v.opt("isup_cause", &self.isup_cause, 0xd58_000028af_c0);
-        v.opt("start_time", &self.start_time, 0x7f9_000028af_80);
-        v.opt("start_of_charging", &self.start_of_charging, 0xd5b_000028af_c0);
-        v.opt("stop_time", &self.stop_time, 0x7fa_000028af_80);
-        v.opt("ps_free_format_data", &self.ps_free_format_data, 0x362_000028af_c0);
+        v.opt("msc_address", &self.msc_address, 3417, 10415, 192);
+        v.opt("basic_service_code", &self.basic_service_code, 3411, 10415, 192);
+        v.opt("isup_location_number", &self.isup_location_number, 3414, 10415, 192);
+        v.opt("vlr_number", &self.vlr_number, 3420, 10415, 192);
+        v.opt("forwarding_pending", &self.forwarding_pending, 3415, 10415, 192);
+        v.opt("isup_cause", &self.isup_cause, 3416, 10415, 192);
+        v.opt("start_time", &self.start_time, 2041, 10415, 128);
+        v.opt("start_of_charging", &self.start_of_charging, 3419, 10415, 192);
+        v.opt("stop_time", &self.stop_time, 2042, 10415, 128);
+        v.opt("ps_free_format_data", &self.ps_free_format_data, 866, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -26847,8 +27095,8 @@ impl Eq for VolteInformation {}
 impl rt::typed::Fields for VolteInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("calling_party_address", &self.calling_party_address, 0x33f_000028af_c0);
-        v.opt("callee_information", &self.callee_information, 0x235_000028af_80);
+        v.opt("calling_party_address", &self.calling_party_address, 831, 10415, 192);
+        v.opt("callee_information", &self.callee_information, 565, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -26975,8 +27223,8 @@ impl Eq for WlanOperatorId {}
 impl rt::typed::Fields for WlanOperatorId {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("wlan_plmn_id", &self.wlan_plmn_id, 0x51c_000028af_80);
-        v.opt("wlan_operator_name", &self.wlan_operator_name, 0x51b_000028af_80);
+        v.opt("wlan_plmn_id", &self.wlan_plmn_id, 1308, 10415, 128);
+        v.opt("wlan_operator_name", &self.wlan_operator_name, 1307, 10415, 128);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -27091,8 +27339,8 @@ impl Eq for Cause {}
 impl rt::typed::Fields for Cause {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.one("cause_code", &self.cause_code, 0x35d_000028af_c0);
-        v.one("node_functionality", &self.node_functionality, 0x35e_000028af_c0);
+        v.one("cause_code", &self.cause_code, 861, 10415, 192);
+        v.one("node_functionality", &self.node_functionality, 862, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -27256,17 +27504,13 @@ impl Eq for WlanInformation {}
 impl rt::typed::Fields for WlanInformation {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("wlan_session_id", &self.wlan_session_id, 0x4de_000028af_80);
-        v.opt("pdg_address", &self.pdg_address, 0x37f_000028af_c0);
-        v.opt("pdg_charging_id", &self.pdg_charging_id, 0x380_000028af_c0);
-        v.opt("wag_address", &self.wag_address, 0x37a_000028af_c0);
-        v.opt("wag_plmn_id", &self.wag_plmn_id, 0x37b_000028af_c0);
-        v.opt("wlan_radio_container", &self.wlan_radio_container, 0x37c_000028af_c0);
-        v.opt(
-            "wlan_ue_local_ipaddress",
-            &self.wlan_ue_local_ipaddress,
-            0x37e_000028af_c0,
-        );
+        v.opt("wlan_session_id", &self.wlan_session_id, 1246, 10415, 128);
+        v.opt("pdg_address", &self.pdg_address, 895, 10415, 192);
+        v.opt("pdg_charging_id", &self.pdg_charging_id, 896, 10415, 192);
+        v.opt("wag_address", &self.wag_address, 890, 10415, 192);
+        v.opt("wag_plmn_id", &self.wag_plmn_id, 891, 10415, 192);
+        v.opt("wlan_radio_container", &self.wlan_radio_container, 892, 10415, 192);
+        v.opt("wlan_ue_local_ipaddress", &self.wlan_ue_local_ipaddress, 894, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -27421,10 +27665,10 @@ impl Eq for WlanRadioContainer {}
 impl rt::typed::Fields for WlanRadioContainer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("operator_name", &self.operator_name, 0x7e_00000000_40);
-        v.opt("location_type", &self.location_type, 0x4dc_000028af_c0);
-        v.opt("location_information", &self.location_information, 0x7f_00000000_40);
-        v.opt("wlan_technology", &self.wlan_technology, 0x37d_000028af_c0);
+        v.opt("operator_name", &self.operator_name, 126, 0, 64);
+        v.opt("location_type", &self.location_type, 1244, 10415, 192);
+        v.opt("location_information", &self.location_information, 127, 0, 64);
+        v.opt("wlan_technology", &self.wlan_technology, 893, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -27694,56 +27938,58 @@ impl rt::typed::Fields for CreditControlRequest {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("destination_realm", &self.destination_realm, 0x11b_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("service_context_id", &self.service_context_id, 0x1cd_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("destination_host", &self.destination_host, 0x125_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 0x1a3_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.all("subscription_id", &self.subscription_id, 0x1bb_00000000_40);
-        v.all(
-            "subscription_id_extension",
-            &self.subscription_id_extension,
-            0x293_00000000_00,
-        );
-        v.opt("service_identifier", &self.service_identifier, 0x1b7_00000000_40);
-        v.opt("termination_cause", &self.termination_cause, 0x127_00000000_40);
-        v.opt("requested_service_unit", &self.requested_service_unit, 0x1b5_00000000_40);
-        v.opt("requested_action", &self.requested_action, 0x1b4_00000000_40);
-        v.all("used_service_unit", &self.used_service_unit, 0x1be_00000000_40);
-        v.opt("aoc_request_type", &self.aoc_request_type, 0x807_000028af_80);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("destination_realm", &self.destination_realm, 283, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("service_context_id", &self.service_context_id, 461, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("destination_host", &self.destination_host, 293, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.all("subscription_id", &self.subscription_id, 443, 0, 64);
+        v.all("subscription_id_extension", &self.subscription_id_extension, 659, 0, 0);
+        v.opt("service_identifier", &self.service_identifier, 439, 0, 64);
+        v.opt("termination_cause", &self.termination_cause, 295, 0, 64);
+        v.opt("requested_service_unit", &self.requested_service_unit, 437, 0, 64);
+        v.opt("requested_action", &self.requested_action, 436, 0, 64);
+        v.all("used_service_unit", &self.used_service_unit, 446, 0, 64);
+        v.opt("aoc_request_type", &self.aoc_request_type, 2055, 10415, 128);
         v.opt(
             "multiple_services_indicator",
             &self.multiple_services_indicator,
-            0x1c7_00000000_40,
+            455,
+            0,
+            64,
         );
         v.all(
             "multiple_services_credit_control",
             &self.multiple_services_credit_control,
-            0x1c8_00000000_40,
+            456,
+            0,
+            64,
         );
-        v.all("service_parameter_info", &self.service_parameter_info, 0x1b8_00000000_00);
-        v.opt("cc_correlation_id", &self.cc_correlation_id, 0x19b_00000000_00);
-        v.opt("user_equipment_info", &self.user_equipment_info, 0x1ca_00000000_00);
+        v.all("service_parameter_info", &self.service_parameter_info, 440, 0, 0);
+        v.opt("cc_correlation_id", &self.cc_correlation_id, 411, 0, 0);
+        v.opt("user_equipment_info", &self.user_equipment_info, 458, 0, 0);
         v.opt(
             "user_equipment_info_extension",
             &self.user_equipment_info_extension,
-            0x28d_00000000_00,
+            653,
+            0,
+            0,
         );
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.opt("service_information", &self.service_information, 0x369_000028af_c0);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.opt("service_information", &self.service_information, 873, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }
@@ -28273,61 +28519,59 @@ impl rt::typed::Fields for CreditControlAnswer {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
         v.other("header", &self.header);
-        v.one("session_id", &self.session_id, 0x107_00000000_40);
-        v.opt("drmp", &self.drmp, 0x12d_00000000_00);
-        v.one("result_code", &self.result_code, 0x10c_00000000_40);
-        v.one("origin_host", &self.origin_host, 0x108_00000000_40);
-        v.one("origin_realm", &self.origin_realm, 0x128_00000000_40);
-        v.one("auth_application_id", &self.auth_application_id, 0x102_00000000_40);
-        v.one("cc_request_type", &self.cc_request_type, 0x1a0_00000000_40);
-        v.one("cc_request_number", &self.cc_request_number, 0x19f_00000000_40);
-        v.opt("user_name", &self.user_name, 0x1_00000000_40);
-        v.opt("cc_session_failover", &self.cc_session_failover, 0x1a2_00000000_40);
-        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 0x1a3_00000000_40);
-        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 0x32_00000000_40);
-        v.opt("origin_state_id", &self.origin_state_id, 0x116_00000000_40);
-        v.opt("event_timestamp", &self.event_timestamp, 0x37_00000000_40);
-        v.opt("granted_service_unit", &self.granted_service_unit, 0x1af_00000000_40);
+        v.one("session_id", &self.session_id, 263, 0, 64);
+        v.opt("drmp", &self.drmp, 301, 0, 0);
+        v.one("result_code", &self.result_code, 268, 0, 64);
+        v.one("origin_host", &self.origin_host, 264, 0, 64);
+        v.one("origin_realm", &self.origin_realm, 296, 0, 64);
+        v.one("auth_application_id", &self.auth_application_id, 258, 0, 64);
+        v.one("cc_request_type", &self.cc_request_type, 416, 0, 64);
+        v.one("cc_request_number", &self.cc_request_number, 415, 0, 64);
+        v.opt("user_name", &self.user_name, 1, 0, 64);
+        v.opt("cc_session_failover", &self.cc_session_failover, 418, 0, 64);
+        v.opt("cc_sub_session_id", &self.cc_sub_session_id, 419, 0, 64);
+        v.opt("acct_multi_session_id", &self.acct_multi_session_id, 50, 0, 64);
+        v.opt("origin_state_id", &self.origin_state_id, 278, 0, 64);
+        v.opt("event_timestamp", &self.event_timestamp, 55, 0, 64);
+        v.opt("granted_service_unit", &self.granted_service_unit, 431, 0, 64);
         v.all(
             "multiple_services_credit_control",
             &self.multiple_services_credit_control,
-            0x1c8_00000000_40,
+            456,
+            0,
+            64,
         );
-        v.opt("cost_information", &self.cost_information, 0x1a7_00000000_40);
-        v.opt("final_unit_indication", &self.final_unit_indication, 0x1ae_00000000_40);
-        v.opt(
-            "qos_final_unit_indication",
-            &self.qos_final_unit_indication,
-            0x29d_00000000_00,
-        );
-        v.opt("check_balance_result", &self.check_balance_result, 0x1a6_00000000_40);
-        v.opt("low_balance_indication", &self.low_balance_indication, 0x7e4_000028af_80);
-        v.opt("remaining_balance", &self.remaining_balance, 0x7e5_000028af_80);
-        v.opt("oc_supported_features", &self.oc_supported_features, 0x26d_00000000_00);
-        v.opt("oc_olr", &self.oc_olr, 0x26f_00000000_00);
-        v.all("supported_features", &self.supported_features, 0x274_000028af_80);
+        v.opt("cost_information", &self.cost_information, 423, 0, 64);
+        v.opt("final_unit_indication", &self.final_unit_indication, 430, 0, 64);
+        v.opt("qos_final_unit_indication", &self.qos_final_unit_indication, 669, 0, 0);
+        v.opt("check_balance_result", &self.check_balance_result, 422, 0, 64);
+        v.opt("low_balance_indication", &self.low_balance_indication, 2020, 10415, 128);
+        v.opt("remaining_balance", &self.remaining_balance, 2021, 10415, 128);
+        v.opt("oc_supported_features", &self.oc_supported_features, 621, 0, 0);
+        v.opt("oc_olr", &self.oc_olr, 623, 0, 0);
+        v.all("supported_features", &self.supported_features, 628, 10415, 128);
         v.opt(
             "credit_control_failure_handling",
             &self.credit_control_failure_handling,
-            0x1ab_00000000_40,
+            427,
+            0,
+            64,
         );
         v.opt(
             "direct_debiting_failure_handling",
             &self.direct_debiting_failure_handling,
-            0x1ac_00000000_40,
+            428,
+            0,
+            64,
         );
-        v.opt("validity_time", &self.validity_time, 0x1c0_00000000_40);
-        v.all("redirect_host", &self.redirect_host, 0x124_00000000_40);
-        v.opt("redirect_host_usage", &self.redirect_host_usage, 0x105_00000000_40);
-        v.opt(
-            "redirect_max_cache_time",
-            &self.redirect_max_cache_time,
-            0x106_00000000_40,
-        );
-        v.all("proxy_info", &self.proxy_info, 0x11c_00000000_40);
-        v.all("route_record", &self.route_record, 0x11a_00000000_40);
-        v.all("failed_avp", &self.failed_avp, 0x117_00000000_40);
-        v.opt("service_information", &self.service_information, 0x369_000028af_c0);
+        v.opt("validity_time", &self.validity_time, 448, 0, 64);
+        v.all("redirect_host", &self.redirect_host, 292, 0, 64);
+        v.opt("redirect_host_usage", &self.redirect_host_usage, 261, 0, 64);
+        v.opt("redirect_max_cache_time", &self.redirect_max_cache_time, 262, 0, 64);
+        v.all("proxy_info", &self.proxy_info, 284, 0, 64);
+        v.all("route_record", &self.route_record, 282, 0, 64);
+        v.all("failed_avp", &self.failed_avp, 279, 0, 64);
+        v.opt("service_information", &self.service_information, 873, 10415, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

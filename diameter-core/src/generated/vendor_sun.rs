@@ -54,8 +54,8 @@ impl Eq for PingTimestamp {}
 impl rt::typed::Fields for PingTimestamp {
     fn fields<'s, V: rt::typed::FieldVisitor<'s>>(&'s self, v: &mut V) {
         v.flags(&self.avp_flags);
-        v.opt("ping_timestamp_secs", &self.ping_timestamp_secs, 0x1_0000002a_c0);
-        v.opt("ping_timestamp_usecs", &self.ping_timestamp_usecs, 0x2_0000002a_c0);
+        v.opt("ping_timestamp_secs", &self.ping_timestamp_secs, 1, 42, 192);
+        v.opt("ping_timestamp_usecs", &self.ping_timestamp_usecs, 2, 42, 192);
         v.extra(&self.extra);
         v.other("extra", &self.extra);
     }

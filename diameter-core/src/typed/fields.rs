@@ -20,27 +20,6 @@ use crate::data::AvpData;
 
 use super::{FlagOverrides, put_all, put_extra, put_one, put_opt};
 
-/// A member's code, vendor and default flags in one number, `0xCODE_VVVVVVVV_FF` (the
-/// code above bit 40, the vendor in bits 8..40, the flags below), as the walk passes them:
-/// one literal instead of three in each of the walk's calls, which is 0.4 % of checking
-/// the generated code (BENCHMARKS.md). The encoder's reads fold to constants once inlined.
-pub type Member = u128;
-
-#[inline(always)]
-const fn code(m: Member) -> u32 {
-    (m >> 40) as u32
-}
-
-#[inline(always)]
-const fn vendor(m: Member) -> u32 {
-    (m >> 8) as u32
-}
-
-#[inline(always)]
-const fn flags(m: Member) -> u8 {
-    m as u8
-}
-
 /// A generated owned struct whose fields can be walked (see the module doc).
 pub trait Fields {
     /// Calls `v` once per field: [`FieldVisitor::flags`] with the received flags first
@@ -58,13 +37,27 @@ pub trait FieldVisitor<'s> {
     /// The struct's `avp_flags`: received flags that differ from the dictionary's.
     fn flags(&mut self, v: &'s FlagOverrides);
     /// A single member (`< X >`, `{ X }`).
-    fn one<T: AvpData>(&mut self, name: &'static str, v: &'s T, m: Member);
+    fn one<T: AvpData>(&mut self, name: &'static str, v: &'s T, code: u32, vendor: u32, flags: u8);
     /// An optional member (`[ X ]`).
-    fn opt<T: AvpData>(&mut self, name: &'static str, v: &'s Option<T>, m: Member);
+    fn opt<T: AvpData>(
+        &mut self,
+        name: &'static str,
+        v: &'s Option<T>,
+        code: u32,
+        vendor: u32,
+        flags: u8,
+    );
     /// A repeated member (`*[ X ]`, `1*{ X }`, ...). The `Vec` itself (not a slice) so
     /// that a visitor can keep it as `&dyn Any`, which needs a sized type.
     #[allow(clippy::ptr_arg)]
-    fn all<T: AvpData>(&mut self, name: &'static str, v: &'s Vec<T>, m: Member);
+    fn all<T: AvpData>(
+        &mut self,
+        name: &'static str,
+        v: &'s Vec<T>,
+        code: u32,
+        vendor: u32,
+        flags: u8,
+    );
     /// The AVPs outside the ABNF, at the place they are encoded.
     fn extra(&mut self, v: &'s [RawAvp]);
     /// A field that is not a member: shown and compared, never encoded.
@@ -87,16 +80,30 @@ impl<'s> FieldVisitor<'s> for Put<'_, 's> {
         self.overrides = v;
     }
     #[inline(always)]
-    fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, m: Member) {
-        put_one(v, self.buf, self.overrides, code(m), vendor(m), flags(m));
+    fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, code: u32, vendor: u32, flags: u8) {
+        put_one(v, self.buf, self.overrides, code, vendor, flags);
     }
     #[inline(always)]
-    fn opt<T: AvpData>(&mut self, _: &'static str, v: &'s Option<T>, m: Member) {
-        put_opt(v, self.buf, self.overrides, code(m), vendor(m), flags(m));
+    fn opt<T: AvpData>(
+        &mut self,
+        _: &'static str,
+        v: &'s Option<T>,
+        code: u32,
+        vendor: u32,
+        flags: u8,
+    ) {
+        put_opt(v, self.buf, self.overrides, code, vendor, flags);
     }
     #[inline(always)]
-    fn all<T: AvpData>(&mut self, _: &'static str, v: &'s Vec<T>, m: Member) {
-        put_all(v, self.buf, self.overrides, code(m), vendor(m), flags(m));
+    fn all<T: AvpData>(
+        &mut self,
+        _: &'static str,
+        v: &'s Vec<T>,
+        code: u32,
+        vendor: u32,
+        flags: u8,
+    ) {
+        put_all(v, self.buf, self.overrides, code, vendor, flags);
     }
     #[inline(always)]
     fn extra(&mut self, v: &'s [RawAvp]) {
@@ -127,13 +134,13 @@ impl<'s> FieldVisitor<'s> for Show<'_, '_, 's> {
     fn flags(&mut self, v: &'s FlagOverrides) {
         self.flags = Some(v);
     }
-    fn one<T: AvpData>(&mut self, name: &'static str, v: &'s T, _: Member) {
+    fn one<T: AvpData>(&mut self, name: &'static str, v: &'s T, _: u32, _: u32, _: u8) {
         self.out.field(name, v);
     }
-    fn opt<T: AvpData>(&mut self, name: &'static str, v: &'s Option<T>, _: Member) {
+    fn opt<T: AvpData>(&mut self, name: &'static str, v: &'s Option<T>, _: u32, _: u32, _: u8) {
         self.out.field(name, v);
     }
-    fn all<T: AvpData>(&mut self, name: &'static str, v: &'s Vec<T>, _: Member) {
+    fn all<T: AvpData>(&mut self, name: &'static str, v: &'s Vec<T>, _: u32, _: u32, _: u8) {
         self.out.field(name, v);
     }
     fn extra(&mut self, _: &'s [RawAvp]) {}
@@ -162,13 +169,13 @@ impl<'s> FieldVisitor<'s> for Keep<'s> {
     fn flags(&mut self, v: &'s FlagOverrides) {
         self.0.push(v);
     }
-    fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, _: Member) {
+    fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, _: u32, _: u32, _: u8) {
         self.0.push(v);
     }
-    fn opt<T: AvpData>(&mut self, _: &'static str, v: &'s Option<T>, _: Member) {
+    fn opt<T: AvpData>(&mut self, _: &'static str, v: &'s Option<T>, _: u32, _: u32, _: u8) {
         self.0.push(v);
     }
-    fn all<T: AvpData>(&mut self, _: &'static str, v: &'s Vec<T>, _: Member) {
+    fn all<T: AvpData>(&mut self, _: &'static str, v: &'s Vec<T>, _: u32, _: u32, _: u8) {
         self.0.push(v);
     }
     // `extra` is compared where it is walked as a field (`other`).
@@ -198,13 +205,13 @@ impl<'s> FieldVisitor<'s> for Compare<'_, '_> {
     fn flags(&mut self, v: &'s FlagOverrides) {
         self.field(v);
     }
-    fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, _: Member) {
+    fn one<T: AvpData>(&mut self, _: &'static str, v: &'s T, _: u32, _: u32, _: u8) {
         self.field(v);
     }
-    fn opt<T: AvpData>(&mut self, _: &'static str, v: &'s Option<T>, _: Member) {
+    fn opt<T: AvpData>(&mut self, _: &'static str, v: &'s Option<T>, _: u32, _: u32, _: u8) {
         self.field(v);
     }
-    fn all<T: AvpData>(&mut self, _: &'static str, v: &'s Vec<T>, _: Member) {
+    fn all<T: AvpData>(&mut self, _: &'static str, v: &'s Vec<T>, _: u32, _: u32, _: u8) {
         self.field(v);
     }
     fn extra(&mut self, _: &'s [RawAvp]) {}
@@ -231,7 +238,6 @@ pub fn eq_fields<T: Fields>(a: &T, b: &T) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unusual_byte_groupings)] // `Member`s grouped as generated: code_vendor_flags
 mod tests {
     use super::*;
 
@@ -251,10 +257,10 @@ mod tests {
         fn fields<'s, V: FieldVisitor<'s>>(&'s self, v: &mut V) {
             v.flags(&self.avp_flags);
             v.other("header", &self.header);
-            v.one("a", &self.a, 0x1_00000000_40);
+            v.one("a", &self.a, 1, 0, 64);
             v.extra(&self.extra);
-            v.opt("b", &self.b, 0x2_00000000_40);
-            v.all("c", &self.c, 0x3_000028af_80);
+            v.opt("b", &self.b, 2, 0, 64);
+            v.all("c", &self.c, 3, 10415, 128);
             v.other("extra", &self.extra);
         }
     }
@@ -359,7 +365,7 @@ mod tests {
         impl Fields for F {
             fn fields<'s, V: FieldVisitor<'s>>(&'s self, v: &mut V) {
                 v.flags(&self.2);
-                v.opt("f", &self.0, 0x1_00000000_40);
+                v.opt("f", &self.0, 1, 0, 64);
                 v.other("extra", &self.1);
             }
         }
@@ -381,11 +387,9 @@ mod tests {
         let mut buf = BytesMut::new();
         put_fields(&s, &mut buf);
         let bytes = buf.freeze();
-        // Each member's code, vendor and flags as its `Member` number says.
-        let keys: Vec<(u32, u32, u8)> = crate::avp::AvpIter::new(&bytes)
-            .map(|a| a.unwrap())
-            .map(|a| (a.code, a.vendor, a.flags.0))
+        let codes: Vec<u32> = crate::avp::AvpIter::new(&bytes)
+            .map(|a| a.unwrap().code)
             .collect();
-        assert_eq!(keys, [(1, 0, 64), (99, 0, 0), (2, 0, 64), (3, 10415, 128)]);
+        assert_eq!(codes, [1, 99, 2, 3]);
     }
 }
