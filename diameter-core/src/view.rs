@@ -422,9 +422,8 @@ pub fn checked<'a, S: Step<'a>, T: Tracker<'a>>(
 
 /// What a generated view of a Grouped AVP tells the runtime about itself, so that its
 /// walks ([`scan_group`], [`check_group`], [`read_group`]) are written once here rather than
-/// once per view: its owned type (whose table of required members the view checks), the
-/// check-only tracker sized for it, and its index arrays. Errors inside the AVP are reported
-/// within it, by the key it was received with.
+/// once per view: its owned type (whose key and table of required members the view uses),
+/// the check-only tracker sized for it, and its index arrays.
 pub trait GroupView<'a>: Step<'a> + Sized {
     /// The owned struct the view reads.
     type Owned: Grouped;
@@ -458,7 +457,7 @@ pub fn scan_group<'a, V: GroupView<'a>>(
     };
     match index::<V>(avp.children(), &mut t, V::Owned::REQUIRED, avp.offset) {
         Ok(()) => Ok(v),
-        Err(e) => Err(e.within(avp.key())),
+        Err(e) => Err(e.within(V::Owned::KEY)),
     }
 }
 
@@ -477,7 +476,7 @@ pub fn check_group<'a, V: GroupView<'a>>(
         avp.offset,
     ) {
         Ok(()) => Ok(()),
-        Err(e) => Err(e.within(avp.key())),
+        Err(e) => Err(e.within(V::Owned::KEY)),
     }
 }
 

@@ -559,6 +559,7 @@ impl Ctx<'_> {
 
             // `AvpData` through `Grouped`'s blanket impl: only what differs per type here.
             impl #rt::typed::Grouped for #name {
+                const KEY: #rt::AvpKey = #key;
                 #required
                 fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     let cx = cx.enter(parent)?;

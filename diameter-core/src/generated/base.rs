@@ -1014,6 +1014,7 @@ impl ProxyInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
 }
 impl rt::typed::Grouped for ProxyInfo {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1136,6 +1137,7 @@ impl VendorSpecificApplicationId {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
 }
 impl rt::typed::Grouped for VendorSpecificApplicationId {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1238,6 +1240,7 @@ impl FailedAvp {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
 }
 impl rt::typed::Grouped for FailedAvp {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1335,6 +1338,7 @@ impl ExperimentalResult {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
 }
 impl rt::typed::Grouped for ExperimentalResult {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1450,6 +1454,7 @@ impl E2eSequence {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
 }
 impl rt::typed::Grouped for E2eSequence {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -1551,6 +1551,7 @@ impl CostInformation {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CostInformation {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1803,6 +1804,7 @@ impl UnitValue {
     )
 )]
 impl rt::typed::Grouped for UnitValue {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1977,6 +1979,7 @@ impl MultipleServicesCreditControl {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MultipleServicesCreditControl {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2296,6 +2299,7 @@ impl GrantedServiceUnit {
     )
 )]
 impl rt::typed::Grouped for GrantedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2456,6 +2460,7 @@ impl RequestedServiceUnit {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RequestedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2736,6 +2741,7 @@ impl UsedServiceUnit {
     )
 )]
 impl rt::typed::Grouped for UsedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2988,6 +2994,7 @@ impl CcMoney {
     )
 )]
 impl rt::typed::Grouped for CcMoney {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3111,6 +3118,7 @@ impl GSUPoolReference {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for GSUPoolReference {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3375,6 +3383,7 @@ impl FinalUnitIndication {
     )
 )]
 impl rt::typed::Grouped for FinalUnitIndication {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3631,6 +3640,7 @@ impl RedirectServer {
     )
 )]
 impl rt::typed::Grouped for RedirectServer {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3772,6 +3782,7 @@ impl ServiceParameterInfo {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceParameterInfo {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4111,6 +4122,7 @@ impl SubscriptionId {
     )
 )]
 impl rt::typed::Grouped for SubscriptionId {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4378,6 +4390,7 @@ impl UserEquipmentInfo {
     )
 )]
 impl rt::typed::Grouped for UserEquipmentInfo {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4654,6 +4667,7 @@ impl UserEquipmentInfoExtension {
     )
 )]
 impl rt::typed::Grouped for UserEquipmentInfoExtension {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4826,6 +4840,7 @@ impl SubscriptionIdExtension {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SubscriptionIdExtension {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4971,6 +4986,7 @@ impl RedirectServerExtension {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RedirectServerExtension {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5116,6 +5132,7 @@ impl QosFinalUnitIndication {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for QosFinalUnitIndication {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 669, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

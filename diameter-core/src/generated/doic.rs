@@ -767,6 +767,7 @@ impl OcSupportedFeatures {
     )
 )]
 impl rt::typed::Grouped for OcSupportedFeatures {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1285,6 +1286,7 @@ impl OcOlr {
     )
 )]
 impl rt::typed::Grouped for OcOlr {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -961,6 +961,10 @@ impl GloballyUniqueAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for GloballyUniqueAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 300,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1105,6 +1109,10 @@ impl InitialGateSetting {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for InitialGateSetting {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1277,6 +1285,10 @@ impl QosProfile {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for QosProfile {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1428,6 +1440,10 @@ impl AccessNetworkType {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for AccessNetworkType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 306,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1566,6 +1582,10 @@ impl EtsiLocationInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiLocationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 350,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1692,6 +1712,10 @@ impl BindingInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 450,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1833,6 +1857,10 @@ impl BindingInputList {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingInputList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 451,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1963,6 +1991,10 @@ impl BindingOutputList {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingOutputList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 452,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2093,6 +2125,10 @@ impl V6TransportAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for V6TransportAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 453,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2229,6 +2265,10 @@ impl V4TransportAddress {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for V4TransportAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 454,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2407,6 +2447,10 @@ impl EtsiSipAuthenticate {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthenticate {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 501,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2658,6 +2702,10 @@ impl EtsiSipAuthorization {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthorization {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2928,6 +2976,10 @@ impl EtsiSipAuthenticationInfo {
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 503,
+        vendor: 13019,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

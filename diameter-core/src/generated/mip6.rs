@@ -296,6 +296,7 @@ impl Mip6AgentInfo {
     )
 )]
 impl rt::typed::Grouped for Mip6AgentInfo {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -444,6 +445,7 @@ impl MipMnHaMsa {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Grouped for MipMnHaMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

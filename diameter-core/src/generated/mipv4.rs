@@ -321,6 +321,7 @@ impl MipMnAaaAuth {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipMnAaaAuth {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -491,6 +492,7 @@ impl MipOriginatingForeignAaa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipOriginatingForeignAaa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 347, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -758,6 +760,7 @@ impl MipHomeAgentHost {
     )
 )]
 impl rt::typed::Grouped for MipHomeAgentHost {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -894,6 +897,7 @@ impl MipFaToMnMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipFaToMnMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1041,6 +1045,7 @@ impl MipFaToHaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipFaToHaMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1188,6 +1193,7 @@ impl MipHaToFaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipHaToFaMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1344,6 +1350,7 @@ impl MipHaToMnMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipHaToMnMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1504,6 +1511,7 @@ impl MipMnToFaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipMnToFaMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1657,6 +1665,7 @@ impl MipMnToHaMsa {
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipMnToHaMsa {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -1303,6 +1303,7 @@ impl ChapAuth {
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Grouped for ChapAuth {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1479,6 +1480,7 @@ impl Tunneling {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::typed::Grouped for Tunneling {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

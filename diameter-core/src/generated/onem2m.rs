@@ -346,6 +346,10 @@ impl M2mInformation {
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::typed::Grouped for M2mInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1011,
+        vendor: 45687,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

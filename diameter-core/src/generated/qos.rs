@@ -1725,6 +1725,7 @@ impl QosResources {
     )
 )]
 impl rt::typed::Grouped for QosResources {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1986,6 +1987,7 @@ impl FilterRule {
     )
 )]
 impl rt::typed::Grouped for FilterRule {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2291,6 +2293,7 @@ impl Classifier {
     )
 )]
 impl rt::typed::Grouped for Classifier {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2639,6 +2642,7 @@ impl FromSpec {
     )
 )]
 impl rt::typed::Grouped for FromSpec {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2993,6 +2997,7 @@ impl ToSpec {
     )
 )]
 impl rt::typed::Grouped for ToSpec {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3293,6 +3298,7 @@ impl IpAddressRange {
     )
 )]
 impl rt::typed::Grouped for IpAddressRange {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3505,6 +3511,7 @@ impl IpAddressMask {
     )
 )]
 impl rt::typed::Grouped for IpAddressMask {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3732,6 +3739,7 @@ impl MacAddressMask {
     )
 )]
 impl rt::typed::Grouped for MacAddressMask {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3973,6 +3981,7 @@ impl Eui64AddressMask {
     )
 )]
 impl rt::typed::Grouped for Eui64AddressMask {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4208,6 +4217,7 @@ impl PortRange {
     )
 )]
 impl rt::typed::Grouped for PortRange {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4422,6 +4432,7 @@ impl IpOption {
     )
 )]
 impl rt::typed::Grouped for IpOption {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4657,6 +4668,7 @@ impl TcpOption {
     )
 )]
 impl rt::typed::Grouped for TcpOption {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4886,6 +4898,7 @@ impl TcpFlags {
     )
 )]
 impl rt::typed::Grouped for TcpFlags {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5111,6 +5124,7 @@ impl IcmpType {
     )
 )]
 impl rt::typed::Grouped for IcmpType {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5346,6 +5360,7 @@ impl EthOption {
     )
 )]
 impl rt::typed::Grouped for EthOption {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5591,6 +5606,7 @@ impl EthProtoType {
     )
 )]
 impl rt::typed::Grouped for EthProtoType {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5822,6 +5838,7 @@ impl VlanIdRange {
     )
 )]
 impl rt::typed::Grouped for VlanIdRange {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6032,6 +6049,7 @@ impl UserPriorityRange {
     )
 )]
 impl rt::typed::Grouped for UserPriorityRange {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6294,6 +6312,7 @@ impl TimeOfDayCondition {
     )
 )]
 impl rt::typed::Grouped for TimeOfDayCondition {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6540,6 +6559,7 @@ impl QosProfileTemplate {
     )
 )]
 impl rt::typed::Grouped for QosProfileTemplate {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -6755,6 +6775,7 @@ impl QosParameters {
     )
 )]
 impl rt::typed::Grouped for QosParameters {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6967,6 +6988,7 @@ impl ExcessTreatment {
     )
 )]
 impl rt::typed::Grouped for ExcessTreatment {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7183,6 +7205,7 @@ impl QosCapability {
     )
 )]
 impl rt::typed::Grouped for QosCapability {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -117,6 +117,7 @@ impl Tmod1 {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Grouped for Tmod1 {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -305,6 +306,7 @@ impl Tmod2 {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Grouped for Tmod2 {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -173,6 +173,7 @@ impl Key {
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for Key {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

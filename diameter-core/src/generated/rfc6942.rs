@@ -82,6 +82,7 @@ impl ErpRkRequest {
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for ErpRkRequest {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

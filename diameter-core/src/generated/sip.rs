@@ -601,6 +601,7 @@ impl SipAccountingInformation {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAccountingInformation {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -734,6 +735,7 @@ impl SipServerCapabilities {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipServerCapabilities {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -889,6 +891,7 @@ impl SipAuthDataItem {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthDataItem {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1082,6 +1085,7 @@ impl SipAuthenticate {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthenticate {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1305,6 +1309,7 @@ impl SipAuthorization {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthorization {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1521,6 +1526,7 @@ impl SipAuthenticationInfo {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthenticationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1646,6 +1652,7 @@ impl SipDeregistrationReason {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipDeregistrationReason {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1768,6 +1775,7 @@ impl SipUserData {
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipUserData {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -462,6 +462,10 @@ impl Tgpp2ChargingRuleInstall {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 801,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -674,6 +678,10 @@ impl Tgpp2ChargingRuleDefinition {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 802,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -892,6 +900,10 @@ impl Tgpp2QosInformation {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2QosInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 804,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1055,6 +1067,10 @@ impl Tgpp2ChargingRuleReport {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 805,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1209,6 +1225,10 @@ impl FlowInfo {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for FlowInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 809,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1354,6 +1374,10 @@ impl GrantedQos {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for GrantedQos {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 811,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1489,6 +1513,10 @@ impl RequestedQos {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for RequestedQos {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 812,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1618,6 +1646,10 @@ impl FlowDescriptionInfo {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for FlowDescriptionInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 813,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1750,6 +1782,10 @@ impl AccessNetworkPhysicalAccessId {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 900,
+        vendor: 5535,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -343,6 +343,10 @@ impl CommunicationFailureInformation {
     )
 )]
 impl rt::typed::Grouped for CommunicationFailureInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4300,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -576,6 +580,10 @@ impl NumberOfUePerLocationConfiguration {
     )
 )]
 impl rt::typed::Grouped for NumberOfUePerLocationConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4306,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -828,6 +836,10 @@ impl NumberOfUePerLocationReport {
     )
 )]
 impl rt::typed::Grouped for NumberOfUePerLocationReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4307,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -983,6 +995,10 @@ impl ServingPlmnRateControl {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Grouped for ServingPlmnRateControl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4310,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1099,6 +1115,10 @@ impl RrcCauseCounter {
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Grouped for RrcCauseCounter {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4318,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1344,6 +1364,10 @@ impl IdleStatusIndication {
     )
 )]
 impl rt::typed::Grouped for IdleStatusIndication {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4322,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

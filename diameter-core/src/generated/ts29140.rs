@@ -492,6 +492,10 @@ impl ServedUserIdentity {
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for ServedUserIdentity {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1100,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -612,6 +616,10 @@ impl InitialRecipientAddress {
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for InitialRecipientAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1105,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -781,6 +789,10 @@ impl ResultRecipientAddress {
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for ResultRecipientAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1106,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -943,6 +955,10 @@ impl Status {
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for Status {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1116,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -174,6 +174,10 @@ impl NtTimeWindow {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Grouped for NtTimeWindow {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4204,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -349,6 +353,10 @@ impl TransferPolicy {
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Grouped for TransferPolicy {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4207,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -554,6 +562,10 @@ impl AccessNetworkReports {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for AccessNetworkReports {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4210,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -742,6 +754,10 @@ impl EventConfiguration {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for EventConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4211,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -928,6 +944,10 @@ impl EventConfigurationStatus {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for EventConfigurationStatus {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4213,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1097,6 +1117,10 @@ impl EventReports {
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for EventReports {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4215,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -1140,6 +1140,10 @@ impl LcsEpsClientName {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsEpsClientName {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2501,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1262,6 +1266,10 @@ impl LcsRequestorName {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsRequestorName {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2502,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1401,6 +1409,10 @@ impl LcsQos {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsQos {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2504,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1520,6 +1532,10 @@ impl LcsPrivacyCheckNonSession {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2521,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1639,6 +1655,10 @@ impl LcsPrivacyCheckSession {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsPrivacyCheckSession {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2522,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1770,6 +1790,10 @@ impl GeranPositioningInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for GeranPositioningInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2524,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1916,6 +1940,10 @@ impl UtranPositioningInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for UtranPositioningInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2527,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2095,6 +2123,10 @@ impl AreaEventInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for AreaEventInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2533,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2250,6 +2282,10 @@ impl AreaDefinition {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for AreaDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2534,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2385,6 +2421,10 @@ impl Area {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for Area {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2535,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2530,6 +2570,10 @@ impl PeriodicLdrInformation {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for PeriodicLdrInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2540,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2681,6 +2725,10 @@ impl ReportingPlmnList {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for ReportingPlmnList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2543,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2822,6 +2870,10 @@ impl PlmnIdList {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for PlmnIdList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2544,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2961,6 +3013,10 @@ impl DeferredMtLrData {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for DeferredMtLrData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2547,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3103,6 +3159,10 @@ impl EsmlcCellInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for EsmlcCellInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2552,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3217,6 +3277,10 @@ impl DelayedLocationReportingData {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for DelayedLocationReportingData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2555,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3376,6 +3440,10 @@ impl MotionEventInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for MotionEventInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2559,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3524,6 +3592,10 @@ impl AdditionalArea {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for AdditionalArea {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2565,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -309,6 +309,10 @@ impl ServingNode {
     )
 )]
 impl rt::typed::Grouped for ServingNode {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2401,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -581,6 +585,10 @@ impl AdditionalServingNode {
     )
 )]
 impl rt::typed::Grouped for AdditionalServingNode {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2406,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

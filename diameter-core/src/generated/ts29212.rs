@@ -5509,6 +5509,10 @@ impl ChargingRuleInstall {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1001,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5716,6 +5720,10 @@ impl ChargingRuleRemove {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6084,6 +6092,10 @@ impl ChargingRuleDefinition {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1003,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -6407,6 +6419,10 @@ impl TftPacketFilterInformation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for TftPacketFilterInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1013,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6807,6 +6823,10 @@ impl QosInformation {
     )
 )]
 impl rt::typed::Grouped for QosInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1016,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7068,6 +7088,10 @@ impl ChargingRuleReport {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1018,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7269,6 +7293,10 @@ impl AccessNetworkChargingIdentifierGx {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1022,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7631,6 +7659,10 @@ impl EventReportIndication {
     )
 )]
 impl rt::typed::Grouped for EventReportIndication {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1033,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8045,6 +8077,10 @@ impl AllocationRetentionPriority {
     )
 )]
 impl rt::typed::Grouped for AllocationRetentionPriority {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1034,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8258,6 +8294,10 @@ impl TunnelInformation {
     )
 )]
 impl rt::typed::Grouped for TunnelInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1038,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8393,6 +8433,10 @@ impl CoaInformation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for CoaInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1039,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8623,6 +8667,10 @@ impl DefaultEpsBearerQos {
     )
 )]
 impl rt::typed::Grouped for DefaultEpsBearerQos {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1049,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8888,6 +8936,10 @@ impl FlowInformation {
     )
 )]
 impl rt::typed::Grouped for FlowInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1058,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9158,6 +9210,10 @@ impl PacketFilterInformation {
     )
 )]
 impl rt::typed::Grouped for PacketFilterInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1061,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9425,6 +9481,10 @@ impl UsageMonitoringInformation {
     )
 )]
 impl rt::typed::Grouped for UsageMonitoringInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1067,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9597,6 +9657,10 @@ impl RoutingRuleInstall {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1081,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9717,6 +9781,10 @@ impl RoutingRuleRemove {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9861,6 +9929,10 @@ impl RoutingRuleDefinition {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1076,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10042,6 +10114,10 @@ impl RoutingFilter {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingFilter {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1078,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10207,6 +10283,10 @@ impl TdfInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for TdfInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1087,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10425,6 +10505,10 @@ impl RedirectInformation {
     )
 )]
 impl rt::typed::Grouped for RedirectInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1085,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10641,6 +10725,10 @@ impl ApplicationDetectionInformation {
     )
 )]
 impl rt::typed::Grouped for ApplicationDetectionInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1098,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10814,6 +10902,10 @@ impl DefaultQosInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for DefaultQosInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2816,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11108,6 +11200,10 @@ impl ConditionalApnAggregateMaxBitrate {
     )
 )]
 impl rt::typed::Grouped for ConditionalApnAggregateMaxBitrate {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2818,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11399,6 +11495,10 @@ impl PresenceReportingAreaInformation {
     )
 )]
 impl rt::typed::Grouped for PresenceReportingAreaInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2822,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11625,6 +11725,10 @@ impl FixedUserLocationInfo {
     )
 )]
 impl rt::typed::Grouped for FixedUserLocationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2825,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11768,6 +11872,10 @@ impl RoutingRuleReport {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2835,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11949,6 +12057,10 @@ impl ConditionalPolicyInformation {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for ConditionalPolicyInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2840,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12111,6 +12223,10 @@ impl PraInstall {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for PraInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2845,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12233,6 +12349,10 @@ impl PraRemove {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for PraRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2846,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12377,6 +12497,10 @@ impl QosRuleInstall {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1051,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12538,6 +12662,10 @@ impl QosRuleRemove {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1052,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12704,6 +12832,10 @@ impl QosRuleDefinition {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1053,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -12889,6 +13021,10 @@ impl QosRuleReport {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13059,6 +13195,10 @@ impl AdcRuleInstall {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1092,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13213,6 +13353,10 @@ impl AdcRuleRemove {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1093,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13481,6 +13625,10 @@ impl AdcRuleDefinition {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1094,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13718,6 +13866,10 @@ impl AdcRuleReport {
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1097,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13894,6 +14046,10 @@ impl CsServiceResourceReport {
 }
 #[cfg(any(feature = "ts29212"))]
 impl rt::typed::Grouped for CsServiceResourceReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2813,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

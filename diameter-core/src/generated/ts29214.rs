@@ -1616,6 +1616,10 @@ impl AccessNetworkChargingIdentifier {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 502,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1876,6 +1880,10 @@ impl Flows {
     )
 )]
 impl rt::typed::Grouped for Flows {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 510,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2354,6 +2362,10 @@ impl MediaComponentDescription {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MediaComponentDescription {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2776,6 +2788,10 @@ impl MediaSubComponent {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MediaSubComponent {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 519,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3013,6 +3029,10 @@ impl AcceptableServiceInfo {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for AcceptableServiceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3195,6 +3215,10 @@ impl SponsoredConnectivityData {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for SponsoredConnectivityData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 530,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3449,6 +3473,10 @@ impl CalleeInformation {
     )
 )]
 impl rt::typed::Grouped for CalleeInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 565,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3588,6 +3616,10 @@ impl MaInformation {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MaInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 570,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3718,6 +3750,10 @@ impl N5gsRanNasReleaseCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for N5gsRanNasReleaseCause {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 572,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3836,6 +3872,10 @@ impl NgapCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for NgapCause {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 575,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3981,6 +4021,10 @@ impl WirelineUserLocationInfo {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for WirelineUserLocationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 578,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4096,6 +4140,10 @@ impl FlowGrouping {
 }
 #[cfg(any(feature = "ts29214"))]
 impl rt::typed::Grouped for FlowGrouping {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 508,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

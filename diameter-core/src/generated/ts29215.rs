@@ -520,6 +520,10 @@ impl SubsessionDecisionInfo {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Grouped for SubsessionDecisionInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2200,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1193,6 +1197,10 @@ impl SubsessionEnforcementInfo {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Grouped for SubsessionEnforcementInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2201,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -160,6 +160,10 @@ impl AggregatedCongestionInfo {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for AggregatedCongestionInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4000,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -312,6 +316,10 @@ impl AggregatedRuciReport {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for AggregatedRuciReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4001,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -469,6 +477,10 @@ impl CongestionLevelDefinition {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for CongestionLevelDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -626,6 +638,10 @@ impl CongestionLocationId {
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for CongestionLocationId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4006,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

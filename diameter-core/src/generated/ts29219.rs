@@ -202,6 +202,10 @@ impl PolicyCounterStatusReport {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Grouped for PolicyCounterStatusReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2903,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -371,6 +375,10 @@ impl PendingPolicyCounterInformation {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Grouped for PendingPolicyCounterInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2905,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

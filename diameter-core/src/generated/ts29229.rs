@@ -1185,6 +1185,10 @@ impl ServerCapabilities {
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::typed::Grouped for ServerCapabilities {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 603,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1480,6 +1484,10 @@ impl TgppSipAuthDataItem {
     )
 )]
 impl rt::typed::Grouped for TgppSipAuthDataItem {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1665,6 +1673,10 @@ impl DeregistrationReason {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::typed::Grouped for DeregistrationReason {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 615,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1927,6 +1939,10 @@ impl ChargingInformation {
     )
 )]
 impl rt::typed::Grouped for ChargingInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 618,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2559,6 +2575,10 @@ impl SupportedFeatures {
     )
 )]
 impl rt::typed::Grouped for SupportedFeatures {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 628,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2719,6 +2739,10 @@ impl SupportedApplications {
 }
 #[cfg(any(feature = "ts29229"))]
 impl rt::typed::Grouped for SupportedApplications {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 631,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2853,6 +2877,10 @@ impl AssociatedIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AssociatedIdentities {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 632,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3084,6 +3112,10 @@ impl SipDigestAuthenticate {
     )
 )]
 impl rt::typed::Grouped for SipDigestAuthenticate {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 635,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3263,6 +3295,10 @@ impl ScscfRestorationInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for ScscfRestorationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 639,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3438,6 +3474,10 @@ impl SubscriptionInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for SubscriptionInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 642,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3626,6 +3666,10 @@ impl AssociatedRegisteredIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AssociatedRegisteredIdentities {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 647,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3782,6 +3826,10 @@ impl RestorationInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for RestorationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 649,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3948,6 +3996,10 @@ impl IdentityWithEmergencyRegistration {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for IdentityWithEmergencyRegistration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 651,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4098,6 +4150,10 @@ impl AllowedWafWwsfIdentities {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AllowedWafWwsfIdentities {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 656,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4240,6 +4296,10 @@ impl PCscfSubscriptionInfo {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for PCscfSubscriptionInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 660,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4420,6 +4480,10 @@ impl FailedPcscf {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for FailedPcscf {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 664,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

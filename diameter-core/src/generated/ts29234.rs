@@ -544,6 +544,10 @@ impl WlanUserData {
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for WlanUserData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 303,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -694,6 +698,10 @@ impl ChargingData {
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ChargingData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 304,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -840,6 +848,10 @@ impl ApnAuthorized {
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ApnAuthorized {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 307,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1035,6 +1047,10 @@ impl ChargingNodes {
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ChargingNodes {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 315,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -6586,6 +6586,10 @@ impl SubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SubscriptionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1400,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7123,6 +7127,10 @@ impl TerminalInformation {
     )
 )]
 impl rt::typed::Grouped for TerminalInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1401,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7271,6 +7279,10 @@ impl RequestedEutranAuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for RequestedEutranAuthenticationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1408,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7429,6 +7441,10 @@ impl RequestedUtranGeranAuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for RequestedUtranGeranAuthenticationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1409,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7569,6 +7585,10 @@ impl AuthenticationInfo {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for AuthenticationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1413,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7727,6 +7747,10 @@ impl EUtranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for EUtranVector {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1414,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -7922,6 +7946,10 @@ impl UtranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for UtranVector {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1415,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8125,6 +8153,10 @@ impl GeranVector {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for GeranVector {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1416,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8320,6 +8352,10 @@ impl ApnConfigurationProfile {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for ApnConfigurationProfile {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1429,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8817,6 +8853,10 @@ impl ApnConfiguration {
     )
 )]
 impl rt::typed::Grouped for ApnConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1430,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9222,6 +9262,10 @@ impl EpsSubscribedQosProfile {
     )
 )]
 impl rt::typed::Grouped for EpsSubscribedQosProfile {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1431,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9508,6 +9552,10 @@ impl Ambr {
     )
 )]
 impl rt::typed::Grouped for Ambr {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1435,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9897,6 +9945,10 @@ impl TraceData {
     )
 )]
 impl rt::typed::Grouped for TraceData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1458,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10123,6 +10175,10 @@ impl GprsSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for GprsSubscriptionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1467,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10382,6 +10438,10 @@ impl PdpContext {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for PdpContext {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1469,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10626,6 +10686,10 @@ impl CsgSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for CsgSubscriptionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1436,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -10878,6 +10942,10 @@ impl SpecificApnInfo {
     )
 )]
 impl rt::typed::Grouped for SpecificApnInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11032,6 +11100,10 @@ impl LcsInfo {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for LcsInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1473,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11195,6 +11267,10 @@ impl LcsPrivacyexception {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for LcsPrivacyexception {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1475,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11391,6 +11467,10 @@ impl ExternalClient {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for ExternalClient {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1479,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11541,6 +11621,10 @@ impl TgppServiceType {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for TgppServiceType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1483,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11683,6 +11767,10 @@ impl MoLr {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for MoLr {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1485,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11816,6 +11904,10 @@ impl TeleserviceList {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for TeleserviceList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1486,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11948,6 +12040,10 @@ impl CallBarringInfo {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for CallBarringInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1488,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -12087,6 +12183,10 @@ impl EpsUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for EpsUserState {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1495,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12321,6 +12421,10 @@ impl EpsLocationInformation {
     )
 )]
 impl rt::typed::Grouped for EpsLocationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1496,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12448,6 +12552,10 @@ impl MmeUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for MmeUserState {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1497,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12555,6 +12663,10 @@ impl SgsnUserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SgsnUserState {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1498,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12833,6 +12945,10 @@ impl MmeLocationInformation {
     )
 )]
 impl rt::typed::Grouped for MmeLocationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1600,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13161,6 +13277,10 @@ impl SgsnLocationInformation {
     )
 )]
 impl rt::typed::Grouped for SgsnLocationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1601,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13359,6 +13479,10 @@ impl ActiveApn {
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::typed::Grouped for ActiveApn {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1612,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13821,6 +13945,10 @@ impl MdtConfiguration {
     )
 )]
 impl rt::typed::Grouped for MdtConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1622,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14252,6 +14380,10 @@ impl AreaScope {
     )
 )]
 impl rt::typed::Grouped for AreaScope {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1624,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -14423,6 +14555,10 @@ impl EquivalentPlmnList {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for EquivalentPlmnList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1637,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14555,6 +14691,10 @@ impl VplmnCsgSubscriptionData {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for VplmnCsgSubscriptionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1641,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14755,6 +14895,10 @@ impl LocalTimeZone {
     )
 )]
 impl rt::typed::Grouped for LocalTimeZone {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1649,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15011,6 +15155,10 @@ impl WlanOffloadability {
     )
 )]
 impl rt::typed::Grouped for WlanOffloadability {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1667,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -15131,6 +15279,10 @@ impl AdjacentPlmns {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for AdjacentPlmns {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1672,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15269,6 +15421,10 @@ impl AdjacentAccessRestrictionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for AdjacentAccessRestrictionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1673,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15519,6 +15675,10 @@ impl ImsiGroupId {
     )
 )]
 impl rt::typed::Grouped for ImsiGroupId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1675,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15696,6 +15856,10 @@ impl SubscriptionDataDeletion {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SubscriptionDataDeletion {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1685,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -15946,6 +16110,10 @@ impl EmergencyInfo {
     )
 )]
 impl rt::typed::Grouped for EmergencyInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1687,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16059,6 +16227,10 @@ impl V2xSubscriptionData {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for V2xSubscriptionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1688,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16271,6 +16443,10 @@ impl EdrxCycleLength {
     )
 )]
 impl rt::typed::Grouped for EdrxCycleLength {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1691,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -16578,6 +16754,10 @@ impl MbsfnArea {
     )
 )]
 impl rt::typed::Grouped for MbsfnArea {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1694,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16700,6 +16880,10 @@ impl PagingTimeWindow {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for PagingTimeWindow {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1701,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -16839,6 +17023,10 @@ impl EdrxRelatedRat {
 }
 #[cfg(any(feature = "ts29272"))]
 impl rt::typed::Grouped for EdrxRelatedRat {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1705,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -16977,6 +17165,10 @@ impl V2xSubscriptionDataNr {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for V2xSubscriptionDataNr {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1710,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17096,6 +17288,10 @@ impl UePc5Qos {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for UePc5Qos {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1711,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -17237,6 +17433,10 @@ impl Pc5QosFlow {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for Pc5QosFlow {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1712,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -17372,6 +17572,10 @@ impl Pc5FlowBitrates {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for Pc5FlowBitrates {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1714,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17756,6 +17960,10 @@ impl MdtConfigurationNr {
     )
 )]
 impl rt::typed::Grouped for MdtConfigurationNr {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1720,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -766,6 +766,10 @@ impl Non3gppUserData {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for Non3gppUserData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1500,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1048,6 +1052,10 @@ impl TraceInfo {
     )
 )]
 impl rt::typed::Grouped for TraceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1505,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1171,6 +1179,10 @@ impl WlanIdentifier {
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for WlanIdentifier {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1509,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1289,6 +1301,10 @@ impl TwanAccessInfo {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for TwanAccessInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1510,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1441,6 +1457,10 @@ impl AccessNetworkInfo {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for AccessNetworkInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1526,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1604,6 +1624,10 @@ impl TwanConnectivityParameters {
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for TwanConnectivityParameters {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1528,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -913,6 +913,10 @@ impl UserIdentity {
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::typed::Grouped for UserIdentity {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 700,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1037,6 +1041,10 @@ impl RepositoryDataId {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Grouped for RepositoryDataId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 715,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1182,6 +1190,10 @@ impl CallReferenceInfo {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Grouped for CallReferenceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 720,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

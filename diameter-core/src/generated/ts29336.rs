@@ -810,6 +810,10 @@ impl UserIdentifier {
     )
 )]
 impl rt::typed::Grouped for UserIdentifier {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3102,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -946,6 +950,10 @@ impl ServiceParameters {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for ServiceParameters {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3105,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1067,6 +1075,10 @@ impl T4Parameters {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for T4Parameters {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3106,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1177,6 +1189,10 @@ impl ServiceData {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for ServiceData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3107,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1307,6 +1323,10 @@ impl T4Data {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for T4Data {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3108,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1555,6 +1575,10 @@ impl AeseCommunicationPattern {
     )
 )]
 impl rt::typed::Grouped for AeseCommunicationPattern {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3113,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1865,6 +1889,10 @@ impl CommunicationPatternSet {
     )
 )]
 impl rt::typed::Grouped for CommunicationPatternSet {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3114,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2104,6 +2132,10 @@ impl ScheduledCommunicationTime {
     )
 )]
 impl rt::typed::Grouped for ScheduledCommunicationTime {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3118,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2235,6 +2267,10 @@ impl AeseCommunicationPatternConfigStatus {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3120,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2373,6 +2409,10 @@ impl AeseErrorReport {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AeseErrorReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3121,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2734,6 +2774,10 @@ impl MonitoringEventConfiguration {
     )
 )]
 impl rt::typed::Grouped for MonitoringEventConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3122,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3201,6 +3245,10 @@ impl MonitoringEventReport {
     )
 )]
 impl rt::typed::Grouped for MonitoringEventReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3123,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3519,6 +3567,10 @@ impl UeReachabilityConfiguration {
     )
 )]
 impl rt::typed::Grouped for UeReachabilityConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3129,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3757,6 +3809,10 @@ impl LocationInformationConfiguration {
     )
 )]
 impl rt::typed::Grouped for LocationInformationConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3135,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3978,6 +4034,10 @@ impl MonitoringEventConfigStatus {
     )
 )]
 impl rt::typed::Grouped for MonitoringEventConfigStatus {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3142,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -4200,6 +4260,10 @@ impl SupportedServices {
     )
 )]
 impl rt::typed::Grouped for SupportedServices {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3143,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4429,6 +4493,10 @@ impl ServiceResult {
     )
 )]
 impl rt::typed::Grouped for ServiceResult {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3146,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4549,6 +4617,10 @@ impl NiddAuthorizationRequest {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3150,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4682,6 +4754,10 @@ impl NiddAuthorizationResponse {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationResponse {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3151,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4902,6 +4978,10 @@ impl ServiceReport {
     )
 )]
 impl rt::typed::Grouped for ServiceReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3152,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5018,6 +5098,10 @@ impl EnhancedCoverageRestriction {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for EnhancedCoverageRestriction {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3155,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5147,6 +5231,10 @@ impl EnhancedCoverageRestrictionData {
 }
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3156,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5282,6 +5370,10 @@ impl RestrictedPlmnList {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for RestrictedPlmnList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3157,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5396,6 +5488,10 @@ impl AllowedPlmnList {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AllowedPlmnList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3158,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5510,6 +5606,10 @@ impl NiddAuthorizationUpdate {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationUpdate {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3161,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5650,6 +5750,10 @@ impl GroupMonitoringEventReport {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupMonitoringEventReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3165,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -5862,6 +5966,10 @@ impl GroupMonitoringEventReportItem {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupMonitoringEventReportItem {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3166,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6024,6 +6132,10 @@ impl ApnValidityTime {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for ApnValidityTime {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3169,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6211,6 +6323,10 @@ impl SuggestedNetworkConfiguration {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for SuggestedNetworkConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3170,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -6405,6 +6521,10 @@ impl MonitoringEventReportStatus {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for MonitoringEventReportStatus {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3171,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6531,6 +6651,10 @@ impl Additionalidentifiers {
 }
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Grouped for Additionalidentifiers {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3173,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6657,6 +6781,10 @@ impl GroupUserIdentifier {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupUserIdentifier {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3177,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6863,6 +6991,10 @@ impl MtcProviderInfo {
     )
 )]
 impl rt::typed::Grouped for MtcProviderInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3178,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7060,6 +7192,10 @@ impl PdnConnectivityStatusConfiguration {
     )
 )]
 impl rt::typed::Grouped for PdnConnectivityStatusConfiguration {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3180,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7293,6 +7429,10 @@ impl PdnConnectivityStatusReport {
     )
 )]
 impl rt::typed::Grouped for PdnConnectivityStatusReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3181,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

@@ -576,6 +576,10 @@ impl SmDeliveryFailureCause {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmDeliveryFailureCause {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3303,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -772,6 +776,10 @@ impl SmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3316,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -943,6 +951,10 @@ impl MmeSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for MmeSmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3317,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1070,6 +1082,10 @@ impl MscSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for MscSmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3318,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1197,6 +1213,10 @@ impl SgsnSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3319,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1324,6 +1344,10 @@ impl IpSmGwSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3320,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1451,6 +1475,10 @@ impl SmsmiCorrelationId {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsmiCorrelationId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3324,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1581,6 +1609,10 @@ impl Smsf3gppSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3336,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1708,6 +1740,10 @@ impl SmsfNon3gppSmDeliveryOutcome {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3337,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1835,6 +1871,10 @@ impl Smsf3gppAddress {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Grouped for Smsf3gppAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3344,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1967,6 +2007,10 @@ impl SmsfNon3gppAddress {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsfNon3gppAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3345,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -167,6 +167,10 @@ impl MonitorTarget {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Grouped for MonitorTarget {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3607,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -319,6 +323,10 @@ impl ProseCodeSuffixMask {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Grouped for ProseCodeSuffixMask {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3608,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -465,6 +473,10 @@ impl BannedUserTarget {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Grouped for BannedUserTarget {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3611,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

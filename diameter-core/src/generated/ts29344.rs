@@ -214,6 +214,10 @@ impl ProseSubscriptionData {
     )
 )]
 impl rt::typed::Grouped for ProseSubscriptionData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3701,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -441,6 +445,10 @@ impl ProseAllowedPlmn {
     )
 )]
 impl rt::typed::Grouped for ProseAllowedPlmn {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3703,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -589,6 +597,10 @@ impl ProseInitialLocationInformation {
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Grouped for ProseInitialLocationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3707,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

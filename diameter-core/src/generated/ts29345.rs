@@ -481,6 +481,10 @@ impl AssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for AssistanceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3802,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -655,6 +659,10 @@ impl MatchReport {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for MatchReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3807,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -841,6 +849,10 @@ impl ProseDiscoveryFilter {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for ProseDiscoveryFilter {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3813,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1075,6 +1087,10 @@ impl WifiP2pAssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WifiP2pAssistanceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3819,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1221,6 +1237,10 @@ impl WlanAssistanceInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WlanAssistanceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3820,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1333,6 +1353,10 @@ impl WlanLinkLayerIdList {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WlanLinkLayerIdList {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3822,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1459,6 +1483,10 @@ impl ProseAppCodeInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for ProseAppCodeInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3835,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1622,6 +1650,10 @@ impl LocationUpdateTrigger {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for LocationUpdateTrigger {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3823,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1783,6 +1815,10 @@ impl ChangeOfAreaType {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for ChangeOfAreaType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3825,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1954,6 +1990,10 @@ impl PeriodicLocationType {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for PeriodicLocationType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3829,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2205,6 +2245,10 @@ impl DiscoveryAuthRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for DiscoveryAuthRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3854,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2461,6 +2505,10 @@ impl DiscoveryAuthResponse {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for DiscoveryAuthResponse {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3855,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2655,6 +2703,10 @@ impl MatchRequest {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for MatchRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3856,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2812,6 +2864,10 @@ impl MatchReportInfo {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for MatchReportInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3857,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2950,6 +3006,10 @@ impl AppIdentifier {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for AppIdentifier {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3840,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -3107,6 +3167,10 @@ impl CodeReceivingSecurityMaterial {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for CodeReceivingSecurityMaterial {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3860,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3245,6 +3309,10 @@ impl CodeSendingSecurityMaterial {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for CodeSendingSecurityMaterial {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3861,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -436,6 +436,10 @@ impl DeviceAction {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Grouped for DeviceAction {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3001,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -632,6 +636,10 @@ impl DeviceNotification {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Grouped for DeviceNotification {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -795,6 +803,10 @@ impl TriggerData {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Grouped for TriggerData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3003,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {

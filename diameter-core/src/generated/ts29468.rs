@@ -364,6 +364,10 @@ impl MbmsBearerEventNotification {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerEventNotification {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3503,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -622,6 +626,10 @@ impl MbmsBearerRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3504,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -854,6 +862,10 @@ impl MbmsBearerResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerResponse {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3505,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1015,6 +1027,10 @@ impl TmgiAllocationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiAllocationRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3509,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1149,6 +1165,10 @@ impl TmgiAllocationResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiAllocationResponse {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3510,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1272,6 +1292,10 @@ impl TmgiDeallocationRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiDeallocationRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3512,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1391,6 +1415,10 @@ impl TmgiDeallocationResponse {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiDeallocationResponse {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3513,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1516,6 +1544,10 @@ impl TmgiExpiry {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiExpiry {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3515,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -1692,6 +1724,10 @@ impl LocalM1Information {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for LocalM1Information {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3518,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1848,6 +1884,10 @@ impl LocalMb2UInformation {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for LocalMb2UInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3519,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1974,6 +2014,10 @@ impl RohcRequest {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for RohcRequest {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3526,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -2134,6 +2178,10 @@ impl UserplaneProtocolResult {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for UserplaneProtocolResult {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3529,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

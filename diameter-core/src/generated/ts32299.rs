@@ -8434,6 +8434,10 @@ impl AccessNetworkInfoChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccessNetworkInfoChange {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4401,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8635,6 +8639,10 @@ impl AccessTransferInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccessTransferInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2709,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8800,6 +8808,10 @@ impl AccumulatedCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccumulatedCost {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2052,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -8935,6 +8947,10 @@ impl AdditionalContentInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AdditionalContentInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1207,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9059,6 +9075,10 @@ impl AddressDomain {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AddressDomain {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 898,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9175,6 +9195,10 @@ impl AfCorrelationInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AfCorrelationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1276,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9351,6 +9375,10 @@ impl AnnouncementInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for AnnouncementInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3904,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -9516,6 +9544,10 @@ impl AocCostInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocCostInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2053,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9652,6 +9684,10 @@ impl AocInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2054,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9789,6 +9825,10 @@ impl AocService {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocService {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2311,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9916,6 +9956,10 @@ impl AocSubscriptionInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocSubscriptionInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2314,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10059,6 +10103,10 @@ impl ApnRateControl {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3933,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10204,6 +10252,10 @@ impl ApnRateControlDownlink {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControlDownlink {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3934,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10350,6 +10402,10 @@ impl ApnRateControlUplink {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControlUplink {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3935,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10498,6 +10554,10 @@ impl ApplicationServerInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApplicationServerInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 850,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10624,6 +10684,10 @@ impl BasicServiceCode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for BasicServiceCode {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3411,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10740,6 +10804,10 @@ impl CalledIdentityChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CalledIdentityChange {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3917,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10862,6 +10930,10 @@ impl CoverageInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CoverageInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3459,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11006,6 +11078,10 @@ impl CpdtInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CpdtInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3927,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11147,6 +11223,10 @@ impl CurrentTariff {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CurrentTariff {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2056,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11271,6 +11351,10 @@ impl DcdInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for DcdInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2115,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11399,6 +11483,10 @@ impl DestinationInterface {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for DestinationInterface {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2002,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11534,6 +11622,10 @@ impl EarlyMediaDescription {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EarlyMediaDescription {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1272,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11668,6 +11760,10 @@ impl EnhancedDiagnostics {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EnhancedDiagnostics {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3901,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -11812,6 +11908,10 @@ impl Envelope {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Envelope {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1266,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -11971,6 +12071,10 @@ impl EventType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EventType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 823,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12128,6 +12232,10 @@ impl ImInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ImInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2110,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -12718,6 +12826,10 @@ impl ImsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ImsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 876,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13215,6 +13327,10 @@ impl IncrementalCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for IncrementalCost {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2062,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -13338,6 +13454,10 @@ impl InterOperatorIdentifier {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for InterOperatorIdentifier {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 838,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13460,6 +13580,10 @@ impl IsupCause {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for IsupCause {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3416,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13614,6 +13738,10 @@ impl LcsClientId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsClientId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1232,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13763,6 +13891,10 @@ impl LcsClientName {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsClientName {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1235,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -13911,6 +14043,10 @@ impl LcsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 878,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -14048,6 +14184,10 @@ impl LcsRequestorId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsRequestorId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1239,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -14174,6 +14314,10 @@ impl LocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LocationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3460,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -14301,6 +14445,10 @@ impl LocationType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LocationType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1244,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -14525,6 +14673,10 @@ impl MbmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MbmsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 880,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14779,6 +14931,10 @@ impl MessageBody {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MessageBody {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 889,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -14924,6 +15080,10 @@ impl MessageClass {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MessageClass {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1213,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -15064,6 +15224,10 @@ impl MmContentType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmContentType {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1203,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -15324,6 +15488,10 @@ impl MmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 877,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -15513,6 +15681,10 @@ impl MmtelInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmtelInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2030,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -15755,6 +15927,10 @@ impl MonitoringEventInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for MonitoringEventInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3921,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16046,6 +16222,10 @@ impl MonitoringEventReportData {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for MonitoringEventReportData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3920,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16227,6 +16407,10 @@ impl NextTariff {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NextTariff {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2057,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16363,6 +16547,10 @@ impl NiddSubmission {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NiddSubmission {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3928,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16507,6 +16695,10 @@ impl NniInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NniInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2703,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16656,6 +16848,10 @@ impl OfflineCharging {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OfflineCharging {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1278,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16796,6 +16992,10 @@ impl OriginatorAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 886,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -16934,6 +17134,10 @@ impl OriginatorInterface {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorInterface {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2009,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17069,6 +17273,10 @@ impl OriginatorReceivedAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorReceivedAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2027,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17213,6 +17421,10 @@ impl ParticipantGroup {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ParticipantGroup {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1260,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17414,6 +17626,10 @@ impl PocInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PocInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 879,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17612,6 +17828,10 @@ impl PocUserRole {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PocUserRole {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1252,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -17799,6 +18019,10 @@ impl ProseDirectCommunicationReceptionDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3461,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -18037,6 +18261,10 @@ impl ProseDirectCommunicationTransmissionDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3441,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -18739,6 +18967,10 @@ impl ProseInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3447,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -19227,6 +19459,10 @@ impl PsFurnishChargingInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PsFurnishChargingInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 865,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -19950,6 +20186,10 @@ impl PsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 874,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -20484,6 +20724,10 @@ impl RadioParameterSetInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RadioParameterSetInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3463,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -20629,6 +20873,10 @@ impl RanSecondaryRatUsageReport {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RanSecondaryRatUsageReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1302,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -20792,6 +21040,10 @@ impl RateElement {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RateElement {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2058,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -20931,6 +21183,10 @@ impl RealTimeTariffInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RealTimeTariffInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2305,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -21066,6 +21322,10 @@ impl RecipientAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1201,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -21219,6 +21479,10 @@ impl RecipientInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2026,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -21381,6 +21645,10 @@ impl RecipientReceivedAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientReceivedAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2028,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -21555,6 +21823,10 @@ impl RelatedChangeConditionInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RelatedChangeConditionInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3925,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -21712,6 +21984,10 @@ impl RelatedTrigger {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for RelatedTrigger {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3926,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -21832,6 +22108,10 @@ impl RemainingBalance {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RemainingBalance {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2021,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -21962,6 +22242,10 @@ impl ScaleFactor {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ScaleFactor {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2059,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -22085,6 +22369,10 @@ impl ScsAsAddress {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ScsAsAddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3940,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -22275,6 +22563,10 @@ impl SdpMediaComponent {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SdpMediaComponent {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 843,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -22454,6 +22746,10 @@ impl SdpTimestamps {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SdpTimestamps {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1273,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -22842,6 +23138,10 @@ impl ServiceDataContainer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceDataContainer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2040,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -23170,6 +23470,10 @@ impl ServiceGenericInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceGenericInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1256,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -23403,6 +23707,10 @@ impl ServiceInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 873,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -23583,6 +23891,10 @@ impl ServiceSpecificInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceSpecificInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1249,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -23739,6 +24051,10 @@ impl SmDeviceTriggerInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SmDeviceTriggerInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3405,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -24041,6 +24357,10 @@ impl SmsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SmsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2000,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -24330,6 +24650,10 @@ impl SupplementaryService {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SupplementaryService {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2048,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -24557,6 +24881,10 @@ impl TalkBurstExchange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TalkBurstExchange {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1255,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -24737,6 +25065,10 @@ impl TariffInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TariffInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2060,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -24874,6 +25206,10 @@ impl TimeQuotaMechanism {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TimeQuotaMechanism {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1270,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -25045,6 +25381,10 @@ impl TimeStamps {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TimeStamps {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 833,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -25343,6 +25683,10 @@ impl TrafficDataVolumes {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TrafficDataVolumes {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2046,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -25575,6 +25919,10 @@ impl TransmitterInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TransmitterInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3468,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -25690,6 +26038,10 @@ impl Trigger {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Trigger {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1264,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -25810,6 +26162,10 @@ impl TrunkGroupId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TrunkGroupId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 851,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -25960,6 +26316,10 @@ impl TwanUserLocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TwanUserLocationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2714,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26104,6 +26464,10 @@ impl UnitCost {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for UnitCost {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2061,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26410,6 +26774,10 @@ impl UserCsgInformation {
     )
 )]
 impl rt::typed::Grouped for UserCsgInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2319,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26593,6 +26961,10 @@ impl UwanUserLocationInfo {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for UwanUserLocationInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3918,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26756,6 +27128,10 @@ impl VariablePart {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for VariablePart {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3907,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -26976,6 +27352,10 @@ impl VcsInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for VcsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 3410,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -27134,6 +27514,10 @@ impl VolteInformation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for VolteInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1323,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -27262,6 +27646,10 @@ impl WlanOperatorId {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for WlanOperatorId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1306,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -27378,6 +27766,10 @@ impl Cause {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Cause {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 860,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[
         rt::typed::Required {
@@ -27553,6 +27945,10 @@ impl WlanInformation {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for WlanInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 875,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -27708,6 +28104,10 @@ impl WlanRadioContainer {
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for WlanRadioContainer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 892,
+        vendor: 10415,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

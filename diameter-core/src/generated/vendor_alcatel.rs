@@ -120,6 +120,10 @@ impl DetailedResult {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for DetailedResult {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 637,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -218,6 +222,10 @@ impl ChargingPolicyReport {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for ChargingPolicyReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1134,
+        vendor: 637,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -316,6 +324,10 @@ impl PolicyCounter {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for PolicyCounter {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1135,
+        vendor: 637,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

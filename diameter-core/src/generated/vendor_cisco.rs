@@ -1250,6 +1250,10 @@ impl QosGroupRuleInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosGroupRuleInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132001,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1348,6 +1352,10 @@ impl QosGroupRuleDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosGroupRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132003,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1446,6 +1454,10 @@ impl MbrLimitExceedActionUl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MbrLimitExceedActionUl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132006,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1544,6 +1556,10 @@ impl MbrLimitExceedActionDl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MbrLimitExceedActionDl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132008,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1642,6 +1658,10 @@ impl OverrideControl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideControl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132017,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1740,6 +1760,10 @@ impl OverrideChargingActionParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideChargingActionParameters {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132019,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1838,6 +1862,10 @@ impl OverrideChargingParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideChargingParameters {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132022,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1936,6 +1964,10 @@ impl OverridePolicyParameters {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverridePolicyParameters {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132029,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2034,6 +2066,10 @@ impl OverrideQosInformation {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideQosInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132030,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2132,6 +2168,10 @@ impl OverrideAllocationRetentionPriority {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideAllocationRetentionPriority {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132036,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2230,6 +2270,10 @@ impl OverrideTosValue {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideTosValue {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 132046,
+        vendor: 9,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2328,6 +2372,10 @@ impl CiscoChargingRuleDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoChargingRuleDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131072,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2426,6 +2474,10 @@ impl ContentDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131073,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2524,6 +2576,10 @@ impl BillingPolicyDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131074,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2622,6 +2678,10 @@ impl PolicyMapDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131075,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2720,6 +2780,10 @@ impl ServiceDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131076,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2818,6 +2882,10 @@ impl ContentPolicyMap {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentPolicyMap {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131077,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -2916,6 +2984,10 @@ impl ServiceInfo {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131078,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3014,6 +3086,10 @@ impl BillingPlanDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131079,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3112,6 +3188,10 @@ impl ServiceStatus {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceStatus {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131086,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3210,6 +3290,10 @@ impl PolicyMapMatch {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatch {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131090,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3308,6 +3392,10 @@ impl AdviceOfCharge {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for AdviceOfCharge {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131097,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3406,6 +3494,10 @@ impl OnlineReauthorizationTimeout {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OnlineReauthorizationTimeout {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131106,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3504,6 +3596,10 @@ impl MeteringGranularity {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MeteringGranularity {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131112,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3602,6 +3698,10 @@ impl Verify {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for Verify {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131116,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3700,6 +3800,10 @@ impl ChargingRuleEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ChargingRuleEvent {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131124,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3798,6 +3902,10 @@ impl Accounting {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for Accounting {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131126,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3896,6 +4004,10 @@ impl ServiceCdrThreshold {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceCdrThreshold {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131129,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -3994,6 +4106,10 @@ impl IntermediateCdrThreshold {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for IntermediateCdrThreshold {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131130,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4092,6 +4208,10 @@ impl ReplicateSession {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ReplicateSession {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131132,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4190,6 +4310,10 @@ impl ChargingRuleEventTrigger {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ChargingRuleEventTrigger {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131139,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4288,6 +4412,10 @@ impl ContentFlowDescription {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentFlowDescription {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131141,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4386,6 +4514,10 @@ impl ContentFlowFilter {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentFlowFilter {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131142,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4484,6 +4616,10 @@ impl ClientGroupId {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ClientGroupId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131143,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4582,6 +4718,10 @@ impl FailedPreloadObject {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for FailedPreloadObject {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131152,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4680,6 +4820,10 @@ impl CiscoTimeUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoTimeUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131156,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4778,6 +4922,10 @@ impl CiscoFlowDescription {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoFlowDescription {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131160,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4876,6 +5024,10 @@ impl TerminateBearer {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for TerminateBearer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131161,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -4974,6 +5126,10 @@ impl PolicyMapMatchInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatchInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131166,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5072,6 +5228,10 @@ impl PolicyMapMatchRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatchRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131167,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5170,6 +5330,10 @@ impl ServiceQos {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceQos {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131170,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5268,6 +5432,10 @@ impl QosRateLimitUl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimitUl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131171,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5366,6 +5534,10 @@ impl QosRateLimitDl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimitDl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131172,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5464,6 +5636,10 @@ impl QosRateLimit {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131173,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5562,6 +5738,10 @@ impl RateLimitConformAction {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for RateLimitConformAction {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131175,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5660,6 +5840,10 @@ impl RateLimitExceedAction {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for RateLimitExceedAction {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131176,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5758,6 +5942,10 @@ impl PolicyMapInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131179,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5856,6 +6044,10 @@ impl PolicyMapRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131180,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -5954,6 +6146,10 @@ impl BillingPolicyInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131181,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6052,6 +6248,10 @@ impl BillingPolicyRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131182,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6150,6 +6350,10 @@ impl ContentInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131183,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6248,6 +6452,10 @@ impl ContentRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131184,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6346,6 +6554,10 @@ impl ServiceInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131185,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6444,6 +6656,10 @@ impl ServiceRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131186,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6542,6 +6758,10 @@ impl BillingPlanInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131187,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6640,6 +6860,10 @@ impl BillingPlanRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131188,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6738,6 +6962,10 @@ impl FailedPreloadObjName {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for FailedPreloadObjName {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131191,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6836,6 +7064,10 @@ impl CiscoEventTrigger {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoEventTrigger {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131193,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -6934,6 +7166,10 @@ impl CiscoEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoEvent {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131195,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7032,6 +7268,10 @@ impl ControlUrl {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ControlUrl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131197,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7130,6 +7370,10 @@ impl DomainGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131203,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7228,6 +7472,10 @@ impl DomainGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131204,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7326,6 +7574,10 @@ impl DomainGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131205,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7424,6 +7676,10 @@ impl HeaderGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131216,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7522,6 +7778,10 @@ impl HeaderGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131217,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7620,6 +7880,10 @@ impl HeaderGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131218,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7718,6 +7982,10 @@ impl HeaderClass {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderClass {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131223,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7816,6 +8084,10 @@ impl HeaderItemRadius {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderItemRadius {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131227,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -7914,6 +8186,10 @@ impl HeaderItemsEncrypted {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderItemsEncrypted {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131230,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8012,6 +8288,10 @@ impl HeaderInsertDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131231,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8110,6 +8390,10 @@ impl HeaderInsertInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131232,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8208,6 +8492,10 @@ impl HeaderInsertRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131233,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8306,6 +8594,10 @@ impl CiscoQosProfile {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfile {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131237,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8404,6 +8696,10 @@ impl CiscoQosProfileInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131238,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8502,6 +8798,10 @@ impl CiscoQosProfileRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131239,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8600,6 +8900,10 @@ impl CiscoQosProfileUplink {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileUplink {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131240,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8698,6 +9002,10 @@ impl CiscoQosProfileDownlink {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileDownlink {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131241,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8796,6 +9104,10 @@ impl ServiceGroupDefinition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupDefinition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131244,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8894,6 +9206,10 @@ impl ServiceGroupInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131245,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -8992,6 +9308,10 @@ impl ServiceGroupRemove {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupRemove {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131246,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9090,6 +9410,10 @@ impl ServiceGroupEvent {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupEvent {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131247,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9188,6 +9512,10 @@ impl CiscoReportUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoReportUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131248,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9286,6 +9614,10 @@ impl CiscoAnswerUserUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerUserUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131250,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9384,6 +9716,10 @@ impl CiscoRequestChargingRuleUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoRequestChargingRuleUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131252,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9482,6 +9818,10 @@ impl CiscoRequestServiceGroupUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoRequestServiceGroupUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131253,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9580,6 +9920,10 @@ impl CiscoAnswerChargingRuleUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerChargingRuleUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131254,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9678,6 +10022,10 @@ impl CiscoAnswerServiceGroupUsage {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerServiceGroupUsage {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131255,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9776,6 +10124,10 @@ impl DelegatedIpInstall {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpInstall {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131259,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9874,6 +10226,10 @@ impl DelegatedIpv4Definition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpv4Definition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131260,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -9972,6 +10328,10 @@ impl DelegatedIpv6Definition {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpv6Definition {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131261,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -10070,6 +10430,10 @@ impl ServiceIdentifierRange {
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceIdentifierRange {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 131265,
+        vendor: 5771,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

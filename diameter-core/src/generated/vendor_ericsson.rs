@@ -525,6 +525,10 @@ impl ActiveTimeReport {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ActiveTimeReport {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 323,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -623,6 +627,10 @@ impl TimeQuotaMeasurement {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for TimeQuotaMeasurement {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 326,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -721,6 +729,10 @@ impl ScapSubscriptionId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapSubscriptionId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 553,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -819,6 +831,10 @@ impl OriginalSubscriptionId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for OriginalSubscriptionId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 559,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -917,6 +933,10 @@ impl ScapGrantedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapGrantedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 602,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1015,6 +1035,10 @@ impl ScapCostInformation {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapCostInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 604,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1113,6 +1137,10 @@ impl ScapRequestedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapRequestedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 606,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1211,6 +1239,10 @@ impl ScapServiceParameterInfo {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapServiceParameterInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 607,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1309,6 +1341,10 @@ impl ScapUnitValue {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapUnitValue {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 612,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1407,6 +1443,10 @@ impl ScapUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapUsedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 613,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1505,6 +1545,10 @@ impl ChargingRuleAuthorization {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ChargingRuleAuthorization {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1055,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1603,6 +1647,10 @@ impl OtherPartyId {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for OtherPartyId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1075,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1701,6 +1749,10 @@ impl CumulativeUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for CumulativeUsedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1145,
+        vendor: 193,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -105,6 +105,10 @@ impl PeerStateChange {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Grouped for PeerStateChange {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 203,
+        vendor: 11,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -203,6 +207,10 @@ impl MorePeers {
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Grouped for MorePeers {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 204,
+        vendor: 11,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -145,6 +145,10 @@ impl P2psmsInformation {
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl rt::typed::Grouped for P2psmsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 20400,
+        vendor: 2011,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

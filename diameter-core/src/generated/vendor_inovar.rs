@@ -130,6 +130,10 @@ impl InovarServiceId {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarServiceId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4004,
+        vendor: 41897,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -228,6 +232,10 @@ impl InovarUnsuccessfulCallReason {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarUnsuccessfulCallReason {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4005,
+        vendor: 41897,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -326,6 +334,10 @@ impl InovarCallingPartyInfo {
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarCallingPartyInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4011,
+        vendor: 41897,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

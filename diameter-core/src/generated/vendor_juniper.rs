@@ -135,6 +135,10 @@ impl SteeringInformation {
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl rt::typed::Grouped for SteeringInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1108,
+        vendor: 2636,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -150,6 +150,10 @@ impl MetaswitchInformation {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for MetaswitchInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10000,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -248,6 +252,10 @@ impl AdjacencyName {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for AdjacencyName {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10001,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -346,6 +354,10 @@ impl AccountName {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for AccountName {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10004,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -444,6 +456,10 @@ impl InputOutputOctets {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for InputOutputOctets {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 10008,
+        vendor: 19444,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -190,6 +190,10 @@ impl DefaultQuota {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for DefaultQuota {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 5111,
+        vendor: 94,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -288,6 +292,10 @@ impl NsnInInformation {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for NsnInInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 100,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -386,6 +394,10 @@ impl SubscriberSpecificInfo {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for SubscriberSpecificInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60530,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -484,6 +496,10 @@ impl ActiveProductOffer {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for ActiveProductOffer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60553,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -582,6 +598,10 @@ impl BillingAccount {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for BillingAccount {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 60557,
+        vendor: 28458,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -1545,6 +1545,10 @@ impl SnTotalUsedServiceUnit {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnTotalUsedServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 504,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1643,6 +1647,10 @@ impl SnUsageMonitoringControl {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnUsageMonitoringControl {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 517,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1741,6 +1749,10 @@ impl SnRemainingServiceUnit {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnRemainingServiceUnit {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 526,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -1839,6 +1851,10 @@ impl AccessNetworkChargingPhysicalAccessId {
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for AccessNetworkChargingPhysicalAccessId {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 1472,
+        vendor: 8164,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -90,6 +90,7 @@ impl PingTimestamp {
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::typed::Grouped for PingTimestamp {
+    const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -95,6 +95,10 @@ impl Msgcopyanswer {
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl rt::typed::Grouped for Msgcopyanswer {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2516,
+        vendor: 323,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

@@ -355,6 +355,10 @@ impl CsAnnouncement {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAnnouncement {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 2,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -453,6 +457,10 @@ impl CsAnnouncementData {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAnnouncementData {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 4,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -551,6 +559,10 @@ impl CsFurnishChargingInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsFurnishChargingInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 15,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -649,6 +661,10 @@ impl CsInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 17,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -747,6 +763,10 @@ impl CsLocationInformation {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsLocationInformation {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 18,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -845,6 +865,10 @@ impl CsAocInfo {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAocInfo {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 43,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -943,6 +967,10 @@ impl CsMultipartyCallIndication {
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsMultipartyCallIndication {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 53,
+        vendor: 27640,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

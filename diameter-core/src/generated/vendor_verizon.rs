@@ -160,6 +160,10 @@ impl LiIndicatorGx {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Grouped for LiIndicatorGx {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 6092,
+        vendor: 12951,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
@@ -258,6 +262,10 @@ impl LiTargetmfaddress {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Grouped for LiTargetmfaddress {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 6096,
+        vendor: 12951,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(

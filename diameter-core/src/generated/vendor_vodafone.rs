@@ -140,6 +140,10 @@ impl VodafoneTrigger {
 }
 #[cfg(any(feature = "vendor_vodafone"))]
 impl rt::typed::Grouped for VodafoneTrigger {
+    const KEY: rt::AvpKey = rt::AvpKey {
+        code: 265,
+        vendor: 12645,
+    };
     /// The members the ABNF requires, checked after decoding (and by the view).
     const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
