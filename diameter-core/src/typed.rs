@@ -12,10 +12,14 @@ use crate::header::{CommandFlags, HEADER_LEN, Header, MAX_LENGTH, length_field};
 use crate::message::Message;
 use crate::writer::WriteError;
 
+mod enumerated;
 mod fields;
 mod grouped;
+mod kind;
+pub use enumerated::{Enumerated, EnumeratedKind};
 pub use fields::{FieldVisitor, Fields, debug_fields, eq_fields, put_fields};
-pub use grouped::Grouped;
+pub use grouped::{Grouped, GroupedKind};
+pub use kind::{Generated, Kind};
 
 /// A typed request or answer generated from a command's ABNF.
 pub trait Command: Sized {

@@ -447,25 +447,21 @@ impl Ctx<'_> {
             }
 
             impl From<i32> for #name {
+                #[inline]
                 fn from(v: i32) -> Self {
                     Self(v)
                 }
             }
 
-            impl #rt::AvpData for #name {
-                const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Enumerated;
+            // `AvpData` through `Generated`'s blanket impl: an Integer32's.
+            impl #rt::typed::Generated for #name {
+                type Kind = #rt::typed::EnumeratedKind;
+            }
 
+            impl #rt::typed::Enumerated for #name {
                 #[inline]
-                fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
-                    <i32 as #rt::AvpData>::decode(avp, cx).map(Self)
-                }
-                #[inline]
-                fn data_len(&self) -> usize {
-                    4
-                }
-                #[inline]
-                fn encode_data(&self, buf: &mut #rt::bytes::BytesMut) {
-                    #rt::AvpData::encode_data(&self.0, buf)
+                fn value(self) -> i32 {
+                    self.0
                 }
             }
         }
@@ -557,7 +553,11 @@ impl Ctx<'_> {
                 pub const KEY: #rt::AvpKey = #key;
             }
 
-            // `AvpData` through `Grouped`'s blanket impl: only what differs per type here.
+            // `AvpData` through `Generated`'s blanket impl: only what differs per type here.
+            impl #rt::typed::Generated for #name {
+                type Kind = #rt::typed::GroupedKind;
+            }
+
             impl #rt::typed::Grouped for #name {
                 const KEY: #rt::AvpKey = #key;
                 #required

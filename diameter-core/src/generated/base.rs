@@ -427,26 +427,18 @@ impl std::fmt::Debug for DisconnectCause {
     }
 }
 impl From<i32> for DisconnectCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for DisconnectCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DisconnectCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for DisconnectCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Redirect-Host-Usage (code 261), Enumerated, IETF RFC 6733 §6.13.
@@ -491,26 +483,18 @@ impl std::fmt::Debug for RedirectHostUsage {
     }
 }
 impl From<i32> for RedirectHostUsage {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for RedirectHostUsage {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RedirectHostUsage {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for RedirectHostUsage {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Auth-Request-Type (code 274), Enumerated, IETF RFC 6733 §8.7.
@@ -543,26 +527,18 @@ impl std::fmt::Debug for AuthRequestType {
     }
 }
 impl From<i32> for AuthRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for AuthRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AuthRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for AuthRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Auth-Session-State (code 277), Enumerated, IETF RFC 6733 §8.11.
@@ -592,26 +568,18 @@ impl std::fmt::Debug for AuthSessionState {
     }
 }
 impl From<i32> for AuthSessionState {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for AuthSessionState {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AuthSessionState {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for AuthSessionState {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Re-Auth-Request-Type (code 285), Enumerated, IETF RFC 6733 §8.12.
@@ -641,26 +609,18 @@ impl std::fmt::Debug for ReAuthRequestType {
     }
 }
 impl From<i32> for ReAuthRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for ReAuthRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReAuthRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for ReAuthRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Termination-Cause (code 295), Enumerated, IETF RFC 6733 §8.15.
@@ -765,26 +725,18 @@ impl std::fmt::Debug for TerminationCause {
     }
 }
 impl From<i32> for TerminationCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for TerminationCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TerminationCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for TerminationCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Session-Server-Failover (code 271), Enumerated, IETF RFC 6733 §8.18.
@@ -820,26 +772,18 @@ impl std::fmt::Debug for SessionServerFailover {
     }
 }
 impl From<i32> for SessionServerFailover {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for SessionServerFailover {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SessionServerFailover {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for SessionServerFailover {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Accounting-Record-Type (code 480), Enumerated, IETF RFC 6733 §9.8.1.
@@ -875,26 +819,18 @@ impl std::fmt::Debug for AccountingRecordType {
     }
 }
 impl From<i32> for AccountingRecordType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for AccountingRecordType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AccountingRecordType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for AccountingRecordType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Accounting-Realtime-Required (code 483), Enumerated, IETF RFC 6733 §9.8.7.
@@ -927,26 +863,18 @@ impl std::fmt::Debug for AccountingRealtimeRequired {
     }
 }
 impl From<i32> for AccountingRealtimeRequired {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
-impl rt::AvpData for AccountingRealtimeRequired {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AccountingRealtimeRequired {
+    type Kind = rt::typed::EnumeratedKind;
+}
+impl rt::typed::Enumerated for AccountingRealtimeRequired {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// Proxy-Info (code 284), Grouped, IETF RFC 6733 §6.7.2.
@@ -1012,6 +940,9 @@ impl Default for ProxyInfo {
 impl ProxyInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
+}
+impl rt::typed::Generated for ProxyInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 impl rt::typed::Grouped for ProxyInfo {
     const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
@@ -1136,6 +1067,9 @@ impl VendorSpecificApplicationId {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
 }
+impl rt::typed::Generated for VendorSpecificApplicationId {
+    type Kind = rt::typed::GroupedKind;
+}
 impl rt::typed::Grouped for VendorSpecificApplicationId {
     const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1239,6 +1173,9 @@ impl FailedAvp {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
 }
+impl rt::typed::Generated for FailedAvp {
+    type Kind = rt::typed::GroupedKind;
+}
 impl rt::typed::Grouped for FailedAvp {
     const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1336,6 +1273,9 @@ impl Default for ExperimentalResult {
 impl ExperimentalResult {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
+}
+impl rt::typed::Generated for ExperimentalResult {
+    type Kind = rt::typed::GroupedKind;
 }
 impl rt::typed::Grouped for ExperimentalResult {
     const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
@@ -1452,6 +1392,9 @@ impl Default for E2eSequence {
 impl E2eSequence {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
+}
+impl rt::typed::Generated for E2eSequence {
+    type Kind = rt::typed::GroupedKind;
 }
 impl rt::typed::Grouped for E2eSequence {
     const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };

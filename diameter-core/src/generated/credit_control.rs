@@ -303,6 +303,7 @@ impl std::fmt::Debug for CcRequestType {
     )
 )]
 impl From<i32> for CcRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -320,22 +321,26 @@ impl From<i32> for CcRequestType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CcRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CcRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for CcRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -369,27 +374,20 @@ impl std::fmt::Debug for CcSessionFailover {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CcSessionFailover {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CcSessionFailover {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CcSessionFailover {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CcSessionFailover {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -423,27 +421,20 @@ impl std::fmt::Debug for CheckBalanceResult {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CheckBalanceResult {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CheckBalanceResult {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CheckBalanceResult {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CheckBalanceResult {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control"))]
@@ -477,27 +468,20 @@ impl std::fmt::Debug for CreditControl {
 }
 #[cfg(any(feature = "credit_control"))]
 impl From<i32> for CreditControl {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control"))]
-impl rt::AvpData for CreditControl {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CreditControl {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control"))]
+impl rt::typed::Enumerated for CreditControl {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -534,27 +518,20 @@ impl std::fmt::Debug for CreditControlFailureHandling {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CreditControlFailureHandling {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CreditControlFailureHandling {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CreditControlFailureHandling {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CreditControlFailureHandling {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -588,27 +565,20 @@ impl std::fmt::Debug for DirectDebitingFailureHandling {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for DirectDebitingFailureHandling {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for DirectDebitingFailureHandling {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DirectDebitingFailureHandling {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for DirectDebitingFailureHandling {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -697,6 +667,7 @@ impl std::fmt::Debug for TariffChangeUsage {
     )
 )]
 impl From<i32> for TariffChangeUsage {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -715,22 +686,27 @@ impl From<i32> for TariffChangeUsage {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TariffChangeUsage {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TariffChangeUsage {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for TariffChangeUsage {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -778,27 +754,20 @@ impl std::fmt::Debug for CcUnitType {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for CcUnitType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CcUnitType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CcUnitType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CcUnitType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -895,6 +864,7 @@ impl std::fmt::Debug for FinalUnitAction {
     )
 )]
 impl From<i32> for FinalUnitAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -915,22 +885,29 @@ impl From<i32> for FinalUnitAction {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for FinalUnitAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FinalUnitAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for FinalUnitAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1020,6 +997,7 @@ impl std::fmt::Debug for RedirectAddressType {
     )
 )]
 impl From<i32> for RedirectAddressType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1037,22 +1015,26 @@ impl From<i32> for RedirectAddressType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for RedirectAddressType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RedirectAddressType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for RedirectAddressType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1086,27 +1068,20 @@ impl std::fmt::Debug for MultipleServicesIndicator {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for MultipleServicesIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MultipleServicesIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MultipleServicesIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for MultipleServicesIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1146,27 +1121,20 @@ impl std::fmt::Debug for RequestedAction {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl From<i32> for RequestedAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RequestedAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequestedAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for RequestedAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1297,6 +1265,7 @@ impl std::fmt::Debug for SubscriptionIdType {
     )
 )]
 impl From<i32> for SubscriptionIdType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1324,22 +1293,36 @@ impl From<i32> for SubscriptionIdType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for SubscriptionIdType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SubscriptionIdType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for SubscriptionIdType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1435,6 +1418,7 @@ impl std::fmt::Debug for UserEquipmentInfoType {
     )
 )]
 impl From<i32> for UserEquipmentInfoType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1454,22 +1438,28 @@ impl From<i32> for UserEquipmentInfoType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UserEquipmentInfoType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UserEquipmentInfoType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for UserEquipmentInfoType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1548,6 +1538,10 @@ impl Default for CostInformation {
 impl CostInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for CostInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CostInformation {
@@ -1803,6 +1797,23 @@ impl UnitValue {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for UnitValue {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for UnitValue {
     const KEY: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1976,6 +1987,10 @@ impl Default for MultipleServicesCreditControl {
 impl MultipleServicesCreditControl {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MultipleServicesCreditControl {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MultipleServicesCreditControl {
@@ -2298,6 +2313,23 @@ impl GrantedServiceUnit {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for GrantedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for GrantedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -2457,6 +2489,10 @@ impl Default for RequestedServiceUnit {
 impl RequestedServiceUnit {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RequestedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RequestedServiceUnit {
@@ -2740,6 +2776,23 @@ impl UsedServiceUnit {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for UsedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for UsedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -2993,6 +3046,23 @@ impl CcMoney {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for CcMoney {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for CcMoney {
     const KEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -3115,6 +3185,10 @@ impl Default for GSUPoolReference {
 impl GSUPoolReference {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for GSUPoolReference {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for GSUPoolReference {
@@ -3368,6 +3442,22 @@ impl Default for FinalUnitIndication {
 impl FinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for FinalUnitIndication {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -3639,6 +3729,22 @@ impl RedirectServer {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for RedirectServer {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for RedirectServer {
     const KEY: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -3779,6 +3885,10 @@ impl Default for ServiceParameterInfo {
 impl ServiceParameterInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ServiceParameterInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceParameterInfo {
@@ -4121,6 +4231,32 @@ impl SubscriptionId {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for SubscriptionId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for SubscriptionId {
     const KEY: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -4373,6 +4509,24 @@ impl Default for UserEquipmentInfo {
 impl UserEquipmentInfo {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for UserEquipmentInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -4666,6 +4820,22 @@ impl UserEquipmentInfoExtension {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for UserEquipmentInfoExtension {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for UserEquipmentInfoExtension {
     const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -4839,6 +5009,10 @@ impl SubscriptionIdExtension {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for SubscriptionIdExtension {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SubscriptionIdExtension {
     const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -4985,6 +5159,10 @@ impl RedirectServerExtension {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RedirectServerExtension {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RedirectServerExtension {
     const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -5129,6 +5307,10 @@ impl Default for QosFinalUnitIndication {
 impl QosFinalUnitIndication {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 669, vendor: 0 };
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for QosFinalUnitIndication {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for QosFinalUnitIndication {

@@ -236,6 +236,7 @@ impl std::fmt::Debug for OcReportType {
     )
 )]
 impl From<i32> for OcReportType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -285,22 +286,58 @@ impl From<i32> for OcReportType {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for OcReportType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OcReportType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "doic",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Enumerated for OcReportType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -720,6 +757,54 @@ impl Default for OcSupportedFeatures {
 impl OcSupportedFeatures {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "doic",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Generated for OcSupportedFeatures {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -1239,6 +1324,54 @@ impl Default for OcOlr {
 impl OcOlr {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "doic",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Generated for OcOlr {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

@@ -305,6 +305,7 @@ impl std::fmt::Debug for Drmp {
     )
 )]
 impl From<i32> for Drmp {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -365,22 +366,69 @@ impl From<i32> for Drmp {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for Drmp {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Drmp {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "drmp",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s13",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Enumerated for Drmp {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

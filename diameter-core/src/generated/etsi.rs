@@ -356,27 +356,20 @@ impl std::fmt::Debug for EtsiExperimentalResultCode {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for EtsiExperimentalResultCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiExperimentalResultCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EtsiExperimentalResultCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for EtsiExperimentalResultCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -413,27 +406,20 @@ impl std::fmt::Debug for IpConnectivityStatus {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for IpConnectivityStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for IpConnectivityStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IpConnectivityStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for IpConnectivityStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -473,27 +459,20 @@ impl std::fmt::Debug for AggregationNetworkType {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for AggregationNetworkType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for AggregationNetworkType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AggregationNetworkType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for AggregationNetworkType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -554,27 +533,20 @@ impl std::fmt::Debug for RequestedInformation {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for RequestedInformation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for RequestedInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequestedInformation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for RequestedInformation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -640,27 +612,20 @@ impl std::fmt::Debug for EtsiEventType354 {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for EtsiEventType354 {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiEventType354 {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EtsiEventType354 {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for EtsiEventType354 {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -699,27 +664,20 @@ impl std::fmt::Debug for EtsiEventType420 {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for EtsiEventType420 {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for EtsiEventType420 {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EtsiEventType420 {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for EtsiEventType420 {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -756,27 +714,20 @@ impl std::fmt::Debug for LatchingIndication {
 }
 #[cfg(any(feature = "etsi"))]
 impl From<i32> for LatchingIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi"))]
-impl rt::AvpData for LatchingIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LatchingIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Enumerated for LatchingIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
@@ -855,27 +806,20 @@ impl std::fmt::Debug for ReservationPriority {
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl From<i32> for ReservationPriority {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for ReservationPriority {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReservationPriority {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for ReservationPriority {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -958,6 +902,10 @@ impl GloballyUniqueAddress {
         code: 300,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for GloballyUniqueAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for GloballyUniqueAddress {
@@ -1106,6 +1054,10 @@ impl InitialGateSetting {
         code: 303,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for InitialGateSetting {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for InitialGateSetting {
@@ -1284,6 +1236,10 @@ impl QosProfile {
     };
 }
 #[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for QosProfile {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for QosProfile {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 304,
@@ -1439,6 +1395,10 @@ impl AccessNetworkType {
     };
 }
 #[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for AccessNetworkType {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for AccessNetworkType {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 306,
@@ -1581,6 +1541,10 @@ impl EtsiLocationInformation {
     };
 }
 #[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for EtsiLocationInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiLocationInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 350,
@@ -1709,6 +1673,10 @@ impl BindingInformation {
         code: 450,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for BindingInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingInformation {
@@ -1856,6 +1824,10 @@ impl BindingInputList {
     };
 }
 #[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for BindingInputList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingInputList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 451,
@@ -1990,6 +1962,10 @@ impl BindingOutputList {
     };
 }
 #[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for BindingOutputList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for BindingOutputList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 452,
@@ -2122,6 +2098,10 @@ impl V6TransportAddress {
         code: 453,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for V6TransportAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for V6TransportAddress {
@@ -2262,6 +2242,10 @@ impl V4TransportAddress {
         code: 454,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for V4TransportAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for V4TransportAddress {
@@ -2444,6 +2428,10 @@ impl EtsiSipAuthenticate {
         code: 501,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for EtsiSipAuthenticate {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthenticate {
@@ -2699,6 +2687,10 @@ impl EtsiSipAuthorization {
         code: 502,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for EtsiSipAuthorization {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthorization {
@@ -2973,6 +2965,10 @@ impl EtsiSipAuthenticationInfo {
         code: 503,
         vendor: 13019,
     };
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Generated for EtsiSipAuthenticationInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "etsi"))]
 impl rt::typed::Grouped for EtsiSipAuthenticationInfo {

@@ -67,27 +67,20 @@ impl std::fmt::Debug for Mip6AuthMode {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl From<i32> for Mip6AuthMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
-impl rt::AvpData for Mip6AuthMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Mip6AuthMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Enumerated for Mip6AuthMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -295,6 +288,24 @@ impl Mip6AgentInfo {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for Mip6AgentInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for Mip6AgentInfo {
     const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -442,6 +453,10 @@ impl Default for MipMnHaMsa {
 impl MipMnHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Generated for MipMnHaMsa {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::typed::Grouped for MipMnHaMsa {

@@ -147,27 +147,20 @@ impl std::fmt::Debug for MipAlgorithmType {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl From<i32> for MipAlgorithmType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
-impl rt::AvpData for MipAlgorithmType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MipAlgorithmType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
+impl rt::typed::Enumerated for MipAlgorithmType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
@@ -206,27 +199,20 @@ impl std::fmt::Debug for MipReplayMode {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl From<i32> for MipReplayMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
-impl rt::AvpData for MipReplayMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MipReplayMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
+impl rt::typed::Enumerated for MipReplayMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -318,6 +304,10 @@ impl Default for MipMnAaaAuth {
 impl MipMnAaaAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipMnAaaAuth {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipMnAaaAuth {
@@ -489,6 +479,10 @@ impl Default for MipOriginatingForeignAaa {
 impl MipOriginatingForeignAaa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 347, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipOriginatingForeignAaa {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipOriginatingForeignAaa {
@@ -759,6 +753,25 @@ impl MipHomeAgentHost {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for MipHomeAgentHost {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for MipHomeAgentHost {
     const KEY: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -894,6 +907,10 @@ impl Default for MipFaToMnMsa {
 impl MipFaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipFaToMnMsa {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipFaToMnMsa {
@@ -1044,6 +1061,10 @@ impl MipFaToHaMsa {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
 }
 #[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipFaToHaMsa {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipFaToHaMsa {
     const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1190,6 +1211,10 @@ impl Default for MipHaToFaMsa {
 impl MipHaToFaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipHaToFaMsa {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipHaToFaMsa {
@@ -1347,6 +1372,10 @@ impl Default for MipHaToMnMsa {
 impl MipHaToMnMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipHaToMnMsa {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipHaToMnMsa {
@@ -1510,6 +1539,10 @@ impl MipMnToFaMsa {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
 }
 #[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipMnToFaMsa {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipMnToFaMsa {
     const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1662,6 +1695,10 @@ impl Default for MipMnToHaMsa {
 impl MipMnToHaMsa {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Generated for MipMnToHaMsa {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mipv4"))]
 impl rt::typed::Grouped for MipMnToHaMsa {

@@ -337,6 +337,7 @@ impl std::fmt::Debug for NasPortType {
     )
 )]
 impl From<i32> for NasPortType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -350,22 +351,22 @@ impl From<i32> for NasPortType {
         feature = "nasreq"
     )
 )]
-impl rt::AvpData for NasPortType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NasPortType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "eap",
+        feature = "etsi",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "nasreq"
+    )
+)]
+impl rt::typed::Enumerated for NasPortType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -401,27 +402,20 @@ impl std::fmt::Debug for Prompt {
 }
 #[cfg(any(feature = "nasreq"))]
 impl From<i32> for Prompt {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for Prompt {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Prompt {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Enumerated for Prompt {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -454,27 +448,20 @@ impl std::fmt::Debug for ChapAlgorithm {
 }
 #[cfg(any(feature = "nasreq"))]
 impl From<i32> for ChapAlgorithm {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for ChapAlgorithm {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ChapAlgorithm {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Enumerated for ChapAlgorithm {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -558,27 +545,20 @@ impl std::fmt::Debug for ServiceType {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for ServiceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for ServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ServiceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Enumerated for ServiceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -629,27 +609,20 @@ impl std::fmt::Debug for FramedProtocol {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for FramedProtocol {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for FramedProtocol {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FramedProtocol {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Enumerated for FramedProtocol {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -691,27 +664,20 @@ impl std::fmt::Debug for FramedRouting {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for FramedRouting {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for FramedRouting {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FramedRouting {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Enumerated for FramedRouting {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -753,27 +719,20 @@ impl std::fmt::Debug for FramedCompression {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for FramedCompression {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for FramedCompression {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FramedCompression {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Enumerated for FramedCompression {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -812,27 +771,20 @@ impl std::fmt::Debug for ArapZoneAccess {
 }
 #[cfg(any(feature = "nasreq"))]
 impl From<i32> for ArapZoneAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for ArapZoneAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ArapZoneAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Enumerated for ArapZoneAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -886,27 +838,20 @@ impl std::fmt::Debug for LoginService {
 }
 #[cfg(any(feature = "nasreq"))]
 impl From<i32> for LoginService {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for LoginService {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LoginService {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Enumerated for LoginService {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -975,27 +920,20 @@ impl std::fmt::Debug for TunnelType {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for TunnelType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for TunnelType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TunnelType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Enumerated for TunnelType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1070,27 +1008,20 @@ impl std::fmt::Debug for TunnelMediumType {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl From<i32> for TunnelMediumType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
-impl rt::AvpData for TunnelMediumType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TunnelMediumType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Enumerated for TunnelMediumType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1132,27 +1063,20 @@ impl std::fmt::Debug for AcctAuthentic {
 }
 #[cfg(any(feature = "nasreq"))]
 impl From<i32> for AcctAuthentic {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for AcctAuthentic {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AcctAuthentic {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Enumerated for AcctAuthentic {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1200,27 +1124,20 @@ impl std::fmt::Debug for AccountingAuthMethod {
 }
 #[cfg(any(feature = "nasreq"))]
 impl From<i32> for AccountingAuthMethod {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq"))]
-impl rt::AvpData for AccountingAuthMethod {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AccountingAuthMethod {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Enumerated for AccountingAuthMethod {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1300,6 +1217,10 @@ impl Default for ChapAuth {
 impl ChapAuth {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Generated for ChapAuth {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "nasreq"))]
 impl rt::typed::Grouped for ChapAuth {
@@ -1477,6 +1398,10 @@ impl Default for Tunneling {
 impl Tunneling {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Generated for Tunneling {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::typed::Grouped for Tunneling {

@@ -345,6 +345,10 @@ impl M2mInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl rt::typed::Generated for M2mInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::typed::Grouped for M2mInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1011,

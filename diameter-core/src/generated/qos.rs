@@ -232,6 +232,7 @@ impl std::fmt::Debug for Protocol {
     )
 )]
 impl From<i32> for Protocol {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -248,22 +249,25 @@ impl From<i32> for Protocol {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for Protocol {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Protocol {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for Protocol {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -344,6 +348,7 @@ impl std::fmt::Debug for Direction {
     )
 )]
 impl From<i32> for Direction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -360,22 +365,25 @@ impl From<i32> for Direction {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for Direction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Direction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for Direction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -455,6 +463,7 @@ impl std::fmt::Debug for Negated {
     )
 )]
 impl From<i32> for Negated {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -471,22 +480,25 @@ impl From<i32> for Negated {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for Negated {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Negated {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for Negated {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -566,6 +578,7 @@ impl std::fmt::Debug for UseAssignedAddress {
     )
 )]
 impl From<i32> for UseAssignedAddress {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -582,22 +595,25 @@ impl From<i32> for UseAssignedAddress {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for UseAssignedAddress {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UseAssignedAddress {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for UseAssignedAddress {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -671,6 +687,7 @@ impl std::fmt::Debug for DiffservCodePoint {
     )
 )]
 impl From<i32> for DiffservCodePoint {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -687,22 +704,25 @@ impl From<i32> for DiffservCodePoint {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for DiffservCodePoint {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DiffservCodePoint {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for DiffservCodePoint {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -782,6 +802,7 @@ impl std::fmt::Debug for FragmentationFlag {
     )
 )]
 impl From<i32> for FragmentationFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -798,22 +819,25 @@ impl From<i32> for FragmentationFlag {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for FragmentationFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FragmentationFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for FragmentationFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -887,6 +911,7 @@ impl std::fmt::Debug for IpOptionType {
     )
 )]
 impl From<i32> for IpOptionType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -903,22 +928,25 @@ impl From<i32> for IpOptionType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IpOptionType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IpOptionType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for IpOptionType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -992,6 +1020,7 @@ impl std::fmt::Debug for TcpOptionType {
     )
 )]
 impl From<i32> for TcpOptionType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1008,22 +1037,25 @@ impl From<i32> for TcpOptionType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TcpOptionType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TcpOptionType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for TcpOptionType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1097,6 +1129,7 @@ impl std::fmt::Debug for IcmpTypeNumber {
     )
 )]
 impl From<i32> for IcmpTypeNumber {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1113,22 +1146,25 @@ impl From<i32> for IcmpTypeNumber {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IcmpTypeNumber {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IcmpTypeNumber {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for IcmpTypeNumber {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1202,6 +1238,7 @@ impl std::fmt::Debug for IcmpCode {
     )
 )]
 impl From<i32> for IcmpCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1218,22 +1255,25 @@ impl From<i32> for IcmpCode {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IcmpCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IcmpCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for IcmpCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1314,6 +1354,7 @@ impl std::fmt::Debug for TimezoneFlag {
     )
 )]
 impl From<i32> for TimezoneFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1330,22 +1371,25 @@ impl From<i32> for TimezoneFlag {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TimezoneFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TimezoneFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for TimezoneFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1431,6 +1475,7 @@ impl std::fmt::Debug for TreatmentAction {
     )
 )]
 impl From<i32> for TreatmentAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1447,22 +1492,25 @@ impl From<i32> for TreatmentAction {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for TreatmentAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TreatmentAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for TreatmentAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1551,6 +1599,7 @@ impl std::fmt::Debug for QosSemantics {
     )
 )]
 impl From<i32> for QosSemantics {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1567,22 +1616,25 @@ impl From<i32> for QosSemantics {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for QosSemantics {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for QosSemantics {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for QosSemantics {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1714,6 +1766,18 @@ impl Default for QosResources {
 impl QosResources {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Generated for QosResources {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -1973,6 +2037,21 @@ impl Default for FilterRule {
 impl FilterRule {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for FilterRule {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -2279,6 +2358,21 @@ impl Default for Classifier {
 impl Classifier {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for Classifier {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -2628,6 +2722,21 @@ impl Default for FromSpec {
 impl FromSpec {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for FromSpec {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -2996,6 +3105,21 @@ impl ToSpec {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for ToSpec {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for ToSpec {
     const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -3297,6 +3421,21 @@ impl IpAddressRange {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for IpAddressRange {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for IpAddressRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -3497,6 +3636,21 @@ impl Default for IpAddressMask {
 impl IpAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for IpAddressMask {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -3725,6 +3879,21 @@ impl Default for MacAddressMask {
 impl MacAddressMask {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for MacAddressMask {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -3980,6 +4149,21 @@ impl Eui64AddressMask {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for Eui64AddressMask {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for Eui64AddressMask {
     const KEY: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -4216,6 +4400,21 @@ impl PortRange {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for PortRange {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for PortRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -4418,6 +4617,21 @@ impl Default for IpOption {
 impl IpOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for IpOption {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -4667,6 +4881,21 @@ impl TcpOption {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for TcpOption {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for TcpOption {
     const KEY: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -4884,6 +5113,21 @@ impl Default for TcpFlags {
 impl TcpFlags {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for TcpFlags {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -5123,6 +5367,21 @@ impl IcmpType {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for IcmpType {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for IcmpType {
     const KEY: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -5346,6 +5605,21 @@ impl Default for EthOption {
 impl EthOption {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for EthOption {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -5605,6 +5879,21 @@ impl EthProtoType {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for EthProtoType {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for EthProtoType {
     const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -5837,6 +6126,21 @@ impl VlanIdRange {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for VlanIdRange {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for VlanIdRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -6035,6 +6339,21 @@ impl Default for UserPriorityRange {
 impl UserPriorityRange {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for UserPriorityRange {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -6311,6 +6630,21 @@ impl TimeOfDayCondition {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for TimeOfDayCondition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for TimeOfDayCondition {
     const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -6558,6 +6892,23 @@ impl QosProfileTemplate {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for QosProfileTemplate {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for QosProfileTemplate {
     const KEY: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -6761,6 +7112,21 @@ impl Default for QosParameters {
 impl QosParameters {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for QosParameters {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -6987,6 +7353,21 @@ impl ExcessTreatment {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for ExcessTreatment {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for ExcessTreatment {
     const KEY: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -7192,6 +7573,20 @@ impl Default for QosCapability {
 impl QosCapability {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Generated for QosCapability {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

@@ -47,27 +47,20 @@ impl std::fmt::Debug for TerminationAction {
 }
 #[cfg(any(feature = "rfc2865"))]
 impl From<i32> for TerminationAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc2865"))]
-impl rt::AvpData for TerminationAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TerminationAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc2865"))]
+impl rt::typed::Enumerated for TerminationAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

@@ -85,27 +85,20 @@ impl std::fmt::Debug for AcctStatusType {
 }
 #[cfg(any(feature = "rfc2866"))]
 impl From<i32> for AcctStatusType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc2866"))]
-impl rt::AvpData for AcctStatusType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AcctStatusType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc2866"))]
+impl rt::typed::Enumerated for AcctStatusType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rfc2866"))]
@@ -187,27 +180,20 @@ impl std::fmt::Debug for AcctTerminateCause {
 }
 #[cfg(any(feature = "rfc2866"))]
 impl From<i32> for AcctTerminateCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc2866"))]
-impl rt::AvpData for AcctTerminateCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AcctTerminateCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc2866"))]
+impl rt::typed::Enumerated for AcctTerminateCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

@@ -48,27 +48,20 @@ impl std::fmt::Debug for OriginAaaProtocol {
 }
 #[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl From<i32> for OriginAaaProtocol {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "nasreq", feature = "rfc4005"))]
-impl rt::AvpData for OriginAaaProtocol {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OriginAaaProtocol {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "nasreq", feature = "rfc4005"))]
+impl rt::typed::Enumerated for OriginAaaProtocol {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

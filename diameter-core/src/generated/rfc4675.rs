@@ -49,27 +49,20 @@ impl std::fmt::Debug for IngressFilters {
 }
 #[cfg(any(feature = "rfc4675"))]
 impl From<i32> for IngressFilters {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc4675"))]
-impl rt::AvpData for IngressFilters {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IngressFilters {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc4675"))]
+impl rt::typed::Enumerated for IngressFilters {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

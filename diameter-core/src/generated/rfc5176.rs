@@ -88,27 +88,20 @@ impl std::fmt::Debug for ErrorCause {
 }
 #[cfg(any(feature = "rfc5176"))]
 impl From<i32> for ErrorCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc5176"))]
-impl rt::AvpData for ErrorCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ErrorCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc5176"))]
+impl rt::typed::Enumerated for ErrorCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

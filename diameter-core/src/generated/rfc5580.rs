@@ -69,27 +69,20 @@ impl std::fmt::Debug for LocationCapable {
 }
 #[cfg(any(feature = "rfc5580"))]
 impl From<i32> for LocationCapable {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc5580"))]
-impl rt::AvpData for LocationCapable {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LocationCapable {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc5580"))]
+impl rt::typed::Enumerated for LocationCapable {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rfc5580"))]
@@ -137,27 +130,20 @@ impl std::fmt::Debug for RequestedLocationInfo {
 }
 #[cfg(any(feature = "rfc5580"))]
 impl From<i32> for RequestedLocationInfo {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc5580"))]
-impl rt::AvpData for RequestedLocationInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequestedLocationInfo {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc5580"))]
+impl rt::typed::Enumerated for RequestedLocationInfo {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

@@ -76,27 +76,20 @@ impl std::fmt::Debug for FramedManagementProtocol {
 }
 #[cfg(any(feature = "rfc5607"))]
 impl From<i32> for FramedManagementProtocol {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc5607"))]
-impl rt::AvpData for FramedManagementProtocol {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FramedManagementProtocol {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc5607"))]
+impl rt::typed::Enumerated for FramedManagementProtocol {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rfc5607"))]
@@ -133,27 +126,20 @@ impl std::fmt::Debug for ManagementTransportProtection {
 }
 #[cfg(any(feature = "rfc5607"))]
 impl From<i32> for ManagementTransportProtection {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc5607"))]
-impl rt::AvpData for ManagementTransportProtection {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ManagementTransportProtection {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc5607"))]
+impl rt::typed::Enumerated for ManagementTransportProtection {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

@@ -116,6 +116,10 @@ impl Tmod1 {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
 }
 #[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Generated for Tmod1 {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Grouped for Tmod1 {
     const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -303,6 +307,10 @@ impl Default for Tmod2 {
 impl Tmod2 {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Generated for Tmod2 {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "rfc5624"))]
 impl rt::typed::Grouped for Tmod2 {

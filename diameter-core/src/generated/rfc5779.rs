@@ -94,6 +94,10 @@ impl ServiceConfiguration {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
 }
 #[cfg(any(feature = "rfc5779"))]
+impl rt::typed::Generated for ServiceConfiguration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rfc5779"))]
 impl rt::typed::Grouped for ServiceConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).

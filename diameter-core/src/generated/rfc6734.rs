@@ -58,27 +58,20 @@ impl std::fmt::Debug for KeyType {
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl From<i32> for KeyType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
-impl rt::AvpData for KeyType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for KeyType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Enumerated for KeyType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -170,6 +163,10 @@ impl Default for Key {
 impl Key {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Generated for Key {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for Key {

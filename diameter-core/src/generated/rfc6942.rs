@@ -81,6 +81,10 @@ impl ErpRkRequest {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Generated for ErpRkRequest {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for ErpRkRequest {
     const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).

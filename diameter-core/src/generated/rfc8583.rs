@@ -231,6 +231,7 @@ impl std::fmt::Debug for LoadType {
     )
 )]
 impl From<i32> for LoadType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -282,22 +283,60 @@ impl From<i32> for LoadType {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for LoadType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LoadType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc2",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rfc8583",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29343",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Enumerated for LoadType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -745,6 +784,56 @@ impl Default for Load {
 impl Load {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc2",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rfc8583",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s9",
+        feature = "sd",
+        feature = "sh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29343",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Generated for Load {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

@@ -276,27 +276,20 @@ impl std::fmt::Debug for SipServerAssignmentType {
 }
 #[cfg(any(feature = "sip"))]
 impl From<i32> for SipServerAssignmentType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipServerAssignmentType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SipServerAssignmentType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Enumerated for SipServerAssignmentType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -327,27 +320,20 @@ impl std::fmt::Debug for SipAuthenticationScheme {
 }
 #[cfg(any(feature = "sip"))]
 impl From<i32> for SipAuthenticationScheme {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipAuthenticationScheme {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SipAuthenticationScheme {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Enumerated for SipAuthenticationScheme {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -387,27 +373,20 @@ impl std::fmt::Debug for SipReasonCode {
 }
 #[cfg(any(feature = "sip"))]
 impl From<i32> for SipReasonCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipReasonCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SipReasonCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Enumerated for SipReasonCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -444,27 +423,20 @@ impl std::fmt::Debug for SipUserAuthorizationType {
 }
 #[cfg(any(feature = "sip"))]
 impl From<i32> for SipUserAuthorizationType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipUserAuthorizationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SipUserAuthorizationType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Enumerated for SipUserAuthorizationType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -498,27 +470,20 @@ impl std::fmt::Debug for SipUserDataAlreadyAvailable {
 }
 #[cfg(any(feature = "sip"))]
 impl From<i32> for SipUserDataAlreadyAvailable {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sip"))]
-impl rt::AvpData for SipUserDataAlreadyAvailable {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SipUserDataAlreadyAvailable {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Enumerated for SipUserDataAlreadyAvailable {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -598,6 +563,10 @@ impl Default for SipAccountingInformation {
 impl SipAccountingInformation {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipAccountingInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAccountingInformation {
@@ -732,6 +701,10 @@ impl Default for SipServerCapabilities {
 impl SipServerCapabilities {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipServerCapabilities {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipServerCapabilities {
@@ -888,6 +861,10 @@ impl Default for SipAuthDataItem {
 impl SipAuthDataItem {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipAuthDataItem {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthDataItem {
@@ -1082,6 +1059,10 @@ impl Default for SipAuthenticate {
 impl SipAuthenticate {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipAuthenticate {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthenticate {
@@ -1308,6 +1289,10 @@ impl SipAuthorization {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
 }
 #[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipAuthorization {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthorization {
     const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1525,6 +1510,10 @@ impl SipAuthenticationInfo {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
 }
 #[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipAuthenticationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthenticationInfo {
     const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1651,6 +1640,10 @@ impl SipDeregistrationReason {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
 }
 #[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipDeregistrationReason {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipDeregistrationReason {
     const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
     /// The members the ABNF requires, checked after decoding (and by the view).
@@ -1772,6 +1765,10 @@ impl Default for SipUserData {
 impl SipUserData {
     /// The AVP's code and vendor.
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Generated for SipUserData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipUserData {

@@ -147,27 +147,20 @@ impl std::fmt::Debug for FlowOperation {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl From<i32> for FlowOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for FlowOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FlowOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Enumerated for FlowOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -228,27 +221,20 @@ impl std::fmt::Debug for Tgpp2EventTrigger {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl From<i32> for Tgpp2EventTrigger {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for Tgpp2EventTrigger {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Tgpp2EventTrigger {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Enumerated for Tgpp2EventTrigger {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -291,27 +277,20 @@ impl std::fmt::Debug for Tgpp2RatType {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl From<i32> for Tgpp2RatType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for Tgpp2RatType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Tgpp2RatType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Enumerated for Tgpp2RatType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -344,27 +323,20 @@ impl std::fmt::Debug for RuleReasonCode {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl From<i32> for RuleReasonCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
-impl rt::AvpData for RuleReasonCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RuleReasonCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Enumerated for RuleReasonCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -459,6 +431,10 @@ impl Tgpp2ChargingRuleInstall {
         code: 801,
         vendor: 5535,
     };
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for Tgpp2ChargingRuleInstall {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
@@ -675,6 +651,10 @@ impl Tgpp2ChargingRuleDefinition {
         code: 802,
         vendor: 5535,
     };
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for Tgpp2ChargingRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
@@ -899,6 +879,10 @@ impl Tgpp2QosInformation {
     };
 }
 #[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for Tgpp2QosInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2QosInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 804,
@@ -1066,6 +1050,10 @@ impl Tgpp2ChargingRuleReport {
     };
 }
 #[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for Tgpp2ChargingRuleReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 805,
@@ -1224,6 +1212,10 @@ impl FlowInfo {
     };
 }
 #[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for FlowInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for FlowInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 809,
@@ -1373,6 +1365,10 @@ impl GrantedQos {
     };
 }
 #[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for GrantedQos {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for GrantedQos {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 811,
@@ -1512,6 +1508,10 @@ impl RequestedQos {
     };
 }
 #[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for RequestedQos {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for RequestedQos {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 812,
@@ -1643,6 +1643,10 @@ impl FlowDescriptionInfo {
         code: 813,
         vendor: 5535,
     };
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for FlowDescriptionInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for FlowDescriptionInfo {
@@ -1779,6 +1783,10 @@ impl AccessNetworkPhysicalAccessId {
         code: 900,
         vendor: 5535,
     };
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Generated for AccessNetworkPhysicalAccessId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {

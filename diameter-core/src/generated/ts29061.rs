@@ -399,27 +399,20 @@ impl std::fmt::Debug for TgppPdpType {
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for TgppPdpType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
-impl rt::AvpData for TgppPdpType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TgppPdpType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
+impl rt::typed::Enumerated for TgppPdpType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
@@ -462,27 +455,20 @@ impl std::fmt::Debug for MbmsStartstopIndication {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl From<i32> for MbmsStartstopIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
-impl rt::AvpData for MbmsStartstopIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsStartstopIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
+impl rt::typed::Enumerated for MbmsStartstopIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -519,27 +505,20 @@ impl std::fmt::Debug for MbmsServiceType {
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for MbmsServiceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
-impl rt::AvpData for MbmsServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsServiceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
+impl rt::typed::Enumerated for MbmsServiceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -579,27 +558,20 @@ impl std::fmt::Debug for Mbms2g3gIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for Mbms2g3gIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
-impl rt::AvpData for Mbms2g3gIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Mbms2g3gIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
+impl rt::typed::Enumerated for Mbms2g3gIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -636,27 +608,20 @@ impl std::fmt::Debug for MbmsCountingInformation {
 }
 #[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsCountingInformation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29061"))]
-impl rt::AvpData for MbmsCountingInformation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsCountingInformation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29061"))]
+impl rt::typed::Enumerated for MbmsCountingInformation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -693,27 +658,20 @@ impl std::fmt::Debug for MbmsUserDataModeIndication {
 }
 #[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsUserDataModeIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29061"))]
-impl rt::AvpData for MbmsUserDataModeIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsUserDataModeIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29061"))]
+impl rt::typed::Enumerated for MbmsUserDataModeIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -750,27 +708,20 @@ impl std::fmt::Debug for CnIpMulticastDistribution {
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl From<i32> for CnIpMulticastDistribution {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
-impl rt::AvpData for CnIpMulticastDistribution {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CnIpMulticastDistribution {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
+impl rt::typed::Enumerated for CnIpMulticastDistribution {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -807,27 +758,20 @@ impl std::fmt::Debug for MbmsHcIndicator {
 }
 #[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsHcIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29061"))]
-impl rt::AvpData for MbmsHcIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsHcIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29061"))]
+impl rt::typed::Enumerated for MbmsHcIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -867,27 +811,20 @@ impl std::fmt::Debug for MbmsAccessIndicator {
 }
 #[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsAccessIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29061"))]
-impl rt::AvpData for MbmsAccessIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsAccessIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29061"))]
+impl rt::typed::Enumerated for MbmsAccessIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -921,27 +858,20 @@ impl std::fmt::Debug for MbmsGwUdpPortIndicator {
 }
 #[cfg(any(feature = "ts29061"))]
 impl From<i32> for MbmsGwUdpPortIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29061"))]
-impl rt::AvpData for MbmsGwUdpPortIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsGwUdpPortIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29061"))]
+impl rt::typed::Enumerated for MbmsGwUdpPortIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

@@ -154,27 +154,20 @@ impl std::fmt::Debug for GbaUAwarenessIndicator {
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl From<i32> for GbaUAwarenessIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
-impl rt::AvpData for GbaUAwarenessIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for GbaUAwarenessIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl rt::typed::Enumerated for GbaUAwarenessIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -205,27 +198,20 @@ impl std::fmt::Debug for GbaType {
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
 impl From<i32> for GbaType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
-impl rt::AvpData for GbaType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for GbaType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl rt::typed::Enumerated for GbaType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29109"))]
@@ -256,27 +242,20 @@ impl std::fmt::Debug for UeIdType {
 }
 #[cfg(any(feature = "ts29109"))]
 impl From<i32> for UeIdType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29109"))]
-impl rt::AvpData for UeIdType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UeIdType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29109"))]
+impl rt::typed::Enumerated for UeIdType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29109"))]
@@ -313,27 +292,20 @@ impl std::fmt::Debug for UiccMe {
 }
 #[cfg(any(feature = "ts29109"))]
 impl From<i32> for UiccMe {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29109"))]
-impl rt::AvpData for UiccMe {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UiccMe {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29109"))]
+impl rt::typed::Enumerated for UiccMe {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29109"))]
@@ -364,27 +336,20 @@ impl std::fmt::Debug for PrivateIdentityRequest {
 }
 #[cfg(any(feature = "ts29109"))]
 impl From<i32> for PrivateIdentityRequest {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29109"))]
-impl rt::AvpData for PrivateIdentityRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PrivateIdentityRequest {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29109"))]
+impl rt::typed::Enumerated for PrivateIdentityRequest {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]

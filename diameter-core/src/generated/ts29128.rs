@@ -342,6 +342,21 @@ impl CommunicationFailureInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for CommunicationFailureInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for CommunicationFailureInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4300,
@@ -566,6 +581,21 @@ impl NumberOfUePerLocationConfiguration {
         code: 4306,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for NumberOfUePerLocationConfiguration {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -835,6 +865,21 @@ impl NumberOfUePerLocationReport {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for NumberOfUePerLocationReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for NumberOfUePerLocationReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4307,
@@ -994,6 +1039,10 @@ impl ServingPlmnRateControl {
     };
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl rt::typed::Generated for ServingPlmnRateControl {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Grouped for ServingPlmnRateControl {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4310,
@@ -1112,6 +1161,10 @@ impl RrcCauseCounter {
         code: 4318,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl rt::typed::Generated for RrcCauseCounter {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::typed::Grouped for RrcCauseCounter {
@@ -1351,6 +1404,20 @@ impl IdleStatusIndication {
         code: 4322,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for IdleStatusIndication {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

@@ -131,27 +131,20 @@ impl std::fmt::Debug for TriggerEvent {
 }
 #[cfg(any(feature = "ts29140"))]
 impl From<i32> for TriggerEvent {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for TriggerEvent {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TriggerEvent {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Enumerated for TriggerEvent {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -182,27 +175,20 @@ impl std::fmt::Debug for OriginatingInterface {
 }
 #[cfg(any(feature = "ts29140"))]
 impl From<i32> for OriginatingInterface {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for OriginatingInterface {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OriginatingInterface {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Enumerated for OriginatingInterface {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -233,27 +219,20 @@ impl std::fmt::Debug for DeliveryReport {
 }
 #[cfg(any(feature = "ts29140"))]
 impl From<i32> for DeliveryReport {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for DeliveryReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DeliveryReport {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Enumerated for DeliveryReport {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -284,27 +263,20 @@ impl std::fmt::Debug for ReadReply {
 }
 #[cfg(any(feature = "ts29140"))]
 impl From<i32> for ReadReply {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for ReadReply {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReadReply {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Enumerated for ReadReply {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -335,27 +307,20 @@ impl std::fmt::Debug for SenderVisibility {
 }
 #[cfg(any(feature = "ts29140"))]
 impl From<i32> for SenderVisibility {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for SenderVisibility {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SenderVisibility {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Enumerated for SenderVisibility {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -386,27 +351,20 @@ impl std::fmt::Debug for RouteingAddressResolution {
 }
 #[cfg(any(feature = "ts29140"))]
 impl From<i32> for RouteingAddressResolution {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29140"))]
-impl rt::AvpData for RouteingAddressResolution {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RouteingAddressResolution {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Enumerated for RouteingAddressResolution {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -489,6 +447,10 @@ impl ServedUserIdentity {
         code: 1100,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Generated for ServedUserIdentity {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for ServedUserIdentity {
@@ -613,6 +575,10 @@ impl InitialRecipientAddress {
         code: 1105,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Generated for InitialRecipientAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for InitialRecipientAddress {
@@ -788,6 +754,10 @@ impl ResultRecipientAddress {
     };
 }
 #[cfg(any(feature = "ts29140"))]
+impl rt::typed::Generated for ResultRecipientAddress {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for ResultRecipientAddress {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1106,
@@ -952,6 +922,10 @@ impl Status {
         code: 1116,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29140"))]
+impl rt::typed::Generated for Status {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29140"))]
 impl rt::typed::Grouped for Status {

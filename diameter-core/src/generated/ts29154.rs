@@ -173,6 +173,10 @@ impl NtTimeWindow {
     };
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Generated for NtTimeWindow {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Grouped for NtTimeWindow {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4204,
@@ -350,6 +354,10 @@ impl TransferPolicy {
         code: 4207,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Generated for TransferPolicy {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::typed::Grouped for TransferPolicy {
@@ -561,6 +569,10 @@ impl AccessNetworkReports {
     };
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Generated for AccessNetworkReports {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for AccessNetworkReports {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4210,
@@ -753,6 +765,10 @@ impl EventConfiguration {
     };
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Generated for EventConfiguration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for EventConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4211,
@@ -943,6 +959,10 @@ impl EventConfigurationStatus {
     };
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Generated for EventConfigurationStatus {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for EventConfigurationStatus {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4213,
@@ -1114,6 +1134,10 @@ impl EventReports {
         code: 4215,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Generated for EventReports {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::typed::Grouped for EventReports {

@@ -389,27 +389,20 @@ impl std::fmt::Debug for SlgLocationType {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for SlgLocationType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for SlgLocationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SlgLocationType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for SlgLocationType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -446,27 +439,20 @@ impl std::fmt::Debug for VerticalRequested {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for VerticalRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for VerticalRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for VerticalRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for VerticalRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -503,27 +489,20 @@ impl std::fmt::Debug for VelocityRequested {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for VelocityRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for VelocityRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for VelocityRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for VelocityRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -560,27 +539,20 @@ impl std::fmt::Debug for ResponseTime {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for ResponseTime {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for ResponseTime {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ResponseTime {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for ResponseTime {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -626,27 +598,20 @@ impl std::fmt::Debug for LcsPrivacyCheck {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for LcsPrivacyCheck {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsPrivacyCheck {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LcsPrivacyCheck {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for LcsPrivacyCheck {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -683,27 +648,20 @@ impl std::fmt::Debug for AccuracyFulfilmentIndicator {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for AccuracyFulfilmentIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for AccuracyFulfilmentIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AccuracyFulfilmentIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for AccuracyFulfilmentIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -755,27 +713,20 @@ impl std::fmt::Debug for LocationEvent {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for LocationEvent {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LocationEvent {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LocationEvent {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for LocationEvent {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -812,27 +763,20 @@ impl std::fmt::Debug for PseudonymIndicator {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for PseudonymIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for PseudonymIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PseudonymIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for PseudonymIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -869,27 +813,20 @@ impl std::fmt::Debug for LcsQosClass {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for LcsQosClass {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for LcsQosClass {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LcsQosClass {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for LcsQosClass {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -926,27 +863,20 @@ impl std::fmt::Debug for OccurrenceInfo {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for OccurrenceInfo {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for OccurrenceInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OccurrenceInfo {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for OccurrenceInfo {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -983,27 +913,20 @@ impl std::fmt::Debug for PeriodicLocationSupportIndicator {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for PeriodicLocationSupportIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for PeriodicLocationSupportIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PeriodicLocationSupportIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for PeriodicLocationSupportIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1040,27 +963,20 @@ impl std::fmt::Debug for PrioritizedListIndicator {
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl From<i32> for PrioritizedListIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
-impl rt::AvpData for PrioritizedListIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PrioritizedListIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Enumerated for PrioritizedListIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1137,6 +1053,10 @@ impl LcsEpsClientName {
         code: 2501,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for LcsEpsClientName {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsEpsClientName {
@@ -1263,6 +1183,10 @@ impl LcsRequestorName {
         code: 2502,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for LcsRequestorName {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsRequestorName {
@@ -1408,6 +1332,10 @@ impl LcsQos {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for LcsQos {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsQos {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2504,
@@ -1531,6 +1459,10 @@ impl LcsPrivacyCheckNonSession {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for LcsPrivacyCheckNonSession {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2521,
@@ -1652,6 +1584,10 @@ impl LcsPrivacyCheckSession {
         code: 2522,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for LcsPrivacyCheckSession {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for LcsPrivacyCheckSession {
@@ -1787,6 +1723,10 @@ impl GeranPositioningInfo {
         code: 2524,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for GeranPositioningInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for GeranPositioningInfo {
@@ -1937,6 +1877,10 @@ impl UtranPositioningInfo {
         code: 2527,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for UtranPositioningInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for UtranPositioningInfo {
@@ -2122,6 +2066,10 @@ impl AreaEventInfo {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for AreaEventInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for AreaEventInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2533,
@@ -2281,6 +2229,10 @@ impl AreaDefinition {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for AreaDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for AreaDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2534,
@@ -2418,6 +2370,10 @@ impl Area {
         code: 2535,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for Area {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for Area {
@@ -2567,6 +2523,10 @@ impl PeriodicLdrInformation {
         code: 2540,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for PeriodicLdrInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for PeriodicLdrInformation {
@@ -2724,6 +2684,10 @@ impl ReportingPlmnList {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for ReportingPlmnList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for ReportingPlmnList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2543,
@@ -2869,6 +2833,10 @@ impl PlmnIdList {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for PlmnIdList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for PlmnIdList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2544,
@@ -3010,6 +2978,10 @@ impl DeferredMtLrData {
         code: 2547,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for DeferredMtLrData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for DeferredMtLrData {
@@ -3158,6 +3130,10 @@ impl EsmlcCellInfo {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for EsmlcCellInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for EsmlcCellInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2552,
@@ -3274,6 +3250,10 @@ impl DelayedLocationReportingData {
         code: 2555,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for DelayedLocationReportingData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for DelayedLocationReportingData {
@@ -3439,6 +3419,10 @@ impl MotionEventInfo {
     };
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for MotionEventInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for MotionEventInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2559,
@@ -3589,6 +3573,10 @@ impl AdditionalArea {
         code: 2565,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Generated for AdditionalArea {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::typed::Grouped for AdditionalArea {

@@ -308,6 +308,23 @@ impl ServingNode {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for ServingNode {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for ServingNode {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2401,
@@ -573,6 +590,19 @@ impl AdditionalServingNode {
         code: 2406,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl rt::typed::Generated for AdditionalServingNode {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

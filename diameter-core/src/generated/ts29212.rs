@@ -845,27 +845,20 @@ impl std::fmt::Debug for BearerUsage {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for BearerUsage {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for BearerUsage {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for BearerUsage {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for BearerUsage {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1091,6 +1084,7 @@ impl std::fmt::Debug for EventTrigger {
     )
 )]
 impl From<i32> for EventTrigger {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1106,22 +1100,24 @@ impl From<i32> for EventTrigger {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for EventTrigger {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EventTrigger {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for EventTrigger {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1204,6 +1200,7 @@ impl std::fmt::Debug for MeteringMethod {
     )
 )]
 impl From<i32> for MeteringMethod {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1219,22 +1216,24 @@ impl From<i32> for MeteringMethod {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for MeteringMethod {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MeteringMethod {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for MeteringMethod {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1311,6 +1310,7 @@ impl std::fmt::Debug for Offline {
     )
 )]
 impl From<i32> for Offline {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1326,22 +1326,24 @@ impl From<i32> for Offline {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for Offline {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Offline {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for Offline {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1418,6 +1420,7 @@ impl std::fmt::Debug for Online {
     )
 )]
 impl From<i32> for Online {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1433,22 +1436,24 @@ impl From<i32> for Online {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for Online {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Online {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for Online {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1528,6 +1533,7 @@ impl std::fmt::Debug for ReportingLevel {
     )
 )]
 impl From<i32> for ReportingLevel {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1543,22 +1549,24 @@ impl From<i32> for ReportingLevel {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for ReportingLevel {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReportingLevel {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for ReportingLevel {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1761,6 +1769,7 @@ impl std::fmt::Debug for QosClassIdentifier {
     )
 )]
 impl From<i32> for QosClassIdentifier {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1789,22 +1798,37 @@ impl From<i32> for QosClassIdentifier {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for QosClassIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for QosClassIdentifier {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for QosClassIdentifier {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1888,6 +1912,7 @@ impl std::fmt::Debug for PccRuleStatus {
     )
 )]
 impl From<i32> for PccRuleStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1904,22 +1929,25 @@ impl From<i32> for PccRuleStatus {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for PccRuleStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PccRuleStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for PccRuleStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -1959,27 +1987,20 @@ impl std::fmt::Debug for BearerOperation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for BearerOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for BearerOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for BearerOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for BearerOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2051,6 +2072,7 @@ impl std::fmt::Debug for BearerControlMode {
     )
 )]
 impl From<i32> for BearerControlMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -2064,22 +2086,22 @@ impl From<i32> for BearerControlMode {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for BearerControlMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for BearerControlMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for BearerControlMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2150,6 +2172,7 @@ impl std::fmt::Debug for NetworkRequestSupport {
     )
 )]
 impl From<i32> for NetworkRequestSupport {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -2163,22 +2186,22 @@ impl From<i32> for NetworkRequestSupport {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for NetworkRequestSupport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NetworkRequestSupport {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for NetworkRequestSupport {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2303,6 +2326,7 @@ impl std::fmt::Debug for IpCanType {
     )
 )]
 impl From<i32> for IpCanType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -2324,22 +2348,30 @@ impl From<i32> for IpCanType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for IpCanType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IpCanType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for IpCanType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -2376,27 +2408,20 @@ impl std::fmt::Debug for QosNegotiation {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for QosNegotiation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for QosNegotiation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for QosNegotiation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for QosNegotiation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -2433,27 +2458,20 @@ impl std::fmt::Debug for QosUpgrade {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for QosUpgrade {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for QosUpgrade {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for QosUpgrade {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for QosUpgrade {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2691,6 +2709,7 @@ impl std::fmt::Debug for RatType {
     )
 )]
 impl From<i32> for RatType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -2724,22 +2743,42 @@ impl From<i32> for RatType {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for RatType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RatType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for RatType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2897,6 +2936,7 @@ impl std::fmt::Debug for RuleFailureCode {
     )
 )]
 impl From<i32> for RuleFailureCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -2912,22 +2952,24 @@ impl From<i32> for RuleFailureCode {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for RuleFailureCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RuleFailureCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for RuleFailureCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3009,6 +3051,7 @@ impl std::fmt::Debug for SessionReleaseCause {
     )
 )]
 impl From<i32> for SessionReleaseCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3023,22 +3066,23 @@ impl From<i32> for SessionReleaseCause {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for SessionReleaseCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SessionReleaseCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for SessionReleaseCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3171,6 +3215,7 @@ impl std::fmt::Debug for PreEmptionCapability {
     )
 )]
 impl From<i32> for PreEmptionCapability {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3200,22 +3245,38 @@ impl From<i32> for PreEmptionCapability {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for PreEmptionCapability {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PreEmptionCapability {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for PreEmptionCapability {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3348,6 +3409,7 @@ impl std::fmt::Debug for PreEmptionVulnerability {
     )
 )]
 impl From<i32> for PreEmptionVulnerability {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3377,22 +3439,38 @@ impl From<i32> for PreEmptionVulnerability {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for PreEmptionVulnerability {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PreEmptionVulnerability {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for PreEmptionVulnerability {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -3426,27 +3504,20 @@ impl std::fmt::Debug for ResourceAllocationNotification {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for ResourceAllocationNotification {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ResourceAllocationNotification {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ResourceAllocationNotification {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for ResourceAllocationNotification {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3518,6 +3589,7 @@ impl std::fmt::Debug for PacketFilterOperation {
     )
 )]
 impl From<i32> for PacketFilterOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3531,22 +3603,22 @@ impl From<i32> for PacketFilterOperation {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for PacketFilterOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PacketFilterOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for PacketFilterOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3618,6 +3690,7 @@ impl std::fmt::Debug for UsageMonitoringLevel {
     )
 )]
 impl From<i32> for UsageMonitoringLevel {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3631,22 +3704,22 @@ impl From<i32> for UsageMonitoringLevel {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for UsageMonitoringLevel {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UsageMonitoringLevel {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for UsageMonitoringLevel {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3712,6 +3785,7 @@ impl std::fmt::Debug for UsageMonitoringReport {
     )
 )]
 impl From<i32> for UsageMonitoringReport {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3725,22 +3799,22 @@ impl From<i32> for UsageMonitoringReport {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for UsageMonitoringReport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UsageMonitoringReport {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for UsageMonitoringReport {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3806,6 +3880,7 @@ impl std::fmt::Debug for UsageMonitoringSupport {
     )
 )]
 impl From<i32> for UsageMonitoringSupport {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3819,22 +3894,22 @@ impl From<i32> for UsageMonitoringSupport {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for UsageMonitoringSupport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UsageMonitoringSupport {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for UsageMonitoringSupport {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3906,6 +3981,7 @@ impl std::fmt::Debug for CsgInformationReporting {
     )
 )]
 impl From<i32> for CsgInformationReporting {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3919,22 +3995,22 @@ impl From<i32> for CsgInformationReporting {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for CsgInformationReporting {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CsgInformationReporting {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for CsgInformationReporting {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4017,6 +4093,7 @@ impl std::fmt::Debug for FlowDirection {
     )
 )]
 impl From<i32> for FlowDirection {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4032,22 +4109,24 @@ impl From<i32> for FlowDirection {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for FlowDirection {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FlowDirection {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for FlowDirection {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4121,6 +4200,7 @@ impl std::fmt::Debug for PacketFilterUsage {
     )
 )]
 impl From<i32> for PacketFilterUsage {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4136,22 +4216,24 @@ impl From<i32> for PacketFilterUsage {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for PacketFilterUsage {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PacketFilterUsage {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for PacketFilterUsage {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4185,27 +4267,20 @@ impl std::fmt::Debug for ChargingCorrelationIndicator {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for ChargingCorrelationIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ChargingCorrelationIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ChargingCorrelationIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for ChargingCorrelationIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4278,6 +4353,7 @@ impl std::fmt::Debug for RedirectSupport {
     )
 )]
 impl From<i32> for RedirectSupport {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4292,22 +4368,23 @@ impl From<i32> for RedirectSupport {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for RedirectSupport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RedirectSupport {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for RedirectSupport {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4341,27 +4418,20 @@ impl std::fmt::Debug for PsToCsSessionContinuity {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for PsToCsSessionContinuity {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for PsToCsSessionContinuity {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PsToCsSessionContinuity {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for PsToCsSessionContinuity {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4431,6 +4501,7 @@ impl std::fmt::Debug for MuteNotification {
     )
 )]
 impl From<i32> for MuteNotification {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4445,22 +4516,23 @@ impl From<i32> for MuteNotification {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for MuteNotification {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MuteNotification {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for MuteNotification {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4494,27 +4566,20 @@ impl std::fmt::Debug for AnGwStatus {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for AnGwStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for AnGwStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AnGwStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for AnGwStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4548,27 +4613,20 @@ impl std::fmt::Debug for IpCanSessionChargingScope {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for IpCanSessionChargingScope {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for IpCanSessionChargingScope {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IpCanSessionChargingScope {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for IpCanSessionChargingScope {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4641,6 +4699,7 @@ impl std::fmt::Debug for NbifomSupport {
     )
 )]
 impl From<i32> for NbifomSupport {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4655,22 +4714,23 @@ impl From<i32> for NbifomSupport {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for NbifomSupport {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NbifomSupport {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for NbifomSupport {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4743,6 +4803,7 @@ impl std::fmt::Debug for NbifomMode {
     )
 )]
 impl From<i32> for NbifomMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4757,22 +4818,23 @@ impl From<i32> for NbifomMode {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for NbifomMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NbifomMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for NbifomMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4835,27 +4897,20 @@ impl std::fmt::Debug for DefaultAccess {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for DefaultAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for DefaultAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DefaultAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for DefaultAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4889,27 +4944,20 @@ impl std::fmt::Debug for ResourceReleaseNotification {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for ResourceReleaseNotification {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for ResourceReleaseNotification {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ResourceReleaseNotification {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for ResourceReleaseNotification {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -4943,27 +4991,20 @@ impl std::fmt::Debug for RemovalOfAccess {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for RemovalOfAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for RemovalOfAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RemovalOfAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for RemovalOfAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5000,27 +5041,20 @@ impl std::fmt::Debug for DefaultBearerIndication {
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for DefaultBearerIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for DefaultBearerIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DefaultBearerIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for DefaultBearerIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -5059,27 +5093,20 @@ impl std::fmt::Debug for TgppPsDataOffStatusGx {
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl From<i32> for TgppPsDataOffStatusGx {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
-impl rt::AvpData for TgppPsDataOffStatusGx {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TgppPsDataOffStatusGx {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Enumerated for TgppPsDataOffStatusGx {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5116,27 +5143,20 @@ impl std::fmt::Debug for SessionLinkingIndicator {
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl From<i32> for SessionLinkingIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
-impl rt::AvpData for SessionLinkingIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SessionLinkingIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Enumerated for SessionLinkingIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -5173,27 +5193,20 @@ impl std::fmt::Debug for CsServiceQosRequestOperation {
 }
 #[cfg(any(feature = "ts29212"))]
 impl From<i32> for CsServiceQosRequestOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29212"))]
-impl rt::AvpData for CsServiceQosRequestOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CsServiceQosRequestOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Enumerated for CsServiceQosRequestOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -5227,27 +5240,20 @@ impl std::fmt::Debug for CsServiceResourceResultOperation {
 }
 #[cfg(any(feature = "ts29212"))]
 impl From<i32> for CsServiceResourceResultOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29212"))]
-impl rt::AvpData for CsServiceResourceResultOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CsServiceResourceResultOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Enumerated for CsServiceResourceResultOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -5281,27 +5287,20 @@ impl std::fmt::Debug for CsServiceResourceFailureCause {
 }
 #[cfg(any(feature = "ts29212"))]
 impl From<i32> for CsServiceResourceFailureCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29212"))]
-impl rt::AvpData for CsServiceResourceFailureCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CsServiceResourceFailureCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Enumerated for CsServiceResourceFailureCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -5337,27 +5336,20 @@ impl std::fmt::Debug for PdpSessionOperation {
 }
 #[cfg(any(feature = "ts29212"))]
 impl From<i32> for PdpSessionOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29212"))]
-impl rt::AvpData for PdpSessionOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PdpSessionOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Enumerated for PdpSessionOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5506,6 +5498,10 @@ impl ChargingRuleInstall {
         code: 1001,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for ChargingRuleInstall {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleInstall {
@@ -5717,6 +5713,10 @@ impl ChargingRuleRemove {
         code: 1002,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for ChargingRuleRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleRemove {
@@ -6091,6 +6091,10 @@ impl ChargingRuleDefinition {
     };
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for ChargingRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1003,
@@ -6416,6 +6420,10 @@ impl TftPacketFilterInformation {
         code: 1013,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for TftPacketFilterInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for TftPacketFilterInformation {
@@ -6822,6 +6830,24 @@ impl QosInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for QosInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for QosInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1016,
@@ -7087,6 +7113,10 @@ impl ChargingRuleReport {
     };
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for ChargingRuleReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for ChargingRuleReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1018,
@@ -7290,6 +7320,10 @@ impl AccessNetworkChargingIdentifierGx {
         code: 1022,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for AccessNetworkChargingIdentifierGx {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
@@ -7647,6 +7681,19 @@ impl EventReportIndication {
         code: 1033,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Generated for EventReportIndication {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -8076,6 +8123,32 @@ impl AllocationRetentionPriority {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for AllocationRetentionPriority {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for AllocationRetentionPriority {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1034,
@@ -8293,6 +8366,18 @@ impl TunnelInformation {
         feature = "ts29215"
     )
 )]
+impl rt::typed::Generated for TunnelInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::typed::Grouped for TunnelInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1038,
@@ -8430,6 +8515,10 @@ impl CoaInformation {
         code: 1039,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for CoaInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for CoaInformation {
@@ -8656,6 +8745,18 @@ impl DefaultEpsBearerQos {
         code: 1049,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Generated for DefaultEpsBearerQos {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -8923,6 +9024,20 @@ impl FlowInformation {
         code: 1058,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Generated for FlowInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -9209,6 +9324,18 @@ impl PacketFilterInformation {
         feature = "ts29215"
     )
 )]
+impl rt::typed::Generated for PacketFilterInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::typed::Grouped for PacketFilterInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1061,
@@ -9480,6 +9607,18 @@ impl UsageMonitoringInformation {
         feature = "ts29215"
     )
 )]
+impl rt::typed::Generated for UsageMonitoringInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::typed::Grouped for UsageMonitoringInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1067,
@@ -9656,6 +9795,10 @@ impl RoutingRuleInstall {
     };
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for RoutingRuleInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1081,
@@ -9778,6 +9921,10 @@ impl RoutingRuleRemove {
         code: 1075,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for RoutingRuleRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleRemove {
@@ -9926,6 +10073,10 @@ impl RoutingRuleDefinition {
         code: 1076,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for RoutingRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleDefinition {
@@ -10113,6 +10264,10 @@ impl RoutingFilter {
     };
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for RoutingFilter {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingFilter {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1078,
@@ -10280,6 +10435,10 @@ impl TdfInformation {
         code: 1087,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Generated for TdfInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for TdfInformation {
@@ -10493,6 +10652,19 @@ impl RedirectInformation {
         code: 1085,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Generated for RedirectInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -10724,6 +10896,18 @@ impl ApplicationDetectionInformation {
         feature = "ts29215"
     )
 )]
+impl rt::typed::Generated for ApplicationDetectionInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
 impl rt::typed::Grouped for ApplicationDetectionInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1098,
@@ -10899,6 +11083,10 @@ impl DefaultQosInformation {
         code: 2816,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Generated for DefaultQosInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for DefaultQosInformation {
@@ -11183,6 +11371,24 @@ impl ConditionalApnAggregateMaxBitrate {
         code: 2818,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for ConditionalApnAggregateMaxBitrate {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -11494,6 +11700,21 @@ impl PresenceReportingAreaInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for PresenceReportingAreaInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for PresenceReportingAreaInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2822,
@@ -11724,6 +11945,18 @@ impl FixedUserLocationInfo {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for FixedUserLocationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for FixedUserLocationInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2825,
@@ -11869,6 +12102,10 @@ impl RoutingRuleReport {
         code: 2835,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for RoutingRuleReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for RoutingRuleReport {
@@ -12056,6 +12293,10 @@ impl ConditionalPolicyInformation {
     };
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Generated for ConditionalPolicyInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for ConditionalPolicyInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2840,
@@ -12222,6 +12463,10 @@ impl PraInstall {
     };
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Generated for PraInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for PraInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2845,
@@ -12346,6 +12591,10 @@ impl PraRemove {
         code: 2846,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Generated for PraRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::typed::Grouped for PraRemove {
@@ -12494,6 +12743,10 @@ impl QosRuleInstall {
         code: 1051,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for QosRuleInstall {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleInstall {
@@ -12659,6 +12912,10 @@ impl QosRuleRemove {
         code: 1052,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for QosRuleRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleRemove {
@@ -12829,6 +13086,10 @@ impl QosRuleDefinition {
         code: 1053,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for QosRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleDefinition {
@@ -13020,6 +13281,10 @@ impl QosRuleReport {
     };
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Generated for QosRuleReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::typed::Grouped for QosRuleReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1055,
@@ -13194,6 +13459,10 @@ impl AdcRuleInstall {
     };
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Generated for AdcRuleInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1092,
@@ -13350,6 +13619,10 @@ impl AdcRuleRemove {
         code: 1093,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Generated for AdcRuleRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleRemove {
@@ -13624,6 +13897,10 @@ impl AdcRuleDefinition {
     };
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Generated for AdcRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1094,
@@ -13865,6 +14142,10 @@ impl AdcRuleReport {
     };
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Generated for AdcRuleReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::typed::Grouped for AdcRuleReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1097,
@@ -14043,6 +14324,10 @@ impl CsServiceResourceReport {
         code: 2813,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Generated for CsServiceResourceReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29212"))]
 impl rt::typed::Grouped for CsServiceResourceReport {

@@ -516,27 +516,20 @@ impl std::fmt::Debug for AbortCause {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for AbortCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for AbortCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AbortCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for AbortCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -630,6 +623,7 @@ impl std::fmt::Debug for FlowStatus {
     )
 )]
 impl From<i32> for FlowStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -647,22 +641,26 @@ impl From<i32> for FlowStatus {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for FlowStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FlowStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for FlowStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -702,27 +700,20 @@ impl std::fmt::Debug for FlowUsage {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for FlowUsage {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for FlowUsage {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FlowUsage {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for FlowUsage {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -812,27 +803,20 @@ impl std::fmt::Debug for SpecificAction {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for SpecificAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for SpecificAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SpecificAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for SpecificAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
@@ -889,27 +873,20 @@ impl std::fmt::Debug for MediaType {
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl From<i32> for MediaType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for MediaType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MediaType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for MediaType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -946,27 +923,20 @@ impl std::fmt::Debug for SipForkingIndication {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for SipForkingIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for SipForkingIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SipForkingIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for SipForkingIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1003,27 +973,20 @@ impl std::fmt::Debug for ServiceInfoStatus {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for ServiceInfoStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for ServiceInfoStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ServiceInfoStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for ServiceInfoStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1096,6 +1059,7 @@ impl std::fmt::Debug for AfSignallingProtocol {
     )
 )]
 impl From<i32> for AfSignallingProtocol {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1110,22 +1074,23 @@ impl From<i32> for AfSignallingProtocol {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for AfSignallingProtocol {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AfSignallingProtocol {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for AfSignallingProtocol {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1165,27 +1130,20 @@ impl std::fmt::Debug for RxRequestType {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for RxRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for RxRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RxRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for RxRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1262,6 +1220,7 @@ impl std::fmt::Debug for RequiredAccessInfo {
     )
 )]
 impl From<i32> for RequiredAccessInfo {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1277,22 +1236,24 @@ impl From<i32> for RequiredAccessInfo {
         feature = "ts29215"
     )
 )]
-impl rt::AvpData for RequiredAccessInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequiredAccessInfo {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Enumerated for RequiredAccessInfo {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1329,27 +1290,20 @@ impl std::fmt::Debug for SponsoringAction {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for SponsoringAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for SponsoringAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SponsoringAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for SponsoringAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1386,27 +1340,20 @@ impl std::fmt::Debug for PrioritySharingIndicator {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for PrioritySharingIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for PrioritySharingIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PrioritySharingIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for PrioritySharingIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1446,27 +1393,20 @@ impl std::fmt::Debug for ImsContentType {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for ImsContentType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for ImsContentType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ImsContentType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for ImsContentType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1509,27 +1449,20 @@ impl std::fmt::Debug for MpsAction {
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl From<i32> for MpsAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
-impl rt::AvpData for MpsAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MpsAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Enumerated for MpsAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1613,6 +1546,10 @@ impl AccessNetworkChargingIdentifier {
         code: 502,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for AccessNetworkChargingIdentifier {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
@@ -1865,6 +1802,22 @@ impl Flows {
         code: 510,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for Flows {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -2361,6 +2314,10 @@ impl MediaComponentDescription {
     };
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for MediaComponentDescription {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MediaComponentDescription {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 517,
@@ -2787,6 +2744,10 @@ impl MediaSubComponent {
     };
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for MediaSubComponent {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MediaSubComponent {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 519,
@@ -3028,6 +2989,10 @@ impl AcceptableServiceInfo {
     };
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for AcceptableServiceInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for AcceptableServiceInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 526,
@@ -3212,6 +3177,10 @@ impl SponsoredConnectivityData {
         code: 530,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for SponsoredConnectivityData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for SponsoredConnectivityData {
@@ -3472,6 +3441,21 @@ impl CalleeInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for CalleeInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for CalleeInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 565,
@@ -3615,6 +3599,10 @@ impl MaInformation {
     };
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for MaInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for MaInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 570,
@@ -3749,6 +3737,10 @@ impl N5gsRanNasReleaseCause {
     };
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for N5gsRanNasReleaseCause {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for N5gsRanNasReleaseCause {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 572,
@@ -3869,6 +3861,10 @@ impl NgapCause {
         code: 575,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for NgapCause {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for NgapCause {
@@ -4020,6 +4016,10 @@ impl WirelineUserLocationInfo {
     };
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Generated for WirelineUserLocationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::typed::Grouped for WirelineUserLocationInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 578,
@@ -4137,6 +4137,10 @@ impl FlowGrouping {
         code: 508,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29214"))]
+impl rt::typed::Generated for FlowGrouping {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29214"))]
 impl rt::typed::Grouped for FlowGrouping {

@@ -99,27 +99,20 @@ impl std::fmt::Debug for SubsessionOperation {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for SubsessionOperation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::AvpData for SubsessionOperation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SubsessionOperation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Enumerated for SubsessionOperation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -156,27 +149,20 @@ impl std::fmt::Debug for MultipleBberfAction {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for MultipleBberfAction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::AvpData for MultipleBberfAction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MultipleBberfAction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Enumerated for MultipleBberfAction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -210,27 +196,20 @@ impl std::fmt::Debug for DraDeployment {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for DraDeployment {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::AvpData for DraDeployment {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DraDeployment {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Enumerated for DraDeployment {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -264,27 +243,20 @@ impl std::fmt::Debug for DraBinding {
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl From<i32> for DraBinding {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
-impl rt::AvpData for DraBinding {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DraBinding {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Enumerated for DraBinding {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -517,6 +489,10 @@ impl SubsessionDecisionInfo {
         code: 2200,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Generated for SubsessionDecisionInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Grouped for SubsessionDecisionInfo {
@@ -1194,6 +1170,10 @@ impl SubsessionEnforcementInfo {
         code: 2201,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Generated for SubsessionEnforcementInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::typed::Grouped for SubsessionEnforcementInfo {

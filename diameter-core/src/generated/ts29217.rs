@@ -159,6 +159,10 @@ impl AggregatedCongestionInfo {
     };
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Generated for AggregatedCongestionInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for AggregatedCongestionInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4000,
@@ -313,6 +317,10 @@ impl AggregatedRuciReport {
         code: 4001,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Generated for AggregatedRuciReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for AggregatedRuciReport {
@@ -476,6 +484,10 @@ impl CongestionLevelDefinition {
     };
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Generated for CongestionLevelDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for CongestionLevelDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4002,
@@ -635,6 +647,10 @@ impl CongestionLocationId {
         code: 4006,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Generated for CongestionLocationId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::typed::Grouped for CongestionLocationId {

@@ -82,27 +82,20 @@ impl std::fmt::Debug for SlRequestType {
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl From<i32> for SlRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
-impl rt::AvpData for SlRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SlRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Enumerated for SlRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
@@ -199,6 +192,10 @@ impl PolicyCounterStatusReport {
         code: 2903,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Generated for PolicyCounterStatusReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Grouped for PolicyCounterStatusReport {
@@ -372,6 +369,10 @@ impl PendingPolicyCounterInformation {
         code: 2905,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sy", feature = "ts29219"))]
+impl rt::typed::Generated for PendingPolicyCounterInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::typed::Grouped for PendingPolicyCounterInformation {

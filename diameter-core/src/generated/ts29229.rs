@@ -501,27 +501,20 @@ impl std::fmt::Debug for ServerAssignmentType {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl From<i32> for ServerAssignmentType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
-impl rt::AvpData for ServerAssignmentType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ServerAssignmentType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl rt::typed::Enumerated for ServerAssignmentType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
@@ -564,27 +557,20 @@ impl std::fmt::Debug for ReasonCode {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl From<i32> for ReasonCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
-impl rt::AvpData for ReasonCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReasonCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl rt::typed::Enumerated for ReasonCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -624,27 +610,20 @@ impl std::fmt::Debug for UserAuthorizationType {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for UserAuthorizationType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for UserAuthorizationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UserAuthorizationType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Enumerated for UserAuthorizationType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29229"))]
@@ -686,27 +665,20 @@ impl std::fmt::Debug for UserDataRequestTypeObsolete {
 }
 #[cfg(any(feature = "ts29229"))]
 impl From<i32> for UserDataRequestTypeObsolete {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29229"))]
-impl rt::AvpData for UserDataRequestTypeObsolete {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UserDataRequestTypeObsolete {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29229"))]
+impl rt::typed::Enumerated for UserDataRequestTypeObsolete {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -743,27 +715,20 @@ impl std::fmt::Debug for UserDataAlreadyAvailable {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for UserDataAlreadyAvailable {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for UserDataAlreadyAvailable {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UserDataAlreadyAvailable {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Enumerated for UserDataAlreadyAvailable {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -797,27 +762,20 @@ impl std::fmt::Debug for OriginatingRequest {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for OriginatingRequest {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for OriginatingRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OriginatingRequest {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Enumerated for OriginatingRequest {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -854,27 +812,20 @@ impl std::fmt::Debug for LooseRouteIndication {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for LooseRouteIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for LooseRouteIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LooseRouteIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Enumerated for LooseRouteIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -911,27 +862,20 @@ impl std::fmt::Debug for MultipleRegistrationIndication {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for MultipleRegistrationIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for MultipleRegistrationIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MultipleRegistrationIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Enumerated for MultipleRegistrationIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1013,6 +957,7 @@ impl std::fmt::Debug for SessionPriority {
     )
 )]
 impl From<i32> for SessionPriority {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1027,22 +972,23 @@ impl From<i32> for SessionPriority {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for SessionPriority {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SessionPriority {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gy",
+        feature = "sh",
+        feature = "ts29229",
+        feature = "ts29329",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for SessionPriority {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
@@ -1079,27 +1025,20 @@ impl std::fmt::Debug for PriviledgedSenderIndication {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl From<i32> for PriviledgedSenderIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
-impl rt::AvpData for PriviledgedSenderIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PriviledgedSenderIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Enumerated for PriviledgedSenderIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
@@ -1182,6 +1121,10 @@ impl ServerCapabilities {
         code: 603,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
+impl rt::typed::Generated for ServerCapabilities {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::typed::Grouped for ServerCapabilities {
@@ -1483,6 +1426,19 @@ impl TgppSipAuthDataItem {
         feature = "zh"
     )
 )]
+impl rt::typed::Generated for TgppSipAuthDataItem {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl rt::typed::Grouped for TgppSipAuthDataItem {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 612,
@@ -1670,6 +1626,10 @@ impl DeregistrationReason {
         code: 615,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
+impl rt::typed::Generated for DeregistrationReason {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::typed::Grouped for DeregistrationReason {
@@ -1926,6 +1886,20 @@ impl ChargingInformation {
         code: 618,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29229"
+    )
+)]
+impl rt::typed::Generated for ChargingInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -2574,6 +2548,63 @@ impl SupportedFeatures {
         feature = "tsp"
     )
 )]
+impl rt::typed::Generated for SupportedFeatures {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "np",
+        feature = "nt",
+        feature = "nta",
+        feature = "pc4a",
+        feature = "pc6",
+        feature = "rx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "sgd",
+        feature = "sh",
+        feature = "slg",
+        feature = "slh",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29229",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29329",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts29344",
+        feature = "ts29345",
+        feature = "ts29368",
+        feature = "ts29468",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
 impl rt::typed::Grouped for SupportedFeatures {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 628,
@@ -2738,6 +2769,10 @@ impl SupportedApplications {
     };
 }
 #[cfg(any(feature = "ts29229"))]
+impl rt::typed::Generated for SupportedApplications {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts29229"))]
 impl rt::typed::Grouped for SupportedApplications {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 631,
@@ -2874,6 +2909,10 @@ impl AssociatedIdentities {
         code: 632,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for AssociatedIdentities {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AssociatedIdentities {
@@ -3111,6 +3150,19 @@ impl SipDigestAuthenticate {
         feature = "zh"
     )
 )]
+impl rt::typed::Generated for SipDigestAuthenticate {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "cx",
+        feature = "swx",
+        feature = "ts29109",
+        feature = "ts29229",
+        feature = "ts29273",
+        feature = "zh"
+    )
+)]
 impl rt::typed::Grouped for SipDigestAuthenticate {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 635,
@@ -3294,6 +3346,10 @@ impl ScscfRestorationInfo {
     };
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for ScscfRestorationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for ScscfRestorationInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 639,
@@ -3471,6 +3527,10 @@ impl SubscriptionInfo {
         code: 642,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for SubscriptionInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for SubscriptionInfo {
@@ -3665,6 +3725,10 @@ impl AssociatedRegisteredIdentities {
     };
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for AssociatedRegisteredIdentities {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AssociatedRegisteredIdentities {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 647,
@@ -3823,6 +3887,10 @@ impl RestorationInfo {
         code: 649,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for RestorationInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for RestorationInfo {
@@ -3995,6 +4063,10 @@ impl IdentityWithEmergencyRegistration {
     };
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for IdentityWithEmergencyRegistration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for IdentityWithEmergencyRegistration {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 651,
@@ -4149,6 +4221,10 @@ impl AllowedWafWwsfIdentities {
     };
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for AllowedWafWwsfIdentities {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for AllowedWafWwsfIdentities {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 656,
@@ -4293,6 +4369,10 @@ impl PCscfSubscriptionInfo {
         code: 660,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for PCscfSubscriptionInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for PCscfSubscriptionInfo {
@@ -4477,6 +4557,10 @@ impl FailedPcscf {
         code: 664,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "cx", feature = "ts29229"))]
+impl rt::typed::Generated for FailedPcscf {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::typed::Grouped for FailedPcscf {

@@ -147,27 +147,20 @@ impl std::fmt::Debug for AuthenticationMethod {
 }
 #[cfg(any(feature = "ts29234"))]
 impl From<i32> for AuthenticationMethod {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for AuthenticationMethod {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AuthenticationMethod {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Enumerated for AuthenticationMethod {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -204,27 +197,20 @@ impl std::fmt::Debug for WlanAccess {
 }
 #[cfg(any(feature = "ts29234"))]
 impl From<i32> for WlanAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for WlanAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for WlanAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Enumerated for WlanAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -261,27 +247,20 @@ impl std::fmt::Debug for Wlan3gppIpAccess {
 }
 #[cfg(any(feature = "ts29234"))]
 impl From<i32> for Wlan3gppIpAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for Wlan3gppIpAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Wlan3gppIpAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Enumerated for Wlan3gppIpAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -318,27 +297,20 @@ impl std::fmt::Debug for ApnBarringType {
 }
 #[cfg(any(feature = "ts29234"))]
 impl From<i32> for ApnBarringType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for ApnBarringType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ApnBarringType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Enumerated for ApnBarringType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -369,27 +341,20 @@ impl std::fmt::Debug for WlanDirectIpAccess {
 }
 #[cfg(any(feature = "ts29234"))]
 impl From<i32> for WlanDirectIpAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for WlanDirectIpAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for WlanDirectIpAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Enumerated for WlanDirectIpAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -426,27 +391,20 @@ impl std::fmt::Debug for SessionRequestType {
 }
 #[cfg(any(feature = "ts29234"))]
 impl From<i32> for SessionRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29234"))]
-impl rt::AvpData for SessionRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SessionRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Enumerated for SessionRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -541,6 +499,10 @@ impl WlanUserData {
         code: 303,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Generated for WlanUserData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for WlanUserData {
@@ -697,6 +659,10 @@ impl ChargingData {
     };
 }
 #[cfg(any(feature = "ts29234"))]
+impl rt::typed::Generated for ChargingData {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ChargingData {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 304,
@@ -845,6 +811,10 @@ impl ApnAuthorized {
         code: 307,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Generated for ApnAuthorized {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ApnAuthorized {
@@ -1044,6 +1014,10 @@ impl ChargingNodes {
         code: 315,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Generated for ChargingNodes {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29234"))]
 impl rt::typed::Grouped for ChargingNodes {

@@ -1221,27 +1221,20 @@ impl std::fmt::Debug for NetworkAccessMode {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for NetworkAccessMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for NetworkAccessMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NetworkAccessMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for NetworkAccessMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -1287,27 +1280,20 @@ impl std::fmt::Debug for CancellationType {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for CancellationType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for CancellationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CancellationType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for CancellationType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -1344,27 +1330,20 @@ impl std::fmt::Debug for SubscriberStatus {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for SubscriberStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for SubscriberStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SubscriberStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for SubscriberStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -1406,27 +1385,20 @@ impl std::fmt::Debug for AllApnConfigurationsIncludedIndicator {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for AllApnConfigurationsIncludedIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for AllApnConfigurationsIncludedIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AllApnConfigurationsIncludedIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for AllApnConfigurationsIncludedIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1507,6 +1479,7 @@ impl std::fmt::Debug for VplmnDynamicAddressAllowed {
     )
 )]
 impl From<i32> for VplmnDynamicAddressAllowed {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1523,22 +1496,25 @@ impl From<i32> for VplmnDynamicAddressAllowed {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for VplmnDynamicAddressAllowed {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for VplmnDynamicAddressAllowed {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for VplmnDynamicAddressAllowed {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1619,6 +1595,7 @@ impl std::fmt::Debug for PdnGwAllocationType {
     )
 )]
 impl From<i32> for PdnGwAllocationType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1635,22 +1612,25 @@ impl From<i32> for PdnGwAllocationType {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for PdnGwAllocationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PdnGwAllocationType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for PdnGwAllocationType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -1690,27 +1670,20 @@ impl std::fmt::Debug for EquipmentStatus {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl From<i32> for EquipmentStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
-impl rt::AvpData for EquipmentStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EquipmentStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl rt::typed::Enumerated for EquipmentStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1813,6 +1786,7 @@ impl std::fmt::Debug for PdnType {
     )
 )]
 impl From<i32> for PdnType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1833,22 +1807,29 @@ impl From<i32> for PdnType {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for PdnType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PdnType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Enumerated for PdnType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -1969,6 +1950,7 @@ impl std::fmt::Debug for TraceDepth {
     )
 )]
 impl From<i32> for TraceDepth {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -1992,22 +1974,32 @@ impl From<i32> for TraceDepth {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for TraceDepth {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TraceDepth {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for TraceDepth {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2049,27 +2041,20 @@ impl std::fmt::Debug for CompleteDataListIncludedIndicator {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for CompleteDataListIncludedIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for CompleteDataListIncludedIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CompleteDataListIncludedIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for CompleteDataListIncludedIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2108,27 +2093,20 @@ impl std::fmt::Debug for RoamingRestrictedDueToUnsupportedFeature {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for RoamingRestrictedDueToUnsupportedFeature {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for RoamingRestrictedDueToUnsupportedFeature {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RoamingRestrictedDueToUnsupportedFeature {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for RoamingRestrictedDueToUnsupportedFeature {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -2165,27 +2143,20 @@ impl std::fmt::Debug for AlertReason {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for AlertReason {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for AlertReason {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AlertReason {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Enumerated for AlertReason {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2228,27 +2199,20 @@ impl std::fmt::Debug for NotificationToUeUser {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for NotificationToUeUser {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for NotificationToUeUser {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NotificationToUeUser {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for NotificationToUeUser {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2285,27 +2249,20 @@ impl std::fmt::Debug for GmlcRestriction {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for GmlcRestriction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for GmlcRestriction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for GmlcRestriction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for GmlcRestriction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2351,27 +2308,20 @@ impl std::fmt::Debug for PlmnClient {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for PlmnClient {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for PlmnClient {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PlmnClient {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for PlmnClient {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2408,27 +2358,20 @@ impl std::fmt::Debug for IcsIndicator {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for IcsIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for IcsIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IcsIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for IcsIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2465,27 +2408,20 @@ impl std::fmt::Debug for ImsVoiceOverPsSessionsSupported {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for ImsVoiceOverPsSessionsSupported {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for ImsVoiceOverPsSessionsSupported {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ImsVoiceOverPsSessionsSupported {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for ImsVoiceOverPsSessionsSupported {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -2527,27 +2463,20 @@ impl std::fmt::Debug for HomogeneousSupportOfImsVoiceOverPsSessions {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for HomogeneousSupportOfImsVoiceOverPsSessions {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for HomogeneousSupportOfImsVoiceOverPsSessions {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for HomogeneousSupportOfImsVoiceOverPsSessions {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Enumerated for HomogeneousSupportOfImsVoiceOverPsSessions {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2596,27 +2525,20 @@ impl std::fmt::Debug for UserState {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for UserState {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for UserState {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UserState {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for UserState {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2694,6 +2616,7 @@ impl std::fmt::Debug for CurrentLocationRetrieved {
     )
 )]
 impl From<i32> for CurrentLocationRetrieved {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -2710,22 +2633,25 @@ impl From<i32> for CurrentLocationRetrieved {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CurrentLocationRetrieved {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CurrentLocationRetrieved {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for CurrentLocationRetrieved {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2771,27 +2697,20 @@ impl std::fmt::Debug for ErrorDiagnostic {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for ErrorDiagnostic {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for ErrorDiagnostic {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ErrorDiagnostic {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for ErrorDiagnostic {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -2828,27 +2747,20 @@ impl std::fmt::Debug for UeSrvccCapability {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for UeSrvccCapability {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for UeSrvccCapability {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UeSrvccCapability {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Enumerated for UeSrvccCapability {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -2885,27 +2797,20 @@ impl std::fmt::Debug for VplmnLipaAllowed {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for VplmnLipaAllowed {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for VplmnLipaAllowed {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for VplmnLipaAllowed {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for VplmnLipaAllowed {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -2989,6 +2894,7 @@ impl std::fmt::Debug for LipaPermission {
     )
 )]
 impl From<i32> for LipaPermission {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3005,22 +2911,25 @@ impl From<i32> for LipaPermission {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for LipaPermission {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LipaPermission {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for LipaPermission {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3101,6 +3010,7 @@ impl std::fmt::Debug for SiptoPermission {
     )
 )]
 impl From<i32> for SiptoPermission {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3117,22 +3027,25 @@ impl From<i32> for SiptoPermission {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for SiptoPermission {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SiptoPermission {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for SiptoPermission {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3256,6 +3169,7 @@ impl std::fmt::Debug for JobType {
     )
 )]
 impl From<i32> for JobType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3279,22 +3193,32 @@ impl From<i32> for JobType {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for JobType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for JobType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for JobType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3481,6 +3405,7 @@ impl std::fmt::Debug for ReportInterval {
     )
 )]
 impl From<i32> for ReportInterval {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3504,22 +3429,32 @@ impl From<i32> for ReportInterval {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for ReportInterval {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReportInterval {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for ReportInterval {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3646,6 +3581,7 @@ impl std::fmt::Debug for ReportAmount {
     )
 )]
 impl From<i32> for ReportAmount {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3669,22 +3605,32 @@ impl From<i32> for ReportAmount {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for ReportAmount {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReportAmount {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for ReportAmount {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3811,6 +3757,7 @@ impl std::fmt::Debug for LoggingInterval {
     )
 )]
 impl From<i32> for LoggingInterval {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3834,22 +3781,32 @@ impl From<i32> for LoggingInterval {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for LoggingInterval {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LoggingInterval {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for LoggingInterval {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3970,6 +3927,7 @@ impl std::fmt::Debug for LoggingDuration {
     )
 )]
 impl From<i32> for LoggingDuration {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3993,22 +3951,32 @@ impl From<i32> for LoggingDuration {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for LoggingDuration {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LoggingDuration {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for LoggingDuration {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -4045,27 +4013,20 @@ impl std::fmt::Debug for RelayNodeIndicator {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for RelayNodeIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for RelayNodeIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RelayNodeIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for RelayNodeIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -4102,27 +4063,20 @@ impl std::fmt::Debug for MdtUserConsent {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for MdtUserConsent {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for MdtUserConsent {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MdtUserConsent {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for MdtUserConsent {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -4156,27 +4110,20 @@ impl std::fmt::Debug for SubscribedVsrvcc {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for SubscribedVsrvcc {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for SubscribedVsrvcc {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SubscribedVsrvcc {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for SubscribedVsrvcc {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -4216,27 +4163,20 @@ impl std::fmt::Debug for SmsRegisterRequest {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for SmsRegisterRequest {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for SmsRegisterRequest {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmsRegisterRequest {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Enumerated for SmsRegisterRequest {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4308,6 +4248,7 @@ impl std::fmt::Debug for DaylightSavingTime {
     )
 )]
 impl From<i32> for DaylightSavingTime {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4321,22 +4262,22 @@ impl From<i32> for DaylightSavingTime {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for DaylightSavingTime {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DaylightSavingTime {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for DaylightSavingTime {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4460,6 +4401,7 @@ impl std::fmt::Debug for MeasurementPeriodLte {
     )
 )]
 impl From<i32> for MeasurementPeriodLte {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4483,22 +4425,32 @@ impl From<i32> for MeasurementPeriodLte {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for MeasurementPeriodLte {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MeasurementPeriodLte {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for MeasurementPeriodLte {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4646,6 +4598,7 @@ impl std::fmt::Debug for MeasurementPeriodUmts {
     )
 )]
 impl From<i32> for MeasurementPeriodUmts {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4669,22 +4622,32 @@ impl From<i32> for MeasurementPeriodUmts {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for MeasurementPeriodUmts {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MeasurementPeriodUmts {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for MeasurementPeriodUmts {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4808,6 +4771,7 @@ impl std::fmt::Debug for CollectionPeriodRrmLte {
     )
 )]
 impl From<i32> for CollectionPeriodRrmLte {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4831,22 +4795,32 @@ impl From<i32> for CollectionPeriodRrmLte {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for CollectionPeriodRrmLte {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CollectionPeriodRrmLte {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for CollectionPeriodRrmLte {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -4994,6 +4968,7 @@ impl std::fmt::Debug for CollectionPeriodRrmUmts {
     )
 )]
 impl From<i32> for CollectionPeriodRrmUmts {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5017,22 +4992,32 @@ impl From<i32> for CollectionPeriodRrmUmts {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for CollectionPeriodRrmUmts {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CollectionPeriodRrmUmts {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for CollectionPeriodRrmUmts {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5129,6 +5114,7 @@ impl std::fmt::Debug for NonIpPdnTypeIndicator {
     )
 )]
 impl From<i32> for NonIpPdnTypeIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5149,22 +5135,29 @@ impl From<i32> for NonIpPdnTypeIndicator {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for NonIpPdnTypeIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NonIpPdnTypeIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Enumerated for NonIpPdnTypeIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5245,6 +5238,7 @@ impl std::fmt::Debug for RdsIndicator {
     )
 )]
 impl From<i32> for RdsIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5261,22 +5255,25 @@ impl From<i32> for RdsIndicator {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for RdsIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RdsIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for RdsIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5357,6 +5354,7 @@ impl std::fmt::Debug for Interworking5gsIndicator {
     )
 )]
 impl From<i32> for Interworking5gsIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5373,22 +5371,25 @@ impl From<i32> for Interworking5gsIndicator {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for Interworking5gsIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Interworking5gsIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for Interworking5gsIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5469,6 +5470,7 @@ impl std::fmt::Debug for EthernetPdnTypeIndicator {
     )
 )]
 impl From<i32> for EthernetPdnTypeIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5485,22 +5487,25 @@ impl From<i32> for EthernetPdnTypeIndicator {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for EthernetPdnTypeIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EthernetPdnTypeIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for EthernetPdnTypeIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -5537,27 +5542,20 @@ impl std::fmt::Debug for IabOperationPermission {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl From<i32> for IabOperationPermission {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
-impl rt::AvpData for IabOperationPermission {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IabOperationPermission {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Enumerated for IabOperationPermission {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5660,6 +5658,7 @@ impl std::fmt::Debug for CollectionPeriodRrmNr {
     )
 )]
 impl From<i32> for CollectionPeriodRrmNr {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5683,22 +5682,32 @@ impl From<i32> for CollectionPeriodRrmNr {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for CollectionPeriodRrmNr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CollectionPeriodRrmNr {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for CollectionPeriodRrmNr {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5801,6 +5810,7 @@ impl std::fmt::Debug for CollectionPeriodM6Nr {
     )
 )]
 impl From<i32> for CollectionPeriodM6Nr {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5824,22 +5834,32 @@ impl From<i32> for CollectionPeriodM6Nr {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for CollectionPeriodM6Nr {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CollectionPeriodM6Nr {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for CollectionPeriodM6Nr {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -5942,6 +5962,7 @@ impl std::fmt::Debug for SensorMeasurement {
     )
 )]
 impl From<i32> for SensorMeasurement {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -5965,22 +5986,32 @@ impl From<i32> for SensorMeasurement {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for SensorMeasurement {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SensorMeasurement {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for SensorMeasurement {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -6011,27 +6042,20 @@ impl std::fmt::Debug for SfProvisionalIndication {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl From<i32> for SfProvisionalIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
-impl rt::AvpData for SfProvisionalIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SfProvisionalIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Enumerated for SfProvisionalIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29272"))]
@@ -6064,27 +6088,20 @@ impl std::fmt::Debug for RequestingNodeType {
 }
 #[cfg(any(feature = "ts29272"))]
 impl From<i32> for RequestingNodeType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29272"))]
-impl rt::AvpData for RequestingNodeType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequestingNodeType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29272"))]
+impl rt::typed::Enumerated for RequestingNodeType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -6583,6 +6600,10 @@ impl SubscriptionData {
         code: 1400,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for SubscriptionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SubscriptionData {
@@ -7126,6 +7147,23 @@ impl TerminalInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for TerminalInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for TerminalInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1401,
@@ -7276,6 +7314,10 @@ impl RequestedEutranAuthenticationInfo {
         code: 1408,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for RequestedEutranAuthenticationInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for RequestedEutranAuthenticationInfo {
@@ -7440,6 +7482,10 @@ impl RequestedUtranGeranAuthenticationInfo {
     };
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for RequestedUtranGeranAuthenticationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for RequestedUtranGeranAuthenticationInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1409,
@@ -7582,6 +7628,10 @@ impl AuthenticationInfo {
         code: 1413,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for AuthenticationInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for AuthenticationInfo {
@@ -7744,6 +7794,10 @@ impl EUtranVector {
         code: 1414,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for EUtranVector {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for EUtranVector {
@@ -7943,6 +7997,10 @@ impl UtranVector {
         code: 1415,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for UtranVector {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for UtranVector {
@@ -8152,6 +8210,10 @@ impl GeranVector {
     };
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for GeranVector {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for GeranVector {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1416,
@@ -8349,6 +8411,10 @@ impl ApnConfigurationProfile {
         code: 1429,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for ApnConfigurationProfile {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for ApnConfigurationProfile {
@@ -8852,6 +8918,21 @@ impl ApnConfiguration {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for ApnConfiguration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for ApnConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1430,
@@ -9261,6 +9342,21 @@ impl EpsSubscribedQosProfile {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for EpsSubscribedQosProfile {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for EpsSubscribedQosProfile {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1431,
@@ -9538,6 +9634,21 @@ impl Ambr {
         code: 1435,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Generated for Ambr {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -9944,6 +10055,28 @@ impl TraceData {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for TraceData {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for TraceData {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1458,
@@ -10172,6 +10305,10 @@ impl GprsSubscriptionData {
         code: 1467,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for GprsSubscriptionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for GprsSubscriptionData {
@@ -10437,6 +10574,10 @@ impl PdpContext {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for PdpContext {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for PdpContext {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1469,
@@ -10683,6 +10824,10 @@ impl CsgSubscriptionData {
         code: 1436,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for CsgSubscriptionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for CsgSubscriptionData {
@@ -10941,6 +11086,21 @@ impl SpecificApnInfo {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for SpecificApnInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for SpecificApnInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1472,
@@ -11097,6 +11257,10 @@ impl LcsInfo {
         code: 1473,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for LcsInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for LcsInfo {
@@ -11264,6 +11428,10 @@ impl LcsPrivacyexception {
         code: 1475,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for LcsPrivacyexception {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for LcsPrivacyexception {
@@ -11466,6 +11634,10 @@ impl ExternalClient {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for ExternalClient {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for ExternalClient {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1479,
@@ -11620,6 +11792,10 @@ impl TgppServiceType {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for TgppServiceType {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for TgppServiceType {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1483,
@@ -11766,6 +11942,10 @@ impl MoLr {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for MoLr {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for MoLr {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1485,
@@ -11903,6 +12083,10 @@ impl TeleserviceList {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for TeleserviceList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for TeleserviceList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1486,
@@ -12037,6 +12221,10 @@ impl CallBarringInfo {
         code: 1488,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for CallBarringInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for CallBarringInfo {
@@ -12180,6 +12368,10 @@ impl EpsUserState {
         code: 1495,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for EpsUserState {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for EpsUserState {
@@ -12420,6 +12612,21 @@ impl EpsLocationInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for EpsLocationInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for EpsLocationInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1496,
@@ -12551,6 +12758,10 @@ impl MmeUserState {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for MmeUserState {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for MmeUserState {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1497,
@@ -12660,6 +12871,10 @@ impl SgsnUserState {
         code: 1498,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for SgsnUserState {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SgsnUserState {
@@ -12931,6 +13146,21 @@ impl MmeLocationInformation {
         code: 1600,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Generated for MmeLocationInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -13276,6 +13506,21 @@ impl SgsnLocationInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for SgsnLocationInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for SgsnLocationInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1601,
@@ -13476,6 +13721,10 @@ impl ActiveApn {
         code: 1612,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl rt::typed::Generated for ActiveApn {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::typed::Grouped for ActiveApn {
@@ -13944,6 +14193,28 @@ impl MdtConfiguration {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for MdtConfiguration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for MdtConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1622,
@@ -14379,6 +14650,28 @@ impl AreaScope {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for AreaScope {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for AreaScope {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1624,
@@ -14554,6 +14847,10 @@ impl EquivalentPlmnList {
     };
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for EquivalentPlmnList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for EquivalentPlmnList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1637,
@@ -14688,6 +14985,10 @@ impl VplmnCsgSubscriptionData {
         code: 1641,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for VplmnCsgSubscriptionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for VplmnCsgSubscriptionData {
@@ -14884,6 +15185,18 @@ impl LocalTimeZone {
         code: 1649,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Generated for LocalTimeZone {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -15154,6 +15467,21 @@ impl WlanOffloadability {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for WlanOffloadability {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for WlanOffloadability {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1667,
@@ -15276,6 +15604,10 @@ impl AdjacentPlmns {
         code: 1672,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Generated for AdjacentPlmns {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::typed::Grouped for AdjacentPlmns {
@@ -15418,6 +15750,10 @@ impl AdjacentAccessRestrictionData {
         code: 1673,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for AdjacentAccessRestrictionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for AdjacentAccessRestrictionData {
@@ -15674,6 +16010,21 @@ impl ImsiGroupId {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for ImsiGroupId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for ImsiGroupId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1675,
@@ -15853,6 +16204,10 @@ impl SubscriptionDataDeletion {
         code: 1685,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for SubscriptionDataDeletion {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for SubscriptionDataDeletion {
@@ -16109,6 +16464,20 @@ impl EmergencyInfo {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for EmergencyInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for EmergencyInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1687,
@@ -16224,6 +16593,10 @@ impl V2xSubscriptionData {
         code: 1688,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for V2xSubscriptionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for V2xSubscriptionData {
@@ -16430,6 +16803,20 @@ impl EdrxCycleLength {
         code: 1691,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for EdrxCycleLength {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -16753,6 +17140,28 @@ impl MbsfnArea {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for MbsfnArea {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for MbsfnArea {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1694,
@@ -16877,6 +17286,10 @@ impl PagingTimeWindow {
         code: 1701,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for PagingTimeWindow {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for PagingTimeWindow {
@@ -17022,6 +17435,10 @@ impl EdrxRelatedRat {
     };
 }
 #[cfg(any(feature = "ts29272"))]
+impl rt::typed::Generated for EdrxRelatedRat {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts29272"))]
 impl rt::typed::Grouped for EdrxRelatedRat {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1705,
@@ -17164,6 +17581,10 @@ impl V2xSubscriptionDataNr {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for V2xSubscriptionDataNr {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for V2xSubscriptionDataNr {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1710,
@@ -17285,6 +17706,10 @@ impl UePc5Qos {
         code: 1711,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for UePc5Qos {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for UePc5Qos {
@@ -17432,6 +17857,10 @@ impl Pc5QosFlow {
     };
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for Pc5QosFlow {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for Pc5QosFlow {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1712,
@@ -17569,6 +17998,10 @@ impl Pc5FlowBitrates {
         code: 1714,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Generated for Pc5FlowBitrates {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::typed::Grouped for Pc5FlowBitrates {
@@ -17939,6 +18372,28 @@ impl MdtConfigurationNr {
         code: 1720,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Generated for MdtConfigurationNr {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

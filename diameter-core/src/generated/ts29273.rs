@@ -258,27 +258,20 @@ impl std::fmt::Debug for Non3gppIpAccess {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl From<i32> for Non3gppIpAccess {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
-impl rt::AvpData for Non3gppIpAccess {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Non3gppIpAccess {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Enumerated for Non3gppIpAccess {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -315,27 +308,20 @@ impl std::fmt::Debug for Non3gppIpAccessApn {
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl From<i32> for Non3gppIpAccessApn {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
-impl rt::AvpData for Non3gppIpAccessApn {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Non3gppIpAccessApn {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Enumerated for Non3gppIpAccessApn {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -432,6 +418,7 @@ impl std::fmt::Debug for AnTrusted {
     )
 )]
 impl From<i32> for AnTrusted {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -452,22 +439,29 @@ impl From<i32> for AnTrusted {
         feature = "ts29273"
     )
 )]
-impl rt::AvpData for AnTrusted {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AnTrusted {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "rx",
+        feature = "s6b",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Enumerated for AnTrusted {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -498,27 +492,20 @@ impl std::fmt::Debug for TrustRelationshipUpdate {
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
 impl From<i32> for TrustRelationshipUpdate {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
-impl rt::AvpData for TrustRelationshipUpdate {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TrustRelationshipUpdate {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Enumerated for TrustRelationshipUpdate {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29273"))]
@@ -552,27 +539,20 @@ impl std::fmt::Debug for TransportAccessType {
 }
 #[cfg(any(feature = "ts29273"))]
 impl From<i32> for TransportAccessType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29273"))]
-impl rt::AvpData for TransportAccessType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TransportAccessType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29273"))]
+impl rt::typed::Enumerated for TransportAccessType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -763,6 +743,10 @@ impl Non3gppUserData {
         code: 1500,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Generated for Non3gppUserData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for Non3gppUserData {
@@ -1051,6 +1035,18 @@ impl TraceInfo {
         feature = "ts29273"
     )
 )]
+impl rt::typed::Generated for TraceInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
 impl rt::typed::Grouped for TraceInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1505,
@@ -1178,6 +1174,10 @@ impl WlanIdentifier {
     };
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl rt::typed::Generated for WlanIdentifier {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for WlanIdentifier {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1509,
@@ -1298,6 +1298,10 @@ impl TwanAccessInfo {
         code: 1510,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Generated for TwanAccessInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for TwanAccessInfo {
@@ -1454,6 +1458,10 @@ impl AccessNetworkInfo {
         code: 1526,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Generated for AccessNetworkInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::typed::Grouped for AccessNetworkInfo {
@@ -1621,6 +1629,10 @@ impl TwanConnectivityParameters {
         code: 1528,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Generated for TwanConnectivityParameters {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::typed::Grouped for TwanConnectivityParameters {

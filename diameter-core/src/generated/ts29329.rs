@@ -294,27 +294,20 @@ impl std::fmt::Debug for DataReference {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for DataReference {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for DataReference {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DataReference {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for DataReference {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -351,27 +344,20 @@ impl std::fmt::Debug for SubsReqType {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for SubsReqType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for SubsReqType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SubsReqType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for SubsReqType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -408,27 +394,20 @@ impl std::fmt::Debug for RequestedDomain {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for RequestedDomain {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for RequestedDomain {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequestedDomain {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for RequestedDomain {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -465,27 +444,20 @@ impl std::fmt::Debug for CurrentLocation {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for CurrentLocation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for CurrentLocation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CurrentLocation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for CurrentLocation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -528,27 +500,20 @@ impl std::fmt::Debug for IdentitySet {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for IdentitySet {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for IdentitySet {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IdentitySet {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for IdentitySet {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -585,27 +550,20 @@ impl std::fmt::Debug for SendDataIndication {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for SendDataIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for SendDataIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SendDataIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for SendDataIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -639,27 +597,20 @@ impl std::fmt::Debug for OneTimeNotification {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for OneTimeNotification {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for OneTimeNotification {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OneTimeNotification {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for OneTimeNotification {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -693,27 +644,20 @@ impl std::fmt::Debug for ServingNodeIndication {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for ServingNodeIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for ServingNodeIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ServingNodeIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for ServingNodeIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -750,27 +694,20 @@ impl std::fmt::Debug for PrePagingSupported {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for PrePagingSupported {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for PrePagingSupported {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PrePagingSupported {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for PrePagingSupported {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -807,27 +744,20 @@ impl std::fmt::Debug for LocalTimeZoneIndication {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl From<i32> for LocalTimeZoneIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
-impl rt::AvpData for LocalTimeZoneIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LocalTimeZoneIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Enumerated for LocalTimeZoneIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
@@ -910,6 +840,10 @@ impl UserIdentity {
         code: 700,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl rt::typed::Generated for UserIdentity {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::typed::Grouped for UserIdentity {
@@ -1038,6 +972,10 @@ impl RepositoryDataId {
         code: 715,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Generated for RepositoryDataId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Grouped for RepositoryDataId {
@@ -1187,6 +1125,10 @@ impl CallReferenceInfo {
         code: 720,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Generated for CallReferenceInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::typed::Grouped for CallReferenceInfo {

@@ -486,27 +486,20 @@ impl std::fmt::Debug for S6ServiceId {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl From<i32> for S6ServiceId {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
-impl rt::AvpData for S6ServiceId {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for S6ServiceId {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Enumerated for S6ServiceId {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -583,6 +576,7 @@ impl std::fmt::Debug for PlmnIdRequested {
     )
 )]
 impl From<i32> for PlmnIdRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -598,22 +592,24 @@ impl From<i32> for PlmnIdRequested {
         feature = "ts29336"
     )
 )]
-impl rt::AvpData for PlmnIdRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PlmnIdRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Enumerated for PlmnIdRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -809,6 +805,21 @@ impl UserIdentifier {
         feature = "ts29338"
     )
 )]
+impl rt::typed::Generated for UserIdentifier {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
 impl rt::typed::Grouped for UserIdentifier {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3102,
@@ -949,6 +960,10 @@ impl ServiceParameters {
     };
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Generated for ServiceParameters {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for ServiceParameters {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3105,
@@ -1074,6 +1089,10 @@ impl T4Parameters {
     };
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Generated for T4Parameters {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for T4Parameters {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3106,
@@ -1186,6 +1205,10 @@ impl ServiceData {
         code: 3107,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Generated for ServiceData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for ServiceData {
@@ -1320,6 +1343,10 @@ impl T4Data {
         code: 3108,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Generated for T4Data {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::typed::Grouped for T4Data {
@@ -1564,6 +1591,18 @@ impl AeseCommunicationPattern {
         code: 3113,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for AeseCommunicationPattern {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -1888,6 +1927,18 @@ impl CommunicationPatternSet {
         feature = "ts29336"
     )
 )]
+impl rt::typed::Generated for CommunicationPatternSet {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::typed::Grouped for CommunicationPatternSet {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3114,
@@ -2131,6 +2182,18 @@ impl ScheduledCommunicationTime {
         feature = "ts29336"
     )
 )]
+impl rt::typed::Generated for ScheduledCommunicationTime {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::typed::Grouped for ScheduledCommunicationTime {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3118,
@@ -2264,6 +2327,10 @@ impl AeseCommunicationPatternConfigStatus {
         code: 3120,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for AeseCommunicationPatternConfigStatus {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
@@ -2406,6 +2473,10 @@ impl AeseErrorReport {
         code: 3121,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for AeseErrorReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AeseErrorReport {
@@ -2761,6 +2832,20 @@ impl MonitoringEventConfiguration {
         code: 3122,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for MonitoringEventConfiguration {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -3244,6 +3329,20 @@ impl MonitoringEventReport {
         feature = "ts29336"
     )
 )]
+impl rt::typed::Generated for MonitoringEventReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::typed::Grouped for MonitoringEventReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3123,
@@ -3566,6 +3665,21 @@ impl UeReachabilityConfiguration {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for UeReachabilityConfiguration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for UeReachabilityConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3129,
@@ -3808,6 +3922,22 @@ impl LocationInformationConfiguration {
         feature = "ts29336"
     )
 )]
+impl rt::typed::Generated for LocationInformationConfiguration {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::typed::Grouped for LocationInformationConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3135,
@@ -4021,6 +4151,20 @@ impl MonitoringEventConfigStatus {
         code: 3142,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for MonitoringEventConfigStatus {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -4249,6 +4393,18 @@ impl SupportedServices {
         code: 3143,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for SupportedServices {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -4492,6 +4648,22 @@ impl ServiceResult {
         feature = "ts29345"
     )
 )]
+impl rt::typed::Generated for ServiceResult {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
 impl rt::typed::Grouped for ServiceResult {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3146,
@@ -4614,6 +4786,10 @@ impl NiddAuthorizationRequest {
         code: 3150,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for NiddAuthorizationRequest {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationRequest {
@@ -4751,6 +4927,10 @@ impl NiddAuthorizationResponse {
         code: 3151,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for NiddAuthorizationResponse {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationResponse {
@@ -4977,6 +5157,20 @@ impl ServiceReport {
         feature = "ts29336"
     )
 )]
+impl rt::typed::Generated for ServiceReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::typed::Grouped for ServiceReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3152,
@@ -5095,6 +5289,10 @@ impl EnhancedCoverageRestriction {
         code: 3155,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for EnhancedCoverageRestriction {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for EnhancedCoverageRestriction {
@@ -5228,6 +5426,10 @@ impl EnhancedCoverageRestrictionData {
         code: 3156,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29336"))]
+impl rt::typed::Generated for EnhancedCoverageRestrictionData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29336"))]
 impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
@@ -5369,6 +5571,10 @@ impl RestrictedPlmnList {
     };
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for RestrictedPlmnList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for RestrictedPlmnList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3157,
@@ -5487,6 +5693,10 @@ impl AllowedPlmnList {
     };
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for AllowedPlmnList {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for AllowedPlmnList {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3158,
@@ -5603,6 +5813,10 @@ impl NiddAuthorizationUpdate {
         code: 3161,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for NiddAuthorizationUpdate {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for NiddAuthorizationUpdate {
@@ -5747,6 +5961,10 @@ impl GroupMonitoringEventReport {
         code: 3165,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for GroupMonitoringEventReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupMonitoringEventReport {
@@ -5965,6 +6183,10 @@ impl GroupMonitoringEventReportItem {
     };
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for GroupMonitoringEventReportItem {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupMonitoringEventReportItem {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3166,
@@ -6129,6 +6351,10 @@ impl ApnValidityTime {
         code: 3169,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for ApnValidityTime {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for ApnValidityTime {
@@ -6320,6 +6546,10 @@ impl SuggestedNetworkConfiguration {
         code: 3170,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for SuggestedNetworkConfiguration {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for SuggestedNetworkConfiguration {
@@ -6520,6 +6750,10 @@ impl MonitoringEventReportStatus {
     };
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for MonitoringEventReportStatus {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for MonitoringEventReportStatus {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3171,
@@ -6650,6 +6884,10 @@ impl Additionalidentifiers {
     };
 }
 #[cfg(any(feature = "ts29336"))]
+impl rt::typed::Generated for Additionalidentifiers {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts29336"))]
 impl rt::typed::Grouped for Additionalidentifiers {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3173,
@@ -6778,6 +7016,10 @@ impl GroupUserIdentifier {
         code: 3177,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Generated for GroupUserIdentifier {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::typed::Grouped for GroupUserIdentifier {
@@ -6990,6 +7232,20 @@ impl MtcProviderInfo {
         feature = "ts29336"
     )
 )]
+impl rt::typed::Generated for MtcProviderInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
 impl rt::typed::Grouped for MtcProviderInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3178,
@@ -7179,6 +7435,20 @@ impl PdnConnectivityStatusConfiguration {
         code: 3180,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for PdnConnectivityStatusConfiguration {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(
@@ -7416,6 +7686,20 @@ impl PdnConnectivityStatusReport {
         code: 3181,
         vendor: 10415,
     };
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Generated for PdnConnectivityStatusReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(
     any(

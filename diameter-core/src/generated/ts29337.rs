@@ -61,27 +61,20 @@ impl std::fmt::Debug for SmDeliveryOutcomeT4 {
 }
 #[cfg(any(feature = "ts29337"))]
 impl From<i32> for SmDeliveryOutcomeT4 {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29337"))]
-impl rt::AvpData for SmDeliveryOutcomeT4 {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmDeliveryOutcomeT4 {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29337"))]
+impl rt::typed::Enumerated for SmDeliveryOutcomeT4 {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29337"))]
@@ -112,27 +105,20 @@ impl std::fmt::Debug for AbsentSubscriberDiagnosticT4 {
 }
 #[cfg(any(feature = "ts29337"))]
 impl From<i32> for AbsentSubscriberDiagnosticT4 {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29337"))]
-impl rt::AvpData for AbsentSubscriberDiagnosticT4 {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AbsentSubscriberDiagnosticT4 {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29337"))]
+impl rt::typed::Enumerated for AbsentSubscriberDiagnosticT4 {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 /// The tables' text (`dictionary::compact`'s records).

@@ -294,27 +294,20 @@ impl std::fmt::Debug for SmEnumeratedDeliveryFailureCause {
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl From<i32> for SmEnumeratedDeliveryFailureCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SmEnumeratedDeliveryFailureCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmEnumeratedDeliveryFailureCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Enumerated for SmEnumeratedDeliveryFailureCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -351,27 +344,20 @@ impl std::fmt::Debug for SmRpMti {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl From<i32> for SmRpMti {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
-impl rt::AvpData for SmRpMti {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmRpMti {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Enumerated for SmRpMti {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -408,27 +394,20 @@ impl std::fmt::Debug for SmDeliveryNotIntended {
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl From<i32> for SmDeliveryNotIntended {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
-impl rt::AvpData for SmDeliveryNotIntended {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmDeliveryNotIntended {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Enumerated for SmDeliveryNotIntended {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -468,27 +447,20 @@ impl std::fmt::Debug for SmDeliveryCause {
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl From<i32> for SmDeliveryCause {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
-impl rt::AvpData for SmDeliveryCause {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmDeliveryCause {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Enumerated for SmDeliveryCause {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -573,6 +545,10 @@ impl SmDeliveryFailureCause {
         code: 3303,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for SmDeliveryFailureCause {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmDeliveryFailureCause {
@@ -775,6 +751,10 @@ impl SmDeliveryOutcome {
     };
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for SmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmDeliveryOutcome {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3316,
@@ -950,6 +930,10 @@ impl MmeSmDeliveryOutcome {
     };
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for MmeSmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for MmeSmDeliveryOutcome {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3317,
@@ -1079,6 +1063,10 @@ impl MscSmDeliveryOutcome {
         code: 3318,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for MscSmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for MscSmDeliveryOutcome {
@@ -1212,6 +1200,10 @@ impl SgsnSmDeliveryOutcome {
     };
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for SgsnSmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3319,
@@ -1343,6 +1335,10 @@ impl IpSmGwSmDeliveryOutcome {
     };
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for IpSmGwSmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3320,
@@ -1472,6 +1468,10 @@ impl SmsmiCorrelationId {
         code: 3324,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for SmsmiCorrelationId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsmiCorrelationId {
@@ -1608,6 +1608,10 @@ impl Smsf3gppSmDeliveryOutcome {
     };
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for Smsf3gppSmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3336,
@@ -1739,6 +1743,10 @@ impl SmsfNon3gppSmDeliveryOutcome {
     };
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Generated for SmsfNon3gppSmDeliveryOutcome {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3337,
@@ -1868,6 +1876,10 @@ impl Smsf3gppAddress {
         code: 3344,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Generated for Smsf3gppAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Grouped for Smsf3gppAddress {
@@ -2004,6 +2016,10 @@ impl SmsfNon3gppAddress {
         code: 3345,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Generated for SmsfNon3gppAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::typed::Grouped for SmsfNon3gppAddress {

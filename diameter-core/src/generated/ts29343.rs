@@ -166,6 +166,10 @@ impl MonitorTarget {
     };
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Generated for MonitorTarget {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Grouped for MonitorTarget {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3607,
@@ -322,6 +326,10 @@ impl ProseCodeSuffixMask {
     };
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Generated for ProseCodeSuffixMask {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Grouped for ProseCodeSuffixMask {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3608,
@@ -470,6 +478,10 @@ impl BannedUserTarget {
         code: 3611,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Generated for BannedUserTarget {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::typed::Grouped for BannedUserTarget {

@@ -213,6 +213,18 @@ impl ProseSubscriptionData {
         feature = "ts29344"
     )
 )]
+impl rt::typed::Generated for ProseSubscriptionData {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl rt::typed::Grouped for ProseSubscriptionData {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3701,
@@ -444,6 +456,18 @@ impl ProseAllowedPlmn {
         feature = "ts29344"
     )
 )]
+impl rt::typed::Generated for ProseAllowedPlmn {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
 impl rt::typed::Grouped for ProseAllowedPlmn {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3703,
@@ -594,6 +618,10 @@ impl ProseInitialLocationInformation {
         code: 3707,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Generated for ProseInitialLocationInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::typed::Grouped for ProseInitialLocationInformation {

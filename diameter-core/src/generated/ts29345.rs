@@ -387,27 +387,20 @@ impl std::fmt::Debug for ReportCardinality {
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl From<i32> for ReportCardinality {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
-impl rt::AvpData for ReportCardinality {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReportCardinality {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Enumerated for ReportCardinality {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
@@ -478,6 +471,10 @@ impl AssistanceInfo {
         code: 3802,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for AssistanceInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for AssistanceInfo {
@@ -656,6 +653,10 @@ impl MatchReport {
         code: 3807,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for MatchReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for MatchReport {
@@ -846,6 +847,10 @@ impl ProseDiscoveryFilter {
         code: 3813,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for ProseDiscoveryFilter {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for ProseDiscoveryFilter {
@@ -1086,6 +1091,10 @@ impl WifiP2pAssistanceInfo {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for WifiP2pAssistanceInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WifiP2pAssistanceInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3819,
@@ -1236,6 +1245,10 @@ impl WlanAssistanceInfo {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for WlanAssistanceInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WlanAssistanceInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3820,
@@ -1350,6 +1363,10 @@ impl WlanLinkLayerIdList {
         code: 3822,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for WlanLinkLayerIdList {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for WlanLinkLayerIdList {
@@ -1480,6 +1497,10 @@ impl ProseAppCodeInfo {
         code: 3835,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for ProseAppCodeInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for ProseAppCodeInfo {
@@ -1649,6 +1670,10 @@ impl LocationUpdateTrigger {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for LocationUpdateTrigger {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for LocationUpdateTrigger {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3823,
@@ -1812,6 +1837,10 @@ impl ChangeOfAreaType {
         code: 3825,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for ChangeOfAreaType {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for ChangeOfAreaType {
@@ -1987,6 +2016,10 @@ impl PeriodicLocationType {
         code: 3829,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for PeriodicLocationType {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for PeriodicLocationType {
@@ -2242,6 +2275,10 @@ impl DiscoveryAuthRequest {
         code: 3854,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for DiscoveryAuthRequest {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for DiscoveryAuthRequest {
@@ -2504,6 +2541,10 @@ impl DiscoveryAuthResponse {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for DiscoveryAuthResponse {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for DiscoveryAuthResponse {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3855,
@@ -2702,6 +2743,10 @@ impl MatchRequest {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for MatchRequest {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for MatchRequest {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3856,
@@ -2863,6 +2908,10 @@ impl MatchReportInfo {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for MatchReportInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for MatchReportInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3857,
@@ -3003,6 +3052,10 @@ impl AppIdentifier {
         code: 3840,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for AppIdentifier {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for AppIdentifier {
@@ -3166,6 +3219,10 @@ impl CodeReceivingSecurityMaterial {
     };
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for CodeReceivingSecurityMaterial {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for CodeReceivingSecurityMaterial {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3860,
@@ -3306,6 +3363,10 @@ impl CodeSendingSecurityMaterial {
         code: 3861,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "pc6", feature = "ts29345"))]
+impl rt::typed::Generated for CodeSendingSecurityMaterial {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::typed::Grouped for CodeSendingSecurityMaterial {

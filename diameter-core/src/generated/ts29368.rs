@@ -102,27 +102,20 @@ impl std::fmt::Debug for ActionType {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl From<i32> for ActionType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::AvpData for ActionType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ActionType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Enumerated for ActionType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -189,6 +182,7 @@ impl std::fmt::Debug for PriorityIndication {
     )
 )]
 impl From<i32> for PriorityIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -203,22 +197,23 @@ impl From<i32> for PriorityIndication {
         feature = "tsp"
     )
 )]
-impl rt::AvpData for PriorityIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PriorityIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6m",
+        feature = "ts29336",
+        feature = "ts29368",
+        feature = "ts32299",
+        feature = "tsp"
+    )
+)]
+impl rt::typed::Enumerated for PriorityIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -249,27 +244,20 @@ impl std::fmt::Debug for RequestStatus {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl From<i32> for RequestStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::AvpData for RequestStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RequestStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Enumerated for RequestStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -300,27 +288,20 @@ impl std::fmt::Debug for DeliveryOutcome {
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl From<i32> for DeliveryOutcome {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
-impl rt::AvpData for DeliveryOutcome {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DeliveryOutcome {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Enumerated for DeliveryOutcome {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -433,6 +414,10 @@ impl DeviceAction {
         code: 3001,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Generated for DeviceAction {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Grouped for DeviceAction {
@@ -635,6 +620,10 @@ impl DeviceNotification {
     };
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Generated for DeviceNotification {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Grouped for DeviceNotification {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3002,
@@ -800,6 +789,10 @@ impl TriggerData {
         code: 3003,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Generated for TriggerData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::typed::Grouped for TriggerData {

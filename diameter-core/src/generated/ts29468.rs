@@ -232,27 +232,20 @@ impl std::fmt::Debug for MbmsBearerEventDiagnosticInfo {
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl From<i32> for MbmsBearerEventDiagnosticInfo {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
-impl rt::AvpData for MbmsBearerEventDiagnosticInfo {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsBearerEventDiagnosticInfo {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Enumerated for MbmsBearerEventDiagnosticInfo {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -361,6 +354,10 @@ impl MbmsBearerEventNotification {
         code: 3503,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for MbmsBearerEventNotification {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerEventNotification {
@@ -625,6 +622,10 @@ impl MbmsBearerRequest {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for MbmsBearerRequest {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerRequest {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3504,
@@ -861,6 +862,10 @@ impl MbmsBearerResponse {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for MbmsBearerResponse {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for MbmsBearerResponse {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3505,
@@ -1026,6 +1031,10 @@ impl TmgiAllocationRequest {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for TmgiAllocationRequest {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiAllocationRequest {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3509,
@@ -1164,6 +1173,10 @@ impl TmgiAllocationResponse {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for TmgiAllocationResponse {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiAllocationResponse {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3510,
@@ -1291,6 +1304,10 @@ impl TmgiDeallocationRequest {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for TmgiDeallocationRequest {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiDeallocationRequest {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3512,
@@ -1412,6 +1429,10 @@ impl TmgiDeallocationResponse {
         code: 3513,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for TmgiDeallocationResponse {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiDeallocationResponse {
@@ -1541,6 +1562,10 @@ impl TmgiExpiry {
         code: 3515,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for TmgiExpiry {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for TmgiExpiry {
@@ -1723,6 +1748,10 @@ impl LocalM1Information {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for LocalM1Information {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for LocalM1Information {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3518,
@@ -1883,6 +1912,10 @@ impl LocalMb2UInformation {
     };
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for LocalMb2UInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for LocalMb2UInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3519,
@@ -2011,6 +2044,10 @@ impl RohcRequest {
         code: 3526,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for RohcRequest {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for RohcRequest {
@@ -2175,6 +2212,10 @@ impl UserplaneProtocolResult {
         code: 3529,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Generated for UserplaneProtocolResult {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::typed::Grouped for UserplaneProtocolResult {

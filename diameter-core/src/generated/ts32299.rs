@@ -2204,27 +2204,20 @@ impl std::fmt::Debug for TgppPsDataOffStatus {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TgppPsDataOffStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TgppPsDataOffStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TgppPsDataOffStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for TgppPsDataOffStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2267,27 +2260,20 @@ impl std::fmt::Debug for AccessTransferType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AccessTransferType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AccessTransferType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AccessTransferType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AccessTransferType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2324,27 +2310,20 @@ impl std::fmt::Debug for Adaptations {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Adaptations {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for Adaptations {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Adaptations {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for Adaptations {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2381,27 +2360,20 @@ impl std::fmt::Debug for AdditionalExceptionReports {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AdditionalExceptionReports {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AdditionalExceptionReports {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AdditionalExceptionReports {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AdditionalExceptionReports {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2456,27 +2428,20 @@ impl std::fmt::Debug for AddressType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AddressType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AddressType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AddressType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AddressType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2516,27 +2481,20 @@ impl std::fmt::Debug for AddresseeType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AddresseeType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AddresseeType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AddresseeType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AddresseeType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2576,27 +2534,20 @@ impl std::fmt::Debug for AocFormat {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocFormat {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocFormat {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AocFormat {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AocFormat {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2639,27 +2590,20 @@ impl std::fmt::Debug for AocRequestType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocRequestType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocRequestType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AocRequestType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AocRequestType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2696,27 +2640,20 @@ impl std::fmt::Debug for AocServiceObligatoryType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocServiceObligatoryType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocServiceObligatoryType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AocServiceObligatoryType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AocServiceObligatoryType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2759,27 +2696,20 @@ impl std::fmt::Debug for AocServiceType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for AocServiceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for AocServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for AocServiceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for AocServiceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -2816,27 +2746,20 @@ impl std::fmt::Debug for ApiDirection {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for ApiDirection {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for ApiDirection {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ApiDirection {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for ApiDirection {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2885,27 +2808,20 @@ impl std::fmt::Debug for ApplicationServiceType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ApplicationServiceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ApplicationServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ApplicationServiceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ApplicationServiceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -2951,27 +2867,20 @@ impl std::fmt::Debug for ChargeReasonCode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ChargeReasonCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ChargeReasonCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ChargeReasonCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ChargeReasonCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3025,27 +2934,20 @@ impl std::fmt::Debug for ChargingCharacteristicsSelectionMode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ChargingCharacteristicsSelectionMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ChargingCharacteristicsSelectionMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ChargingCharacteristicsSelectionMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ChargingCharacteristicsSelectionMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3082,27 +2984,20 @@ impl std::fmt::Debug for ChargingPerIpCanSessionIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ChargingPerIpCanSessionIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ChargingPerIpCanSessionIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ChargingPerIpCanSessionIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ChargingPerIpCanSessionIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3145,27 +3040,20 @@ impl std::fmt::Debug for ClassIdentifier {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ClassIdentifier {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ClassIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ClassIdentifier {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ClassIdentifier {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3202,27 +3090,20 @@ impl std::fmt::Debug for CnOperatorSelectionEntity {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for CnOperatorSelectionEntity {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CnOperatorSelectionEntity {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CnOperatorSelectionEntity {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CnOperatorSelectionEntity {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3277,27 +3158,20 @@ impl std::fmt::Debug for ContentClass {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ContentClass {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ContentClass {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ContentClass {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ContentClass {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3334,27 +3208,20 @@ impl std::fmt::Debug for CoverageStatus {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for CoverageStatus {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CoverageStatus {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CoverageStatus {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CoverageStatus {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3391,27 +3258,20 @@ impl std::fmt::Debug for CpCiotEpsOptimisationIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for CpCiotEpsOptimisationIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for CpCiotEpsOptimisationIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CpCiotEpsOptimisationIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for CpCiotEpsOptimisationIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3524,6 +3384,7 @@ impl std::fmt::Debug for CsgAccessMode {
     )
 )]
 impl From<i32> for CsgAccessMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3548,22 +3409,33 @@ impl From<i32> for CsgAccessMode {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CsgAccessMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CsgAccessMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for CsgAccessMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3676,6 +3548,7 @@ impl std::fmt::Debug for CsgMembershipIndication {
     )
 )]
 impl From<i32> for CsgMembershipIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3700,22 +3573,33 @@ impl From<i32> for CsgMembershipIndication {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for CsgMembershipIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for CsgMembershipIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for CsgMembershipIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3752,27 +3636,20 @@ impl std::fmt::Debug for DeliveryReportRequested {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for DeliveryReportRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for DeliveryReportRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DeliveryReportRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for DeliveryReportRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -3809,27 +3686,20 @@ impl std::fmt::Debug for DrmContent {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for DrmContent {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for DrmContent {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DrmContent {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for DrmContent {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3898,6 +3768,7 @@ impl std::fmt::Debug for DynamicAddressFlag {
     )
 )]
 impl From<i32> for DynamicAddressFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -3911,22 +3782,22 @@ impl From<i32> for DynamicAddressFlag {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for DynamicAddressFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DynamicAddressFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for DynamicAddressFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(
@@ -3995,6 +3866,7 @@ impl std::fmt::Debug for DynamicAddressFlagExtension {
     )
 )]
 impl From<i32> for DynamicAddressFlagExtension {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
@@ -4008,22 +3880,22 @@ impl From<i32> for DynamicAddressFlagExtension {
         feature = "ts32299"
     )
 )]
-impl rt::AvpData for DynamicAddressFlagExtension {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for DynamicAddressFlagExtension {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Enumerated for DynamicAddressFlagExtension {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4069,27 +3941,20 @@ impl std::fmt::Debug for EnvelopeReporting {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for EnvelopeReporting {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for EnvelopeReporting {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for EnvelopeReporting {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for EnvelopeReporting {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4126,27 +3991,20 @@ impl std::fmt::Debug for FileRepairSupported {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for FileRepairSupported {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for FileRepairSupported {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for FileRepairSupported {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for FileRepairSupported {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4183,27 +4041,20 @@ impl std::fmt::Debug for ForwardingPending {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ForwardingPending {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ForwardingPending {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ForwardingPending {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ForwardingPending {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4240,27 +4091,20 @@ impl std::fmt::Debug for ImsEmergencyIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ImsEmergencyIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ImsEmergencyIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ImsEmergencyIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ImsEmergencyIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4297,27 +4141,20 @@ impl std::fmt::Debug for ImsiUnauthenticatedFlag {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ImsiUnauthenticatedFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ImsiUnauthenticatedFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ImsiUnauthenticatedFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ImsiUnauthenticatedFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4354,27 +4191,20 @@ impl std::fmt::Debug for InterUeTransfer {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for InterUeTransfer {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for InterUeTransfer {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for InterUeTransfer {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for InterUeTransfer {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4423,27 +4253,20 @@ impl std::fmt::Debug for InterfaceType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for InterfaceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for InterfaceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for InterfaceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for InterfaceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4480,27 +4303,20 @@ impl std::fmt::Debug for IpRealmDefaultIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for IpRealmDefaultIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for IpRealmDefaultIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for IpRealmDefaultIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for IpRealmDefaultIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
@@ -4543,27 +4359,20 @@ impl std::fmt::Debug for LcsClientType {
 }
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl From<i32> for LcsClientType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
-impl rt::AvpData for LcsClientType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LcsClientType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
+impl rt::typed::Enumerated for LcsClientType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
@@ -4609,27 +4418,20 @@ impl std::fmt::Debug for LcsFormatIndicator {
 }
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
 impl From<i32> for LcsFormatIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
-impl rt::AvpData for LcsFormatIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LcsFormatIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "slg", feature = "ts29172", feature = "ts32299"))]
+impl rt::typed::Enumerated for LcsFormatIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4666,27 +4468,20 @@ impl std::fmt::Debug for LocalGwInsertedIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LocalGwInsertedIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LocalGwInsertedIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LocalGwInsertedIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for LocalGwInsertedIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4732,27 +4527,20 @@ impl std::fmt::Debug for LocationEstimateType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LocationEstimateType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LocationEstimateType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LocationEstimateType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for LocationEstimateType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4789,27 +4577,20 @@ impl std::fmt::Debug for LowBalanceIndication {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LowBalanceIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LowBalanceIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LowBalanceIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for LowBalanceIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4846,27 +4627,20 @@ impl std::fmt::Debug for LowPriorityIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for LowPriorityIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for LowPriorityIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for LowPriorityIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for LowPriorityIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4903,27 +4677,20 @@ impl std::fmt::Debug for MbmsChargedParty {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MbmsChargedParty {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MbmsChargedParty {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsChargedParty {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for MbmsChargedParty {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -4960,27 +4727,20 @@ impl std::fmt::Debug for MbmsUserServiceType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MbmsUserServiceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MbmsUserServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MbmsUserServiceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for MbmsUserServiceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5020,27 +4780,20 @@ impl std::fmt::Debug for MediaInitiatorFlag {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MediaInitiatorFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MediaInitiatorFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MediaInitiatorFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for MediaInitiatorFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5116,27 +4869,20 @@ impl std::fmt::Debug for MessageType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MessageType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MessageType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MessageType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for MessageType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5173,27 +4919,20 @@ impl std::fmt::Debug for MmboxStorageRequested {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for MmboxStorageRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for MmboxStorageRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for MmboxStorageRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for MmboxStorageRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5233,27 +4972,20 @@ impl std::fmt::Debug for NniType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for NniType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for NniType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NniType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for NniType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5350,27 +5082,20 @@ impl std::fmt::Debug for NodeFunctionality {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for NodeFunctionality {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for NodeFunctionality {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for NodeFunctionality {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for NodeFunctionality {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5407,27 +5132,20 @@ impl std::fmt::Debug for OnlineChargingFlag {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for OnlineChargingFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for OnlineChargingFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for OnlineChargingFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for OnlineChargingFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5464,27 +5182,20 @@ impl std::fmt::Debug for Originator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Originator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for Originator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Originator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for Originator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5527,27 +5238,20 @@ impl std::fmt::Debug for ParticipantAccessPriority {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ParticipantAccessPriority {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ParticipantAccessPriority {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ParticipantAccessPriority {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ParticipantAccessPriority {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5590,27 +5294,20 @@ impl std::fmt::Debug for ParticipantActionType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ParticipantActionType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ParticipantActionType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ParticipantActionType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ParticipantActionType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5650,27 +5347,20 @@ impl std::fmt::Debug for Pc5RadioTechnology {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Pc5RadioTechnology {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for Pc5RadioTechnology {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Pc5RadioTechnology {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for Pc5RadioTechnology {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5707,27 +5397,20 @@ impl std::fmt::Debug for PdpContextType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PdpContextType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PdpContextType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PdpContextType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PdpContextType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -5764,27 +5447,20 @@ impl std::fmt::Debug for PlayAlternative {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for PlayAlternative {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for PlayAlternative {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PlayAlternative {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for PlayAlternative {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5833,27 +5509,20 @@ impl std::fmt::Debug for PocChangeCondition {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocChangeCondition {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocChangeCondition {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PocChangeCondition {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PocChangeCondition {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5899,27 +5568,20 @@ impl std::fmt::Debug for PocEventType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocEventType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocEventType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PocEventType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PocEventType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -5962,27 +5624,20 @@ impl std::fmt::Debug for PocServerRole {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocServerRole {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocServerRole {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PocServerRole {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PocServerRole {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6019,27 +5674,20 @@ impl std::fmt::Debug for PocSessionInitiationType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocSessionInitiationType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocSessionInitiationType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PocSessionInitiationType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PocSessionInitiationType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6082,27 +5730,20 @@ impl std::fmt::Debug for PocSessionType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocSessionType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocSessionType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PocSessionType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PocSessionType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6145,27 +5786,20 @@ impl std::fmt::Debug for PocUserRoleInfoUnits {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PocUserRoleInfoUnits {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PocUserRoleInfoUnits {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PocUserRoleInfoUnits {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PocUserRoleInfoUnits {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6205,27 +5839,20 @@ impl std::fmt::Debug for Priority {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for Priority {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for Priority {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for Priority {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for Priority {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -6262,27 +5889,20 @@ impl std::fmt::Debug for PrivacyIndicator {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for PrivacyIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for PrivacyIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PrivacyIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for PrivacyIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6319,27 +5939,20 @@ impl std::fmt::Debug for ProseDirectDiscoveryModel {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseDirectDiscoveryModel {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseDirectDiscoveryModel {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ProseDirectDiscoveryModel {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ProseDirectDiscoveryModel {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6379,27 +5992,20 @@ impl std::fmt::Debug for ProseEventType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseEventType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseEventType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ProseEventType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ProseEventType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6448,27 +6054,20 @@ impl std::fmt::Debug for ProseRangeClass {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseRangeClass {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseRangeClass {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ProseRangeClass {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ProseRangeClass {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6508,27 +6107,20 @@ impl std::fmt::Debug for ProseReasonForCancellation {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseReasonForCancellation {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseReasonForCancellation {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ProseReasonForCancellation {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ProseReasonForCancellation {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6571,27 +6163,20 @@ impl std::fmt::Debug for ProseRoleOfUe {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProseRoleOfUe {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProseRoleOfUe {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ProseRoleOfUe {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ProseRoleOfUe {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6628,27 +6213,20 @@ impl std::fmt::Debug for ProximityAlertIndication {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ProximityAlertIndication {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ProximityAlertIndication {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ProximityAlertIndication {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ProximityAlertIndication {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6685,27 +6263,20 @@ impl std::fmt::Debug for PsAppendFreeFormatData {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for PsAppendFreeFormatData {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for PsAppendFreeFormatData {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for PsAppendFreeFormatData {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for PsAppendFreeFormatData {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -6742,27 +6313,20 @@ impl std::fmt::Debug for QuotaIndicator {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for QuotaIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for QuotaIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for QuotaIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for QuotaIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6799,27 +6363,20 @@ impl std::fmt::Debug for ReadReplyReportRequested {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ReadReplyReportRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ReadReplyReportRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReadReplyReportRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ReadReplyReportRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6856,27 +6413,20 @@ impl std::fmt::Debug for RelationshipMode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for RelationshipMode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RelationshipMode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RelationshipMode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for RelationshipMode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -6913,27 +6463,20 @@ impl std::fmt::Debug for ReplyPathRequested {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ReplyPathRequested {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ReplyPathRequested {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReplyPathRequested {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ReplyPathRequested {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -6994,27 +6537,20 @@ impl std::fmt::Debug for ReportingReason {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for ReportingReason {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for ReportingReason {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ReportingReason {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for ReportingReason {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7054,27 +6590,20 @@ impl std::fmt::Debug for RoleOfNode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for RoleOfNode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RoleOfNode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RoleOfNode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for RoleOfNode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7114,27 +6643,20 @@ impl std::fmt::Debug for RoleOfProseFunction {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for RoleOfProseFunction {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for RoleOfProseFunction {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for RoleOfProseFunction {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for RoleOfProseFunction {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7171,27 +6693,20 @@ impl std::fmt::Debug for SdpType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SdpType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SdpType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SdpType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SdpType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7243,27 +6758,20 @@ impl std::fmt::Debug for ServingNodeType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for ServingNodeType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for ServingNodeType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for ServingNodeType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for ServingNodeType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7300,27 +6808,20 @@ impl std::fmt::Debug for SessionDirection {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SessionDirection {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SessionDirection {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SessionDirection {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SessionDirection {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7357,27 +6858,20 @@ impl std::fmt::Debug for SgiPtpTunnellingMethod {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SgiPtpTunnellingMethod {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SgiPtpTunnellingMethod {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SgiPtpTunnellingMethod {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SgiPtpTunnellingMethod {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7414,27 +6908,20 @@ impl std::fmt::Debug for SgwChange {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SgwChange {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SgwChange {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SgwChange {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SgwChange {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7471,27 +6958,20 @@ impl std::fmt::Debug for SmDeviceTriggerIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmDeviceTriggerIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SmDeviceTriggerIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmDeviceTriggerIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SmDeviceTriggerIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7540,27 +7020,20 @@ impl std::fmt::Debug for SmMessageType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmMessageType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SmMessageType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmMessageType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SmMessageType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7624,27 +7097,20 @@ impl std::fmt::Debug for SmServiceType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmServiceType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SmServiceType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmServiceType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SmServiceType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7687,27 +7153,20 @@ impl std::fmt::Debug for SmsNode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for SmsNode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for SmsNode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SmsNode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for SmsNode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7747,27 +7206,20 @@ impl std::fmt::Debug for StatusAsCode {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for StatusAsCode {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for StatusAsCode {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for StatusAsCode {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for StatusAsCode {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -7804,27 +7256,20 @@ impl std::fmt::Debug for SubscriberRole {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for SubscriberRole {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for SubscriberRole {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for SubscriberRole {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for SubscriberRole {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7861,27 +7306,20 @@ impl std::fmt::Debug for TadIdentifier {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TadIdentifier {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TadIdentifier {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TadIdentifier {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for TadIdentifier {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7918,27 +7356,20 @@ impl std::fmt::Debug for TimeQuotaType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TimeQuotaType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TimeQuotaType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TimeQuotaType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for TimeQuotaType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -7975,27 +7406,20 @@ impl std::fmt::Debug for TranscoderInsertedIndicator {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TranscoderInsertedIndicator {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TranscoderInsertedIndicator {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TranscoderInsertedIndicator {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for TranscoderInsertedIndicator {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -8146,27 +7570,20 @@ impl std::fmt::Debug for TriggerType {
 }
 #[cfg(any(feature = "ts32299"))]
 impl From<i32> for TriggerType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "ts32299"))]
-impl rt::AvpData for TriggerType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TriggerType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Enumerated for TriggerType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8199,27 +7616,20 @@ impl std::fmt::Debug for TypeNumber {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for TypeNumber {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for TypeNumber {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for TypeNumber {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for TypeNumber {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8256,27 +7666,20 @@ impl std::fmt::Debug for UniPduCpOnlyFlag {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for UniPduCpOnlyFlag {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for UniPduCpOnlyFlag {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UniPduCpOnlyFlag {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for UniPduCpOnlyFlag {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8316,27 +7719,20 @@ impl std::fmt::Debug for UserParticipatingType {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl From<i32> for UserParticipatingType {
+    #[inline]
     fn from(v: i32) -> Self {
         Self(v)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
-impl rt::AvpData for UserParticipatingType {
-    const TYPE: rt::dictionary::AvpType = rt::dictionary::AvpType::Enumerated;
+impl rt::typed::Generated for UserParticipatingType {
+    type Kind = rt::typed::EnumeratedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Enumerated for UserParticipatingType {
     #[inline]
-    fn decode(
-        avp: &rt::AvpRef<'_>,
-        cx: rt::data::DecodeCx,
-    ) -> Result<Self, rt::DecodeError> {
-        <i32 as rt::AvpData>::decode(avp, cx).map(Self)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        4
-    }
-    #[inline]
-    fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_data(&self.0, buf)
+    fn value(self) -> i32 {
+        self.0
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8431,6 +7827,10 @@ impl AccessNetworkInfoChange {
         code: 4401,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AccessNetworkInfoChange {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccessNetworkInfoChange {
@@ -8638,6 +8038,10 @@ impl AccessTransferInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AccessTransferInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccessTransferInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2709,
@@ -8807,6 +8211,10 @@ impl AccumulatedCost {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AccumulatedCost {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AccumulatedCost {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2052,
@@ -8946,6 +8354,10 @@ impl AdditionalContentInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AdditionalContentInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AdditionalContentInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1207,
@@ -9074,6 +8486,10 @@ impl AddressDomain {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AddressDomain {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AddressDomain {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 898,
@@ -9192,6 +8608,10 @@ impl AfCorrelationInformation {
         code: 1276,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AfCorrelationInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AfCorrelationInformation {
@@ -9374,6 +8794,10 @@ impl AnnouncementInformation {
     };
 }
 #[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for AnnouncementInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for AnnouncementInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3904,
@@ -9543,6 +8967,10 @@ impl AocCostInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AocCostInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocCostInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2053,
@@ -9681,6 +9109,10 @@ impl AocInformation {
         code: 2054,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AocInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocInformation {
@@ -9824,6 +9256,10 @@ impl AocService {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AocService {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocService {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2311,
@@ -9953,6 +9389,10 @@ impl AocSubscriptionInformation {
         code: 2314,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for AocSubscriptionInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for AocSubscriptionInformation {
@@ -10100,6 +9540,10 @@ impl ApnRateControl {
         code: 3933,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ApnRateControl {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControl {
@@ -10251,6 +9695,10 @@ impl ApnRateControlDownlink {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ApnRateControlDownlink {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControlDownlink {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3934,
@@ -10399,6 +9847,10 @@ impl ApnRateControlUplink {
         code: 3935,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ApnRateControlUplink {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApnRateControlUplink {
@@ -10553,6 +10005,10 @@ impl ApplicationServerInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ApplicationServerInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ApplicationServerInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 850,
@@ -10683,6 +10139,10 @@ impl BasicServiceCode {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for BasicServiceCode {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for BasicServiceCode {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3411,
@@ -10801,6 +10261,10 @@ impl CalledIdentityChange {
         code: 3917,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for CalledIdentityChange {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CalledIdentityChange {
@@ -10927,6 +10391,10 @@ impl CoverageInfo {
         code: 3459,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for CoverageInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CoverageInfo {
@@ -11077,6 +10545,10 @@ impl CpdtInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for CpdtInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CpdtInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3927,
@@ -11222,6 +10694,10 @@ impl CurrentTariff {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for CurrentTariff {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for CurrentTariff {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2056,
@@ -11348,6 +10824,10 @@ impl DcdInformation {
         code: 2115,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for DcdInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for DcdInformation {
@@ -11480,6 +10960,10 @@ impl DestinationInterface {
         code: 2002,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for DestinationInterface {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for DestinationInterface {
@@ -11621,6 +11105,10 @@ impl EarlyMediaDescription {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for EarlyMediaDescription {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EarlyMediaDescription {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1272,
@@ -11757,6 +11245,10 @@ impl EnhancedDiagnostics {
         code: 3901,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for EnhancedDiagnostics {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EnhancedDiagnostics {
@@ -11905,6 +11397,10 @@ impl Envelope {
         code: 1266,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for Envelope {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Envelope {
@@ -12070,6 +11566,10 @@ impl EventType {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for EventType {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for EventType {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 823,
@@ -12229,6 +11729,10 @@ impl ImInformation {
         code: 2110,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ImInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ImInformation {
@@ -12825,6 +12329,10 @@ impl ImsInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ImsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ImsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 876,
@@ -13326,6 +12834,10 @@ impl IncrementalCost {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for IncrementalCost {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for IncrementalCost {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2062,
@@ -13453,6 +12965,10 @@ impl InterOperatorIdentifier {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for InterOperatorIdentifier {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for InterOperatorIdentifier {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 838,
@@ -13577,6 +13093,10 @@ impl IsupCause {
         code: 3416,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for IsupCause {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for IsupCause {
@@ -13737,6 +13257,10 @@ impl LcsClientId {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for LcsClientId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsClientId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1232,
@@ -13888,6 +13412,10 @@ impl LcsClientName {
         code: 1235,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for LcsClientName {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsClientName {
@@ -14042,6 +13570,10 @@ impl LcsInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for LcsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 878,
@@ -14183,6 +13715,10 @@ impl LcsRequestorId {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for LcsRequestorId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LcsRequestorId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1239,
@@ -14311,6 +13847,10 @@ impl LocationInfo {
         code: 3460,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for LocationInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LocationInfo {
@@ -14442,6 +13982,10 @@ impl LocationType {
         code: 1244,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for LocationType {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for LocationType {
@@ -14670,6 +14214,10 @@ impl MbmsInformation {
         code: 880,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MbmsInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MbmsInformation {
@@ -14930,6 +14478,10 @@ impl MessageBody {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MessageBody {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MessageBody {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 889,
@@ -15079,6 +14631,10 @@ impl MessageClass {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MessageClass {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MessageClass {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1213,
@@ -15221,6 +14777,10 @@ impl MmContentType {
         code: 1203,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MmContentType {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmContentType {
@@ -15487,6 +15047,10 @@ impl MmsInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MmsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 877,
@@ -15678,6 +15242,10 @@ impl MmtelInformation {
         code: 2030,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for MmtelInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MmtelInformation {
@@ -15924,6 +15492,10 @@ impl MonitoringEventInformation {
         code: 3921,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for MonitoringEventInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for MonitoringEventInformation {
@@ -16221,6 +15793,10 @@ impl MonitoringEventReportData {
     };
 }
 #[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for MonitoringEventReportData {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for MonitoringEventReportData {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3920,
@@ -16406,6 +15982,10 @@ impl NextTariff {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for NextTariff {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NextTariff {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2057,
@@ -16544,6 +16124,10 @@ impl NiddSubmission {
         code: 3928,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for NiddSubmission {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NiddSubmission {
@@ -16692,6 +16276,10 @@ impl NniInformation {
         code: 2703,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for NniInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for NniInformation {
@@ -16847,6 +16435,10 @@ impl OfflineCharging {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for OfflineCharging {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OfflineCharging {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1278,
@@ -16991,6 +16583,10 @@ impl OriginatorAddress {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for OriginatorAddress {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorAddress {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 886,
@@ -17133,6 +16729,10 @@ impl OriginatorInterface {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for OriginatorInterface {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorInterface {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2009,
@@ -17270,6 +16870,10 @@ impl OriginatorReceivedAddress {
         code: 2027,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for OriginatorReceivedAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for OriginatorReceivedAddress {
@@ -17418,6 +17022,10 @@ impl ParticipantGroup {
         code: 1260,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ParticipantGroup {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ParticipantGroup {
@@ -17625,6 +17233,10 @@ impl PocInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for PocInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PocInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 879,
@@ -17827,6 +17439,10 @@ impl PocUserRole {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for PocUserRole {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PocUserRole {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1252,
@@ -18016,6 +17632,10 @@ impl ProseDirectCommunicationReceptionDataContainer {
         code: 3461,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ProseDirectCommunicationReceptionDataContainer {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
@@ -18258,6 +17878,10 @@ impl ProseDirectCommunicationTransmissionDataContainer {
         code: 3441,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ProseDirectCommunicationTransmissionDataContainer {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
@@ -18966,6 +18590,10 @@ impl ProseInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ProseInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ProseInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3447,
@@ -19456,6 +19084,10 @@ impl PsFurnishChargingInformation {
         code: 865,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for PsFurnishChargingInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PsFurnishChargingInformation {
@@ -20185,6 +19817,10 @@ impl PsInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for PsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for PsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 874,
@@ -20723,6 +20359,10 @@ impl RadioParameterSetInfo {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RadioParameterSetInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RadioParameterSetInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3463,
@@ -20870,6 +20510,10 @@ impl RanSecondaryRatUsageReport {
         code: 1302,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RanSecondaryRatUsageReport {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RanSecondaryRatUsageReport {
@@ -21039,6 +20683,10 @@ impl RateElement {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RateElement {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RateElement {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2058,
@@ -21182,6 +20830,10 @@ impl RealTimeTariffInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RealTimeTariffInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RealTimeTariffInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2305,
@@ -21319,6 +20971,10 @@ impl RecipientAddress {
         code: 1201,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RecipientAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientAddress {
@@ -21476,6 +21132,10 @@ impl RecipientInfo {
         code: 2026,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RecipientInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientInfo {
@@ -21642,6 +21302,10 @@ impl RecipientReceivedAddress {
         code: 2028,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RecipientReceivedAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RecipientReceivedAddress {
@@ -21822,6 +21486,10 @@ impl RelatedChangeConditionInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RelatedChangeConditionInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RelatedChangeConditionInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3925,
@@ -21983,6 +21651,10 @@ impl RelatedTrigger {
     };
 }
 #[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for RelatedTrigger {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for RelatedTrigger {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3926,
@@ -22105,6 +21777,10 @@ impl RemainingBalance {
         code: 2021,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for RemainingBalance {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RemainingBalance {
@@ -22241,6 +21917,10 @@ impl ScaleFactor {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ScaleFactor {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ScaleFactor {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2059,
@@ -22366,6 +22046,10 @@ impl ScsAsAddress {
         code: 3940,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ScsAsAddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ScsAsAddress {
@@ -22562,6 +22246,10 @@ impl SdpMediaComponent {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for SdpMediaComponent {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SdpMediaComponent {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 843,
@@ -22743,6 +22431,10 @@ impl SdpTimestamps {
         code: 1273,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for SdpTimestamps {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SdpTimestamps {
@@ -23137,6 +22829,10 @@ impl ServiceDataContainer {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ServiceDataContainer {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceDataContainer {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2040,
@@ -23469,6 +23165,10 @@ impl ServiceGenericInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ServiceGenericInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceGenericInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1256,
@@ -23706,6 +23406,10 @@ impl ServiceInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ServiceInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 873,
@@ -23890,6 +23594,10 @@ impl ServiceSpecificInfo {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for ServiceSpecificInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for ServiceSpecificInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1249,
@@ -24048,6 +23756,10 @@ impl SmDeviceTriggerInformation {
         code: 3405,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for SmDeviceTriggerInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SmDeviceTriggerInformation {
@@ -24356,6 +24068,10 @@ impl SmsInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for SmsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SmsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2000,
@@ -24649,6 +24365,10 @@ impl SupplementaryService {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for SupplementaryService {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SupplementaryService {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2048,
@@ -24880,6 +24600,10 @@ impl TalkBurstExchange {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TalkBurstExchange {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TalkBurstExchange {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1255,
@@ -25064,6 +24788,10 @@ impl TariffInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TariffInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TariffInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2060,
@@ -25203,6 +24931,10 @@ impl TimeQuotaMechanism {
         code: 1270,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TimeQuotaMechanism {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TimeQuotaMechanism {
@@ -25378,6 +25110,10 @@ impl TimeStamps {
         code: 833,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TimeStamps {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TimeStamps {
@@ -25682,6 +25418,10 @@ impl TrafficDataVolumes {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TrafficDataVolumes {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TrafficDataVolumes {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2046,
@@ -25918,6 +25658,10 @@ impl TransmitterInfo {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TransmitterInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TransmitterInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3468,
@@ -26035,6 +25779,10 @@ impl Trigger {
         code: 1264,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for Trigger {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Trigger {
@@ -26159,6 +25907,10 @@ impl TrunkGroupId {
         code: 851,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TrunkGroupId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TrunkGroupId {
@@ -26315,6 +26067,10 @@ impl TwanUserLocationInfo {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for TwanUserLocationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for TwanUserLocationInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2714,
@@ -26461,6 +26217,10 @@ impl UnitCost {
         code: 2061,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for UnitCost {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for UnitCost {
@@ -26773,6 +26533,29 @@ impl UserCsgInformation {
         feature = "ts32299"
     )
 )]
+impl rt::typed::Generated for UserCsgInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
 impl rt::typed::Grouped for UserCsgInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2319,
@@ -26960,6 +26743,10 @@ impl UwanUserLocationInfo {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for UwanUserLocationInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for UwanUserLocationInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3918,
@@ -27125,6 +26912,10 @@ impl VariablePart {
         code: 3907,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for VariablePart {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for VariablePart {
@@ -27351,6 +27142,10 @@ impl VcsInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for VcsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for VcsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 3410,
@@ -27513,6 +27308,10 @@ impl VolteInformation {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for VolteInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for VolteInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1323,
@@ -27645,6 +27444,10 @@ impl WlanOperatorId {
     };
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Generated for WlanOperatorId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for WlanOperatorId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1306,
@@ -27763,6 +27566,10 @@ impl Cause {
         code: 860,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for Cause {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for Cause {
@@ -27944,6 +27751,10 @@ impl WlanInformation {
     };
 }
 #[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for WlanInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for WlanInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 875,
@@ -28101,6 +27912,10 @@ impl WlanRadioContainer {
         code: 892,
         vendor: 10415,
     };
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Generated for WlanRadioContainer {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "ts32299"))]
 impl rt::typed::Grouped for WlanRadioContainer {

@@ -119,6 +119,10 @@ impl DetailedResult {
     };
 }
 #[cfg(any(feature = "vendor_alcatel"))]
+impl rt::typed::Generated for DetailedResult {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for DetailedResult {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 15,
@@ -221,6 +225,10 @@ impl ChargingPolicyReport {
     };
 }
 #[cfg(any(feature = "vendor_alcatel"))]
+impl rt::typed::Generated for ChargingPolicyReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for ChargingPolicyReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1134,
@@ -321,6 +329,10 @@ impl PolicyCounter {
         code: 1135,
         vendor: 637,
     };
+}
+#[cfg(any(feature = "vendor_alcatel"))]
+impl rt::typed::Generated for PolicyCounter {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::typed::Grouped for PolicyCounter {

@@ -1249,6 +1249,10 @@ impl QosGroupRuleInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for QosGroupRuleInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosGroupRuleInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 132001,
@@ -1349,6 +1353,10 @@ impl QosGroupRuleDefinition {
         code: 132003,
         vendor: 9,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for QosGroupRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosGroupRuleDefinition {
@@ -1453,6 +1461,10 @@ impl MbrLimitExceedActionUl {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for MbrLimitExceedActionUl {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MbrLimitExceedActionUl {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 132006,
@@ -1553,6 +1565,10 @@ impl MbrLimitExceedActionDl {
         code: 132008,
         vendor: 9,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for MbrLimitExceedActionDl {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MbrLimitExceedActionDl {
@@ -1657,6 +1673,10 @@ impl OverrideControl {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverrideControl {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideControl {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 132017,
@@ -1757,6 +1777,10 @@ impl OverrideChargingActionParameters {
         code: 132019,
         vendor: 9,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverrideChargingActionParameters {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideChargingActionParameters {
@@ -1861,6 +1885,10 @@ impl OverrideChargingParameters {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverrideChargingParameters {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideChargingParameters {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 132022,
@@ -1961,6 +1989,10 @@ impl OverridePolicyParameters {
         code: 132029,
         vendor: 9,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverridePolicyParameters {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverridePolicyParameters {
@@ -2065,6 +2097,10 @@ impl OverrideQosInformation {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverrideQosInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideQosInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 132030,
@@ -2165,6 +2201,10 @@ impl OverrideAllocationRetentionPriority {
         code: 132036,
         vendor: 9,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverrideAllocationRetentionPriority {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideAllocationRetentionPriority {
@@ -2269,6 +2309,10 @@ impl OverrideTosValue {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OverrideTosValue {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OverrideTosValue {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 132046,
@@ -2369,6 +2413,10 @@ impl CiscoChargingRuleDefinition {
         code: 131072,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoChargingRuleDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoChargingRuleDefinition {
@@ -2473,6 +2521,10 @@ impl ContentDefinition {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ContentDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131073,
@@ -2573,6 +2625,10 @@ impl BillingPolicyDefinition {
         code: 131074,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for BillingPolicyDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyDefinition {
@@ -2677,6 +2733,10 @@ impl PolicyMapDefinition {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for PolicyMapDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131075,
@@ -2777,6 +2837,10 @@ impl ServiceDefinition {
         code: 131076,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceDefinition {
@@ -2881,6 +2945,10 @@ impl ContentPolicyMap {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ContentPolicyMap {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentPolicyMap {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131077,
@@ -2981,6 +3049,10 @@ impl ServiceInfo {
         code: 131078,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceInfo {
@@ -3085,6 +3157,10 @@ impl BillingPlanDefinition {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for BillingPlanDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131079,
@@ -3185,6 +3261,10 @@ impl ServiceStatus {
         code: 131086,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceStatus {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceStatus {
@@ -3289,6 +3369,10 @@ impl PolicyMapMatch {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for PolicyMapMatch {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatch {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131090,
@@ -3389,6 +3473,10 @@ impl AdviceOfCharge {
         code: 131097,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for AdviceOfCharge {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for AdviceOfCharge {
@@ -3493,6 +3581,10 @@ impl OnlineReauthorizationTimeout {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for OnlineReauthorizationTimeout {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for OnlineReauthorizationTimeout {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131106,
@@ -3593,6 +3685,10 @@ impl MeteringGranularity {
         code: 131112,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for MeteringGranularity {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for MeteringGranularity {
@@ -3697,6 +3793,10 @@ impl Verify {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for Verify {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for Verify {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131116,
@@ -3797,6 +3897,10 @@ impl ChargingRuleEvent {
         code: 131124,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ChargingRuleEvent {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ChargingRuleEvent {
@@ -3901,6 +4005,10 @@ impl Accounting {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for Accounting {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for Accounting {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131126,
@@ -4001,6 +4109,10 @@ impl ServiceCdrThreshold {
         code: 131129,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceCdrThreshold {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceCdrThreshold {
@@ -4105,6 +4217,10 @@ impl IntermediateCdrThreshold {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for IntermediateCdrThreshold {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for IntermediateCdrThreshold {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131130,
@@ -4205,6 +4321,10 @@ impl ReplicateSession {
         code: 131132,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ReplicateSession {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ReplicateSession {
@@ -4309,6 +4429,10 @@ impl ChargingRuleEventTrigger {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ChargingRuleEventTrigger {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ChargingRuleEventTrigger {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131139,
@@ -4409,6 +4533,10 @@ impl ContentFlowDescription {
         code: 131141,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ContentFlowDescription {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentFlowDescription {
@@ -4513,6 +4641,10 @@ impl ContentFlowFilter {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ContentFlowFilter {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentFlowFilter {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131142,
@@ -4613,6 +4745,10 @@ impl ClientGroupId {
         code: 131143,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ClientGroupId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ClientGroupId {
@@ -4717,6 +4853,10 @@ impl FailedPreloadObject {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for FailedPreloadObject {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for FailedPreloadObject {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131152,
@@ -4817,6 +4957,10 @@ impl CiscoTimeUsage {
         code: 131156,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoTimeUsage {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoTimeUsage {
@@ -4921,6 +5065,10 @@ impl CiscoFlowDescription {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoFlowDescription {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoFlowDescription {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131160,
@@ -5021,6 +5169,10 @@ impl TerminateBearer {
         code: 131161,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for TerminateBearer {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for TerminateBearer {
@@ -5125,6 +5277,10 @@ impl PolicyMapMatchInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for PolicyMapMatchInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatchInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131166,
@@ -5225,6 +5381,10 @@ impl PolicyMapMatchRemove {
         code: 131167,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for PolicyMapMatchRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapMatchRemove {
@@ -5329,6 +5489,10 @@ impl ServiceQos {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceQos {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceQos {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131170,
@@ -5429,6 +5593,10 @@ impl QosRateLimitUl {
         code: 131171,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for QosRateLimitUl {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimitUl {
@@ -5533,6 +5701,10 @@ impl QosRateLimitDl {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for QosRateLimitDl {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimitDl {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131172,
@@ -5633,6 +5805,10 @@ impl QosRateLimit {
         code: 131173,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for QosRateLimit {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for QosRateLimit {
@@ -5737,6 +5913,10 @@ impl RateLimitConformAction {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for RateLimitConformAction {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for RateLimitConformAction {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131175,
@@ -5837,6 +6017,10 @@ impl RateLimitExceedAction {
         code: 131176,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for RateLimitExceedAction {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for RateLimitExceedAction {
@@ -5941,6 +6125,10 @@ impl PolicyMapInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for PolicyMapInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131179,
@@ -6041,6 +6229,10 @@ impl PolicyMapRemove {
         code: 131180,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for PolicyMapRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for PolicyMapRemove {
@@ -6145,6 +6337,10 @@ impl BillingPolicyInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for BillingPolicyInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131181,
@@ -6245,6 +6441,10 @@ impl BillingPolicyRemove {
         code: 131182,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for BillingPolicyRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPolicyRemove {
@@ -6349,6 +6549,10 @@ impl ContentInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ContentInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131183,
@@ -6449,6 +6653,10 @@ impl ContentRemove {
         code: 131184,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ContentRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ContentRemove {
@@ -6553,6 +6761,10 @@ impl ServiceInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131185,
@@ -6653,6 +6865,10 @@ impl ServiceRemove {
         code: 131186,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceRemove {
@@ -6757,6 +6973,10 @@ impl BillingPlanInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for BillingPlanInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131187,
@@ -6857,6 +7077,10 @@ impl BillingPlanRemove {
         code: 131188,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for BillingPlanRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for BillingPlanRemove {
@@ -6961,6 +7185,10 @@ impl FailedPreloadObjName {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for FailedPreloadObjName {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for FailedPreloadObjName {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131191,
@@ -7061,6 +7289,10 @@ impl CiscoEventTrigger {
         code: 131193,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoEventTrigger {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoEventTrigger {
@@ -7165,6 +7397,10 @@ impl CiscoEvent {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoEvent {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoEvent {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131195,
@@ -7265,6 +7501,10 @@ impl ControlUrl {
         code: 131197,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ControlUrl {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ControlUrl {
@@ -7369,6 +7609,10 @@ impl DomainGroupDefinition {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for DomainGroupDefinition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupDefinition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131203,
@@ -7469,6 +7713,10 @@ impl DomainGroupInstall {
         code: 131204,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for DomainGroupInstall {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupInstall {
@@ -7573,6 +7821,10 @@ impl DomainGroupRemove {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for DomainGroupRemove {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DomainGroupRemove {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131205,
@@ -7673,6 +7925,10 @@ impl HeaderGroupDefinition {
         code: 131216,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderGroupDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupDefinition {
@@ -7777,6 +8033,10 @@ impl HeaderGroupInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderGroupInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131217,
@@ -7877,6 +8137,10 @@ impl HeaderGroupRemove {
         code: 131218,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderGroupRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderGroupRemove {
@@ -7981,6 +8245,10 @@ impl HeaderClass {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderClass {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderClass {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131223,
@@ -8081,6 +8349,10 @@ impl HeaderItemRadius {
         code: 131227,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderItemRadius {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderItemRadius {
@@ -8185,6 +8457,10 @@ impl HeaderItemsEncrypted {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderItemsEncrypted {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderItemsEncrypted {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131230,
@@ -8285,6 +8561,10 @@ impl HeaderInsertDefinition {
         code: 131231,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderInsertDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertDefinition {
@@ -8389,6 +8669,10 @@ impl HeaderInsertInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderInsertInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131232,
@@ -8489,6 +8773,10 @@ impl HeaderInsertRemove {
         code: 131233,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for HeaderInsertRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for HeaderInsertRemove {
@@ -8593,6 +8881,10 @@ impl CiscoQosProfile {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoQosProfile {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfile {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131237,
@@ -8693,6 +8985,10 @@ impl CiscoQosProfileInstall {
         code: 131238,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoQosProfileInstall {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileInstall {
@@ -8797,6 +9093,10 @@ impl CiscoQosProfileRemove {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoQosProfileRemove {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileRemove {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131239,
@@ -8897,6 +9197,10 @@ impl CiscoQosProfileUplink {
         code: 131240,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoQosProfileUplink {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileUplink {
@@ -9001,6 +9305,10 @@ impl CiscoQosProfileDownlink {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoQosProfileDownlink {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoQosProfileDownlink {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131241,
@@ -9101,6 +9409,10 @@ impl ServiceGroupDefinition {
         code: 131244,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceGroupDefinition {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupDefinition {
@@ -9205,6 +9517,10 @@ impl ServiceGroupInstall {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceGroupInstall {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupInstall {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131245,
@@ -9305,6 +9621,10 @@ impl ServiceGroupRemove {
         code: 131246,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceGroupRemove {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupRemove {
@@ -9409,6 +9729,10 @@ impl ServiceGroupEvent {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceGroupEvent {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceGroupEvent {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131247,
@@ -9509,6 +9833,10 @@ impl CiscoReportUsage {
         code: 131248,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoReportUsage {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoReportUsage {
@@ -9613,6 +9941,10 @@ impl CiscoAnswerUserUsage {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoAnswerUserUsage {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerUserUsage {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131250,
@@ -9713,6 +10045,10 @@ impl CiscoRequestChargingRuleUsage {
         code: 131252,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoRequestChargingRuleUsage {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoRequestChargingRuleUsage {
@@ -9817,6 +10153,10 @@ impl CiscoRequestServiceGroupUsage {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoRequestServiceGroupUsage {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoRequestServiceGroupUsage {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131253,
@@ -9917,6 +10257,10 @@ impl CiscoAnswerChargingRuleUsage {
         code: 131254,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoAnswerChargingRuleUsage {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerChargingRuleUsage {
@@ -10021,6 +10365,10 @@ impl CiscoAnswerServiceGroupUsage {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for CiscoAnswerServiceGroupUsage {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for CiscoAnswerServiceGroupUsage {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131255,
@@ -10121,6 +10469,10 @@ impl DelegatedIpInstall {
         code: 131259,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for DelegatedIpInstall {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpInstall {
@@ -10225,6 +10577,10 @@ impl DelegatedIpv4Definition {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for DelegatedIpv4Definition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpv4Definition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131260,
@@ -10327,6 +10683,10 @@ impl DelegatedIpv6Definition {
     };
 }
 #[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for DelegatedIpv6Definition {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for DelegatedIpv6Definition {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 131261,
@@ -10427,6 +10787,10 @@ impl ServiceIdentifierRange {
         code: 131265,
         vendor: 5771,
     };
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Generated for ServiceIdentifierRange {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::typed::Grouped for ServiceIdentifierRange {

@@ -524,6 +524,10 @@ impl ActiveTimeReport {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ActiveTimeReport {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ActiveTimeReport {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 323,
@@ -624,6 +628,10 @@ impl TimeQuotaMeasurement {
         code: 326,
         vendor: 193,
     };
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for TimeQuotaMeasurement {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for TimeQuotaMeasurement {
@@ -728,6 +736,10 @@ impl ScapSubscriptionId {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapSubscriptionId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapSubscriptionId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 553,
@@ -828,6 +840,10 @@ impl OriginalSubscriptionId {
         code: 559,
         vendor: 193,
     };
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for OriginalSubscriptionId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for OriginalSubscriptionId {
@@ -932,6 +948,10 @@ impl ScapGrantedServiceUnit {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapGrantedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapGrantedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 602,
@@ -1032,6 +1052,10 @@ impl ScapCostInformation {
         code: 604,
         vendor: 193,
     };
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapCostInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapCostInformation {
@@ -1136,6 +1160,10 @@ impl ScapRequestedServiceUnit {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapRequestedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapRequestedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 606,
@@ -1236,6 +1264,10 @@ impl ScapServiceParameterInfo {
         code: 607,
         vendor: 193,
     };
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapServiceParameterInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapServiceParameterInfo {
@@ -1340,6 +1372,10 @@ impl ScapUnitValue {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapUnitValue {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapUnitValue {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 612,
@@ -1440,6 +1476,10 @@ impl ScapUsedServiceUnit {
         code: 613,
         vendor: 193,
     };
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ScapUsedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ScapUsedServiceUnit {
@@ -1544,6 +1584,10 @@ impl ChargingRuleAuthorization {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for ChargingRuleAuthorization {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for ChargingRuleAuthorization {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1055,
@@ -1646,6 +1690,10 @@ impl OtherPartyId {
     };
 }
 #[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for OtherPartyId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for OtherPartyId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1075,
@@ -1746,6 +1794,10 @@ impl CumulativeUsedServiceUnit {
         code: 1145,
         vendor: 193,
     };
+}
+#[cfg(any(feature = "vendor_ericsson"))]
+impl rt::typed::Generated for CumulativeUsedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::typed::Grouped for CumulativeUsedServiceUnit {

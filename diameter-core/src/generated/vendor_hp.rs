@@ -104,6 +104,10 @@ impl PeerStateChange {
     };
 }
 #[cfg(any(feature = "vendor_hp"))]
+impl rt::typed::Generated for PeerStateChange {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Grouped for PeerStateChange {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 203,
@@ -204,6 +208,10 @@ impl MorePeers {
         code: 204,
         vendor: 11,
     };
+}
+#[cfg(any(feature = "vendor_hp"))]
+impl rt::typed::Generated for MorePeers {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::typed::Grouped for MorePeers {

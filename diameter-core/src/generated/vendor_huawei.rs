@@ -144,6 +144,10 @@ impl P2psmsInformation {
     };
 }
 #[cfg(any(feature = "vendor_huawei"))]
+impl rt::typed::Generated for P2psmsInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_huawei"))]
 impl rt::typed::Grouped for P2psmsInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 20400,

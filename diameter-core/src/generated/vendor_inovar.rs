@@ -129,6 +129,10 @@ impl InovarServiceId {
     };
 }
 #[cfg(any(feature = "vendor_inovar"))]
+impl rt::typed::Generated for InovarServiceId {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarServiceId {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4004,
@@ -231,6 +235,10 @@ impl InovarUnsuccessfulCallReason {
     };
 }
 #[cfg(any(feature = "vendor_inovar"))]
+impl rt::typed::Generated for InovarUnsuccessfulCallReason {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarUnsuccessfulCallReason {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 4005,
@@ -331,6 +339,10 @@ impl InovarCallingPartyInfo {
         code: 4011,
         vendor: 41897,
     };
+}
+#[cfg(any(feature = "vendor_inovar"))]
+impl rt::typed::Generated for InovarCallingPartyInfo {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::typed::Grouped for InovarCallingPartyInfo {

@@ -134,6 +134,10 @@ impl SteeringInformation {
     };
 }
 #[cfg(any(feature = "vendor_juniper"))]
+impl rt::typed::Generated for SteeringInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_juniper"))]
 impl rt::typed::Grouped for SteeringInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 1108,

@@ -149,6 +149,10 @@ impl MetaswitchInformation {
     };
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Generated for MetaswitchInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for MetaswitchInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 10000,
@@ -249,6 +253,10 @@ impl AdjacencyName {
         code: 10001,
         vendor: 19444,
     };
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Generated for AdjacencyName {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for AdjacencyName {
@@ -353,6 +361,10 @@ impl AccountName {
     };
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Generated for AccountName {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for AccountName {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 10004,
@@ -453,6 +465,10 @@ impl InputOutputOctets {
         code: 10008,
         vendor: 19444,
     };
+}
+#[cfg(any(feature = "vendor_metaswitch"))]
+impl rt::typed::Generated for InputOutputOctets {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::typed::Grouped for InputOutputOctets {

@@ -189,6 +189,10 @@ impl DefaultQuota {
     };
 }
 #[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Generated for DefaultQuota {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for DefaultQuota {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 5111,
@@ -289,6 +293,10 @@ impl NsnInInformation {
         code: 100,
         vendor: 28458,
     };
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Generated for NsnInInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for NsnInInformation {
@@ -393,6 +401,10 @@ impl SubscriberSpecificInfo {
     };
 }
 #[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Generated for SubscriberSpecificInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for SubscriberSpecificInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 60530,
@@ -495,6 +507,10 @@ impl ActiveProductOffer {
     };
 }
 #[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Generated for ActiveProductOffer {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for ActiveProductOffer {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 60553,
@@ -595,6 +611,10 @@ impl BillingAccount {
         code: 60557,
         vendor: 28458,
     };
+}
+#[cfg(any(feature = "vendor_nokia"))]
+impl rt::typed::Generated for BillingAccount {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::typed::Grouped for BillingAccount {

@@ -1544,6 +1544,10 @@ impl SnTotalUsedServiceUnit {
     };
 }
 #[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Generated for SnTotalUsedServiceUnit {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnTotalUsedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 504,
@@ -1644,6 +1648,10 @@ impl SnUsageMonitoringControl {
         code: 517,
         vendor: 8164,
     };
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Generated for SnUsageMonitoringControl {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnUsageMonitoringControl {
@@ -1748,6 +1756,10 @@ impl SnRemainingServiceUnit {
     };
 }
 #[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Generated for SnRemainingServiceUnit {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for SnRemainingServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 526,
@@ -1848,6 +1860,10 @@ impl AccessNetworkChargingPhysicalAccessId {
         code: 1472,
         vendor: 8164,
     };
+}
+#[cfg(any(feature = "vendor_starent"))]
+impl rt::typed::Generated for AccessNetworkChargingPhysicalAccessId {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::typed::Grouped for AccessNetworkChargingPhysicalAccessId {

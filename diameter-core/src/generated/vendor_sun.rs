@@ -89,6 +89,10 @@ impl PingTimestamp {
     pub const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
 }
 #[cfg(any(feature = "vendor_sun"))]
+impl rt::typed::Generated for PingTimestamp {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_sun"))]
 impl rt::typed::Grouped for PingTimestamp {
     const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
     /// The members the ABNF requires, checked after decoding (and by the view).

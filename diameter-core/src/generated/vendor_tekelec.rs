@@ -94,6 +94,10 @@ impl Msgcopyanswer {
     };
 }
 #[cfg(any(feature = "vendor_tekelec"))]
+impl rt::typed::Generated for Msgcopyanswer {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_tekelec"))]
 impl rt::typed::Grouped for Msgcopyanswer {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2516,

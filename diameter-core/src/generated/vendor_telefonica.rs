@@ -354,6 +354,10 @@ impl CsAnnouncement {
     };
 }
 #[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsAnnouncement {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAnnouncement {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 2,
@@ -454,6 +458,10 @@ impl CsAnnouncementData {
         code: 4,
         vendor: 27640,
     };
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsAnnouncementData {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAnnouncementData {
@@ -558,6 +566,10 @@ impl CsFurnishChargingInformation {
     };
 }
 #[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsFurnishChargingInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsFurnishChargingInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 15,
@@ -658,6 +670,10 @@ impl CsInformation {
         code: 17,
         vendor: 27640,
     };
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsInformation {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsInformation {
@@ -762,6 +778,10 @@ impl CsLocationInformation {
     };
 }
 #[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsLocationInformation {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsLocationInformation {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 18,
@@ -864,6 +884,10 @@ impl CsAocInfo {
     };
 }
 #[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsAocInfo {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsAocInfo {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 43,
@@ -964,6 +988,10 @@ impl CsMultipartyCallIndication {
         code: 53,
         vendor: 27640,
     };
+}
+#[cfg(any(feature = "vendor_telefonica"))]
+impl rt::typed::Generated for CsMultipartyCallIndication {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::typed::Grouped for CsMultipartyCallIndication {

@@ -159,6 +159,10 @@ impl LiIndicatorGx {
     };
 }
 #[cfg(any(feature = "vendor_verizon"))]
+impl rt::typed::Generated for LiIndicatorGx {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Grouped for LiIndicatorGx {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 6092,
@@ -259,6 +263,10 @@ impl LiTargetmfaddress {
         code: 6096,
         vendor: 12951,
     };
+}
+#[cfg(any(feature = "vendor_verizon"))]
+impl rt::typed::Generated for LiTargetmfaddress {
+    type Kind = rt::typed::GroupedKind;
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::typed::Grouped for LiTargetmfaddress {

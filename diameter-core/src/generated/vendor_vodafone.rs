@@ -139,6 +139,10 @@ impl VodafoneTrigger {
     };
 }
 #[cfg(any(feature = "vendor_vodafone"))]
+impl rt::typed::Generated for VodafoneTrigger {
+    type Kind = rt::typed::GroupedKind;
+}
+#[cfg(any(feature = "vendor_vodafone"))]
 impl rt::typed::Grouped for VodafoneTrigger {
     const KEY: rt::AvpKey = rt::AvpKey {
         code: 265,

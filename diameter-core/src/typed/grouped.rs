@@ -1,22 +1,21 @@
-//! Generated Grouped AVP structs are [`AvpData`] through one blanket impl.
+//! Generated Grouped AVP structs: their [`AvpData`](crate::data::AvpData) is
+//! [`GroupedKind`]'s (see [`super::Generated`]).
 //!
 //! Each generated type writes only what differs between types: the walk that decodes its
 //! members ([`Grouped::decode_members`]) and, for wide types, the check through its view
-//! ([`Grouped::check_members`]). The rest of [`AvpData`] (the data type, decoding into a
-//! `Default`, encoding through [`Fields`]) is written, and type-checked, once here instead
-//! of once per type: about 1,800 small bodies fewer to check with every dictionary on
-//! (BENCHMARKS.md, "Generated code: PartialEq through the walk, Grouped through one impl").
+//! ([`Grouped::check_members`]). The rest (the data type, decoding into a `Default`,
+//! encoding through [`Fields`]) is written, and type-checked, once here.
 
 use std::fmt;
 
 use bytes::BytesMut;
 
 use crate::avp::{AvpKey, AvpRef};
-use crate::data::{AvpData, DecodeCx};
+use crate::data::DecodeCx;
 use crate::dictionary::AvpType;
 use crate::error::DecodeError;
 
-use super::{Fields, Required, put_fields};
+use super::{Fields, Kind, Required, put_fields};
 
 /// A generated owned struct of a Grouped AVP (see the module doc).
 pub trait Grouped: Fields + Default + fmt::Debug + PartialEq + 'static {
@@ -31,7 +30,7 @@ pub trait Grouped: Fields + Default + fmt::Debug + PartialEq + 'static {
     /// structs are never moved while decoding); errors are reported within `parent`.
     fn decode_members(&mut self, parent: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError>;
 
-    /// Checks `avp` as decoding does, without keeping the value: [`AvpData::check`]. Wide
+    /// Checks `avp` as decoding does, without keeping the value: `AvpData::check`. Wide
     /// types walk their view instead (no allocation), which is what lets
     /// [`crate::lazy::Lazy`] check a member when the message is decoded and build it later.
     #[inline]
@@ -40,23 +39,33 @@ pub trait Grouped: Fields + Default + fmt::Debug + PartialEq + 'static {
     }
 }
 
-impl<T: Grouped> AvpData for T {
+/// The [`Kind`] of Grouped structs.
+pub enum GroupedKind {}
+
+impl<T: Grouped> Kind<T> for GroupedKind {
     const TYPE: AvpType = AvpType::Grouped;
 
-    fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
+    fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<T, DecodeError> {
         let mut out = T::default();
         out.decode_members(avp, cx)?;
         Ok(out)
     }
     #[inline]
-    fn decode_in_place(&mut self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
-        self.decode_members(avp, cx)
+    fn decode_in_place(v: &mut T, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
+        v.decode_members(avp, cx)
     }
     #[inline]
     fn check(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
         T::check_members(avp, cx)
     }
-    fn encode_data(&self, buf: &mut BytesMut) {
-        put_fields(self, buf)
+    /// Written and measured: encoding never asks a Grouped value its length (it patches
+    /// the length in once the members are written).
+    fn data_len(v: &T) -> usize {
+        let mut buf = BytesMut::new();
+        put_fields(v, &mut buf);
+        buf.len()
+    }
+    fn encode_data(v: &T, buf: &mut BytesMut) {
+        put_fields(v, buf)
     }
 }
