@@ -40,26 +40,28 @@ pub trait Kind<T> {
     fn encode_data(v: &T, buf: &mut BytesMut);
 }
 
+// Each method only forwards, `inline(always)`, so that the kind's method is what callers
+// call, with its own inlining attributes (as when each type wrote its own impl).
 impl<T: Generated> AvpData for T {
     const TYPE: AvpType = <T::Kind as Kind<T>>::TYPE;
 
-    #[inline]
+    #[inline(always)]
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
         T::Kind::decode(avp, cx)
     }
-    #[inline]
+    #[inline(always)]
     fn decode_in_place(&mut self, avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
         T::Kind::decode_in_place(self, avp, cx)
     }
-    #[inline]
+    #[inline(always)]
     fn check(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<(), DecodeError> {
         T::Kind::check(avp, cx)
     }
-    #[inline]
+    #[inline(always)]
     fn data_len(&self) -> usize {
         T::Kind::data_len(self)
     }
-    #[inline]
+    #[inline(always)]
     fn encode_data(&self, buf: &mut BytesMut) {
         T::Kind::encode_data(self, buf)
     }
