@@ -60,8 +60,7 @@ impl<T: Grouped> Kind<T> for GroupedKind {
     }
     /// Written and measured: encoding never asks a Grouped value its length (it patches
     /// the length in once the members are written).
-    /// (Through `encode_data`, not the walk itself: the walk keeps one caller, which
-    /// inlines it; a second kept it out of line, 20 more instructions to encode a CCR.)
+    /// (Through `encode_data`, so that the walk has one caller to be inlined into.)
     fn data_len(v: &T) -> usize {
         let mut buf = BytesMut::new();
         Self::encode_data(v, &mut buf);
