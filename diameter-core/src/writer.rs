@@ -118,11 +118,11 @@ impl fmt::Display for Within<'_> {
 
 /// A generated Grouped AVP type that has a writer (implemented on the owned struct, e.g.
 /// `SubscriptionId`, whose writer is `SubscriptionIdWriter`).
-pub trait Group {
+///
+/// Its code and vendor are [`Grouped::KEY`](crate::typed::Grouped::KEY).
+pub trait Group: crate::typed::Grouped {
     /// The writer of its members.
     type Writer<'c>: MemberWriter<'c>;
-    /// The AVP's code and vendor.
-    const KEY: AvpKey;
     /// The dictionary's flags for it (V, M, P).
     const FLAGS: u8;
     /// The members tracked for presence, by bit number.
@@ -446,10 +446,11 @@ impl<'b> AvpWriter<'b> {
     #[inline(always)]
     pub fn group<G: Group>(&mut self, bit: u64, once: bool, f: impl FnOnce(&mut G::Writer<'_>)) {
         let start = self.buf.len();
-        let vendor = G::KEY.vendor;
+        let key = <G as crate::typed::Grouped>::KEY;
+        let vendor = key.vendor;
         let hl = header_len(vendor);
         self.buf
-            .extend_from_slice(&header(G::KEY.code, G::FLAGS, vendor, 0)[..hl]);
+            .extend_from_slice(&header(key.code, G::FLAGS, vendor, 0)[..hl]);
         let mut child = G::Writer::from_avp_writer(AvpWriter::new(self.buf));
         f(&mut child);
         // The child's fields are read in place, not moved out: moving its problem record
@@ -461,7 +462,7 @@ impl<'b> AvpWriter<'b> {
         let length = w.buf.len() - start;
         patch_length(w.buf, start, length as u32 & 0x00ff_ffff);
         if w.dup != 0
-            || w.seen & G::REQUIRED != G::REQUIRED
+            || w.seen & <G as Group>::REQUIRED != <G as Group>::REQUIRED
             || w.fail.is_some()
             || length > MAX_LENGTH
         {
@@ -469,9 +470,9 @@ impl<'b> AvpWriter<'b> {
                 w.buf,
                 start,
                 self.fail,
-                G::KEY,
+                key,
                 G::MEMBERS,
-                G::REQUIRED,
+                <G as Group>::REQUIRED,
                 w.seen,
                 w.dup,
                 w.fail,

@@ -256,7 +256,6 @@ impl Ctx<'_> {
         let (keys, required) = self.member_consts(&members);
         let inner = quote!(self.0);
         let setters = members.iter().map(|m| self.setter(m, &inner));
-        let key = key_lit(&self.rt, a.code, a.vendor);
         let flags = Literal::u8_unsuffixed(default_flags(a));
         let doc = doc_attr(&format!(
             "Writes the members of one {} AVP (code {}{}), {} {}, straight into the message \
@@ -281,7 +280,6 @@ impl Ctx<'_> {
 
             impl #rt::writer::Group for #name {
                 type Writer<'c> = #wname<'c>;
-                const KEY: #rt::AvpKey = #key;
                 const FLAGS: u8 = #flags;
                 const MEMBERS: &'static [#rt::AvpKey] = #keys;
                 const REQUIRED: u64 = #required;

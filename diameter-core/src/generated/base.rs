@@ -7876,7 +7876,6 @@ impl std::fmt::Debug for AccountingAnswerView<'_> {
 pub struct ProxyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProxyInfo {
     type Writer<'c> = ProxyInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 284, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 280, vendor: 0 },
@@ -7924,7 +7923,6 @@ impl ProxyInfoWriter<'_> {
 pub struct VendorSpecificApplicationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VendorSpecificApplicationId {
     type Writer<'c> = VendorSpecificApplicationIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 260, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 266, vendor: 0 },
@@ -7977,7 +7975,6 @@ impl VendorSpecificApplicationIdWriter<'_> {
 pub struct FailedAvpWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FailedAvp {
     type Writer<'c> = FailedAvpWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -8009,7 +8006,6 @@ impl FailedAvpWriter<'_> {
 pub struct ExperimentalResultWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ExperimentalResult {
     type Writer<'c> = ExperimentalResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 297, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 266, vendor: 0 },
@@ -8055,7 +8051,6 @@ impl ExperimentalResultWriter<'_> {
 pub struct E2eSequenceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for E2eSequence {
     type Writer<'c> = E2eSequenceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

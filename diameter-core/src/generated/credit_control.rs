@@ -9340,7 +9340,6 @@ pub struct CostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CostInformation {
     type Writer<'c> = CostInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 423, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 445, vendor: 0 },
@@ -9426,7 +9425,6 @@ pub struct UnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UnitValue {
     type Writer<'c> = UnitValueWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 445, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 447, vendor: 0 },
@@ -9513,7 +9511,6 @@ pub struct MultipleServicesCreditControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MultipleServicesCreditControl {
     type Writer<'c> = MultipleServicesCreditControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 431, vendor: 0 },
@@ -9686,7 +9683,6 @@ pub struct GrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for GrantedServiceUnit {
     type Writer<'c> = GrantedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 451, vendor: 0 },
@@ -9805,7 +9801,6 @@ pub struct RequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RequestedServiceUnit {
     type Writer<'c> = RequestedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 420, vendor: 0 },
@@ -9918,7 +9913,6 @@ pub struct UsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UsedServiceUnit {
     type Writer<'c> = UsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 452, vendor: 0 },
@@ -10058,7 +10052,6 @@ pub struct CcMoneyWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CcMoney {
     type Writer<'c> = CcMoneyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 413, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 445, vendor: 0 },
@@ -10138,7 +10131,6 @@ pub struct GSUPoolReferenceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for GSUPoolReference {
     type Writer<'c> = GSUPoolReferenceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 457, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 453, vendor: 0 },
@@ -10224,7 +10216,6 @@ pub struct FinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FinalUnitIndication {
     type Writer<'c> = FinalUnitIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 430, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 449, vendor: 0 },
@@ -10340,7 +10331,6 @@ pub struct RedirectServerWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for RedirectServer {
     type Writer<'c> = RedirectServerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 434, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 433, vendor: 0 },
@@ -10415,7 +10405,6 @@ pub struct ServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceParameterInfo {
     type Writer<'c> = ServiceParameterInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 440, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 441, vendor: 0 },
@@ -10510,7 +10499,6 @@ pub struct SubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SubscriptionId {
     type Writer<'c> = SubscriptionIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 443, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 450, vendor: 0 },
@@ -10633,7 +10621,6 @@ pub struct UserEquipmentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserEquipmentInfo {
     type Writer<'c> = UserEquipmentInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 458, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 459, vendor: 0 },
@@ -10740,7 +10727,6 @@ pub struct UserEquipmentInfoExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserEquipmentInfoExtension {
     type Writer<'c> = UserEquipmentInfoExtensionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 654, vendor: 0 },
@@ -10840,7 +10826,6 @@ pub struct SubscriptionIdExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SubscriptionIdExtension {
     type Writer<'c> = SubscriptionIdExtensionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 660, vendor: 0 },
@@ -10914,7 +10899,6 @@ pub struct RedirectServerExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RedirectServerExtension {
     type Writer<'c> = RedirectServerExtensionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 666, vendor: 0 },
@@ -10975,7 +10959,6 @@ pub struct QosFinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for QosFinalUnitIndication {
     type Writer<'c> = QosFinalUnitIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 669, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 449, vendor: 0 },

@@ -2203,7 +2203,6 @@ pub struct OcSupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for OcSupportedFeatures {
     type Writer<'c> = OcSupportedFeaturesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 622, vendor: 0 }];
     const REQUIRED: u64 = 0;
@@ -2424,7 +2423,6 @@ pub struct OcOlrWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for OcOlr {
     type Writer<'c> = OcOlrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 623, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 624, vendor: 0 },

@@ -4369,10 +4369,6 @@ pub struct GloballyUniqueAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for GloballyUniqueAddress {
     type Writer<'c> = GloballyUniqueAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 300,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 8, vendor: 0 },
@@ -4435,10 +4431,6 @@ pub struct InitialGateSettingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for InitialGateSetting {
     type Writer<'c> = InitialGateSettingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 303,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -4506,10 +4498,6 @@ pub struct QosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for QosProfile {
     type Writer<'c> = QosProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 304,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -4603,10 +4591,6 @@ pub struct AccessNetworkTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for AccessNetworkType {
     type Writer<'c> = AccessNetworkTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 306,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 61, vendor: 0 },
@@ -4662,10 +4646,6 @@ pub struct EtsiLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiLocationInformation {
     type Writer<'c> = EtsiLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 350,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -4733,10 +4713,6 @@ pub struct BindingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingInformation {
     type Writer<'c> = BindingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 450,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -4804,10 +4780,6 @@ pub struct BindingInputListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingInputList {
     type Writer<'c> = BindingInputListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 451,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -4866,10 +4838,6 @@ pub struct BindingOutputListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for BindingOutputList {
     type Writer<'c> = BindingOutputListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 452,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -4928,10 +4896,6 @@ pub struct V6TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for V6TransportAddress {
     type Writer<'c> = V6TransportAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 453,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 97, vendor: 0 },
@@ -4986,10 +4950,6 @@ pub struct V4TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for V4TransportAddress {
     type Writer<'c> = V4TransportAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 454,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 8, vendor: 0 },
@@ -5051,10 +5011,6 @@ pub struct EtsiSipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthenticate {
     type Writer<'c> = EtsiSipAuthenticateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 501,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5189,10 +5145,6 @@ pub struct EtsiSipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthorization {
     type Writer<'c> = EtsiSipAuthorizationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 502,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5359,10 +5311,6 @@ pub struct EtsiSipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "etsi"))]
 impl rt::writer::Group for EtsiSipAuthenticationInfo {
     type Writer<'c> = EtsiSipAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 503,
-        vendor: 13019,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -2363,7 +2363,6 @@ pub struct Mip6AgentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Mip6AgentInfo {
     type Writer<'c> = Mip6AgentInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 348, vendor: 0 },
@@ -2457,7 +2456,6 @@ pub struct MipMnHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl rt::writer::Group for MipMnHaMsa {
     type Writer<'c> = MipMnHaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 492, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 343, vendor: 0 },

@@ -5248,7 +5248,6 @@ pub struct MipMnAaaAuthWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnAaaAuth {
     type Writer<'c> = MipMnAaaAuthWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 322, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 341, vendor: 0 },
@@ -5314,7 +5313,6 @@ pub struct MipOriginatingForeignAaaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipOriginatingForeignAaa {
     type Writer<'c> = MipOriginatingForeignAaaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 347, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 296, vendor: 0 },
@@ -5396,7 +5394,6 @@ pub struct MipHomeAgentHostWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MipHomeAgentHost {
     type Writer<'c> = MipHomeAgentHostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 348, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 283, vendor: 0 },
@@ -5479,7 +5476,6 @@ pub struct MipFaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipFaToMnMsa {
     type Writer<'c> = MipFaToMnMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 326, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 319, vendor: 0 },
@@ -5539,7 +5535,6 @@ pub struct MipFaToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipFaToHaMsa {
     type Writer<'c> = MipFaToHaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 328, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 318, vendor: 0 },
@@ -5599,7 +5594,6 @@ pub struct MipHaToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipHaToFaMsa {
     type Writer<'c> = MipHaToFaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 329, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 323, vendor: 0 },
@@ -5660,7 +5654,6 @@ pub struct MipHaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipHaToMnMsa {
     type Writer<'c> = MipHaToMnMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 332, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 491, vendor: 0 },
@@ -5727,7 +5720,6 @@ pub struct MipMnToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnToFaMsa {
     type Writer<'c> = MipMnToFaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 325, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 324, vendor: 0 },
@@ -5788,7 +5780,6 @@ pub struct MipMnToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mipv4"))]
 impl rt::writer::Group for MipMnToHaMsa {
     type Writer<'c> = MipMnToHaMsaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 331, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 491, vendor: 0 },

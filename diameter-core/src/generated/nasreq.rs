@@ -10007,7 +10007,6 @@ pub struct ChapAuthWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nasreq"))]
 impl rt::writer::Group for ChapAuth {
     type Writer<'c> = ChapAuthWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 402, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 403, vendor: 0 },
@@ -10073,7 +10072,6 @@ pub struct TunnelingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl rt::writer::Group for Tunneling {
     type Writer<'c> = TunnelingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 401, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 64, vendor: 0 },

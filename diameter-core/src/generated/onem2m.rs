@@ -744,10 +744,6 @@ pub struct M2mInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl rt::writer::Group for M2mInformation {
     type Writer<'c> = M2mInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1011,
-        vendor: 45687,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -11164,7 +11164,6 @@ pub struct QosResourcesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosResources {
     type Writer<'c> = QosResourcesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 508, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 509, vendor: 0 }];
     const REQUIRED: u64 = 1;
@@ -11256,7 +11255,6 @@ pub struct FilterRuleWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FilterRule {
     type Writer<'c> = FilterRuleWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 510, vendor: 0 },
@@ -11428,7 +11426,6 @@ pub struct ClassifierWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Classifier {
     type Writer<'c> = ClassifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 511, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 512, vendor: 0 },
@@ -11610,7 +11607,6 @@ pub struct FromSpecWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FromSpec {
     type Writer<'c> = FromSpecWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 517, vendor: 0 },
@@ -11791,7 +11787,6 @@ pub struct ToSpecWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ToSpec {
     type Writer<'c> = ToSpecWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 517, vendor: 0 },
@@ -11963,7 +11958,6 @@ pub struct IpAddressRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IpAddressRange {
     type Writer<'c> = IpAddressRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 520, vendor: 0 },
@@ -12059,7 +12053,6 @@ pub struct IpAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IpAddressMask {
     type Writer<'c> = IpAddressMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 522, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 518, vendor: 0 },
@@ -12155,7 +12148,6 @@ pub struct MacAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MacAddressMask {
     type Writer<'c> = MacAddressMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 525, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 524, vendor: 0 },
@@ -12251,7 +12243,6 @@ pub struct Eui64AddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Eui64AddressMask {
     type Writer<'c> = Eui64AddressMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 528, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 527, vendor: 0 },
@@ -12347,7 +12338,6 @@ pub struct PortRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for PortRange {
     type Writer<'c> = PortRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 532, vendor: 0 },
@@ -12444,7 +12434,6 @@ pub struct IpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IpOption {
     type Writer<'c> = IpOptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 537, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 538, vendor: 0 },
@@ -12547,7 +12536,6 @@ pub struct TcpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TcpOption {
     type Writer<'c> = TcpOptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 540, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 541, vendor: 0 },
@@ -12649,7 +12637,6 @@ pub struct TcpFlagsWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TcpFlags {
     type Writer<'c> = TcpFlagsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 543, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 544, vendor: 0 },
@@ -12746,7 +12733,6 @@ pub struct IcmpTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IcmpType {
     type Writer<'c> = IcmpTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 545, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 546, vendor: 0 },
@@ -12849,7 +12835,6 @@ pub struct EthOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EthOption {
     type Writer<'c> = EthOptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 548, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 549, vendor: 0 }];
     const REQUIRED: u64 = 1;
@@ -12963,7 +12948,6 @@ pub struct EthProtoTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EthProtoType {
     type Writer<'c> = EthProtoTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13058,7 +13042,6 @@ pub struct VlanIdRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for VlanIdRange {
     type Writer<'c> = VlanIdRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 553, vendor: 0 },
@@ -13168,7 +13151,6 @@ pub struct UserPriorityRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserPriorityRange {
     type Writer<'c> = UserPriorityRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13267,7 +13249,6 @@ pub struct TimeOfDayConditionWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TimeOfDayCondition {
     type Writer<'c> = TimeOfDayConditionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 561, vendor: 0 },
@@ -13409,7 +13390,6 @@ pub struct QosProfileTemplateWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosProfileTemplate {
     type Writer<'c> = QosProfileTemplateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 574, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 266, vendor: 0 },
@@ -13507,7 +13487,6 @@ pub struct QosParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosParameters {
     type Writer<'c> = QosParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -13589,7 +13568,6 @@ pub struct ExcessTreatmentWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ExcessTreatment {
     type Writer<'c> = ExcessTreatmentWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 577, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 572, vendor: 0 },
@@ -13699,7 +13677,6 @@ pub struct QosCapabilityWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosCapability {
     type Writer<'c> = QosCapabilityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 578, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 574, vendor: 0 }];
     const REQUIRED: u64 = 1;

@@ -632,7 +632,6 @@ pub struct Tmod1Writer<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc5624"))]
 impl rt::writer::Group for Tmod1 {
     type Writer<'c> = Tmod1Writer<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 495, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 496, vendor: 0 },
@@ -707,7 +706,6 @@ pub struct Tmod2Writer<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc5624"))]
 impl rt::writer::Group for Tmod2 {
     type Writer<'c> = Tmod2Writer<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 501, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 496, vendor: 0 },

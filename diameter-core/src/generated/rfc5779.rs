@@ -247,7 +247,6 @@ pub struct ServiceConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc5779"))]
 impl rt::writer::Group for ServiceConfiguration {
     type Writer<'c> = ServiceConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 486, vendor: 0 },

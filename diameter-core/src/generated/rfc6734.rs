@@ -345,7 +345,6 @@ pub struct KeyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for Key {
     type Writer<'c> = KeyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 581, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 582, vendor: 0 },

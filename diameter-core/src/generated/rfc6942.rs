@@ -219,7 +219,6 @@ pub struct ErpRkRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for ErpRkRequest {
     type Writer<'c> = ErpRkRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 618, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 619, vendor: 0 }];
     const REQUIRED: u64 = 1;

@@ -1345,7 +1345,6 @@ pub struct LoadWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Load {
     type Writer<'c> = LoadWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
     const FLAGS: u8 = 0;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 651, vendor: 0 },

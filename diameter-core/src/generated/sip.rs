@@ -8877,7 +8877,6 @@ pub struct SipAccountingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAccountingInformation {
     type Writer<'c> = SipAccountingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -8930,7 +8929,6 @@ pub struct SipServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipServerCapabilities {
     type Writer<'c> = SipServerCapabilitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -8988,7 +8986,6 @@ pub struct SipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthDataItem {
     type Writer<'c> = SipAuthDataItemWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 376, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 377, vendor: 0 },
@@ -9086,7 +9083,6 @@ pub struct SipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthenticate {
     type Writer<'c> = SipAuthenticateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 379, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 104, vendor: 0 },
@@ -9197,7 +9193,6 @@ pub struct SipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthorization {
     type Writer<'c> = SipAuthorizationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 380, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 115, vendor: 0 },
@@ -9328,7 +9323,6 @@ pub struct SipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipAuthenticationInfo {
     type Writer<'c> = SipAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 107, vendor: 0 },
@@ -9401,7 +9395,6 @@ pub struct SipDeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipDeregistrationReason {
     type Writer<'c> = SipDeregistrationReasonWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 383, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 384, vendor: 0 },
@@ -9453,7 +9446,6 @@ pub struct SipUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sip"))]
 impl rt::writer::Group for SipUserData {
     type Writer<'c> = SipUserDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 389, vendor: 0 };
     const FLAGS: u8 = 64;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 390, vendor: 0 },

@@ -2777,10 +2777,6 @@ pub struct Tgpp2ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleInstall {
     type Writer<'c> = Tgpp2ChargingRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 801,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2852,10 +2848,6 @@ pub struct Tgpp2ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleDefinition {
     type Writer<'c> = Tgpp2ChargingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 802,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3032,10 +3024,6 @@ pub struct Tgpp2QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2QosInformation {
     type Writer<'c> = Tgpp2QosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 804,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3128,10 +3116,6 @@ pub struct Tgpp2ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for Tgpp2ChargingRuleReport {
     type Writer<'c> = Tgpp2ChargingRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 805,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3204,10 +3188,6 @@ pub struct FlowInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for FlowInfo {
     type Writer<'c> = FlowInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 809,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3307,10 +3287,6 @@ pub struct GrantedQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for GrantedQos {
     type Writer<'c> = GrantedQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 811,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3382,10 +3358,6 @@ pub struct RequestedQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for RequestedQos {
     type Writer<'c> = RequestedQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 812,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3456,10 +3428,6 @@ pub struct FlowDescriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for FlowDescriptionInfo {
     type Writer<'c> = FlowDescriptionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 813,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3517,10 +3485,6 @@ pub struct AccessNetworkPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "tgpp2"))]
 impl rt::writer::Group for AccessNetworkPhysicalAccessId {
     type Writer<'c> = AccessNetworkPhysicalAccessIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 900,
-        vendor: 5535,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

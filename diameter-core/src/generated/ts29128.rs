@@ -7880,10 +7880,6 @@ pub struct CommunicationFailureInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CommunicationFailureInformation {
     type Writer<'c> = CommunicationFailureInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4300,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8025,10 +8021,6 @@ pub struct NumberOfUePerLocationConfigurationWriter<'b>(rt::writer::AvpWriter<'b
 )]
 impl rt::writer::Group for NumberOfUePerLocationConfiguration {
     type Writer<'c> = NumberOfUePerLocationConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4306,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8141,10 +8133,6 @@ pub struct NumberOfUePerLocationReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for NumberOfUePerLocationReport {
     type Writer<'c> = NumberOfUePerLocationReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4307,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8244,10 +8232,6 @@ pub struct ServingPlmnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::writer::Group for ServingPlmnRateControl {
     type Writer<'c> = ServingPlmnRateControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4310,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8305,10 +8289,6 @@ pub struct RrcCauseCounterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl rt::writer::Group for RrcCauseCounter {
     type Writer<'c> = RrcCauseCounterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4318,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8389,10 +8369,6 @@ pub struct IdleStatusIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for IdleStatusIndication {
     type Writer<'c> = IdleStatusIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4322,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -1348,10 +1348,6 @@ pub struct ServedUserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for ServedUserIdentity {
     type Writer<'c> = ServedUserIdentityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1100,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -1419,10 +1415,6 @@ pub struct InitialRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for InitialRecipientAddress {
     type Writer<'c> = InitialRecipientAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1105,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -1482,10 +1474,6 @@ pub struct ResultRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for ResultRecipientAddress {
     type Writer<'c> = ResultRecipientAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1106,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -1566,10 +1554,6 @@ pub struct StatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29140"))]
 impl rt::writer::Group for Status {
     type Writer<'c> = StatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1116,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -5402,10 +5402,6 @@ pub struct NtTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::writer::Group for NtTimeWindow {
     type Writer<'c> = NtTimeWindowWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4204,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5466,10 +5462,6 @@ pub struct TransferPolicyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl rt::writer::Group for TransferPolicy {
     type Writer<'c> = TransferPolicyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4207,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5567,10 +5559,6 @@ pub struct AccessNetworkReportsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for AccessNetworkReports {
     type Writer<'c> = AccessNetworkReportsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4210,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5710,10 +5698,6 @@ pub struct EventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventConfiguration {
     type Writer<'c> = EventConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4211,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5796,10 +5780,6 @@ pub struct EventConfigurationStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventConfigurationStatus {
     type Writer<'c> = EventConfigurationStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4213,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5858,10 +5838,6 @@ pub struct EventReportsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl rt::writer::Group for EventReports {
     type Writer<'c> = EventReportsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4215,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -8508,10 +8508,6 @@ pub struct LcsEpsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsEpsClientName {
     type Writer<'c> = LcsEpsClientNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2501,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8572,10 +8568,6 @@ pub struct LcsRequestorNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsRequestorName {
     type Writer<'c> = LcsRequestorNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2502,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8639,10 +8631,6 @@ pub struct LcsQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsQos {
     type Writer<'c> = LcsQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2504,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8729,10 +8717,6 @@ pub struct LcsPrivacyCheckNonSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsPrivacyCheckNonSession {
     type Writer<'c> = LcsPrivacyCheckNonSessionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2521,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8779,10 +8763,6 @@ pub struct LcsPrivacyCheckSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for LcsPrivacyCheckSession {
     type Writer<'c> = LcsPrivacyCheckSessionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2522,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8830,10 +8810,6 @@ pub struct GeranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for GeranPositioningInfo {
     type Writer<'c> = GeranPositioningInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2524,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8892,10 +8868,6 @@ pub struct UtranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for UtranPositioningInfo {
     type Writer<'c> = UtranPositioningInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2527,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -8968,10 +8940,6 @@ pub struct AreaEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AreaEventInfo {
     type Writer<'c> = AreaEventInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2533,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9084,10 +9052,6 @@ pub struct AreaDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AreaDefinition {
     type Writer<'c> = AreaDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2534,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9148,10 +9112,6 @@ pub struct AreaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for Area {
     type Writer<'c> = AreaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2535,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9209,10 +9169,6 @@ pub struct PeriodicLdrInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for PeriodicLdrInformation {
     type Writer<'c> = PeriodicLdrInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2540,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9270,10 +9226,6 @@ pub struct ReportingPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for ReportingPlmnList {
     type Writer<'c> = ReportingPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2543,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9339,10 +9291,6 @@ pub struct PlmnIdListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for PlmnIdList {
     type Writer<'c> = PlmnIdListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2544,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9404,10 +9352,6 @@ pub struct DeferredMtLrDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for DeferredMtLrData {
     type Writer<'c> = DeferredMtLrDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2547,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9480,10 +9424,6 @@ pub struct EsmlcCellInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for EsmlcCellInfo {
     type Writer<'c> = EsmlcCellInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2552,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9541,10 +9481,6 @@ pub struct DelayedLocationReportingDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for DelayedLocationReportingData {
     type Writer<'c> = DelayedLocationReportingDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2555,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9612,10 +9548,6 @@ pub struct MotionEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for MotionEventInfo {
     type Writer<'c> = MotionEventInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2559,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9723,10 +9655,6 @@ pub struct AdditionalAreaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl rt::writer::Group for AdditionalArea {
     type Writer<'c> = AdditionalAreaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2565,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

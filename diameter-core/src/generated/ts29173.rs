@@ -2239,10 +2239,6 @@ pub struct ServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ServingNode {
     type Writer<'c> = ServingNodeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2401,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -2421,10 +2417,6 @@ pub struct AdditionalServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AdditionalServingNode {
     type Writer<'c> = AdditionalServingNodeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2406,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -35493,10 +35493,6 @@ pub struct ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleInstall {
     type Writer<'c> = ChargingRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1001,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -35635,10 +35631,6 @@ pub struct ChargingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleRemove {
     type Writer<'c> = ChargingRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1002,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -35740,10 +35732,6 @@ pub struct ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleDefinition {
     type Writer<'c> = ChargingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1003,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -36116,10 +36104,6 @@ pub struct TftPacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for TftPacketFilterInformation {
     type Writer<'c> = TftPacketFilterInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1013,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -36259,10 +36243,6 @@ pub struct QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for QosInformation {
     type Writer<'c> = QosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1016,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -36500,10 +36480,6 @@ pub struct ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for ChargingRuleReport {
     type Writer<'c> = ChargingRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1018,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -36609,10 +36585,6 @@ pub struct AccessNetworkChargingIdentifierGxWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for AccessNetworkChargingIdentifierGx {
     type Writer<'c> = AccessNetworkChargingIdentifierGxWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1022,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -36722,10 +36694,6 @@ pub struct EventReportIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EventReportIndication {
     type Writer<'c> = EventReportIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1033,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37039,10 +37007,6 @@ pub struct AllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AllocationRetentionPriority {
     type Writer<'c> = AllocationRetentionPriorityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1034,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37173,10 +37137,6 @@ pub struct TunnelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TunnelInformation {
     type Writer<'c> = TunnelInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1038,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37250,10 +37210,6 @@ pub struct CoaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for CoaInformation {
     type Writer<'c> = CoaInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1039,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37332,10 +37288,6 @@ pub struct DefaultEpsBearerQosWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for DefaultEpsBearerQos {
     type Writer<'c> = DefaultEpsBearerQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1049,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37440,10 +37392,6 @@ pub struct FlowInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FlowInformation {
     type Writer<'c> = FlowInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1058,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37602,10 +37550,6 @@ pub struct PacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for PacketFilterInformation {
     type Writer<'c> = PacketFilterInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1061,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37750,10 +37694,6 @@ pub struct UsageMonitoringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UsageMonitoringInformation {
     type Writer<'c> = UsageMonitoringInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1067,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -37878,10 +37818,6 @@ pub struct RoutingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleInstall {
     type Writer<'c> = RoutingRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1081,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -37928,10 +37864,6 @@ pub struct RoutingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleRemove {
     type Writer<'c> = RoutingRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1075,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -37977,10 +37909,6 @@ pub struct RoutingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleDefinition {
     type Writer<'c> = RoutingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1076,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38072,10 +38000,6 @@ pub struct RoutingFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingFilter {
     type Writer<'c> = RoutingFilterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1078,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38163,10 +38087,6 @@ pub struct TdfInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for TdfInformation {
     type Writer<'c> = TdfInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1087,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38253,10 +38173,6 @@ pub struct RedirectInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for RedirectInformation {
     type Writer<'c> = RedirectInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1085,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38356,10 +38272,6 @@ pub struct ApplicationDetectionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ApplicationDetectionInformation {
     type Writer<'c> = ApplicationDetectionInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1098,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38446,10 +38358,6 @@ pub struct DefaultQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for DefaultQosInformation {
     type Writer<'c> = DefaultQosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2816,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38559,10 +38467,6 @@ pub struct ConditionalApnAggregateMaxBitrateWriter<'b>(rt::writer::AvpWriter<'b>
 )]
 impl rt::writer::Group for ConditionalApnAggregateMaxBitrate {
     type Writer<'c> = ConditionalApnAggregateMaxBitrateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2818,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38704,10 +38608,6 @@ pub struct PresenceReportingAreaInformationWriter<'b>(rt::writer::AvpWriter<'b>)
 )]
 impl rt::writer::Group for PresenceReportingAreaInformation {
     type Writer<'c> = PresenceReportingAreaInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2822,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38825,10 +38725,6 @@ pub struct FixedUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for FixedUserLocationInfo {
     type Writer<'c> = FixedUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2825,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38923,10 +38819,6 @@ pub struct RoutingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for RoutingRuleReport {
     type Writer<'c> = RoutingRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2835,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -38995,10 +38887,6 @@ pub struct ConditionalPolicyInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for ConditionalPolicyInformation {
     type Writer<'c> = ConditionalPolicyInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2840,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -39111,10 +38999,6 @@ pub struct PraInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for PraInstall {
     type Writer<'c> = PraInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2845,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -39161,10 +39045,6 @@ pub struct PraRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl rt::writer::Group for PraRemove {
     type Writer<'c> = PraRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2846,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -39211,10 +39091,6 @@ pub struct QosRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleInstall {
     type Writer<'c> = QosRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1051,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -39310,10 +39186,6 @@ pub struct QosRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleRemove {
     type Writer<'c> = QosRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1052,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -39368,10 +39240,6 @@ pub struct QosRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleDefinition {
     type Writer<'c> = QosRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1053,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -39497,10 +39365,6 @@ pub struct QosRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl rt::writer::Group for QosRuleReport {
     type Writer<'c> = QosRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1055,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -39580,10 +39444,6 @@ pub struct AdcRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleInstall {
     type Writer<'c> = AdcRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1092,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -39674,10 +39534,6 @@ pub struct AdcRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleRemove {
     type Writer<'c> = AdcRuleRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1093,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -39744,10 +39600,6 @@ pub struct AdcRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleDefinition {
     type Writer<'c> = AdcRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1094,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -39989,10 +39841,6 @@ pub struct AdcRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl rt::writer::Group for AdcRuleReport {
     type Writer<'c> = AdcRuleReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1097,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -40075,10 +39923,6 @@ pub struct CsServiceResourceReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29212"))]
 impl rt::writer::Group for CsServiceResourceReport {
     type Writer<'c> = CsServiceResourceReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2813,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -11494,10 +11494,6 @@ pub struct AccessNetworkChargingIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for AccessNetworkChargingIdentifier {
     type Writer<'c> = AccessNetworkChargingIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 502,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -11580,10 +11576,6 @@ pub struct FlowsWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Flows {
     type Writer<'c> = FlowsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 510,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -11721,10 +11713,6 @@ pub struct MediaComponentDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MediaComponentDescription {
     type Writer<'c> = MediaComponentDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 517,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12139,10 +12127,6 @@ pub struct MediaSubComponentWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MediaSubComponent {
     type Writer<'c> = MediaSubComponentWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 519,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12279,10 +12263,6 @@ pub struct AcceptableServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for AcceptableServiceInfo {
     type Writer<'c> = AcceptableServiceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 526,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12374,10 +12354,6 @@ pub struct SponsoredConnectivityDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for SponsoredConnectivityData {
     type Writer<'c> = SponsoredConnectivityDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 530,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12492,10 +12468,6 @@ pub struct CalleeInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CalleeInformation {
     type Writer<'c> = CalleeInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 565,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12578,10 +12550,6 @@ pub struct MaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for MaInformation {
     type Writer<'c> = MaInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 570,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12650,10 +12618,6 @@ pub struct N5gsRanNasReleaseCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for N5gsRanNasReleaseCause {
     type Writer<'c> = N5gsRanNasReleaseCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 572,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12722,10 +12686,6 @@ pub struct NgapCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for NgapCause {
     type Writer<'c> = NgapCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 575,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12784,10 +12744,6 @@ pub struct WirelineUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl rt::writer::Group for WirelineUserLocationInfo {
     type Writer<'c> = WirelineUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 578,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -12854,10 +12810,6 @@ pub struct FlowGroupingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29214"))]
 impl rt::writer::Group for FlowGrouping {
     type Writer<'c> = FlowGroupingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 508,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -6695,10 +6695,6 @@ pub struct SubsessionDecisionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::writer::Group for SubsessionDecisionInfo {
     type Writer<'c> = SubsessionDecisionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2200,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -7057,10 +7053,6 @@ pub struct SubsessionEnforcementInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl rt::writer::Group for SubsessionEnforcementInfo {
     type Writer<'c> = SubsessionEnforcementInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2201,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

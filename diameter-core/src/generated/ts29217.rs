@@ -4843,10 +4843,6 @@ pub struct AggregatedCongestionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for AggregatedCongestionInfo {
     type Writer<'c> = AggregatedCongestionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4000,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -4911,10 +4907,6 @@ pub struct AggregatedRuciReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for AggregatedRuciReport {
     type Writer<'c> = AggregatedRuciReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4001,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -4994,10 +4986,6 @@ pub struct CongestionLevelDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for CongestionLevelDefinition {
     type Writer<'c> = CongestionLevelDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4002,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5056,10 +5044,6 @@ pub struct CongestionLocationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl rt::writer::Group for CongestionLocationId {
     type Writer<'c> = CongestionLocationIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4006,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

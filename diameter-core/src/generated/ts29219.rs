@@ -3863,10 +3863,6 @@ pub struct PolicyCounterStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::writer::Group for PolicyCounterStatusReport {
     type Writer<'c> = PolicyCounterStatusReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2903,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3935,10 +3931,6 @@ pub struct PendingPolicyCounterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl rt::writer::Group for PendingPolicyCounterInformation {
     type Writer<'c> = PendingPolicyCounterInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2905,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -14112,10 +14112,6 @@ pub struct ServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl rt::writer::Group for ServerCapabilities {
     type Writer<'c> = ServerCapabilitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 603,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14198,10 +14194,6 @@ pub struct TgppSipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TgppSipAuthDataItem {
     type Writer<'c> = TgppSipAuthDataItemWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 612,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14369,10 +14361,6 @@ pub struct DeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl rt::writer::Group for DeregistrationReason {
     type Writer<'c> = DeregistrationReasonWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 615,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14452,10 +14440,6 @@ pub struct ChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ChargingInformation {
     type Writer<'c> = ChargingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 618,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14672,10 +14656,6 @@ pub struct SupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SupportedFeatures {
     type Writer<'c> = SupportedFeaturesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 628,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 266, vendor: 0 },
@@ -14847,10 +14827,6 @@ pub struct SupportedApplicationsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29229"))]
 impl rt::writer::Group for SupportedApplications {
     type Writer<'c> = SupportedApplicationsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 631,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14909,10 +14885,6 @@ pub struct AssociatedIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AssociatedIdentities {
     type Writer<'c> = AssociatedIdentitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 632,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14977,10 +14949,6 @@ pub struct SipDigestAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SipDigestAuthenticate {
     type Writer<'c> = SipDigestAuthenticateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 635,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 104, vendor: 0 },
@@ -15086,10 +15054,6 @@ pub struct ScscfRestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for ScscfRestorationInfo {
     type Writer<'c> = ScscfRestorationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 639,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 1, vendor: 0 },
@@ -15172,10 +15136,6 @@ pub struct SubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for SubscriptionInfo {
     type Writer<'c> = SubscriptionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 642,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15262,10 +15222,6 @@ pub struct AssociatedRegisteredIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AssociatedRegisteredIdentities {
     type Writer<'c> = AssociatedRegisteredIdentitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 647,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15312,10 +15268,6 @@ pub struct RestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for RestorationInfo {
     type Writer<'c> = RestorationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 649,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15423,10 +15375,6 @@ pub struct IdentityWithEmergencyRegistrationWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for IdentityWithEmergencyRegistration {
     type Writer<'c> = IdentityWithEmergencyRegistrationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 651,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 1, vendor: 0 },
@@ -15481,10 +15429,6 @@ pub struct AllowedWafWwsfIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for AllowedWafWwsfIdentities {
     type Writer<'c> = AllowedWafWwsfIdentitiesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 656,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -15535,10 +15479,6 @@ pub struct PCscfSubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for PCscfSubscriptionInfo {
     type Writer<'c> = PCscfSubscriptionInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 660,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15616,10 +15556,6 @@ pub struct FailedPcscfWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl rt::writer::Group for FailedPcscf {
     type Writer<'c> = FailedPcscfWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 664,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

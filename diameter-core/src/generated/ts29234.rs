@@ -1506,10 +1506,6 @@ pub struct WlanUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for WlanUserData {
     type Writer<'c> = WlanUserDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 303,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -1603,10 +1599,6 @@ pub struct ChargingDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ChargingData {
     type Writer<'c> = ChargingDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 304,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -1672,10 +1664,6 @@ pub struct ApnAuthorizedWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ApnAuthorized {
     type Writer<'c> = ApnAuthorizedWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 307,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 493, vendor: 0 },
@@ -1762,10 +1750,6 @@ pub struct ChargingNodesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29234"))]
 impl rt::writer::Group for ChargingNodes {
     type Writer<'c> = ChargingNodesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 315,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

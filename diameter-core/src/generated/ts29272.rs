@@ -41701,10 +41701,6 @@ pub struct SubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SubscriptionData {
     type Writer<'c> = SubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1400,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42317,10 +42313,6 @@ pub struct TerminalInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TerminalInformation {
     type Writer<'c> = TerminalInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1401,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42415,10 +42407,6 @@ pub struct RequestedEutranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for RequestedEutranAuthenticationInfo {
     type Writer<'c> = RequestedEutranAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1408,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42487,10 +42475,6 @@ pub struct RequestedUtranGeranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for RequestedUtranGeranAuthenticationInfo {
     type Writer<'c> = RequestedUtranGeranAuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1409,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42560,10 +42544,6 @@ pub struct AuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for AuthenticationInfo {
     type Writer<'c> = AuthenticationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1413,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -42636,10 +42616,6 @@ pub struct EUtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for EUtranVector {
     type Writer<'c> = EUtranVectorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1414,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42731,10 +42707,6 @@ pub struct UtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for UtranVector {
     type Writer<'c> = UtranVectorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1415,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42834,10 +42806,6 @@ pub struct GeranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for GeranVector {
     type Writer<'c> = GeranVectorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1416,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42918,10 +42886,6 @@ pub struct ApnConfigurationProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for ApnConfigurationProfile {
     type Writer<'c> = ApnConfigurationProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1429,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43064,10 +43028,6 @@ pub struct ApnConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ApnConfiguration {
     type Writer<'c> = ApnConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1430,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43436,10 +43396,6 @@ pub struct EpsSubscribedQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EpsSubscribedQosProfile {
     type Writer<'c> = EpsSubscribedQosProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1431,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43551,10 +43507,6 @@ pub struct AmbrWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for Ambr {
     type Writer<'c> = AmbrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1435,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43698,10 +43650,6 @@ pub struct TraceDataWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TraceData {
     type Writer<'c> = TraceDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1458,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43888,10 +43836,6 @@ pub struct GprsSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for GprsSubscriptionData {
     type Writer<'c> = GprsSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1467,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43972,10 +43916,6 @@ pub struct PdpContextWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for PdpContext {
     type Writer<'c> = PdpContextWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1469,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44187,10 +44127,6 @@ pub struct CsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for CsgSubscriptionData {
     type Writer<'c> = CsgSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1436,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44287,10 +44223,6 @@ pub struct SpecificApnInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SpecificApnInfo {
     type Writer<'c> = SpecificApnInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1472,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 493, vendor: 0 },
@@ -44380,10 +44312,6 @@ pub struct LcsInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for LcsInfo {
     type Writer<'c> = LcsInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1473,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -44449,10 +44377,6 @@ pub struct LcsPrivacyexceptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for LcsPrivacyexception {
     type Writer<'c> = LcsPrivacyexceptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1475,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44549,10 +44473,6 @@ pub struct ExternalClientWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for ExternalClient {
     type Writer<'c> = ExternalClientWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1479,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44621,10 +44541,6 @@ pub struct TgppServiceTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for TgppServiceType {
     type Writer<'c> = TgppServiceTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1483,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44692,10 +44608,6 @@ pub struct MoLrWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for MoLr {
     type Writer<'c> = MoLrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1485,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44752,10 +44664,6 @@ pub struct TeleserviceListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for TeleserviceList {
     type Writer<'c> = TeleserviceListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1486,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44803,10 +44711,6 @@ pub struct CallBarringInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for CallBarringInfo {
     type Writer<'c> = CallBarringInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1488,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44864,10 +44768,6 @@ pub struct EpsUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for EpsUserState {
     type Writer<'c> = EpsUserStateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1495,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44957,10 +44857,6 @@ pub struct EpsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EpsLocationInformation {
     type Writer<'c> = EpsLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1496,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45049,10 +44945,6 @@ pub struct MmeUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for MmeUserState {
     type Writer<'c> = MmeUserStateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1497,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45099,10 +44991,6 @@ pub struct SgsnUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SgsnUserState {
     type Writer<'c> = SgsnUserStateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1498,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45179,10 +45067,6 @@ pub struct MmeLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MmeLocationInformation {
     type Writer<'c> = MmeLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1600,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45369,10 +45253,6 @@ pub struct SgsnLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SgsnLocationInformation {
     type Writer<'c> = SgsnLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1601,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45533,10 +45413,6 @@ pub struct ActiveApnWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl rt::writer::Group for ActiveApn {
     type Writer<'c> = ActiveApnWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1612,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45678,10 +45554,6 @@ pub struct MdtConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MdtConfiguration {
     type Writer<'c> = MdtConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1622,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45994,10 +45866,6 @@ pub struct AreaScopeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AreaScope {
     type Writer<'c> = AreaScopeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1624,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -46105,10 +45973,6 @@ pub struct EquivalentPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for EquivalentPlmnList {
     type Writer<'c> = EquivalentPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1637,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46156,10 +46020,6 @@ pub struct VplmnCsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for VplmnCsgSubscriptionData {
     type Writer<'c> = VplmnCsgSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1641,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46233,10 +46093,6 @@ pub struct LocalTimeZoneWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for LocalTimeZone {
     type Writer<'c> = LocalTimeZoneWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1649,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46332,10 +46188,6 @@ pub struct WlanOffloadabilityWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for WlanOffloadability {
     type Writer<'c> = WlanOffloadabilityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1667,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46414,10 +46266,6 @@ pub struct AdjacentPlmnsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl rt::writer::Group for AdjacentPlmns {
     type Writer<'c> = AdjacentPlmnsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1672,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46465,10 +46313,6 @@ pub struct AdjacentAccessRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for AdjacentAccessRestrictionData {
     type Writer<'c> = AdjacentAccessRestrictionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1673,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46549,10 +46393,6 @@ pub struct ImsiGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ImsiGroupId {
     type Writer<'c> = ImsiGroupIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1675,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46646,10 +46486,6 @@ pub struct SubscriptionDataDeletionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for SubscriptionDataDeletion {
     type Writer<'c> = SubscriptionDataDeletionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1685,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46754,10 +46590,6 @@ pub struct EmergencyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EmergencyInfo {
     type Writer<'c> = EmergencyInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1687,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 486, vendor: 0 }];
     const REQUIRED: u64 = 0;
@@ -46825,10 +46657,6 @@ pub struct V2xSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for V2xSubscriptionData {
     type Writer<'c> = V2xSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1688,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46906,10 +46734,6 @@ pub struct EdrxCycleLengthWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for EdrxCycleLength {
     type Writer<'c> = EdrxCycleLengthWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1691,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47023,10 +46847,6 @@ pub struct MbsfnAreaWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MbsfnArea {
     type Writer<'c> = MbsfnAreaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1694,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47120,10 +46940,6 @@ pub struct PagingTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for PagingTimeWindow {
     type Writer<'c> = PagingTimeWindowWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1701,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47180,10 +46996,6 @@ pub struct EdrxRelatedRatWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29272"))]
 impl rt::writer::Group for EdrxRelatedRat {
     type Writer<'c> = EdrxRelatedRatWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1705,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47232,10 +47044,6 @@ pub struct V2xSubscriptionDataNrWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for V2xSubscriptionDataNr {
     type Writer<'c> = V2xSubscriptionDataNrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1710,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47305,10 +47113,6 @@ pub struct UePc5QosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for UePc5Qos {
     type Writer<'c> = UePc5QosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1711,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47372,10 +47176,6 @@ pub struct Pc5QosFlowWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for Pc5QosFlow {
     type Writer<'c> = Pc5QosFlowWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1712,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47448,10 +47248,6 @@ pub struct Pc5FlowBitratesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl rt::writer::Group for Pc5FlowBitrates {
     type Writer<'c> = Pc5FlowBitratesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1714,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47558,10 +47354,6 @@ pub struct MdtConfigurationNrWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MdtConfigurationNr {
     type Writer<'c> = MdtConfigurationNrWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1720,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -22130,10 +22130,6 @@ pub struct Non3gppUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for Non3gppUserData {
     type Writer<'c> = Non3gppUserDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1500,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 443, vendor: 0 },
@@ -22373,10 +22369,6 @@ pub struct TraceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for TraceInfo {
     type Writer<'c> = TraceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1505,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -22455,10 +22447,6 @@ pub struct WlanIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for WlanIdentifier {
     type Writer<'c> = WlanIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1509,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -22516,10 +22504,6 @@ pub struct TwanAccessInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for TwanAccessInfo {
     type Writer<'c> = TwanAccessInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1510,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -22586,10 +22570,6 @@ pub struct AccessNetworkInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl rt::writer::Group for AccessNetworkInfo {
     type Writer<'c> = AccessNetworkInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1526,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -22684,10 +22664,6 @@ pub struct TwanConnectivityParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl rt::writer::Group for TwanConnectivityParameters {
     type Writer<'c> = TwanConnectivityParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1528,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -6718,10 +6718,6 @@ pub struct UserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl rt::writer::Group for UserIdentity {
     type Writer<'c> = UserIdentityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 700,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6789,10 +6785,6 @@ pub struct RepositoryDataIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::writer::Group for RepositoryDataId {
     type Writer<'c> = RepositoryDataIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 715,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6850,10 +6842,6 @@ pub struct CallReferenceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl rt::writer::Group for CallReferenceInfo {
     type Writer<'c> = CallReferenceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 720,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -16849,10 +16849,6 @@ pub struct UserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserIdentifier {
     type Writer<'c> = UserIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3102,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 1, vendor: 0 },
@@ -16949,10 +16945,6 @@ pub struct ServiceParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for ServiceParameters {
     type Writer<'c> = ServiceParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3105,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17015,10 +17007,6 @@ pub struct T4ParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for T4Parameters {
     type Writer<'c> = T4ParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3106,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17078,10 +17066,6 @@ pub struct ServiceDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for ServiceData {
     type Writer<'c> = ServiceDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3107,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17132,10 +17116,6 @@ pub struct T4DataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl rt::writer::Group for T4Data {
     type Writer<'c> = T4DataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3108,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17230,10 +17210,6 @@ pub struct AeseCommunicationPatternWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for AeseCommunicationPattern {
     type Writer<'c> = AeseCommunicationPatternWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3113,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17377,10 +17353,6 @@ pub struct CommunicationPatternSetWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for CommunicationPatternSet {
     type Writer<'c> = CommunicationPatternSetWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3114,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17532,10 +17504,6 @@ pub struct ScheduledCommunicationTimeWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ScheduledCommunicationTime {
     type Writer<'c> = ScheduledCommunicationTimeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3118,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 563, vendor: 0 },
@@ -17612,10 +17580,6 @@ pub struct AeseCommunicationPatternConfigStatusWriter<'b>(rt::writer::AvpWriter<
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AeseCommunicationPatternConfigStatus {
     type Writer<'c> = AeseCommunicationPatternConfigStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3120,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17698,10 +17662,6 @@ pub struct AeseErrorReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AeseErrorReport {
     type Writer<'c> = AeseErrorReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3121,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -17790,10 +17750,6 @@ pub struct MonitoringEventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MonitoringEventConfiguration {
     type Writer<'c> = MonitoringEventConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3122,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -18071,10 +18027,6 @@ pub struct MonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MonitoringEventReport {
     type Writer<'c> = MonitoringEventReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3123,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -18306,10 +18258,6 @@ pub struct UeReachabilityConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UeReachabilityConfiguration {
     type Writer<'c> = UeReachabilityConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3129,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -18424,10 +18372,6 @@ pub struct LocationInformationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>)
 )]
 impl rt::writer::Group for LocationInformationConfiguration {
     type Writer<'c> = LocationInformationConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3135,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -18541,10 +18485,6 @@ pub struct MonitoringEventConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MonitoringEventConfigStatus {
     type Writer<'c> = MonitoringEventConfigStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3142,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -18659,10 +18599,6 @@ pub struct SupportedServicesWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for SupportedServices {
     type Writer<'c> = SupportedServicesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3143,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -18760,10 +18696,6 @@ pub struct ServiceResultWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ServiceResult {
     type Writer<'c> = ServiceResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3146,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 266, vendor: 0 },
@@ -18842,10 +18774,6 @@ pub struct NiddAuthorizationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationRequest {
     type Writer<'c> = NiddAuthorizationRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3150,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 493, vendor: 0 },
@@ -18902,10 +18830,6 @@ pub struct NiddAuthorizationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationResponse {
     type Writer<'c> = NiddAuthorizationResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3151,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19000,10 +18924,6 @@ pub struct ServiceReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ServiceReport {
     type Writer<'c> = ServiceReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3152,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19086,10 +19006,6 @@ pub struct EnhancedCoverageRestrictionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for EnhancedCoverageRestriction {
     type Writer<'c> = EnhancedCoverageRestrictionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3155,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19157,10 +19073,6 @@ pub struct EnhancedCoverageRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29336"))]
 impl rt::writer::Group for EnhancedCoverageRestrictionData {
     type Writer<'c> = EnhancedCoverageRestrictionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3156,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19222,10 +19134,6 @@ pub struct RestrictedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for RestrictedPlmnList {
     type Writer<'c> = RestrictedPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3157,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19267,10 +19175,6 @@ pub struct AllowedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for AllowedPlmnList {
     type Writer<'c> = AllowedPlmnListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3158,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19312,10 +19216,6 @@ pub struct NiddAuthorizationUpdateWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for NiddAuthorizationUpdate {
     type Writer<'c> = NiddAuthorizationUpdateWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3161,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19365,10 +19265,6 @@ pub struct GroupMonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupMonitoringEventReport {
     type Writer<'c> = GroupMonitoringEventReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3165,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19455,10 +19351,6 @@ pub struct GroupMonitoringEventReportItemWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupMonitoringEventReportItem {
     type Writer<'c> = GroupMonitoringEventReportItemWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3166,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19611,10 +19503,6 @@ pub struct ApnValidityTimeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for ApnValidityTime {
     type Writer<'c> = ApnValidityTimeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3169,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19675,10 +19563,6 @@ pub struct SuggestedNetworkConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for SuggestedNetworkConfiguration {
     type Writer<'c> = SuggestedNetworkConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3170,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19790,10 +19674,6 @@ pub struct MonitoringEventReportStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for MonitoringEventReportStatus {
     type Writer<'c> = MonitoringEventReportStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3171,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -19875,10 +19755,6 @@ pub struct AdditionalidentifiersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29336"))]
 impl rt::writer::Group for Additionalidentifiers {
     type Writer<'c> = AdditionalidentifiersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3173,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19922,10 +19798,6 @@ pub struct GroupUserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl rt::writer::Group for GroupUserIdentifier {
     type Writer<'c> = GroupUserIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3177,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 1, vendor: 0 },
@@ -20009,10 +19881,6 @@ pub struct MtcProviderInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for MtcProviderInfo {
     type Writer<'c> = MtcProviderInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3178,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -20099,10 +19967,6 @@ pub struct PdnConnectivityStatusConfigurationWriter<'b>(rt::writer::AvpWriter<'b
 )]
 impl rt::writer::Group for PdnConnectivityStatusConfiguration {
     type Writer<'c> = PdnConnectivityStatusConfigurationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3180,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 493, vendor: 0 }];
     const REQUIRED: u64 = 0;
@@ -20188,10 +20052,6 @@ pub struct PdnConnectivityStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for PdnConnectivityStatusReport {
     type Writer<'c> = PdnConnectivityStatusReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3181,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 493, vendor: 0 },

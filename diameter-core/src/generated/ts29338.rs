@@ -9167,10 +9167,6 @@ pub struct SmDeliveryFailureCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmDeliveryFailureCause {
     type Writer<'c> = SmDeliveryFailureCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3303,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9235,10 +9231,6 @@ pub struct SmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmDeliveryOutcome {
     type Writer<'c> = SmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3316,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9366,10 +9358,6 @@ pub struct MmeSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for MmeSmDeliveryOutcome {
     type Writer<'c> = MmeSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3317,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9427,10 +9415,6 @@ pub struct MscSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for MscSmDeliveryOutcome {
     type Writer<'c> = MscSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3318,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9488,10 +9472,6 @@ pub struct SgsnSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SgsnSmDeliveryOutcome {
     type Writer<'c> = SgsnSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3319,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9549,10 +9529,6 @@ pub struct IpSmGwSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for IpSmGwSmDeliveryOutcome {
     type Writer<'c> = IpSmGwSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3320,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9611,10 +9587,6 @@ pub struct SmsmiCorrelationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmsmiCorrelationId {
     type Writer<'c> = SmsmiCorrelationIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3324,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9682,10 +9654,6 @@ pub struct Smsf3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for Smsf3gppSmDeliveryOutcome {
     type Writer<'c> = Smsf3gppSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3336,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9743,10 +9711,6 @@ pub struct SmsfNon3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl rt::writer::Group for SmsfNon3gppSmDeliveryOutcome {
     type Writer<'c> = SmsfNon3gppSmDeliveryOutcomeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3337,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9805,10 +9769,6 @@ pub struct Smsf3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::writer::Group for Smsf3gppAddress {
     type Writer<'c> = Smsf3gppAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3344,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -9877,10 +9837,6 @@ pub struct SmsfNon3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl rt::writer::Group for SmsfNon3gppAddress {
     type Writer<'c> = SmsfNon3gppAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3345,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

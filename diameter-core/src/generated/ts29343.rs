@@ -3346,10 +3346,6 @@ pub struct MonitorTargetWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for MonitorTarget {
     type Writer<'c> = MonitorTargetWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3607,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3428,10 +3424,6 @@ pub struct ProseCodeSuffixMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for ProseCodeSuffixMask {
     type Writer<'c> = ProseCodeSuffixMaskWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3608,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3489,10 +3481,6 @@ pub struct BannedUserTargetWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl rt::writer::Group for BannedUserTarget {
     type Writer<'c> = BannedUserTargetWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3611,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

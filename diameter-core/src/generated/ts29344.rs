@@ -6477,10 +6477,6 @@ pub struct ProseSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ProseSubscriptionData {
     type Writer<'c> = ProseSubscriptionDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3701,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6582,10 +6578,6 @@ pub struct ProseAllowedPlmnWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for ProseAllowedPlmn {
     type Writer<'c> = ProseAllowedPlmnWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3703,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6671,10 +6663,6 @@ pub struct ProseInitialLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl rt::writer::Group for ProseInitialLocationInformation {
     type Writer<'c> = ProseInitialLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3707,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -14250,10 +14250,6 @@ pub struct AssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for AssistanceInfo {
     type Writer<'c> = AssistanceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3802,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14312,10 +14308,6 @@ pub struct MatchReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchReport {
     type Writer<'c> = MatchReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3807,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14436,10 +14428,6 @@ pub struct ProseDiscoveryFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ProseDiscoveryFilter {
     type Writer<'c> = ProseDiscoveryFilterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3813,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14528,10 +14516,6 @@ pub struct WifiP2pAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WifiP2pAssistanceInfo {
     type Writer<'c> = WifiP2pAssistanceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3819,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14640,10 +14624,6 @@ pub struct WlanAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WlanAssistanceInfo {
     type Writer<'c> = WlanAssistanceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3820,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14695,10 +14675,6 @@ pub struct WlanLinkLayerIdListWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for WlanLinkLayerIdList {
     type Writer<'c> = WlanLinkLayerIdListWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3822,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -14742,10 +14718,6 @@ pub struct ProseAppCodeInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ProseAppCodeInfo {
     type Writer<'c> = ProseAppCodeInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3835,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14814,10 +14786,6 @@ pub struct LocationUpdateTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for LocationUpdateTrigger {
     type Writer<'c> = LocationUpdateTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3823,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14896,10 +14864,6 @@ pub struct ChangeOfAreaTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for ChangeOfAreaType {
     type Writer<'c> = ChangeOfAreaTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3825,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -14967,10 +14931,6 @@ pub struct PeriodicLocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for PeriodicLocationType {
     type Writer<'c> = PeriodicLocationTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3829,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15042,10 +15002,6 @@ pub struct DiscoveryAuthRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for DiscoveryAuthRequest {
     type Writer<'c> = DiscoveryAuthRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3854,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15261,10 +15217,6 @@ pub struct DiscoveryAuthResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for DiscoveryAuthResponse {
     type Writer<'c> = DiscoveryAuthResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3855,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15406,10 +15358,6 @@ pub struct MatchRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchRequest {
     type Writer<'c> = MatchRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3856,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15504,10 +15452,6 @@ pub struct MatchReportInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for MatchReportInfo {
     type Writer<'c> = MatchReportInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3857,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15576,10 +15520,6 @@ pub struct AppIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for AppIdentifier {
     type Writer<'c> = AppIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3840,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15640,10 +15580,6 @@ pub struct CodeReceivingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for CodeReceivingSecurityMaterial {
     type Writer<'c> = CodeReceivingSecurityMaterialWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3860,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -15733,10 +15669,6 @@ pub struct CodeSendingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl rt::writer::Group for CodeSendingSecurityMaterial {
     type Writer<'c> = CodeSendingSecurityMaterialWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3861,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

@@ -3180,10 +3180,6 @@ pub struct DeviceActionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for DeviceAction {
     type Writer<'c> = DeviceActionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3001,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3309,10 +3305,6 @@ pub struct DeviceNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for DeviceNotification {
     type Writer<'c> = DeviceNotificationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3002,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -3431,10 +3423,6 @@ pub struct TriggerDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl rt::writer::Group for TriggerData {
     type Writer<'c> = TriggerDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3003,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

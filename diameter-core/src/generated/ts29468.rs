@@ -5825,10 +5825,6 @@ pub struct MbmsBearerEventNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerEventNotification {
     type Writer<'c> = MbmsBearerEventNotificationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3503,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -5931,10 +5927,6 @@ pub struct MbmsBearerRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerRequest {
     type Writer<'c> = MbmsBearerRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3504,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6128,10 +6120,6 @@ pub struct MbmsBearerResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for MbmsBearerResponse {
     type Writer<'c> = MbmsBearerResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3505,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6252,10 +6240,6 @@ pub struct TmgiAllocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiAllocationRequest {
     type Writer<'c> = TmgiAllocationRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3509,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6310,10 +6294,6 @@ pub struct TmgiAllocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiAllocationResponse {
     type Writer<'c> = TmgiAllocationResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3510,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6376,10 +6356,6 @@ pub struct TmgiDeallocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiDeallocationRequest {
     type Writer<'c> = TmgiDeallocationRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3512,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -6422,10 +6398,6 @@ pub struct TmgiDeallocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiDeallocationResponse {
     type Writer<'c> = TmgiDeallocationResponseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3513,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6482,10 +6454,6 @@ pub struct TmgiExpiryWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for TmgiExpiry {
     type Writer<'c> = TmgiExpiryWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3515,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6535,10 +6503,6 @@ pub struct LocalM1InformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for LocalM1Information {
     type Writer<'c> = LocalM1InformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3518,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6628,10 +6592,6 @@ pub struct LocalMb2UInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for LocalMb2UInformation {
     type Writer<'c> = LocalMb2UInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3519,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6686,10 +6646,6 @@ pub struct RohcRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for RohcRequest {
     type Writer<'c> = RohcRequestWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3526,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -6758,10 +6714,6 @@ pub struct UserplaneProtocolResultWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl rt::writer::Group for UserplaneProtocolResult {
     type Writer<'c> = UserplaneProtocolResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3529,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {

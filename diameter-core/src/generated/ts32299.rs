@@ -41865,10 +41865,6 @@ pub struct AccessNetworkInfoChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccessNetworkInfoChange {
     type Writer<'c> = AccessNetworkInfoChangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4401,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -41939,10 +41935,6 @@ pub struct AccessTransferInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccessTransferInformation {
     type Writer<'c> = AccessTransferInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2709,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42070,10 +42062,6 @@ pub struct AccumulatedCostWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AccumulatedCost {
     type Writer<'c> = AccumulatedCostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2052,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 447, vendor: 0 },
@@ -42126,10 +42114,6 @@ pub struct AdditionalContentInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AdditionalContentInformation {
     type Writer<'c> = AdditionalContentInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1207,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42197,10 +42181,6 @@ pub struct AddressDomainWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AddressDomain {
     type Writer<'c> = AddressDomainWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 898,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42258,10 +42238,6 @@ pub struct AfCorrelationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AfCorrelationInformation {
     type Writer<'c> = AfCorrelationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1276,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42326,10 +42302,6 @@ pub struct AnnouncementInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for AnnouncementInformation {
     type Writer<'c> = AnnouncementInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3904,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42449,10 +42421,6 @@ pub struct AocCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocCostInformation {
     type Writer<'c> = AocCostInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2053,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42524,10 +42492,6 @@ pub struct AocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocInformation {
     type Writer<'c> = AocInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2054,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42610,10 +42574,6 @@ pub struct AocServiceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocService {
     type Writer<'c> = AocServiceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2311,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42675,10 +42635,6 @@ pub struct AocSubscriptionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for AocSubscriptionInformation {
     type Writer<'c> = AocSubscriptionInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2314,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42747,10 +42703,6 @@ pub struct ApnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControl {
     type Writer<'c> = ApnRateControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3933,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42819,10 +42771,6 @@ pub struct ApnRateControlDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControlDownlink {
     type Writer<'c> = ApnRateControlDownlinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3934,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42894,10 +42842,6 @@ pub struct ApnRateControlUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApnRateControlUplink {
     type Writer<'c> = ApnRateControlUplinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3935,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -42966,10 +42910,6 @@ pub struct ApplicationServerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ApplicationServerInformation {
     type Writer<'c> = ApplicationServerInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 850,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43033,10 +42973,6 @@ pub struct BasicServiceCodeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for BasicServiceCode {
     type Writer<'c> = BasicServiceCodeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3411,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43094,10 +43030,6 @@ pub struct CalledIdentityChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CalledIdentityChange {
     type Writer<'c> = CalledIdentityChangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3917,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43156,10 +43088,6 @@ pub struct CoverageInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CoverageInfo {
     type Writer<'c> = CoverageInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3459,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43231,10 +43159,6 @@ pub struct CpdtInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CpdtInformation {
     type Writer<'c> = CpdtInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3927,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43328,10 +43252,6 @@ pub struct CurrentTariffWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for CurrentTariff {
     type Writer<'c> = CurrentTariffWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2056,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 425, vendor: 0 },
@@ -43402,10 +43322,6 @@ pub struct DcdInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for DcdInformation {
     type Writer<'c> = DcdInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2115,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43465,10 +43381,6 @@ pub struct DestinationInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for DestinationInterface {
     type Writer<'c> = DestinationInterfaceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2002,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43547,10 +43459,6 @@ pub struct EarlyMediaDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EarlyMediaDescription {
     type Writer<'c> = EarlyMediaDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1272,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43619,10 +43527,6 @@ pub struct EnhancedDiagnosticsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EnhancedDiagnostics {
     type Writer<'c> = EnhancedDiagnosticsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3901,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -43669,10 +43573,6 @@ pub struct EnvelopeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Envelope {
     type Writer<'c> = EnvelopeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1266,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43758,10 +43658,6 @@ pub struct EventTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for EventType {
     type Writer<'c> = EventTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 823,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43831,10 +43727,6 @@ pub struct ImInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ImInformation {
     type Writer<'c> = ImInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2110,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -43963,10 +43855,6 @@ pub struct ImsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ImsInformation {
     type Writer<'c> = ImsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 876,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44540,10 +44428,6 @@ pub struct IncrementalCostWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for IncrementalCost {
     type Writer<'c> = IncrementalCostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2062,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 447, vendor: 0 },
@@ -44595,10 +44479,6 @@ pub struct InterOperatorIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for InterOperatorIdentifier {
     type Writer<'c> = InterOperatorIdentifierWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 838,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44657,10 +44537,6 @@ pub struct IsupCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for IsupCause {
     type Writer<'c> = IsupCauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3416,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44732,10 +44608,6 @@ pub struct LcsClientIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsClientId {
     type Writer<'c> = LcsClientIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1232,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44844,10 +44716,6 @@ pub struct LcsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsClientName {
     type Writer<'c> = LcsClientNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1235,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -44919,10 +44787,6 @@ pub struct LcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsInformation {
     type Writer<'c> = LcsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 878,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45030,10 +44894,6 @@ pub struct LcsRequestorIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LcsRequestorId {
     type Writer<'c> = LcsRequestorIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1239,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45091,10 +44951,6 @@ pub struct LocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LocationInfo {
     type Writer<'c> = LocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3460,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45152,10 +45008,6 @@ pub struct LocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for LocationType {
     type Writer<'c> = LocationTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1244,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45226,10 +45078,6 @@ pub struct MbmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MbmsInformation {
     type Writer<'c> = MbmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 880,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45420,10 +45268,6 @@ pub struct MessageBodyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MessageBody {
     type Writer<'c> = MessageBodyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 889,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45501,10 +45345,6 @@ pub struct MessageClassWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MessageClass {
     type Writer<'c> = MessageClassWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1213,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45564,10 +45404,6 @@ pub struct MmContentTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmContentType {
     type Writer<'c> = MmContentTypeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1203,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45664,10 +45500,6 @@ pub struct MmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmsInformation {
     type Writer<'c> = MmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 877,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -45926,10 +45758,6 @@ pub struct MmtelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for MmtelInformation {
     type Writer<'c> = MmtelInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2030,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -45990,10 +45818,6 @@ pub struct MonitoringEventInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for MonitoringEventInformation {
     type Writer<'c> = MonitoringEventInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3921,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46199,10 +46023,6 @@ pub struct MonitoringEventReportDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for MonitoringEventReportData {
     type Writer<'c> = MonitoringEventReportDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3920,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 55, vendor: 0 },
@@ -46361,10 +46181,6 @@ pub struct NextTariffWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NextTariff {
     type Writer<'c> = NextTariffWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2057,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 425, vendor: 0 },
@@ -46437,10 +46253,6 @@ pub struct NiddSubmissionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NiddSubmission {
     type Writer<'c> = NiddSubmissionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3928,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 55, vendor: 0 },
@@ -46511,10 +46323,6 @@ pub struct NniInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for NniInformation {
     type Writer<'c> = NniInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2703,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46594,10 +46402,6 @@ pub struct OfflineChargingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OfflineCharging {
     type Writer<'c> = OfflineChargingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1278,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46685,10 +46489,6 @@ pub struct OriginatorAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorAddress {
     type Writer<'c> = OriginatorAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 886,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46763,10 +46563,6 @@ pub struct OriginatorInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorInterface {
     type Writer<'c> = OriginatorInterfaceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2009,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46845,10 +46641,6 @@ pub struct OriginatorReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for OriginatorReceivedAddress {
     type Writer<'c> = OriginatorReceivedAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2027,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -46922,10 +46714,6 @@ pub struct ParticipantGroupWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ParticipantGroup {
     type Writer<'c> = ParticipantGroupWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1260,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47007,10 +46795,6 @@ pub struct PocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PocInformation {
     type Writer<'c> = PocInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 879,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47184,10 +46968,6 @@ pub struct PocUserRoleWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PocUserRole {
     type Writer<'c> = PocUserRoleWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1252,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47255,10 +47035,6 @@ pub struct ProseDirectCommunicationReceptionDataContainerWriter<'b>(
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseDirectCommunicationReceptionDataContainer {
     type Writer<'c> = ProseDirectCommunicationReceptionDataContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3461,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47404,10 +47180,6 @@ pub struct ProseDirectCommunicationTransmissionDataContainerWriter<'b>(
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseDirectCommunicationTransmissionDataContainer {
     type Writer<'c> = ProseDirectCommunicationTransmissionDataContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3441,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -47595,10 +47367,6 @@ pub struct ProseInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ProseInformation {
     type Writer<'c> = ProseInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3447,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -48199,10 +47967,6 @@ pub struct PsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PsFurnishChargingInformation {
     type Writer<'c> = PsFurnishChargingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 865,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -48344,10 +48108,6 @@ pub struct PsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for PsInformation {
     type Writer<'c> = PsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 874,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49178,10 +48938,6 @@ pub struct RadioParameterSetInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RadioParameterSetInfo {
     type Writer<'c> = RadioParameterSetInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3463,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49243,10 +48999,6 @@ pub struct RanSecondaryRatUsageReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RanSecondaryRatUsageReport {
     type Writer<'c> = RanSecondaryRatUsageReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1302,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49341,10 +49093,6 @@ pub struct RateElementWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RateElement {
     type Writer<'c> = RateElementWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2058,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 454, vendor: 0 },
@@ -49433,10 +49181,6 @@ pub struct RealTimeTariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RealTimeTariffInformation {
     type Writer<'c> = RealTimeTariffInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2305,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49501,10 +49245,6 @@ pub struct RecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientAddress {
     type Writer<'c> = RecipientAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1201,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49590,10 +49330,6 @@ pub struct RecipientInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientInfo {
     type Writer<'c> = RecipientInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2026,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49689,10 +49425,6 @@ pub struct RecipientReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RecipientReceivedAddress {
     type Writer<'c> = RecipientReceivedAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2028,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49771,10 +49503,6 @@ pub struct RelatedChangeConditionInformationWriter<'b>(rt::writer::AvpWriter<'b>
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RelatedChangeConditionInformation {
     type Writer<'c> = RelatedChangeConditionInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3925,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -49897,10 +49625,6 @@ pub struct RelatedTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for RelatedTrigger {
     type Writer<'c> = RelatedTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3926,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -49943,10 +49667,6 @@ pub struct RemainingBalanceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for RemainingBalance {
     type Writer<'c> = RemainingBalanceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2021,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 445, vendor: 0 },
@@ -50002,10 +49722,6 @@ pub struct ScaleFactorWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ScaleFactor {
     type Writer<'c> = ScaleFactorWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2059,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 447, vendor: 0 },
@@ -50057,10 +49773,6 @@ pub struct ScsAsAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ScsAsAddress {
     type Writer<'c> = ScsAsAddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3940,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -50126,10 +49838,6 @@ pub struct SdpMediaComponentWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SdpMediaComponent {
     type Writer<'c> = SdpMediaComponentWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 843,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -50272,10 +49980,6 @@ pub struct SdpTimestampsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SdpTimestamps {
     type Writer<'c> = SdpTimestampsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1273,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -50364,10 +50068,6 @@ pub struct ServiceDataContainerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceDataContainer {
     type Writer<'c> = ServiceDataContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2040,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -50768,10 +50468,6 @@ pub struct ServiceGenericInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceGenericInformation {
     type Writer<'c> = ServiceGenericInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1256,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -50864,10 +50560,6 @@ pub struct ServiceInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceInformation {
     type Writer<'c> = ServiceInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 873,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -51156,10 +50848,6 @@ pub struct ServiceSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for ServiceSpecificInfo {
     type Writer<'c> = ServiceSpecificInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1249,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -51221,10 +50909,6 @@ pub struct SmDeviceTriggerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SmDeviceTriggerInformation {
     type Writer<'c> = SmDeviceTriggerInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3405,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -51348,10 +51032,6 @@ pub struct SmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SmsInformation {
     type Writer<'c> = SmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2000,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -51646,10 +51326,6 @@ pub struct SupplementaryServiceWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for SupplementaryService {
     type Writer<'c> = SupplementaryServiceWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2048,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -51799,10 +51475,6 @@ pub struct TalkBurstExchangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TalkBurstExchange {
     type Writer<'c> = TalkBurstExchangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1255,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -51931,10 +51603,6 @@ pub struct TariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TariffInformation {
     type Writer<'c> = TariffInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2060,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52008,10 +51676,6 @@ pub struct TimeQuotaMechanismWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TimeQuotaMechanism {
     type Writer<'c> = TimeQuotaMechanismWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1270,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52071,10 +51735,6 @@ pub struct TimeStampsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TimeStamps {
     type Writer<'c> = TimeStampsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 833,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52169,10 +51829,6 @@ pub struct TrafficDataVolumesWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TrafficDataVolumes {
     type Writer<'c> = TrafficDataVolumesWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2046,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52433,10 +52089,6 @@ pub struct TransmitterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TransmitterInfo {
     type Writer<'c> = TransmitterInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3468,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52493,10 +52145,6 @@ pub struct TriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Trigger {
     type Writer<'c> = TriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1264,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -52539,10 +52187,6 @@ pub struct TrunkGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TrunkGroupId {
     type Writer<'c> = TrunkGroupIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 851,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52603,10 +52247,6 @@ pub struct TwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for TwanUserLocationInfo {
     type Writer<'c> = TwanUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2714,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52698,10 +52338,6 @@ pub struct UnitCostWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for UnitCost {
     type Writer<'c> = UnitCostWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2061,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 447, vendor: 0 },
@@ -52792,10 +52428,6 @@ pub struct UserCsgInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 )]
 impl rt::writer::Group for UserCsgInformation {
     type Writer<'c> = UserCsgInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2319,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -52909,10 +52541,6 @@ pub struct UwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for UwanUserLocationInfo {
     type Writer<'c> = UwanUserLocationInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3918,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53026,10 +52654,6 @@ pub struct VariablePartWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for VariablePart {
     type Writer<'c> = VariablePartWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3907,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53107,10 +52731,6 @@ pub struct VcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for VcsInformation {
     type Writer<'c> = VcsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 3410,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53275,10 +52895,6 @@ pub struct VolteInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for VolteInformation {
     type Writer<'c> = VolteInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1323,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53341,10 +52957,6 @@ pub struct WlanOperatorIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl rt::writer::Group for WlanOperatorId {
     type Writer<'c> = WlanOperatorIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1306,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53402,10 +53014,6 @@ pub struct CauseWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for Cause {
     type Writer<'c> = CauseWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 860,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53468,10 +53076,6 @@ pub struct WlanInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for WlanInformation {
     type Writer<'c> = WlanInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 875,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey {
@@ -53586,10 +53190,6 @@ pub struct WlanRadioContainerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "ts32299"))]
 impl rt::writer::Group for WlanRadioContainer {
     type Writer<'c> = WlanRadioContainerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 892,
-        vendor: 10415,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 126, vendor: 0 },

@@ -608,10 +608,6 @@ pub struct DetailedResultWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for DetailedResult {
     type Writer<'c> = DetailedResultWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 15,
-        vendor: 637,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -646,10 +642,6 @@ pub struct ChargingPolicyReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for ChargingPolicyReport {
     type Writer<'c> = ChargingPolicyReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1134,
-        vendor: 637,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -684,10 +676,6 @@ pub struct PolicyCounterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_alcatel"))]
 impl rt::writer::Group for PolicyCounter {
     type Writer<'c> = PolicyCounterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1135,
-        vendor: 637,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -17646,10 +17646,6 @@ pub struct QosGroupRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosGroupRuleInstall {
     type Writer<'c> = QosGroupRuleInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132001,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17684,10 +17680,6 @@ pub struct QosGroupRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosGroupRuleDefinition {
     type Writer<'c> = QosGroupRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132003,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17722,10 +17714,6 @@ pub struct MbrLimitExceedActionUlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MbrLimitExceedActionUl {
     type Writer<'c> = MbrLimitExceedActionUlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132006,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17760,10 +17748,6 @@ pub struct MbrLimitExceedActionDlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MbrLimitExceedActionDl {
     type Writer<'c> = MbrLimitExceedActionDlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132008,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17798,10 +17782,6 @@ pub struct OverrideControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideControl {
     type Writer<'c> = OverrideControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132017,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17836,10 +17816,6 @@ pub struct OverrideChargingActionParametersWriter<'b>(rt::writer::AvpWriter<'b>)
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideChargingActionParameters {
     type Writer<'c> = OverrideChargingActionParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132019,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17874,10 +17850,6 @@ pub struct OverrideChargingParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideChargingParameters {
     type Writer<'c> = OverrideChargingParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132022,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17912,10 +17884,6 @@ pub struct OverridePolicyParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverridePolicyParameters {
     type Writer<'c> = OverridePolicyParametersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132029,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17950,10 +17918,6 @@ pub struct OverrideQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideQosInformation {
     type Writer<'c> = OverrideQosInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132030,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -17988,10 +17952,6 @@ pub struct OverrideAllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideAllocationRetentionPriority {
     type Writer<'c> = OverrideAllocationRetentionPriorityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132036,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18026,10 +17986,6 @@ pub struct OverrideTosValueWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OverrideTosValue {
     type Writer<'c> = OverrideTosValueWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 132046,
-        vendor: 9,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18064,10 +18020,6 @@ pub struct CiscoChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoChargingRuleDefinition {
     type Writer<'c> = CiscoChargingRuleDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131072,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18102,10 +18054,6 @@ pub struct ContentDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentDefinition {
     type Writer<'c> = ContentDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131073,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18140,10 +18088,6 @@ pub struct BillingPolicyDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyDefinition {
     type Writer<'c> = BillingPolicyDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131074,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18178,10 +18122,6 @@ pub struct PolicyMapDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapDefinition {
     type Writer<'c> = PolicyMapDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131075,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18216,10 +18156,6 @@ pub struct ServiceDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceDefinition {
     type Writer<'c> = ServiceDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131076,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18254,10 +18190,6 @@ pub struct ContentPolicyMapWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentPolicyMap {
     type Writer<'c> = ContentPolicyMapWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131077,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18292,10 +18224,6 @@ pub struct ServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceInfo {
     type Writer<'c> = ServiceInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131078,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18330,10 +18258,6 @@ pub struct BillingPlanDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanDefinition {
     type Writer<'c> = BillingPlanDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131079,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18368,10 +18292,6 @@ pub struct ServiceStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceStatus {
     type Writer<'c> = ServiceStatusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131086,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18406,10 +18326,6 @@ pub struct PolicyMapMatchWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatch {
     type Writer<'c> = PolicyMapMatchWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131090,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18444,10 +18360,6 @@ pub struct AdviceOfChargeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for AdviceOfCharge {
     type Writer<'c> = AdviceOfChargeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131097,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18482,10 +18394,6 @@ pub struct OnlineReauthorizationTimeoutWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for OnlineReauthorizationTimeout {
     type Writer<'c> = OnlineReauthorizationTimeoutWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131106,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18520,10 +18428,6 @@ pub struct MeteringGranularityWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for MeteringGranularity {
     type Writer<'c> = MeteringGranularityWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131112,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18558,10 +18462,6 @@ pub struct VerifyWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for Verify {
     type Writer<'c> = VerifyWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131116,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18596,10 +18496,6 @@ pub struct ChargingRuleEventWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ChargingRuleEvent {
     type Writer<'c> = ChargingRuleEventWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131124,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18634,10 +18530,6 @@ pub struct AccountingWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for Accounting {
     type Writer<'c> = AccountingWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131126,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18672,10 +18564,6 @@ pub struct ServiceCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceCdrThreshold {
     type Writer<'c> = ServiceCdrThresholdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131129,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18710,10 +18598,6 @@ pub struct IntermediateCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for IntermediateCdrThreshold {
     type Writer<'c> = IntermediateCdrThresholdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131130,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18748,10 +18632,6 @@ pub struct ReplicateSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ReplicateSession {
     type Writer<'c> = ReplicateSessionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131132,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18786,10 +18666,6 @@ pub struct ChargingRuleEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ChargingRuleEventTrigger {
     type Writer<'c> = ChargingRuleEventTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131139,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18824,10 +18700,6 @@ pub struct ContentFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentFlowDescription {
     type Writer<'c> = ContentFlowDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131141,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18862,10 +18734,6 @@ pub struct ContentFlowFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentFlowFilter {
     type Writer<'c> = ContentFlowFilterWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131142,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18900,10 +18768,6 @@ pub struct ClientGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ClientGroupId {
     type Writer<'c> = ClientGroupIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131143,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18938,10 +18802,6 @@ pub struct FailedPreloadObjectWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for FailedPreloadObject {
     type Writer<'c> = FailedPreloadObjectWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131152,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -18976,10 +18836,6 @@ pub struct CiscoTimeUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoTimeUsage {
     type Writer<'c> = CiscoTimeUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131156,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19014,10 +18870,6 @@ pub struct CiscoFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoFlowDescription {
     type Writer<'c> = CiscoFlowDescriptionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131160,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19052,10 +18904,6 @@ pub struct TerminateBearerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for TerminateBearer {
     type Writer<'c> = TerminateBearerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131161,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19090,10 +18938,6 @@ pub struct PolicyMapMatchInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatchInstall {
     type Writer<'c> = PolicyMapMatchInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131166,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19128,10 +18972,6 @@ pub struct PolicyMapMatchRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapMatchRemove {
     type Writer<'c> = PolicyMapMatchRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131167,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19166,10 +19006,6 @@ pub struct ServiceQosWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceQos {
     type Writer<'c> = ServiceQosWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131170,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19204,10 +19040,6 @@ pub struct QosRateLimitUlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimitUl {
     type Writer<'c> = QosRateLimitUlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131171,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19242,10 +19074,6 @@ pub struct QosRateLimitDlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimitDl {
     type Writer<'c> = QosRateLimitDlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131172,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19280,10 +19108,6 @@ pub struct QosRateLimitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for QosRateLimit {
     type Writer<'c> = QosRateLimitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131173,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19318,10 +19142,6 @@ pub struct RateLimitConformActionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for RateLimitConformAction {
     type Writer<'c> = RateLimitConformActionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131175,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19356,10 +19176,6 @@ pub struct RateLimitExceedActionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for RateLimitExceedAction {
     type Writer<'c> = RateLimitExceedActionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131176,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19394,10 +19210,6 @@ pub struct PolicyMapInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapInstall {
     type Writer<'c> = PolicyMapInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131179,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19432,10 +19244,6 @@ pub struct PolicyMapRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for PolicyMapRemove {
     type Writer<'c> = PolicyMapRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131180,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19470,10 +19278,6 @@ pub struct BillingPolicyInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyInstall {
     type Writer<'c> = BillingPolicyInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131181,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19508,10 +19312,6 @@ pub struct BillingPolicyRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPolicyRemove {
     type Writer<'c> = BillingPolicyRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131182,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19546,10 +19346,6 @@ pub struct ContentInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentInstall {
     type Writer<'c> = ContentInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131183,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19584,10 +19380,6 @@ pub struct ContentRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ContentRemove {
     type Writer<'c> = ContentRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131184,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19622,10 +19414,6 @@ pub struct ServiceInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceInstall {
     type Writer<'c> = ServiceInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131185,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19660,10 +19448,6 @@ pub struct ServiceRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceRemove {
     type Writer<'c> = ServiceRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131186,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19698,10 +19482,6 @@ pub struct BillingPlanInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanInstall {
     type Writer<'c> = BillingPlanInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131187,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19736,10 +19516,6 @@ pub struct BillingPlanRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for BillingPlanRemove {
     type Writer<'c> = BillingPlanRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131188,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19774,10 +19550,6 @@ pub struct FailedPreloadObjNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for FailedPreloadObjName {
     type Writer<'c> = FailedPreloadObjNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131191,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19812,10 +19584,6 @@ pub struct CiscoEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoEventTrigger {
     type Writer<'c> = CiscoEventTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131193,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19850,10 +19618,6 @@ pub struct CiscoEventWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoEvent {
     type Writer<'c> = CiscoEventWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131195,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19888,10 +19652,6 @@ pub struct ControlUrlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ControlUrl {
     type Writer<'c> = ControlUrlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131197,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19926,10 +19686,6 @@ pub struct DomainGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupDefinition {
     type Writer<'c> = DomainGroupDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131203,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -19964,10 +19720,6 @@ pub struct DomainGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupInstall {
     type Writer<'c> = DomainGroupInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131204,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20002,10 +19754,6 @@ pub struct DomainGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DomainGroupRemove {
     type Writer<'c> = DomainGroupRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131205,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20040,10 +19788,6 @@ pub struct HeaderGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupDefinition {
     type Writer<'c> = HeaderGroupDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131216,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20078,10 +19822,6 @@ pub struct HeaderGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupInstall {
     type Writer<'c> = HeaderGroupInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131217,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20116,10 +19856,6 @@ pub struct HeaderGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderGroupRemove {
     type Writer<'c> = HeaderGroupRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131218,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20154,10 +19890,6 @@ pub struct HeaderClassWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderClass {
     type Writer<'c> = HeaderClassWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131223,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20192,10 +19924,6 @@ pub struct HeaderItemRadiusWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderItemRadius {
     type Writer<'c> = HeaderItemRadiusWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131227,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20230,10 +19958,6 @@ pub struct HeaderItemsEncryptedWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderItemsEncrypted {
     type Writer<'c> = HeaderItemsEncryptedWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131230,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20268,10 +19992,6 @@ pub struct HeaderInsertDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertDefinition {
     type Writer<'c> = HeaderInsertDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131231,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20306,10 +20026,6 @@ pub struct HeaderInsertInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertInstall {
     type Writer<'c> = HeaderInsertInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131232,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20344,10 +20060,6 @@ pub struct HeaderInsertRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for HeaderInsertRemove {
     type Writer<'c> = HeaderInsertRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131233,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20382,10 +20094,6 @@ pub struct CiscoQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfile {
     type Writer<'c> = CiscoQosProfileWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131237,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20420,10 +20128,6 @@ pub struct CiscoQosProfileInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileInstall {
     type Writer<'c> = CiscoQosProfileInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131238,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20458,10 +20162,6 @@ pub struct CiscoQosProfileRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileRemove {
     type Writer<'c> = CiscoQosProfileRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131239,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20496,10 +20196,6 @@ pub struct CiscoQosProfileUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileUplink {
     type Writer<'c> = CiscoQosProfileUplinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131240,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20534,10 +20230,6 @@ pub struct CiscoQosProfileDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoQosProfileDownlink {
     type Writer<'c> = CiscoQosProfileDownlinkWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131241,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20572,10 +20264,6 @@ pub struct ServiceGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupDefinition {
     type Writer<'c> = ServiceGroupDefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131244,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20610,10 +20298,6 @@ pub struct ServiceGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupInstall {
     type Writer<'c> = ServiceGroupInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131245,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20648,10 +20332,6 @@ pub struct ServiceGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupRemove {
     type Writer<'c> = ServiceGroupRemoveWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131246,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20686,10 +20366,6 @@ pub struct ServiceGroupEventWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceGroupEvent {
     type Writer<'c> = ServiceGroupEventWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131247,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20724,10 +20400,6 @@ pub struct CiscoReportUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoReportUsage {
     type Writer<'c> = CiscoReportUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131248,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20762,10 +20434,6 @@ pub struct CiscoAnswerUserUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerUserUsage {
     type Writer<'c> = CiscoAnswerUserUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131250,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20800,10 +20468,6 @@ pub struct CiscoRequestChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoRequestChargingRuleUsage {
     type Writer<'c> = CiscoRequestChargingRuleUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131252,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20838,10 +20502,6 @@ pub struct CiscoRequestServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoRequestServiceGroupUsage {
     type Writer<'c> = CiscoRequestServiceGroupUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131253,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20876,10 +20536,6 @@ pub struct CiscoAnswerChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerChargingRuleUsage {
     type Writer<'c> = CiscoAnswerChargingRuleUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131254,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20914,10 +20570,6 @@ pub struct CiscoAnswerServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for CiscoAnswerServiceGroupUsage {
     type Writer<'c> = CiscoAnswerServiceGroupUsageWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131255,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20952,10 +20604,6 @@ pub struct DelegatedIpInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpInstall {
     type Writer<'c> = DelegatedIpInstallWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131259,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -20990,10 +20638,6 @@ pub struct DelegatedIpv4DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpv4Definition {
     type Writer<'c> = DelegatedIpv4DefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131260,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -21028,10 +20672,6 @@ pub struct DelegatedIpv6DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for DelegatedIpv6Definition {
     type Writer<'c> = DelegatedIpv6DefinitionWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131261,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -21066,10 +20706,6 @@ pub struct ServiceIdentifierRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_cisco"))]
 impl rt::writer::Group for ServiceIdentifierRange {
     type Writer<'c> = ServiceIdentifierRangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 131265,
-        vendor: 5771,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -2820,10 +2820,6 @@ pub struct ActiveTimeReportWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ActiveTimeReport {
     type Writer<'c> = ActiveTimeReportWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 323,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2858,10 +2854,6 @@ pub struct TimeQuotaMeasurementWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for TimeQuotaMeasurement {
     type Writer<'c> = TimeQuotaMeasurementWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 326,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2896,10 +2888,6 @@ pub struct ScapSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapSubscriptionId {
     type Writer<'c> = ScapSubscriptionIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 553,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2934,10 +2922,6 @@ pub struct OriginalSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for OriginalSubscriptionId {
     type Writer<'c> = OriginalSubscriptionIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 559,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2972,10 +2956,6 @@ pub struct ScapGrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapGrantedServiceUnit {
     type Writer<'c> = ScapGrantedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 602,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3010,10 +2990,6 @@ pub struct ScapCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapCostInformation {
     type Writer<'c> = ScapCostInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 604,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3048,10 +3024,6 @@ pub struct ScapRequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapRequestedServiceUnit {
     type Writer<'c> = ScapRequestedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 606,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3086,10 +3058,6 @@ pub struct ScapServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapServiceParameterInfo {
     type Writer<'c> = ScapServiceParameterInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 607,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3124,10 +3092,6 @@ pub struct ScapUnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapUnitValue {
     type Writer<'c> = ScapUnitValueWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 612,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3162,10 +3126,6 @@ pub struct ScapUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ScapUsedServiceUnit {
     type Writer<'c> = ScapUsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 613,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3200,10 +3160,6 @@ pub struct ChargingRuleAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for ChargingRuleAuthorization {
     type Writer<'c> = ChargingRuleAuthorizationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1055,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3238,10 +3194,6 @@ pub struct OtherPartyIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for OtherPartyId {
     type Writer<'c> = OtherPartyIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1075,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -3276,10 +3228,6 @@ pub struct CumulativeUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_ericsson"))]
 impl rt::writer::Group for CumulativeUsedServiceUnit {
     type Writer<'c> = CumulativeUsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1145,
-        vendor: 193,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

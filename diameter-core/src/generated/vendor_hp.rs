@@ -409,10 +409,6 @@ pub struct PeerStateChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::writer::Group for PeerStateChange {
     type Writer<'c> = PeerStateChangeWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 203,
-        vendor: 11,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -447,10 +443,6 @@ pub struct MorePeersWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_hp"))]
 impl rt::writer::Group for MorePeers {
     type Writer<'c> = MorePeersWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 204,
-        vendor: 11,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

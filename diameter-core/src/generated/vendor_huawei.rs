@@ -271,10 +271,6 @@ pub struct P2psmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_huawei"))]
 impl rt::writer::Group for P2psmsInformation {
     type Writer<'c> = P2psmsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 20400,
-        vendor: 2011,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

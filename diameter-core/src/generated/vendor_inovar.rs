@@ -618,10 +618,6 @@ pub struct InovarServiceIdWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarServiceId {
     type Writer<'c> = InovarServiceIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4004,
-        vendor: 41897,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -656,10 +652,6 @@ pub struct InovarUnsuccessfulCallReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarUnsuccessfulCallReason {
     type Writer<'c> = InovarUnsuccessfulCallReasonWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4005,
-        vendor: 41897,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -694,10 +686,6 @@ pub struct InovarCallingPartyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_inovar"))]
 impl rt::writer::Group for InovarCallingPartyInfo {
     type Writer<'c> = InovarCallingPartyInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4011,
-        vendor: 41897,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -261,10 +261,6 @@ pub struct SteeringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_juniper"))]
 impl rt::writer::Group for SteeringInformation {
     type Writer<'c> = SteeringInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1108,
-        vendor: 2636,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -816,10 +816,6 @@ pub struct MetaswitchInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for MetaswitchInformation {
     type Writer<'c> = MetaswitchInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 10000,
-        vendor: 19444,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -854,10 +850,6 @@ pub struct AdjacencyNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for AdjacencyName {
     type Writer<'c> = AdjacencyNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 10001,
-        vendor: 19444,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -892,10 +884,6 @@ pub struct AccountNameWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for AccountName {
     type Writer<'c> = AccountNameWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 10004,
-        vendor: 19444,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -930,10 +918,6 @@ pub struct InputOutputOctetsWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl rt::writer::Group for InputOutputOctets {
     type Writer<'c> = InputOutputOctetsWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 10008,
-        vendor: 19444,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

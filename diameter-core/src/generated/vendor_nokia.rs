@@ -1037,10 +1037,6 @@ pub struct DefaultQuotaWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for DefaultQuota {
     type Writer<'c> = DefaultQuotaWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 5111,
-        vendor: 94,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1075,10 +1071,6 @@ pub struct NsnInInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for NsnInInformation {
     type Writer<'c> = NsnInInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 100,
-        vendor: 28458,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1113,10 +1105,6 @@ pub struct SubscriberSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for SubscriberSpecificInfo {
     type Writer<'c> = SubscriberSpecificInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 60530,
-        vendor: 28458,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1151,10 +1139,6 @@ pub struct ActiveProductOfferWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for ActiveProductOffer {
     type Writer<'c> = ActiveProductOfferWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 60553,
-        vendor: 28458,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1189,10 +1173,6 @@ pub struct BillingAccountWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_nokia"))]
 impl rt::writer::Group for BillingAccount {
     type Writer<'c> = BillingAccountWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 60557,
-        vendor: 28458,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -2216,10 +2216,6 @@ pub struct SnTotalUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnTotalUsedServiceUnit {
     type Writer<'c> = SnTotalUsedServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 504,
-        vendor: 8164,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2254,10 +2250,6 @@ pub struct SnUsageMonitoringControlWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnUsageMonitoringControl {
     type Writer<'c> = SnUsageMonitoringControlWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 517,
-        vendor: 8164,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2292,10 +2284,6 @@ pub struct SnRemainingServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for SnRemainingServiceUnit {
     type Writer<'c> = SnRemainingServiceUnitWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 526,
-        vendor: 8164,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -2330,10 +2318,6 @@ pub struct AccessNetworkChargingPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter
 #[cfg(any(feature = "vendor_starent"))]
 impl rt::writer::Group for AccessNetworkChargingPhysicalAccessId {
     type Writer<'c> = AccessNetworkChargingPhysicalAccessIdWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 1472,
-        vendor: 8164,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

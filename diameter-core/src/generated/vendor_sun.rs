@@ -233,7 +233,6 @@ pub struct PingTimestampWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::writer::Group for PingTimestamp {
     type Writer<'c> = PingTimestampWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[
         rt::AvpKey { code: 1, vendor: 42 },

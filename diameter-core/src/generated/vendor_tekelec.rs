@@ -221,10 +221,6 @@ pub struct MsgcopyanswerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_tekelec"))]
 impl rt::writer::Group for Msgcopyanswer {
     type Writer<'c> = MsgcopyanswerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2516,
-        vendor: 323,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

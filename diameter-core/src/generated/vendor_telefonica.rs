@@ -1564,10 +1564,6 @@ pub struct CsAnnouncementWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAnnouncement {
     type Writer<'c> = CsAnnouncementWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 2,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1602,10 +1598,6 @@ pub struct CsAnnouncementDataWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAnnouncementData {
     type Writer<'c> = CsAnnouncementDataWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 4,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1640,10 +1632,6 @@ pub struct CsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsFurnishChargingInformation {
     type Writer<'c> = CsFurnishChargingInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 15,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1678,10 +1666,6 @@ pub struct CsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsInformation {
     type Writer<'c> = CsInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 17,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1716,10 +1700,6 @@ pub struct CsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsLocationInformation {
     type Writer<'c> = CsLocationInformationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 18,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1754,10 +1734,6 @@ pub struct CsAocInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsAocInfo {
     type Writer<'c> = CsAocInfoWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 43,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -1792,10 +1768,6 @@ pub struct CsMultipartyCallIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_telefonica"))]
 impl rt::writer::Group for CsMultipartyCallIndication {
     type Writer<'c> = CsMultipartyCallIndicationWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 53,
-        vendor: 27640,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

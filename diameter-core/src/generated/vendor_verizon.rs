@@ -467,10 +467,6 @@ pub struct LiIndicatorGxWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::writer::Group for LiIndicatorGx {
     type Writer<'c> = LiIndicatorGxWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 6092,
-        vendor: 12951,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
@@ -505,10 +501,6 @@ pub struct LiTargetmfaddressWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_verizon"))]
 impl rt::writer::Group for LiTargetmfaddress {
     type Writer<'c> = LiTargetmfaddressWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 6096,
-        vendor: 12951,
-    };
     const FLAGS: u8 = 128;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;

@@ -266,10 +266,6 @@ pub struct VodafoneTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 #[cfg(any(feature = "vendor_vodafone"))]
 impl rt::writer::Group for VodafoneTrigger {
     type Writer<'c> = VodafoneTriggerWriter<'c>;
-    const KEY: rt::AvpKey = rt::AvpKey {
-        code: 265,
-        vendor: 12645,
-    };
     const FLAGS: u8 = 192;
     const MEMBERS: &'static [rt::AvpKey] = &[];
     const REQUIRED: u64 = 0;
