@@ -125,10 +125,49 @@ pub trait Group: crate::typed::Grouped {
     type Writer<'c>: MemberWriter<'c>;
     /// The dictionary's flags for it (V, M, P).
     const FLAGS: u8;
-    /// The members tracked for presence, by bit number.
-    const MEMBERS: &'static [AvpKey];
-    /// Bits of [`Group::MEMBERS`] that are required.
-    const REQUIRED: u64;
+    /// The presence bits of the required members: the first bits, one per entry of
+    /// [`Grouped::REQUIRED`](crate::typed::Grouped::REQUIRED) (in its order, 64 at most),
+    /// as the generated setters number them. Computed here, not generated per type.
+    const REQUIRED_BITS: u64 = low_bits(<Self as crate::typed::Grouped>::REQUIRED.len());
+}
+
+/// The lowest `n` bits set (all 64 from 64 on).
+const fn low_bits(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
+
+/// The members of `G` by presence bit, as the generated setters number them: the required
+/// ones first (its `REQUIRED` table's order), then each optional single member in ABNF
+/// order (the walk's `opt` calls), 64 at most. Only a failing writer asks (which member was
+/// missing or repeated), so the keys are found by walking a `Default` value rather than
+/// kept in a table per type.
+#[cold]
+#[inline(never)]
+fn member_keys<G: crate::typed::Grouped>() -> Vec<AvpKey> {
+    struct Optional(Vec<AvpKey>);
+    impl<'s> crate::typed::FieldVisitor<'s> for Optional {
+        fn flags(&mut self, _: &'s crate::typed::FlagOverrides) {}
+        fn one<T: AvpData>(&mut self, _: &'static str, _: &'s T, _: u32, _: u32, _: u8) {}
+        fn opt<T: AvpData>(
+            &mut self,
+            _: &'static str,
+            _: &'s Option<T>,
+            code: u32,
+            vendor: u32,
+            _: u8,
+        ) {
+            self.0.push(AvpKey::new(code, vendor));
+        }
+        fn all<T: AvpData>(&mut self, _: &'static str, _: &'s Vec<T>, _: u32, _: u32, _: u8) {}
+        fn extra(&mut self, _: &'s [RawAvp]) {}
+        fn other<T: fmt::Debug + PartialEq + 'static>(&mut self, _: &'static str, _: &'s T) {}
+    }
+    let mut keys: Vec<AvpKey> = G::REQUIRED.iter().map(|r| r.key).collect();
+    let mut optional = Optional(Vec::new());
+    G::default().fields(&mut optional);
+    keys.extend(optional.0);
+    keys.truncate(64);
+    keys
 }
 
 /// A generated writer of a Grouped AVP's members: a wrapper of the [`AvpWriter`] of the
@@ -462,7 +501,7 @@ impl<'b> AvpWriter<'b> {
         let length = w.buf.len() - start;
         patch_length(w.buf, start, length as u32 & 0x00ff_ffff);
         if w.dup != 0
-            || w.seen & <G as Group>::REQUIRED != <G as Group>::REQUIRED
+            || w.seen & G::REQUIRED_BITS != G::REQUIRED_BITS
             || w.fail.is_some()
             || length > MAX_LENGTH
         {
@@ -471,8 +510,8 @@ impl<'b> AvpWriter<'b> {
                 start,
                 self.fail,
                 key,
-                G::MEMBERS,
-                <G as Group>::REQUIRED,
+                &member_keys::<G>(),
+                G::REQUIRED_BITS,
                 w.seen,
                 w.dup,
                 w.fail,

@@ -580,3 +580,63 @@ fn message_builder_too_long_is_an_error() {
         Err(WriteError::MessageTooLong { length }) if length > MIB16
     ));
 }
+
+/// A Grouped writer's presence bits are numbered by the runtime from the owned type
+/// (`writer::Group`): its required members first, then its optional single ones. A
+/// Vendor-Specific-Application-Id (`{ Vendor-Id } [ Auth-Application-Id ]
+/// [ Acct-Application-Id ]`) with each kind of problem names the right member.
+#[test]
+fn grouped_writer_names_the_member_by_its_runtime_bit() {
+    use diameter_core::generated::base::{
+        CapabilitiesExchangeRequest, VendorSpecificApplicationIdWriter as Vsai,
+    };
+    type Members = dyn Fn(&mut Vsai<'_>);
+    let vsai = AvpKey::new(260, 0);
+    let write = |f: &Members| {
+        let mut buf = BytesMut::new();
+        let mut w = CapabilitiesExchangeRequest::writer(&mut buf);
+        w.origin_host("h")
+            .origin_realm("r")
+            .host_ip_address(&Address::V4([127, 0, 0, 1].into()))
+            .vendor_id(0)
+            .product_name("p")
+            .vendor_specific_application_id(|v| f(v));
+        w.finish().unwrap_err()
+    };
+    let cases: [(&Members, WriteError); 3] = [
+        (
+            &|v| {
+                v.auth_application_id(4);
+            },
+            WriteError::MissingAvp {
+                avp: AvpKey::new(266, 0),
+                within: vec![vsai],
+            },
+        ),
+        (
+            &|v| {
+                v.vendor_id(10415)
+                    .auth_application_id(4)
+                    .auth_application_id(4);
+            },
+            WriteError::TooManyAvps {
+                avp: AvpKey::new(258, 0),
+                within: vec![vsai],
+            },
+        ),
+        (
+            &|v| {
+                v.vendor_id(10415)
+                    .acct_application_id(3)
+                    .acct_application_id(3);
+            },
+            WriteError::TooManyAvps {
+                avp: AvpKey::new(259, 0),
+                within: vec![vsai],
+            },
+        ),
+    ];
+    for (f, want) in cases {
+        assert_eq!(write(f), want);
+    }
+}

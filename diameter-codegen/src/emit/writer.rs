@@ -252,8 +252,9 @@ impl Ctx<'_> {
         let wname = format_ident!("{}Writer", name);
         let rules = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
+        // The presence bits the setters use are the runtime's (`writer::Group`): required
+        // members first, in `REQUIRED` order, then the optional single ones.
         let members = self.members(&fields, RESERVED_GROUP);
-        let (keys, required) = self.member_consts(&members);
         let inner = quote!(self.0);
         let setters = members.iter().map(|m| self.setter(m, &inner));
         let flags = Literal::u8_unsuffixed(default_flags(a));
@@ -281,8 +282,6 @@ impl Ctx<'_> {
             impl #rt::writer::Group for #name {
                 type Writer<'c> = #wname<'c>;
                 const FLAGS: u8 = #flags;
-                const MEMBERS: &'static [#rt::AvpKey] = #keys;
-                const REQUIRED: u64 = #required;
             }
 
             impl<'c> #rt::writer::MemberWriter<'c> for #wname<'c> {

@@ -7877,11 +7877,6 @@ pub struct ProxyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProxyInfo {
     type Writer<'c> = ProxyInfoWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 280, vendor: 0 },
-        rt::AvpKey { code: 33, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 impl<'c> rt::writer::MemberWriter<'c> for ProxyInfoWriter<'c> {
     #[inline]
@@ -7924,12 +7919,6 @@ pub struct VendorSpecificApplicationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VendorSpecificApplicationId {
     type Writer<'c> = VendorSpecificApplicationIdWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 266, vendor: 0 },
-        rt::AvpKey { code: 258, vendor: 0 },
-        rt::AvpKey { code: 259, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 impl<'c> rt::writer::MemberWriter<'c> for VendorSpecificApplicationIdWriter<'c> {
     #[inline]
@@ -7976,8 +7965,6 @@ pub struct FailedAvpWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FailedAvp {
     type Writer<'c> = FailedAvpWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 impl<'c> rt::writer::MemberWriter<'c> for FailedAvpWriter<'c> {
     #[inline]
@@ -8007,11 +7994,6 @@ pub struct ExperimentalResultWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ExperimentalResult {
     type Writer<'c> = ExperimentalResultWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 266, vendor: 0 },
-        rt::AvpKey { code: 298, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 impl<'c> rt::writer::MemberWriter<'c> for ExperimentalResultWriter<'c> {
     #[inline]
@@ -8052,8 +8034,6 @@ pub struct E2eSequenceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for E2eSequence {
     type Writer<'c> = E2eSequenceWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 impl<'c> rt::writer::MemberWriter<'c> for E2eSequenceWriter<'c> {
     #[inline]

@@ -9341,12 +9341,6 @@ pub struct CostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CostInformation {
     type Writer<'c> = CostInformationWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 445, vendor: 0 },
-        rt::AvpKey { code: 425, vendor: 0 },
-        rt::AvpKey { code: 424, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CostInformationWriter<'c> {
@@ -9426,11 +9420,6 @@ pub struct UnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UnitValue {
     type Writer<'c> = UnitValueWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 447, vendor: 0 },
-        rt::AvpKey { code: 429, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -9512,17 +9501,6 @@ pub struct MultipleServicesCreditControlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MultipleServicesCreditControl {
     type Writer<'c> = MultipleServicesCreditControlWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 431, vendor: 0 },
-        rt::AvpKey { code: 437, vendor: 0 },
-        rt::AvpKey { code: 452, vendor: 0 },
-        rt::AvpKey { code: 432, vendor: 0 },
-        rt::AvpKey { code: 448, vendor: 0 },
-        rt::AvpKey { code: 268, vendor: 0 },
-        rt::AvpKey { code: 430, vendor: 0 },
-        rt::AvpKey { code: 669, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MultipleServicesCreditControlWriter<'c> {
@@ -9684,16 +9662,6 @@ pub struct GrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GrantedServiceUnit {
     type Writer<'c> = GrantedServiceUnitWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 451, vendor: 0 },
-        rt::AvpKey { code: 420, vendor: 0 },
-        rt::AvpKey { code: 413, vendor: 0 },
-        rt::AvpKey { code: 421, vendor: 0 },
-        rt::AvpKey { code: 412, vendor: 0 },
-        rt::AvpKey { code: 414, vendor: 0 },
-        rt::AvpKey { code: 417, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -9802,15 +9770,6 @@ pub struct RequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RequestedServiceUnit {
     type Writer<'c> = RequestedServiceUnitWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 420, vendor: 0 },
-        rt::AvpKey { code: 413, vendor: 0 },
-        rt::AvpKey { code: 421, vendor: 0 },
-        rt::AvpKey { code: 412, vendor: 0 },
-        rt::AvpKey { code: 414, vendor: 0 },
-        rt::AvpKey { code: 417, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RequestedServiceUnitWriter<'c> {
@@ -9914,16 +9873,6 @@ pub struct UsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UsedServiceUnit {
     type Writer<'c> = UsedServiceUnitWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 452, vendor: 0 },
-        rt::AvpKey { code: 420, vendor: 0 },
-        rt::AvpKey { code: 413, vendor: 0 },
-        rt::AvpKey { code: 421, vendor: 0 },
-        rt::AvpKey { code: 412, vendor: 0 },
-        rt::AvpKey { code: 414, vendor: 0 },
-        rt::AvpKey { code: 417, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -10053,11 +10002,6 @@ pub struct CcMoneyWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CcMoney {
     type Writer<'c> = CcMoneyWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 445, vendor: 0 },
-        rt::AvpKey { code: 425, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -10132,12 +10076,6 @@ pub struct GSUPoolReferenceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GSUPoolReference {
     type Writer<'c> = GSUPoolReferenceWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 453, vendor: 0 },
-        rt::AvpKey { code: 454, vendor: 0 },
-        rt::AvpKey { code: 445, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for GSUPoolReferenceWriter<'c> {
@@ -10217,11 +10155,6 @@ pub struct FinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FinalUnitIndication {
     type Writer<'c> = FinalUnitIndicationWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 449, vendor: 0 },
-        rt::AvpKey { code: 434, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -10332,11 +10265,6 @@ pub struct RedirectServerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RedirectServer {
     type Writer<'c> = RedirectServerWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 433, vendor: 0 },
-        rt::AvpKey { code: 435, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -10406,11 +10334,6 @@ pub struct ServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceParameterInfo {
     type Writer<'c> = ServiceParameterInfoWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 441, vendor: 0 },
-        rt::AvpKey { code: 442, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceParameterInfoWriter<'c> {
@@ -10500,11 +10423,6 @@ pub struct SubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SubscriptionId {
     type Writer<'c> = SubscriptionIdWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 450, vendor: 0 },
-        rt::AvpKey { code: 444, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -10622,11 +10540,6 @@ pub struct UserEquipmentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserEquipmentInfo {
     type Writer<'c> = UserEquipmentInfoWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 459, vendor: 0 },
-        rt::AvpKey { code: 460, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -10728,14 +10641,6 @@ pub struct UserEquipmentInfoExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserEquipmentInfoExtension {
     type Writer<'c> = UserEquipmentInfoExtensionWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 654, vendor: 0 },
-        rt::AvpKey { code: 655, vendor: 0 },
-        rt::AvpKey { code: 656, vendor: 0 },
-        rt::AvpKey { code: 657, vendor: 0 },
-        rt::AvpKey { code: 658, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -10827,14 +10732,6 @@ pub struct SubscriptionIdExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SubscriptionIdExtension {
     type Writer<'c> = SubscriptionIdExtensionWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 660, vendor: 0 },
-        rt::AvpKey { code: 661, vendor: 0 },
-        rt::AvpKey { code: 662, vendor: 0 },
-        rt::AvpKey { code: 663, vendor: 0 },
-        rt::AvpKey { code: 664, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionIdExtensionWriter<'c> {
@@ -10900,12 +10797,6 @@ pub struct RedirectServerExtensionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RedirectServerExtension {
     type Writer<'c> = RedirectServerExtensionWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 666, vendor: 0 },
-        rt::AvpKey { code: 667, vendor: 0 },
-        rt::AvpKey { code: 668, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RedirectServerExtensionWriter<'c> {
@@ -10960,11 +10851,6 @@ pub struct QosFinalUnitIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosFinalUnitIndication {
     type Writer<'c> = QosFinalUnitIndicationWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 449, vendor: 0 },
-        rt::AvpKey { code: 665, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosFinalUnitIndicationWriter<'c> {

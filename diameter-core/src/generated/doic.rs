@@ -2204,8 +2204,6 @@ pub struct OcSupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OcSupportedFeatures {
     type Writer<'c> = OcSupportedFeaturesWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 622, vendor: 0 }];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -2424,13 +2422,6 @@ pub struct OcOlrWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OcOlr {
     type Writer<'c> = OcOlrWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 624, vendor: 0 },
-        rt::AvpKey { code: 626, vendor: 0 },
-        rt::AvpKey { code: 627, vendor: 0 },
-        rt::AvpKey { code: 625, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(

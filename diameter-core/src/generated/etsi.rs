@@ -4370,15 +4370,6 @@ pub struct GloballyUniqueAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GloballyUniqueAddress {
     type Writer<'c> = GloballyUniqueAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 8, vendor: 0 },
-        rt::AvpKey { code: 97, vendor: 0 },
-        rt::AvpKey {
-            code: 301,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for GloballyUniqueAddressWriter<'c> {
@@ -4432,17 +4423,6 @@ pub struct InitialGateSettingWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InitialGateSetting {
     type Writer<'c> = InitialGateSettingWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 308,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 309,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for InitialGateSettingWriter<'c> {
@@ -4499,29 +4479,6 @@ pub struct QosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosProfile {
     type Writer<'c> = QosProfileWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 312,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 458,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 308,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 309,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 311,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosProfileWriter<'c> {
@@ -4592,14 +4549,6 @@ pub struct AccessNetworkTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessNetworkType {
     type Writer<'c> = AccessNetworkTypeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 61, vendor: 0 },
-        rt::AvpKey {
-            code: 307,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkTypeWriter<'c> {
@@ -4647,21 +4596,6 @@ pub struct EtsiLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EtsiLocationInformation {
     type Writer<'c> = EtsiLocationInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 500,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 355,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 356,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiLocationInformationWriter<'c> {
@@ -4714,17 +4648,6 @@ pub struct BindingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BindingInformation {
     type Writer<'c> = BindingInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 451,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 452,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for BindingInformationWriter<'c> {
@@ -4781,8 +4704,6 @@ pub struct BindingInputListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BindingInputList {
     type Writer<'c> = BindingInputListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for BindingInputListWriter<'c> {
@@ -4839,8 +4760,6 @@ pub struct BindingOutputListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BindingOutputList {
     type Writer<'c> = BindingOutputListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for BindingOutputListWriter<'c> {
@@ -4897,14 +4816,6 @@ pub struct V6TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for V6TransportAddress {
     type Writer<'c> = V6TransportAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 97, vendor: 0 },
-        rt::AvpKey {
-            code: 455,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for V6TransportAddressWriter<'c> {
@@ -4951,14 +4862,6 @@ pub struct V4TransportAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for V4TransportAddress {
     type Writer<'c> = V4TransportAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 8, vendor: 0 },
-        rt::AvpKey {
-            code: 455,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for V4TransportAddressWriter<'c> {
@@ -5012,41 +4915,6 @@ pub struct EtsiSipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EtsiSipAuthenticate {
     type Writer<'c> = EtsiSipAuthenticateWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 504,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 505,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 506,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 507,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 508,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 509,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 510,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthenticateWriter<'c> {
@@ -5146,57 +5014,6 @@ pub struct EtsiSipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EtsiSipAuthorization {
     type Writer<'c> = EtsiSipAuthorizationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 513,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 504,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 505,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 514,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 509,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 507,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 510,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 517,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 518,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 519,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthorizationWriter<'c> {
@@ -5312,29 +5129,6 @@ pub struct EtsiSipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EtsiSipAuthenticationInfo {
     type Writer<'c> = EtsiSipAuthenticationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 520,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 510,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 521,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 517,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "etsi"))]
 impl<'c> rt::writer::MemberWriter<'c> for EtsiSipAuthenticationInfoWriter<'c> {

@@ -2364,11 +2364,6 @@ pub struct Mip6AgentInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Mip6AgentInfo {
     type Writer<'c> = Mip6AgentInfoWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 348, vendor: 0 },
-        rt::AvpKey { code: 125, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -2457,14 +2452,6 @@ pub struct MipMnHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipMnHaMsa {
     type Writer<'c> = MipMnHaMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 343, vendor: 0 },
-        rt::AvpKey { code: 367, vendor: 0 },
-        rt::AvpKey { code: 491, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 346, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnHaMsaWriter<'c> {

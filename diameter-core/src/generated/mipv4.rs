@@ -5249,13 +5249,6 @@ pub struct MipMnAaaAuthWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipMnAaaAuth {
     type Writer<'c> = MipMnAaaAuthWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 341, vendor: 0 },
-        rt::AvpKey { code: 338, vendor: 0 },
-        rt::AvpKey { code: 339, vendor: 0 },
-        rt::AvpKey { code: 340, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnAaaAuthWriter<'c> {
@@ -5314,11 +5307,6 @@ pub struct MipOriginatingForeignAaaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipOriginatingForeignAaa {
     type Writer<'c> = MipOriginatingForeignAaaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 296, vendor: 0 },
-        rt::AvpKey { code: 264, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipOriginatingForeignAaaWriter<'c> {
@@ -5395,11 +5383,6 @@ pub struct MipHomeAgentHostWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipHomeAgentHost {
     type Writer<'c> = MipHomeAgentHostWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 283, vendor: 0 },
-        rt::AvpKey { code: 293, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -5477,12 +5460,6 @@ pub struct MipFaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipFaToMnMsa {
     type Writer<'c> = MipFaToMnMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 319, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 343, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipFaToMnMsaWriter<'c> {
@@ -5536,12 +5513,6 @@ pub struct MipFaToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipFaToHaMsa {
     type Writer<'c> = MipFaToHaMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 318, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 343, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipFaToHaMsaWriter<'c> {
@@ -5595,12 +5566,6 @@ pub struct MipHaToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipHaToFaMsa {
     type Writer<'c> = MipHaToFaMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 323, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 343, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipHaToFaMsaWriter<'c> {
@@ -5655,13 +5620,6 @@ pub struct MipHaToMnMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipHaToMnMsa {
     type Writer<'c> = MipHaToMnMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 491, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 346, vendor: 0 },
-        rt::AvpKey { code: 343, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipHaToMnMsaWriter<'c> {
@@ -5721,12 +5679,6 @@ pub struct MipMnToFaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipMnToFaMsa {
     type Writer<'c> = MipMnToFaMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 324, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 335, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnToFaMsaWriter<'c> {
@@ -5781,13 +5733,6 @@ pub struct MipMnToHaMsaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MipMnToHaMsa {
     type Writer<'c> = MipMnToHaMsaWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 491, vendor: 0 },
-        rt::AvpKey { code: 345, vendor: 0 },
-        rt::AvpKey { code: 346, vendor: 0 },
-        rt::AvpKey { code: 335, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'c> rt::writer::MemberWriter<'c> for MipMnToHaMsaWriter<'c> {

@@ -10008,12 +10008,6 @@ pub struct ChapAuthWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChapAuth {
     type Writer<'c> = ChapAuthWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 403, vendor: 0 },
-        rt::AvpKey { code: 404, vendor: 0 },
-        rt::AvpKey { code: 405, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChapAuthWriter<'c> {
@@ -10073,19 +10067,6 @@ pub struct TunnelingWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tunneling {
     type Writer<'c> = TunnelingWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 64, vendor: 0 },
-        rt::AvpKey { code: 65, vendor: 0 },
-        rt::AvpKey { code: 66, vendor: 0 },
-        rt::AvpKey { code: 67, vendor: 0 },
-        rt::AvpKey { code: 83, vendor: 0 },
-        rt::AvpKey { code: 90, vendor: 0 },
-        rt::AvpKey { code: 91, vendor: 0 },
-        rt::AvpKey { code: 82, vendor: 0 },
-        rt::AvpKey { code: 69, vendor: 0 },
-        rt::AvpKey { code: 81, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl<'c> rt::writer::MemberWriter<'c> for TunnelingWriter<'c> {

@@ -11165,8 +11165,6 @@ pub struct QosResourcesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosResources {
     type Writer<'c> = QosResourcesWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 509, vendor: 0 }];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -11256,16 +11254,6 @@ pub struct FilterRuleWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FilterRule {
     type Writer<'c> = FilterRuleWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 510, vendor: 0 },
-        rt::AvpKey { code: 511, vendor: 0 },
-        rt::AvpKey { code: 572, vendor: 0 },
-        rt::AvpKey { code: 575, vendor: 0 },
-        rt::AvpKey { code: 574, vendor: 0 },
-        rt::AvpKey { code: 576, vendor: 0 },
-        rt::AvpKey { code: 577, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -11427,14 +11415,6 @@ pub struct ClassifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Classifier {
     type Writer<'c> = ClassifierWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 512, vendor: 0 },
-        rt::AvpKey { code: 513, vendor: 0 },
-        rt::AvpKey { code: 514, vendor: 0 },
-        rt::AvpKey { code: 536, vendor: 0 },
-        rt::AvpKey { code: 543, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -11608,11 +11588,6 @@ pub struct FromSpecWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FromSpec {
     type Writer<'c> = FromSpecWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 517, vendor: 0 },
-        rt::AvpKey { code: 534, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -11788,11 +11763,6 @@ pub struct ToSpecWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ToSpec {
     type Writer<'c> = ToSpecWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 517, vendor: 0 },
-        rt::AvpKey { code: 534, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -11959,11 +11929,6 @@ pub struct IpAddressRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IpAddressRange {
     type Writer<'c> = IpAddressRangeWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 520, vendor: 0 },
-        rt::AvpKey { code: 521, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -12054,11 +12019,6 @@ pub struct IpAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IpAddressMask {
     type Writer<'c> = IpAddressMaskWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 518, vendor: 0 },
-        rt::AvpKey { code: 523, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -12149,11 +12109,6 @@ pub struct MacAddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MacAddressMask {
     type Writer<'c> = MacAddressMaskWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 524, vendor: 0 },
-        rt::AvpKey { code: 526, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -12244,11 +12199,6 @@ pub struct Eui64AddressMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Eui64AddressMask {
     type Writer<'c> = Eui64AddressMaskWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 527, vendor: 0 },
-        rt::AvpKey { code: 529, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -12339,11 +12289,6 @@ pub struct PortRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PortRange {
     type Writer<'c> = PortRangeWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 532, vendor: 0 },
-        rt::AvpKey { code: 533, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -12435,11 +12380,6 @@ pub struct IpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IpOption {
     type Writer<'c> = IpOptionWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 538, vendor: 0 },
-        rt::AvpKey { code: 517, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -12537,11 +12477,6 @@ pub struct TcpOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TcpOption {
     type Writer<'c> = TcpOptionWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 541, vendor: 0 },
-        rt::AvpKey { code: 517, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -12638,11 +12573,6 @@ pub struct TcpFlagsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TcpFlags {
     type Writer<'c> = TcpFlagsWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 544, vendor: 0 },
-        rt::AvpKey { code: 517, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -12734,11 +12664,6 @@ pub struct IcmpTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IcmpType {
     type Writer<'c> = IcmpTypeWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 546, vendor: 0 },
-        rt::AvpKey { code: 517, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -12836,8 +12761,6 @@ pub struct EthOptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EthOption {
     type Writer<'c> = EthOptionWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 549, vendor: 0 }];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -12949,8 +12872,6 @@ pub struct EthProtoTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EthProtoType {
     type Writer<'c> = EthProtoTypeWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -13043,13 +12964,6 @@ pub struct VlanIdRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VlanIdRange {
     type Writer<'c> = VlanIdRangeWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 553, vendor: 0 },
-        rt::AvpKey { code: 554, vendor: 0 },
-        rt::AvpKey { code: 555, vendor: 0 },
-        rt::AvpKey { code: 556, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -13152,8 +13066,6 @@ pub struct UserPriorityRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserPriorityRange {
     type Writer<'c> = UserPriorityRangeWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -13250,17 +13162,6 @@ pub struct TimeOfDayConditionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TimeOfDayCondition {
     type Writer<'c> = TimeOfDayConditionWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 561, vendor: 0 },
-        rt::AvpKey { code: 562, vendor: 0 },
-        rt::AvpKey { code: 563, vendor: 0 },
-        rt::AvpKey { code: 564, vendor: 0 },
-        rt::AvpKey { code: 565, vendor: 0 },
-        rt::AvpKey { code: 566, vendor: 0 },
-        rt::AvpKey { code: 568, vendor: 0 },
-        rt::AvpKey { code: 570, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -13391,11 +13292,6 @@ pub struct QosProfileTemplateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosProfileTemplate {
     type Writer<'c> = QosProfileTemplateWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 266, vendor: 0 },
-        rt::AvpKey { code: 573, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -13488,8 +13384,6 @@ pub struct QosParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosParameters {
     type Writer<'c> = QosParametersWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -13569,12 +13463,6 @@ pub struct ExcessTreatmentWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ExcessTreatment {
     type Writer<'c> = ExcessTreatmentWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 572, vendor: 0 },
-        rt::AvpKey { code: 574, vendor: 0 },
-        rt::AvpKey { code: 576, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -13678,8 +13566,6 @@ pub struct QosCapabilityWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosCapability {
     type Writer<'c> = QosCapabilityWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 574, vendor: 0 }];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(

@@ -633,14 +633,6 @@ pub struct Tmod1Writer<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tmod1 {
     type Writer<'c> = Tmod1Writer<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 496, vendor: 0 },
-        rt::AvpKey { code: 497, vendor: 0 },
-        rt::AvpKey { code: 498, vendor: 0 },
-        rt::AvpKey { code: 499, vendor: 0 },
-        rt::AvpKey { code: 500, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tmod1Writer<'c> {
@@ -707,14 +699,6 @@ pub struct Tmod2Writer<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tmod2 {
     type Writer<'c> = Tmod2Writer<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 496, vendor: 0 },
-        rt::AvpKey { code: 497, vendor: 0 },
-        rt::AvpKey { code: 498, vendor: 0 },
-        rt::AvpKey { code: 499, vendor: 0 },
-        rt::AvpKey { code: 500, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tmod2Writer<'c> {

@@ -248,11 +248,6 @@ pub struct ServiceConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceConfiguration {
     type Writer<'c> = ServiceConfigurationWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 486, vendor: 0 },
-        rt::AvpKey { code: 493, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "rfc5779"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceConfigurationWriter<'c> {

@@ -346,14 +346,6 @@ pub struct KeyWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Key {
     type Writer<'c> = KeyWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 582, vendor: 0 },
-        rt::AvpKey { code: 583, vendor: 0 },
-        rt::AvpKey { code: 584, vendor: 0 },
-        rt::AvpKey { code: 586, vendor: 0 },
-        rt::AvpKey { code: 585, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for KeyWriter<'c> {

@@ -220,8 +220,6 @@ pub struct ErpRkRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ErpRkRequest {
     type Writer<'c> = ErpRkRequestWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 619, vendor: 0 }];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for ErpRkRequestWriter<'c> {

@@ -1346,12 +1346,6 @@ pub struct LoadWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Load {
     type Writer<'c> = LoadWriter<'c>;
     const FLAGS: u8 = 0;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 651, vendor: 0 },
-        rt::AvpKey { code: 652, vendor: 0 },
-        rt::AvpKey { code: 649, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(

@@ -8878,8 +8878,6 @@ pub struct SipAccountingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipAccountingInformation {
     type Writer<'c> = SipAccountingInformationWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAccountingInformationWriter<'c> {
@@ -8930,8 +8928,6 @@ pub struct SipServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipServerCapabilities {
     type Writer<'c> = SipServerCapabilitiesWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipServerCapabilitiesWriter<'c> {
@@ -8987,14 +8983,6 @@ pub struct SipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipAuthDataItem {
     type Writer<'c> = SipAuthDataItemWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 377, vendor: 0 },
-        rt::AvpKey { code: 378, vendor: 0 },
-        rt::AvpKey { code: 379, vendor: 0 },
-        rt::AvpKey { code: 380, vendor: 0 },
-        rt::AvpKey { code: 381, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthDataItemWriter<'c> {
@@ -9084,17 +9072,6 @@ pub struct SipAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipAuthenticate {
     type Writer<'c> = SipAuthenticateWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 104, vendor: 0 },
-        rt::AvpKey { code: 105, vendor: 0 },
-        rt::AvpKey { code: 119, vendor: 0 },
-        rt::AvpKey { code: 116, vendor: 0 },
-        rt::AvpKey { code: 120, vendor: 0 },
-        rt::AvpKey { code: 111, vendor: 0 },
-        rt::AvpKey { code: 110, vendor: 0 },
-        rt::AvpKey { code: 121, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticateWriter<'c> {
@@ -9194,21 +9171,6 @@ pub struct SipAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipAuthorization {
     type Writer<'c> = SipAuthorizationWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 115, vendor: 0 },
-        rt::AvpKey { code: 104, vendor: 0 },
-        rt::AvpKey { code: 105, vendor: 0 },
-        rt::AvpKey { code: 109, vendor: 0 },
-        rt::AvpKey { code: 103, vendor: 0 },
-        rt::AvpKey { code: 111, vendor: 0 },
-        rt::AvpKey { code: 113, vendor: 0 },
-        rt::AvpKey { code: 116, vendor: 0 },
-        rt::AvpKey { code: 110, vendor: 0 },
-        rt::AvpKey { code: 114, vendor: 0 },
-        rt::AvpKey { code: 108, vendor: 0 },
-        rt::AvpKey { code: 112, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthorizationWriter<'c> {
@@ -9324,14 +9286,6 @@ pub struct SipAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipAuthenticationInfo {
     type Writer<'c> = SipAuthenticationInfoWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 107, vendor: 0 },
-        rt::AvpKey { code: 110, vendor: 0 },
-        rt::AvpKey { code: 106, vendor: 0 },
-        rt::AvpKey { code: 113, vendor: 0 },
-        rt::AvpKey { code: 114, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipAuthenticationInfoWriter<'c> {
@@ -9396,11 +9350,6 @@ pub struct SipDeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipDeregistrationReason {
     type Writer<'c> = SipDeregistrationReasonWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 384, vendor: 0 },
-        rt::AvpKey { code: 385, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipDeregistrationReasonWriter<'c> {
@@ -9447,11 +9396,6 @@ pub struct SipUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipUserData {
     type Writer<'c> = SipUserDataWriter<'c>;
     const FLAGS: u8 = 64;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 390, vendor: 0 },
-        rt::AvpKey { code: 391, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "sip"))]
 impl<'c> rt::writer::MemberWriter<'c> for SipUserDataWriter<'c> {

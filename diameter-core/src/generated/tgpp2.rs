@@ -2778,8 +2778,6 @@ pub struct Tgpp2ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tgpp2ChargingRuleInstall {
     type Writer<'c> = Tgpp2ChargingRuleInstallWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleInstallWriter<'c> {
@@ -2849,51 +2847,6 @@ pub struct Tgpp2ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tgpp2ChargingRuleDefinition {
     type Writer<'c> = Tgpp2ChargingRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1005,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 439, vendor: 0 },
-        rt::AvpKey { code: 432, vendor: 0 },
-        rt::AvpKey {
-            code: 810,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 804,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 1011,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1009,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 505,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleDefinitionWriter<'c> {
@@ -3025,29 +2978,6 @@ pub struct Tgpp2QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tgpp2QosInformation {
     type Writer<'c> = Tgpp2QosInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1026,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1025,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2QosInformationWriter<'c> {
@@ -3117,17 +3047,6 @@ pub struct Tgpp2ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Tgpp2ChargingRuleReport {
     type Writer<'c> = Tgpp2ChargingRuleReportWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1019,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 814,
-            vendor: 5535,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for Tgpp2ChargingRuleReportWriter<'c> {
@@ -3189,25 +3108,6 @@ pub struct FlowInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FlowInfo {
     type Writer<'c> = FlowInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 810,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 812,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 811,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for FlowInfoWriter<'c> {
@@ -3288,21 +3188,6 @@ pub struct GrantedQosWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GrantedQos {
     type Writer<'c> = GrantedQosWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1026,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1025,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for GrantedQosWriter<'c> {
@@ -3359,21 +3244,6 @@ pub struct RequestedQosWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RequestedQos {
     type Writer<'c> = RequestedQosWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1026,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1025,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for RequestedQosWriter<'c> {
@@ -3429,17 +3299,6 @@ pub struct FlowDescriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FlowDescriptionInfo {
     type Writer<'c> = FlowDescriptionInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 507,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for FlowDescriptionInfoWriter<'c> {
@@ -3486,17 +3345,6 @@ pub struct AccessNetworkPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessNetworkPhysicalAccessId {
     type Writer<'c> = AccessNetworkPhysicalAccessIdWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 899,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 898,
-            vendor: 5535,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkPhysicalAccessIdWriter<'c> {

@@ -7881,33 +7881,6 @@ pub struct CommunicationFailureInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CommunicationFailureInformation {
     type Writer<'c> = CommunicationFailureInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4301,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4302,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4303,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4309,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4304,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4305,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -8022,17 +7995,6 @@ pub struct NumberOfUePerLocationConfigurationWriter<'b>(rt::writer::AvpWriter<'b
 impl rt::writer::Group for NumberOfUePerLocationConfiguration {
     type Writer<'c> = NumberOfUePerLocationConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1496,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1675,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -8134,21 +8096,6 @@ pub struct NumberOfUePerLocationReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NumberOfUePerLocationReport {
     type Writer<'c> = NumberOfUePerLocationReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1496,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4308,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1675,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -8233,17 +8180,6 @@ pub struct ServingPlmnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServingPlmnRateControl {
     type Writer<'c> = ServingPlmnRateControlWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4311,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4312,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServingPlmnRateControlWriter<'c> {
@@ -8290,17 +8226,6 @@ pub struct RrcCauseCounterWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RrcCauseCounter {
     type Writer<'c> = RrcCauseCounterWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4320,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RrcCauseCounterWriter<'c> {
@@ -8370,29 +8295,6 @@ pub struct IdleStatusIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IdleStatusIndication {
     type Writer<'c> = IdleStatusIndicationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4323,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4324,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1619,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1691,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1674,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(

@@ -1349,21 +1349,6 @@ pub struct ServedUserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServedUserIdentity {
     type Writer<'c> = ServedUserIdentityWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1101,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1102,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServedUserIdentityWriter<'c> {
@@ -1416,17 +1401,6 @@ pub struct InitialRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InitialRecipientAddress {
     type Writer<'c> = InitialRecipientAddressWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1107,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1108,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for InitialRecipientAddressWriter<'c> {
@@ -1475,25 +1449,6 @@ pub struct ResultRecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ResultRecipientAddress {
     type Writer<'c> = ResultRecipientAddressWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1107,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1108,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1109,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1119,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for ResultRecipientAddressWriter<'c> {
@@ -1555,17 +1510,6 @@ pub struct StatusWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Status {
     type Writer<'c> = StatusWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1117,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1118,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'c> rt::writer::MemberWriter<'c> for StatusWriter<'c> {

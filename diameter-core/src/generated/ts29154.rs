@@ -5403,17 +5403,6 @@ pub struct NtTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NtTimeWindow {
     type Writer<'c> = NtTimeWindowWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4206,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4205,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for NtTimeWindowWriter<'c> {
@@ -5463,26 +5452,6 @@ pub struct TransferPolicyWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TransferPolicy {
     type Writer<'c> = TransferPolicyWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4208,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4204,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 432, vendor: 0 },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for TransferPolicyWriter<'c> {
@@ -5560,49 +5529,6 @@ pub struct AccessNetworkReportsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessNetworkReports {
     type Writer<'c> = AccessNetworkReportsWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2812,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 18,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 23,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2805,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2843,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2806,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2824,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkReportsWriter<'c> {
@@ -5699,25 +5625,6 @@ pub struct EventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EventConfiguration {
     type Writer<'c> = EventConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4216,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3127,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3135,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationWriter<'c> {
@@ -5781,17 +5688,6 @@ pub struct EventConfigurationStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EventConfigurationStatus {
     type Writer<'c> = EventConfigurationStatusWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4212,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4216,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventConfigurationStatusWriter<'c> {
@@ -5839,17 +5735,6 @@ pub struct EventReportsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EventReports {
     type Writer<'c> = EventReportsWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4214,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4216,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventReportsWriter<'c> {

@@ -8509,17 +8509,6 @@ pub struct LcsEpsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsEpsClientName {
     type Writer<'c> = LcsEpsClientNameWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1238,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1237,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsEpsClientNameWriter<'c> {
@@ -8569,17 +8558,6 @@ pub struct LcsRequestorNameWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsRequestorName {
     type Writer<'c> = LcsRequestorNameWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1240,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1237,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorNameWriter<'c> {
@@ -8632,29 +8610,6 @@ pub struct LcsQosWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsQos {
     type Writer<'c> = LcsQosWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2523,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2505,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2506,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2507,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2509,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsQosWriter<'c> {
@@ -8718,13 +8673,6 @@ pub struct LcsPrivacyCheckNonSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsPrivacyCheckNonSession {
     type Writer<'c> = LcsPrivacyCheckNonSessionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2512,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckNonSessionWriter<'c> {
@@ -8764,13 +8712,6 @@ pub struct LcsPrivacyCheckSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsPrivacyCheckSession {
     type Writer<'c> = LcsPrivacyCheckSessionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2512,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyCheckSessionWriter<'c> {
@@ -8811,17 +8752,6 @@ pub struct GeranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GeranPositioningInfo {
     type Writer<'c> = GeranPositioningInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2525,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2526,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for GeranPositioningInfoWriter<'c> {
@@ -8869,21 +8799,6 @@ pub struct UtranPositioningInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UtranPositioningInfo {
     type Writer<'c> = UtranPositioningInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2528,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2529,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2558,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for UtranPositioningInfoWriter<'c> {
@@ -8941,37 +8856,6 @@ pub struct AreaEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AreaEventInfo {
     type Writer<'c> = AreaEventInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2534,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2538,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2539,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2561,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2562,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2563,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2564,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AreaEventInfoWriter<'c> {
@@ -9053,13 +8937,6 @@ pub struct AreaDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AreaDefinition {
     type Writer<'c> = AreaDefinitionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2535,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AreaDefinitionWriter<'c> {
@@ -9113,17 +8990,6 @@ pub struct AreaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Area {
     type Writer<'c> = AreaWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2536,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2537,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AreaWriter<'c> {
@@ -9170,17 +9036,6 @@ pub struct PeriodicLdrInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PeriodicLdrInformation {
     type Writer<'c> = PeriodicLdrInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2541,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2542,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for PeriodicLdrInformationWriter<'c> {
@@ -9227,17 +9082,6 @@ pub struct ReportingPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ReportingPlmnList {
     type Writer<'c> = ReportingPlmnListWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2544,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2551,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for ReportingPlmnListWriter<'c> {
@@ -9292,17 +9136,6 @@ pub struct PlmnIdListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PlmnIdList {
     type Writer<'c> = PlmnIdListWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2550,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for PlmnIdListWriter<'c> {
@@ -9353,21 +9186,6 @@ pub struct DeferredMtLrDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DeferredMtLrData {
     type Writer<'c> = DeferredMtLrDataWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2532,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2548,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2401,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeferredMtLrDataWriter<'c> {
@@ -9425,17 +9243,6 @@ pub struct EsmlcCellInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EsmlcCellInfo {
     type Writer<'c> = EsmlcCellInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2517,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2553,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for EsmlcCellInfoWriter<'c> {
@@ -9482,17 +9289,6 @@ pub struct DelayedLocationReportingDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DelayedLocationReportingData {
     type Writer<'c> = DelayedLocationReportingDataWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2548,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2401,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelayedLocationReportingDataWriter<'c> {
@@ -9549,37 +9345,6 @@ pub struct MotionEventInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MotionEventInfo {
     type Writer<'c> = MotionEventInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2560,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2538,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2539,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2561,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2562,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2563,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2564,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for MotionEventInfoWriter<'c> {
@@ -9656,17 +9421,6 @@ pub struct AdditionalAreaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdditionalArea {
     type Writer<'c> = AdditionalAreaWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2536,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2537,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalAreaWriter<'c> {

@@ -2240,45 +2240,6 @@ pub struct ServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServingNode {
     type Writer<'c> = ServingNodeWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1489,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2409,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2410,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2408,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2403,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 318,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2404,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2405,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -2418,45 +2379,6 @@ pub struct AdditionalServingNodeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdditionalServingNode {
     type Writer<'c> = AdditionalServingNodeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1489,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2409,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2410,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2408,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2403,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 318,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2404,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2405,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(

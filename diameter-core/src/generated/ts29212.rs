@@ -35494,37 +35494,6 @@ pub struct ChargingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleInstall {
     type Writer<'c> = ChargingRuleInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1020,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2828,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1043,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1044,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1063,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1073,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1027,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleInstallWriter<'c> {
@@ -35632,13 +35601,6 @@ pub struct ChargingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleRemove {
     type Writer<'c> = ChargingRuleRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2841,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleRemoveWriter<'c> {
@@ -35733,111 +35695,6 @@ pub struct ChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleDefinition {
     type Writer<'c> = ChargingRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1005,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 439, vendor: 0 },
-        rt::AvpKey { code: 432, vendor: 0 },
-        rt::AvpKey {
-            code: 2844,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1088,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1099,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1011,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1009,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2852,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2853,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 505,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1066,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2809,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 529,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 531,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 532,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 539,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 540,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2836,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2837,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 552,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 565,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleDefinitionWriter<'c> {
@@ -36105,33 +35962,6 @@ pub struct TftPacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TftPacketFilterInformation {
     type Writer<'c> = TftPacketFilterInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1012,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1014,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1056,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1057,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1080,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for TftPacketFilterInformationWriter<'c> {
@@ -36244,69 +36074,6 @@ pub struct QosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosInformation {
     type Writer<'c> = QosInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 555,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 554,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1026,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1025,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2851,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2850,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1020,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1034,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1041,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1040,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2849,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2848,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -36481,22 +36248,6 @@ pub struct ChargingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleReport {
     type Writer<'c> = ChargingRuleReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1020,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1019,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1031,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 430, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleReportWriter<'c> {
@@ -36586,17 +36337,6 @@ pub struct AccessNetworkChargingIdentifierGxWriter<'b>(rt::writer::AvpWriter<'b>
 impl rt::writer::Group for AccessNetworkChargingIdentifierGx {
     type Writer<'c> = AccessNetworkChargingIdentifierGxWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 503,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2827,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierGxWriter<'c> {
@@ -36695,82 +36435,6 @@ pub struct EventReportIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EventReportIndication {
     type Writer<'c> = EventReportIndicationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1503,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1027,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 6,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 15,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 18,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 8, vendor: 0 },
-        rt::AvpKey {
-            code: 1032,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 909,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1458,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1459,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 9010,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 23,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1079,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2805,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2804,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2806,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2822,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -37008,21 +36672,6 @@ pub struct AllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AllocationRetentionPriority {
     type Writer<'c> = AllocationRetentionPriorityWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1046,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1047,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1048,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -37138,17 +36787,6 @@ pub struct TunnelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TunnelInformation {
     type Writer<'c> = TunnelInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1036,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1037,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -37211,17 +36849,6 @@ pub struct CoaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CoaInformation {
     type Writer<'c> = CoaInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1038,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1035,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for CoaInformationWriter<'c> {
@@ -37289,17 +36916,6 @@ pub struct DefaultEpsBearerQosWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DefaultEpsBearerQos {
     type Writer<'c> = DefaultEpsBearerQosWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1034,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -37393,41 +37009,6 @@ pub struct FlowInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FlowInformation {
     type Writer<'c> = FlowInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 507,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1060,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1072,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1014,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1056,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1057,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1080,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1077,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -37551,37 +37132,6 @@ pub struct PacketFilterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PacketFilterInformation {
     type Writer<'c> = PacketFilterInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1060,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1059,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1014,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1056,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1057,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1080,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -37695,29 +37245,6 @@ pub struct UsageMonitoringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UsageMonitoringInformation {
     type Writer<'c> = UsageMonitoringInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1066,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 881,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1068,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1069,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1070,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -37819,8 +37346,6 @@ pub struct RoutingRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RoutingRuleInstall {
     type Writer<'c> = RoutingRuleInstallWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleInstallWriter<'c> {
@@ -37865,8 +37390,6 @@ pub struct RoutingRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RoutingRuleRemove {
     type Writer<'c> = RoutingRuleRemoveWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleRemoveWriter<'c> {
@@ -37910,25 +37433,6 @@ pub struct RoutingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RoutingRuleDefinition {
     type Writer<'c> = RoutingRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1077,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1079,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1027,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleDefinitionWriter<'c> {
@@ -38001,29 +37505,6 @@ pub struct RoutingFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RoutingFilter {
     type Writer<'c> = RoutingFilterWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 507,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1080,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1014,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1056,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1057,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingFilterWriter<'c> {
@@ -38088,21 +37569,6 @@ pub struct TdfInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TdfInformation {
     type Writer<'c> = TdfInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1090,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1089,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1091,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for TdfInformationWriter<'c> {
@@ -38174,15 +37640,6 @@ pub struct RedirectInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RedirectInformation {
     type Writer<'c> = RedirectInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1086,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 433, vendor: 0 },
-        rt::AvpKey { code: 435, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -38273,17 +37730,6 @@ pub struct ApplicationDetectionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApplicationDetectionInformation {
     type Writer<'c> = ApplicationDetectionInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1088,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2802,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -38359,25 +37805,6 @@ pub struct DefaultQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DefaultQosInformation {
     type Writer<'c> = DefaultQosInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2817,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for DefaultQosInformationWriter<'c> {
@@ -38468,25 +37895,6 @@ pub struct ConditionalApnAggregateMaxBitrateWriter<'b>(rt::writer::AvpWriter<'b>
 impl rt::writer::Group for ConditionalApnAggregateMaxBitrate {
     type Writer<'c> = ConditionalApnAggregateMaxBitrateWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1041,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1040,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2849,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2848,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -38609,25 +38017,6 @@ pub struct PresenceReportingAreaInformationWriter<'b>(rt::writer::AvpWriter<'b>)
 impl rt::writer::Group for PresenceReportingAreaInformation {
     type Writer<'c> = PresenceReportingAreaInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2821,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2823,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2820,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2855,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -38726,25 +38115,6 @@ pub struct FixedUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FixedUserLocationInfo {
     type Writer<'c> = FixedUserLocationInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1524,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2716,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 302,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 313,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -38820,17 +38190,6 @@ pub struct RoutingRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RoutingRuleReport {
     type Writer<'c> = RoutingRuleReportWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1019,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2834,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for RoutingRuleReportWriter<'c> {
@@ -38888,33 +38247,6 @@ pub struct ConditionalPolicyInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ConditionalPolicyInformation {
     type Writer<'c> = ConditionalPolicyInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2839,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1049,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1041,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1040,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2849,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2848,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for ConditionalPolicyInformationWriter<'c> {
@@ -39000,8 +38332,6 @@ pub struct PraInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PraInstall {
     type Writer<'c> = PraInstallWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for PraInstallWriter<'c> {
@@ -39046,8 +38376,6 @@ pub struct PraRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PraRemove {
     type Writer<'c> = PraRemoveWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for PraRemoveWriter<'c> {
@@ -39092,21 +38420,6 @@ pub struct QosRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRuleInstall {
     type Writer<'c> = QosRuleInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1038,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1043,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1044,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleInstallWriter<'c> {
@@ -39187,8 +38500,6 @@ pub struct QosRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRuleRemove {
     type Writer<'c> = QosRuleRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleRemoveWriter<'c> {
@@ -39241,33 +38552,6 @@ pub struct QosRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRuleDefinition {
     type Writer<'c> = QosRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1054,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 539,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 540,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 552,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleDefinitionWriter<'c> {
@@ -39366,17 +38650,6 @@ pub struct QosRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRuleReport {
     type Writer<'c> = QosRuleReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1019,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1031,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRuleReportWriter<'c> {
@@ -39445,21 +38718,6 @@ pub struct AdcRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdcRuleInstall {
     type Writer<'c> = AdcRuleInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2828,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1043,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1044,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleInstallWriter<'c> {
@@ -39535,8 +38793,6 @@ pub struct AdcRuleRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdcRuleRemove {
     type Writer<'c> = AdcRuleRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleRemoveWriter<'c> {
@@ -39601,75 +38857,6 @@ pub struct AdcRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdcRuleDefinition {
     type Writer<'c> = AdcRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1096,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1088,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 439, vendor: 0 },
-        rt::AvpKey { code: 432, vendor: 0 },
-        rt::AvpKey {
-            code: 1011,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1009,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1066,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 531,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 532,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2809,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2836,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2837,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1014,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleDefinitionWriter<'c> {
@@ -39842,18 +39029,6 @@ pub struct AdcRuleReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdcRuleReport {
     type Writer<'c> = AdcRuleReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1019,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1031,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 430, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdcRuleReportWriter<'c> {
@@ -39924,21 +39099,6 @@ pub struct CsServiceResourceReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsServiceResourceReport {
     type Writer<'c> = CsServiceResourceReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2807,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2815,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2814,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29212"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsServiceResourceReportWriter<'c> {

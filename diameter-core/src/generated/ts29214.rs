@@ -11495,13 +11495,6 @@ pub struct AccessNetworkChargingIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessNetworkChargingIdentifier {
     type Writer<'c> = AccessNetworkChargingIdentifierWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 503,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkChargingIdentifierWriter<'c> {
@@ -11577,18 +11570,6 @@ pub struct FlowsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Flows {
     type Writer<'c> = FlowsWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 518,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 449, vendor: 0 },
-        rt::AvpKey {
-            code: 549,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -11714,145 +11695,6 @@ pub struct MediaComponentDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MediaComponentDescription {
     type Writer<'c> = MediaComponentDescriptionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 518,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 504,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 566,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 520,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 544,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 543,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 546,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 545,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 535,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 534,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 555,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 554,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 557,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 556,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 559,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 558,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 561,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 560,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 550,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1047,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1048,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 458,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 522,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 521,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 539,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 540,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 552,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2852,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2853,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 567,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 568,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for MediaComponentDescriptionWriter<'c> {
@@ -12128,45 +11970,6 @@ pub struct MediaSubComponentWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MediaSubComponent {
     type Writer<'c> = MediaSubComponentWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 509,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 511,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 512,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 555,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 554,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 529,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1014,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for MediaSubComponentWriter<'c> {
@@ -12264,25 +12067,6 @@ pub struct AcceptableServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AcceptableServiceInfo {
     type Writer<'c> = AcceptableServiceInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 554,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 555,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for AcceptableServiceInfoWriter<'c> {
@@ -12355,23 +12139,6 @@ pub struct SponsoredConnectivityDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SponsoredConnectivityData {
     type Writer<'c> = SponsoredConnectivityDataWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 531,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 532,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 431, vendor: 0 },
-        rt::AvpKey { code: 446, vendor: 0 },
-        rt::AvpKey {
-            code: 542,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for SponsoredConnectivityDataWriter<'c> {
@@ -12469,13 +12236,6 @@ pub struct CalleeInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CalleeInformation {
     type Writer<'c> = CalleeInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 832,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -12551,21 +12311,6 @@ pub struct MaInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MaInformation {
     type Writer<'c> = MaInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1027,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1032,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 571,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for MaInformationWriter<'c> {
@@ -12619,21 +12364,6 @@ pub struct N5gsRanNasReleaseCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for N5gsRanNasReleaseCause {
     type Writer<'c> = N5gsRanNasReleaseCauseWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 573,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 574,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 575,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for N5gsRanNasReleaseCauseWriter<'c> {
@@ -12687,17 +12417,6 @@ pub struct NgapCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NgapCause {
     type Writer<'c> = NgapCauseWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 576,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 577,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for NgapCauseWriter<'c> {
@@ -12745,21 +12464,6 @@ pub struct WirelineUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WirelineUserLocationInfo {
     type Writer<'c> = WirelineUserLocationInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 579,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 580,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 581,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for WirelineUserLocationInfoWriter<'c> {
@@ -12811,8 +12515,6 @@ pub struct FlowGroupingWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FlowGrouping {
     type Writer<'c> = FlowGroupingWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29214"))]
 impl<'c> rt::writer::MemberWriter<'c> for FlowGroupingWriter<'c> {

@@ -4844,17 +4844,6 @@ pub struct AggregatedCongestionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AggregatedCongestionInfo {
     type Writer<'c> = AggregatedCongestionInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4006,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4009,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for AggregatedCongestionInfoWriter<'c> {
@@ -4908,22 +4897,6 @@ pub struct AggregatedRuciReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AggregatedRuciReport {
     type Writer<'c> = AggregatedRuciReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4000,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 30, vendor: 0 },
-        rt::AvpKey {
-            code: 4005,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4004,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for AggregatedRuciReportWriter<'c> {
@@ -4987,17 +4960,6 @@ pub struct CongestionLevelDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CongestionLevelDefinition {
     type Writer<'c> = CongestionLevelDefinitionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 4004,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4003,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for CongestionLevelDefinitionWriter<'c> {
@@ -5045,21 +5007,6 @@ pub struct CongestionLocationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CongestionLocationId {
     type Writer<'c> = CongestionLocationIdWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4013,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl<'c> rt::writer::MemberWriter<'c> for CongestionLocationIdWriter<'c> {

@@ -3864,17 +3864,6 @@ pub struct PolicyCounterStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyCounterStatusReport {
     type Writer<'c> = PolicyCounterStatusReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2901,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2902,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyCounterStatusReportWriter<'c> {
@@ -3932,17 +3921,6 @@ pub struct PendingPolicyCounterInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PendingPolicyCounterInformation {
     type Writer<'c> = PendingPolicyCounterInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2902,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2906,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "sy", feature = "ts29219"))]
 impl<'c> rt::writer::MemberWriter<'c> for PendingPolicyCounterInformationWriter<'c> {

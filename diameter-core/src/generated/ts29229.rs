@@ -14113,8 +14113,6 @@ pub struct ServerCapabilitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServerCapabilities {
     type Writer<'c> = ServerCapabilitiesWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServerCapabilitiesWriter<'c> {
@@ -14195,44 +14193,6 @@ pub struct TgppSipAuthDataItemWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TgppSipAuthDataItem {
     type Writer<'c> = TgppSipAuthDataItemWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 613,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 608,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 609,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 610,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 611,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 625,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 626,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 635,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 8, vendor: 0 },
-        rt::AvpKey { code: 97, vendor: 0 },
-        rt::AvpKey { code: 96, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -14362,17 +14322,6 @@ pub struct DeregistrationReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DeregistrationReason {
     type Writer<'c> = DeregistrationReasonWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 616,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 617,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeregistrationReasonWriter<'c> {
@@ -14441,25 +14390,6 @@ pub struct ChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingInformation {
     type Writer<'c> = ChargingInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 619,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 620,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 621,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 622,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -14657,18 +14587,6 @@ pub struct SupportedFeaturesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SupportedFeatures {
     type Writer<'c> = SupportedFeaturesWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 266, vendor: 0 },
-        rt::AvpKey {
-            code: 629,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 630,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(
     any(
@@ -14828,8 +14746,6 @@ pub struct SupportedApplicationsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SupportedApplications {
     type Writer<'c> = SupportedApplicationsWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for SupportedApplicationsWriter<'c> {
@@ -14886,8 +14802,6 @@ pub struct AssociatedIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AssociatedIdentities {
     type Writer<'c> = AssociatedIdentitiesWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for AssociatedIdentitiesWriter<'c> {
@@ -14950,21 +14864,6 @@ pub struct SipDigestAuthenticateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SipDigestAuthenticate {
     type Writer<'c> = SipDigestAuthenticateWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 104, vendor: 0 },
-        rt::AvpKey { code: 110, vendor: 0 },
-        rt::AvpKey { code: 121, vendor: 0 },
-        rt::AvpKey { code: 111, vendor: 0 },
-        rt::AvpKey {
-            code: 662,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 663,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(
     any(
@@ -15055,22 +14954,6 @@ pub struct ScscfRestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScscfRestorationInfo {
     type Writer<'c> = ScscfRestorationInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 1, vendor: 0 },
-        rt::AvpKey {
-            code: 649,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 661,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 608,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScscfRestorationInfoWriter<'c> {
@@ -15137,29 +15020,6 @@ pub struct SubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SubscriptionInfo {
     type Writer<'c> = SubscriptionInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 643,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 644,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 645,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 646,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 641,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionInfoWriter<'c> {
@@ -15223,8 +15083,6 @@ pub struct AssociatedRegisteredIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AssociatedRegisteredIdentities {
     type Writer<'c> = AssociatedRegisteredIdentitiesWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for AssociatedRegisteredIdentitiesWriter<'c> {
@@ -15269,33 +15127,6 @@ pub struct RestorationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RestorationInfo {
     type Writer<'c> = RestorationInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 640,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 641,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 654,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 643,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 642,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 660,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for RestorationInfoWriter<'c> {
@@ -15376,14 +15207,6 @@ pub struct IdentityWithEmergencyRegistrationWriter<'b>(rt::writer::AvpWriter<'b>
 impl rt::writer::Group for IdentityWithEmergencyRegistration {
     type Writer<'c> = IdentityWithEmergencyRegistrationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 1, vendor: 0 },
-        rt::AvpKey {
-            code: 601,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for IdentityWithEmergencyRegistrationWriter<'c> {
@@ -15430,8 +15253,6 @@ pub struct AllowedWafWwsfIdentitiesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AllowedWafWwsfIdentities {
     type Writer<'c> = AllowedWafWwsfIdentitiesWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for AllowedWafWwsfIdentitiesWriter<'c> {
@@ -15480,25 +15301,6 @@ pub struct PCscfSubscriptionInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PCscfSubscriptionInfo {
     type Writer<'c> = PCscfSubscriptionInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 643,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 644,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 645,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 641,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for PCscfSubscriptionInfoWriter<'c> {
@@ -15557,13 +15359,6 @@ pub struct FailedPcscfWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FailedPcscf {
     type Writer<'c> = FailedPcscfWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 665,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'c> rt::writer::MemberWriter<'c> for FailedPcscfWriter<'c> {

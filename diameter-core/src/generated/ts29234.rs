@@ -1507,25 +1507,6 @@ pub struct WlanUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanUserData {
     type Writer<'c> = WlanUserDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 304,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 305,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 306,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 319,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanUserDataWriter<'c> {
@@ -1600,17 +1581,6 @@ pub struct ChargingDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingData {
     type Writer<'c> = ChargingDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 314,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 315,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingDataWriter<'c> {
@@ -1665,26 +1635,6 @@ pub struct ApnAuthorizedWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnAuthorized {
     type Writer<'c> = ApnAuthorizedWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey {
-            code: 309,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 310,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 312,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 313,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnAuthorizedWriter<'c> {
@@ -1751,25 +1701,6 @@ pub struct ChargingNodesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingNodes {
     type Writer<'c> = ChargingNodesWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 316,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 317,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 621,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 622,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingNodesWriter<'c> {

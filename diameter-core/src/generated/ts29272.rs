@@ -41702,173 +41702,6 @@ pub struct SubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SubscriptionData {
     type Writer<'c> = SubscriptionDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1424,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1643,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1433,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1491,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1417,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1425,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1418,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1426,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1427,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1473,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1486,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 13,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1435,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1429,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1440,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1458,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1467,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1457,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1619,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1616,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1617,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1633,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1634,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1636,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1654,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1674,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1680,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1687,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1688,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1710,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4324,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1698,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1700,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1699,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1704,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1708,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1709,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1728,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataWriter<'c> {
@@ -42314,21 +42147,6 @@ pub struct TerminalInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TerminalInformation {
     type Writer<'c> = TerminalInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1471,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1403,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -42408,21 +42226,6 @@ pub struct RequestedEutranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>
 impl rt::writer::Group for RequestedEutranAuthenticationInfo {
     type Writer<'c> = RequestedEutranAuthenticationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1410,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1412,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1411,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for RequestedEutranAuthenticationInfoWriter<'c> {
@@ -42476,21 +42279,6 @@ pub struct RequestedUtranGeranAuthenticationInfoWriter<'b>(rt::writer::AvpWriter
 impl rt::writer::Group for RequestedUtranGeranAuthenticationInfo {
     type Writer<'c> = RequestedUtranGeranAuthenticationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1410,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1412,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1411,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c>
@@ -42545,8 +42333,6 @@ pub struct AuthenticationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AuthenticationInfo {
     type Writer<'c> = AuthenticationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for AuthenticationInfoWriter<'c> {
@@ -42617,29 +42403,6 @@ pub struct EUtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EUtranVector {
     type Writer<'c> = EUtranVectorWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1447,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1448,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1449,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1450,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1419,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EUtranVectorWriter<'c> {
@@ -42708,33 +42471,6 @@ pub struct UtranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UtranVector {
     type Writer<'c> = UtranVectorWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1447,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1448,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1449,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 625,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 626,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1419,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for UtranVectorWriter<'c> {
@@ -42807,25 +42543,6 @@ pub struct GeranVectorWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GeranVector {
     type Writer<'c> = GeranVectorWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1447,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1454,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1453,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1419,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for GeranVectorWriter<'c> {
@@ -42887,29 +42604,6 @@ pub struct ApnConfigurationProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnConfigurationProfile {
     type Writer<'c> = ApnConfigurationProfileWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1423,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1428,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1430,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1683,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1719,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnConfigurationProfileWriter<'c> {
@@ -43029,103 +42723,6 @@ pub struct ApnConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnConfiguration {
     type Writer<'c> = ApnConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1423,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1456,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey {
-            code: 1431,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1432,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 486, vendor: 0 },
-        rt::AvpKey {
-            code: 600,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1438,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 13,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1435,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1427,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1613,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1618,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1663,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1665,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1667,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1681,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1682,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1684,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1686,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1690,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1697,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1706,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1707,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(
     any(
@@ -43397,17 +42994,6 @@ pub struct EpsSubscribedQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EpsSubscribedQosProfile {
     type Writer<'c> = EpsSubscribedQosProfileWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1028,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1034,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -43508,25 +43094,6 @@ pub struct AmbrWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Ambr {
     type Writer<'c> = AmbrWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 516,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 515,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 555,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 554,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -43651,49 +43218,6 @@ pub struct TraceDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TraceData {
     type Writer<'c> = TraceDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1459,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1462,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1463,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1465,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1452,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1464,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1466,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1622,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1720,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1727,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 31;
 }
 #[cfg(
     any(
@@ -43837,17 +43361,6 @@ pub struct GprsSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GprsSubscriptionData {
     type Writer<'c> = GprsSubscriptionDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1468,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1469,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for GprsSubscriptionDataWriter<'c> {
@@ -43917,74 +43430,6 @@ pub struct PdpContextWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PdpContext {
     type Writer<'c> = PdpContextWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1423,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1470,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1404,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey {
-            code: 1227,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1432,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 13,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1620,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1621,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1435,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1427,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1613,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1618,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1663,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1665,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1682,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for PdpContextWriter<'c> {
@@ -44128,21 +43573,6 @@ pub struct CsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsgSubscriptionData {
     type Writer<'c> = CsgSubscriptionDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1437,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1439,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsgSubscriptionDataWriter<'c> {
@@ -44224,15 +43654,6 @@ pub struct SpecificApnInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SpecificApnInfo {
     type Writer<'c> = SpecificApnInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey { code: 486, vendor: 0 },
-        rt::AvpKey {
-            code: 600,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -44313,8 +43734,6 @@ pub struct LcsInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsInfo {
     type Writer<'c> = LcsInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsInfoWriter<'c> {
@@ -44378,21 +43797,6 @@ pub struct LcsPrivacyexceptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsPrivacyexception {
     type Writer<'c> = LcsPrivacyexceptionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1476,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1477,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1478,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsPrivacyexceptionWriter<'c> {
@@ -44474,21 +43878,6 @@ pub struct ExternalClientWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ExternalClient {
     type Writer<'c> = ExternalClientWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1480,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1481,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1478,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for ExternalClientWriter<'c> {
@@ -44542,21 +43931,6 @@ pub struct TgppServiceTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TgppServiceType {
     type Writer<'c> = TgppServiceTypeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1484,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1481,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1478,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for TgppServiceTypeWriter<'c> {
@@ -44609,17 +43983,6 @@ pub struct MoLrWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MoLr {
     type Writer<'c> = MoLrWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1476,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1477,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for MoLrWriter<'c> {
@@ -44665,13 +44028,6 @@ pub struct TeleserviceListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TeleserviceList {
     type Writer<'c> = TeleserviceListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1487,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for TeleserviceListWriter<'c> {
@@ -44712,17 +44068,6 @@ pub struct CallBarringInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CallBarringInfo {
     type Writer<'c> = CallBarringInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1476,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1477,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for CallBarringInfoWriter<'c> {
@@ -44769,17 +44114,6 @@ pub struct EpsUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EpsUserState {
     type Writer<'c> = EpsUserStateWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1497,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1498,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EpsUserStateWriter<'c> {
@@ -44858,17 +44192,6 @@ pub struct EpsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EpsLocationInformation {
     type Writer<'c> = EpsLocationInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1600,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1601,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -44946,13 +44269,6 @@ pub struct MmeUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MmeUserState {
     type Writer<'c> = MmeUserStateWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1499,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmeUserStateWriter<'c> {
@@ -44992,13 +44308,6 @@ pub struct SgsnUserStateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SgsnUserState {
     type Writer<'c> = SgsnUserStateWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1499,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for SgsnUserStateWriter<'c> {
@@ -45068,45 +44377,6 @@ pub struct MmeLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MmeLocationInformation {
     type Writer<'c> = MmeLocationInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1602,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1603,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1608,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1609,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1610,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1611,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4013,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -45254,45 +44524,6 @@ pub struct SgsnLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SgsnLocationInformation {
     type Writer<'c> = SgsnLocationInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1604,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1606,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1607,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1605,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1608,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1609,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1610,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1611,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -45414,19 +44645,6 @@ pub struct ActiveApnWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ActiveApn {
     type Writer<'c> = ActiveApnWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1423,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey { code: 486, vendor: 0 },
-        rt::AvpKey {
-            code: 600,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for ActiveApnWriter<'c> {
@@ -45555,81 +44773,6 @@ pub struct MdtConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MdtConfiguration {
     type Writer<'c> = MdtConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1623,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1624,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1625,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1626,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1627,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1628,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1629,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1630,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1631,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1632,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1655,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1656,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1657,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1658,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1659,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1660,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1661,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1662,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -45867,8 +45010,6 @@ pub struct AreaScopeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AreaScope {
     type Writer<'c> = AreaScopeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -45974,13 +45115,6 @@ pub struct EquivalentPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EquivalentPlmnList {
     type Writer<'c> = EquivalentPlmnListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EquivalentPlmnListWriter<'c> {
@@ -46021,17 +45155,6 @@ pub struct VplmnCsgSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VplmnCsgSubscriptionData {
     type Writer<'c> = VplmnCsgSubscriptionDataWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1437,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1439,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for VplmnCsgSubscriptionDataWriter<'c> {
@@ -46094,17 +45217,6 @@ pub struct LocalTimeZoneWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LocalTimeZone {
     type Writer<'c> = LocalTimeZoneWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1642,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1650,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -46189,17 +45301,6 @@ pub struct WlanOffloadabilityWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanOffloadability {
     type Writer<'c> = WlanOffloadabilityWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1668,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1669,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -46267,13 +45368,6 @@ pub struct AdjacentPlmnsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdjacentPlmns {
     type Writer<'c> = AdjacentPlmnsWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdjacentPlmnsWriter<'c> {
@@ -46314,17 +45408,6 @@ pub struct AdjacentAccessRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdjacentAccessRestrictionData {
     type Writer<'c> = AdjacentAccessRestrictionDataWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1426,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdjacentAccessRestrictionDataWriter<'c> {
@@ -46394,21 +45477,6 @@ pub struct ImsiGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ImsiGroupId {
     type Writer<'c> = ImsiGroupIdWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1676,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1677,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1678,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(
     any(
@@ -46487,21 +45555,6 @@ pub struct SubscriptionDataDeletionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SubscriptionDataDeletion {
     type Writer<'c> = SubscriptionDataDeletionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1421,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1459,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriptionDataDeletionWriter<'c> {
@@ -46591,8 +45644,6 @@ pub struct EmergencyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EmergencyInfo {
     type Writer<'c> = EmergencyInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 486, vendor: 0 }];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -46658,17 +45709,6 @@ pub struct V2xSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for V2xSubscriptionData {
     type Writer<'c> = V2xSubscriptionDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1689,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1693,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataWriter<'c> {
@@ -46735,17 +45775,6 @@ pub struct EdrxCycleLengthWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EdrxCycleLength {
     type Writer<'c> = EdrxCycleLengthWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1032,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1692,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -46848,17 +45877,6 @@ pub struct MbsfnAreaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbsfnArea {
     type Writer<'c> = MbsfnAreaWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1695,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1696,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -46941,17 +45959,6 @@ pub struct PagingTimeWindowWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PagingTimeWindow {
     type Writer<'c> = PagingTimeWindowWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1702,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1703,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for PagingTimeWindowWriter<'c> {
@@ -46997,13 +46004,6 @@ pub struct EdrxRelatedRatWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EdrxRelatedRat {
     type Writer<'c> = EdrxRelatedRatWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1032,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for EdrxRelatedRatWriter<'c> {
@@ -47045,21 +46045,6 @@ pub struct V2xSubscriptionDataNrWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for V2xSubscriptionDataNr {
     type Writer<'c> = V2xSubscriptionDataNrWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1689,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1693,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1711,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for V2xSubscriptionDataNrWriter<'c> {
@@ -47114,17 +46099,6 @@ pub struct UePc5QosWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UePc5Qos {
     type Writer<'c> = UePc5QosWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1712,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1718,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for UePc5QosWriter<'c> {
@@ -47177,21 +46151,6 @@ pub struct Pc5QosFlowWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Pc5QosFlow {
     type Writer<'c> = Pc5QosFlowWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1713,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1714,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1717,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for Pc5QosFlowWriter<'c> {
@@ -47249,17 +46208,6 @@ pub struct Pc5FlowBitratesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Pc5FlowBitrates {
     type Writer<'c> = Pc5FlowBitratesWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1715,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1716,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'c> rt::writer::MemberWriter<'c> for Pc5FlowBitratesWriter<'c> {
@@ -47355,65 +46303,6 @@ pub struct MdtConfigurationNrWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MdtConfigurationNr {
     type Writer<'c> = MdtConfigurationNrWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1623,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1624,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1625,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1626,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1627,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1628,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1629,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1630,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1721,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1722,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1723,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1724,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1659,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1725,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(

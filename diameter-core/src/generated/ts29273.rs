@@ -22131,60 +22131,6 @@ pub struct Non3gppUserDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Non3gppUserData {
     type Writer<'c> = Non3gppUserDataWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 443, vendor: 0 },
-        rt::AvpKey {
-            code: 1501,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1502,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 27, vendor: 0 },
-        rt::AvpKey { code: 124, vendor: 0 },
-        rt::AvpKey {
-            code: 1435,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 13,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1423,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1427,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1505,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1512,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1680,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1687,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1541,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1704,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for Non3gppUserDataWriter<'c> {
@@ -22370,17 +22316,6 @@ pub struct TraceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TraceInfo {
     type Writer<'c> = TraceInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1458,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1459,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -22448,17 +22383,6 @@ pub struct WlanIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanIdentifier {
     type Writer<'c> = WlanIdentifierWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1524,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1525,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanIdentifierWriter<'c> {
@@ -22505,17 +22429,6 @@ pub struct TwanAccessInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TwanAccessInfo {
     type Writer<'c> = TwanAccessInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1511,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1509,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for TwanAccessInfoWriter<'c> {
@@ -22571,24 +22484,6 @@ pub struct AccessNetworkInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessNetworkInfo {
     type Writer<'c> = AccessNetworkInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1524,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2716,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 127, vendor: 0 },
-        rt::AvpKey { code: 128, vendor: 0 },
-        rt::AvpKey { code: 126, vendor: 0 },
-        rt::AvpKey {
-            code: 302,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoWriter<'c> {
@@ -22665,34 +22560,6 @@ pub struct TwanConnectivityParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TwanConnectivityParameters {
     type Writer<'c> = TwanConnectivityParametersWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1529,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey {
-            code: 1456,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1530,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1532,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1533,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1534,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
 impl<'c> rt::writer::MemberWriter<'c> for TwanConnectivityParametersWriter<'c> {

@@ -6719,21 +6719,6 @@ pub struct UserIdentityWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserIdentity {
     type Writer<'c> = UserIdentityWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 601,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for UserIdentityWriter<'c> {
@@ -6786,17 +6771,6 @@ pub struct RepositoryDataIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RepositoryDataId {
     type Writer<'c> = RepositoryDataIdWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 704,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 716,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'c> rt::writer::MemberWriter<'c> for RepositoryDataIdWriter<'c> {
@@ -6843,17 +6817,6 @@ pub struct CallReferenceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CallReferenceInfo {
     type Writer<'c> = CallReferenceInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 721,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 722,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'c> rt::writer::MemberWriter<'c> for CallReferenceInfoWriter<'c> {

@@ -16850,22 +16850,6 @@ pub struct UserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserIdentifier {
     type Writer<'c> = UserIdentifierWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 1, vendor: 0 },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3168,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -16946,17 +16930,6 @@ pub struct ServiceParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceParameters {
     type Writer<'c> = ServiceParametersWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3106,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3010,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceParametersWriter<'c> {
@@ -17008,17 +16981,6 @@ pub struct T4ParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for T4Parameters {
     type Writer<'c> = T4ParametersWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3006,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3309,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for T4ParametersWriter<'c> {
@@ -17067,13 +17029,6 @@ pub struct ServiceDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceData {
     type Writer<'c> = ServiceDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3108,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceDataWriter<'c> {
@@ -17117,17 +17072,6 @@ pub struct T4DataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for T4Data {
     type Writer<'c> = T4DataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3109,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2401,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for T4DataWriter<'c> {
@@ -17211,25 +17155,6 @@ pub struct AeseCommunicationPatternWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AeseCommunicationPattern {
     type Writer<'c> = AeseCommunicationPatternWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3178,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -17354,37 +17279,6 @@ pub struct CommunicationPatternSetWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CommunicationPatternSet {
     type Writer<'c> = CommunicationPatternSetWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3115,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3116,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3117,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3119,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3148,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3183,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3185,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -17505,12 +17399,6 @@ pub struct ScheduledCommunicationTimeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScheduledCommunicationTime {
     type Writer<'c> = ScheduledCommunicationTimeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 563, vendor: 0 },
-        rt::AvpKey { code: 561, vendor: 0 },
-        rt::AvpKey { code: 562, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -17581,25 +17469,6 @@ pub struct AeseCommunicationPatternConfigStatusWriter<'b>(rt::writer::AvpWriter<
 impl rt::writer::Group for AeseCommunicationPatternConfigStatus {
     type Writer<'c> = AeseCommunicationPatternConfigStatusWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3121,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c>
@@ -17663,13 +17532,6 @@ pub struct AeseErrorReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AeseErrorReport {
     type Writer<'c> = AeseErrorReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3146,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for AeseErrorReportWriter<'c> {
@@ -17751,65 +17613,6 @@ pub struct MonitoringEventConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitoringEventConfiguration {
     type Writer<'c> = MonitoringEventConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3127,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3128,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3130,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 857,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3131,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3129,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3135,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3138,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1674,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3178,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3180,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -18028,57 +17831,6 @@ pub struct MonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitoringEventReport {
     type Writer<'c> = MonitoringEventReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3140,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4325,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1496,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3127,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3162,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4322,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3329,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4300,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3181,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -18259,21 +18011,6 @@ pub struct UeReachabilityConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UeReachabilityConfiguration {
     type Writer<'c> = UeReachabilityConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3132,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3133,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3134,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -18373,21 +18110,6 @@ pub struct LocationInformationConfigurationWriter<'b>(rt::writer::AvpWriter<'b>)
 impl rt::writer::Group for LocationInformationConfiguration {
     type Writer<'c> = LocationInformationConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3136,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3137,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3117,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -18486,21 +18208,6 @@ pub struct MonitoringEventConfigStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitoringEventConfigStatus {
     type Writer<'c> = MonitoringEventConfigStatusWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -18600,17 +18307,6 @@ pub struct SupportedServicesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SupportedServices {
     type Writer<'c> = SupportedServicesWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3144,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3153,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -18697,14 +18393,6 @@ pub struct ServiceResultWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceResult {
     type Writer<'c> = ServiceResultWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 266, vendor: 0 },
-        rt::AvpKey {
-            code: 3147,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -18775,14 +18463,6 @@ pub struct NiddAuthorizationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NiddAuthorizationRequest {
     type Writer<'c> = NiddAuthorizationRequestWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey {
-            code: 3159,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationRequestWriter<'c> {
@@ -18831,22 +18511,6 @@ pub struct NiddAuthorizationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NiddAuthorizationResponse {
     type Writer<'c> = NiddAuthorizationResponseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 1, vendor: 0 },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3160,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationResponseWriter<'c> {
@@ -18925,17 +18589,6 @@ pub struct ServiceReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceReport {
     type Writer<'c> = ServiceReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3146,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3153,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -19007,17 +18660,6 @@ pub struct EnhancedCoverageRestrictionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EnhancedCoverageRestriction {
     type Writer<'c> = EnhancedCoverageRestrictionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3157,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3158,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionWriter<'c> {
@@ -19074,17 +18716,6 @@ pub struct EnhancedCoverageRestrictionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EnhancedCoverageRestrictionData {
     type Writer<'c> = EnhancedCoverageRestrictionDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3155,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnhancedCoverageRestrictionDataWriter<'c> {
@@ -19135,8 +18766,6 @@ pub struct RestrictedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RestrictedPlmnList {
     type Writer<'c> = RestrictedPlmnListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for RestrictedPlmnListWriter<'c> {
@@ -19176,8 +18805,6 @@ pub struct AllowedPlmnListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AllowedPlmnList {
     type Writer<'c> = AllowedPlmnListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for AllowedPlmnListWriter<'c> {
@@ -19217,8 +18844,6 @@ pub struct NiddAuthorizationUpdateWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NiddAuthorizationUpdate {
     type Writer<'c> = NiddAuthorizationUpdateWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddAuthorizationUpdateWriter<'c> {
@@ -19266,21 +18891,6 @@ pub struct GroupMonitoringEventReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GroupMonitoringEventReport {
     type Writer<'c> = GroupMonitoringEventReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportWriter<'c> {
@@ -19352,49 +18962,6 @@ pub struct GroupMonitoringEventReportItemWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GroupMonitoringEventReportItem {
     type Writer<'c> = GroupMonitoringEventReportItemWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3102,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3139,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3141,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3140,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3329,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1496,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3127,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3152,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3154,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for GroupMonitoringEventReportItemWriter<'c> {
@@ -19504,14 +19071,6 @@ pub struct ApnValidityTimeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnValidityTime {
     type Writer<'c> = ApnValidityTimeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3160,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 493, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnValidityTimeWriter<'c> {
@@ -19564,33 +19123,6 @@ pub struct SuggestedNetworkConfigurationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SuggestedNetworkConfiguration {
     type Writer<'c> = SuggestedNetworkConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1619,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4324,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1674,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for SuggestedNetworkConfigurationWriter<'c> {
@@ -19675,25 +19207,6 @@ pub struct MonitoringEventReportStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitoringEventReportStatus {
     type Writer<'c> = MonitoringEventReportStatusWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3186,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3152,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportStatusWriter<'c> {
@@ -19756,8 +19269,6 @@ pub struct AdditionalidentifiersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Additionalidentifiers {
     type Writer<'c> = AdditionalidentifiersWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalidentifiersWriter<'c> {
@@ -19799,18 +19310,6 @@ pub struct GroupUserIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for GroupUserIdentifier {
     type Writer<'c> = GroupUserIdentifierWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 1, vendor: 0 },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'c> rt::writer::MemberWriter<'c> for GroupUserIdentifierWriter<'c> {
@@ -19882,13 +19381,6 @@ pub struct MtcProviderInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MtcProviderInfo {
     type Writer<'c> = MtcProviderInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3179,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -19968,8 +19460,6 @@ pub struct PdnConnectivityStatusConfigurationWriter<'b>(rt::writer::AvpWriter<'b
 impl rt::writer::Group for PdnConnectivityStatusConfiguration {
     type Writer<'c> = PdnConnectivityStatusConfigurationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[rt::AvpKey { code: 493, vendor: 0 }];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -20053,22 +19543,6 @@ pub struct PdnConnectivityStatusReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PdnConnectivityStatusReport {
     type Writer<'c> = PdnConnectivityStatusReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 493, vendor: 0 },
-        rt::AvpKey {
-            code: 3182,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1456,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1681,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(

@@ -9168,17 +9168,6 @@ pub struct SmDeliveryFailureCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmDeliveryFailureCause {
     type Writer<'c> = SmDeliveryFailureCauseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3304,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3305,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryFailureCauseWriter<'c> {
@@ -9232,33 +9221,6 @@ pub struct SmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmDeliveryOutcome {
     type Writer<'c> = SmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3317,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3318,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3320,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3336,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3337,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmDeliveryOutcomeWriter<'c> {
@@ -9359,17 +9321,6 @@ pub struct MmeSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MmeSmDeliveryOutcome {
     type Writer<'c> = MmeSmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3322,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmeSmDeliveryOutcomeWriter<'c> {
@@ -9416,17 +9367,6 @@ pub struct MscSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MscSmDeliveryOutcome {
     type Writer<'c> = MscSmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3322,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for MscSmDeliveryOutcomeWriter<'c> {
@@ -9473,17 +9413,6 @@ pub struct SgsnSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SgsnSmDeliveryOutcome {
     type Writer<'c> = SgsnSmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3322,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SgsnSmDeliveryOutcomeWriter<'c> {
@@ -9530,17 +9459,6 @@ pub struct IpSmGwSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IpSmGwSmDeliveryOutcome {
     type Writer<'c> = IpSmGwSmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3322,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for IpSmGwSmDeliveryOutcomeWriter<'c> {
@@ -9588,21 +9506,6 @@ pub struct SmsmiCorrelationIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmsmiCorrelationId {
     type Writer<'c> = SmsmiCorrelationIdWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3325,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3326,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3327,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsmiCorrelationIdWriter<'c> {
@@ -9655,17 +9558,6 @@ pub struct Smsf3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Smsf3gppSmDeliveryOutcome {
     type Writer<'c> = Smsf3gppSmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3322,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppSmDeliveryOutcomeWriter<'c> {
@@ -9712,17 +9604,6 @@ pub struct SmsfNon3gppSmDeliveryOutcomeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmsfNon3gppSmDeliveryOutcome {
     type Writer<'c> = SmsfNon3gppSmDeliveryOutcomeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3322,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppSmDeliveryOutcomeWriter<'c> {
@@ -9770,21 +9651,6 @@ pub struct Smsf3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Smsf3gppAddress {
     type Writer<'c> = Smsf3gppAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3338,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3340,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3342,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for Smsf3gppAddressWriter<'c> {
@@ -9838,21 +9704,6 @@ pub struct SmsfNon3gppAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmsfNon3gppAddress {
     type Writer<'c> = SmsfNon3gppAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3339,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3341,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3343,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsfNon3gppAddressWriter<'c> {

@@ -3347,21 +3347,6 @@ pub struct MonitorTargetWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitorTarget {
     type Writer<'c> = MonitorTargetWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3844,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3604,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3612,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitorTargetWriter<'c> {
@@ -3425,17 +3410,6 @@ pub struct ProseCodeSuffixMaskWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseCodeSuffixMask {
     type Writer<'c> = ProseCodeSuffixMaskWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3609,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3610,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseCodeSuffixMaskWriter<'c> {
@@ -3482,17 +3456,6 @@ pub struct BannedUserTargetWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BannedUserTarget {
     type Writer<'c> = BannedUserTargetWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3844,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3845,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'c> rt::writer::MemberWriter<'c> for BannedUserTargetWriter<'c> {

@@ -6478,17 +6478,6 @@ pub struct ProseSubscriptionDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseSubscriptionData {
     type Writer<'c> = ProseSubscriptionDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3702,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 13,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(
     any(
@@ -6579,21 +6568,6 @@ pub struct ProseAllowedPlmnWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseAllowedPlmn {
     type Writer<'c> = ProseAllowedPlmnWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3708,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3704,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(
     any(
@@ -6664,25 +6638,6 @@ pub struct ProseInitialLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseInitialLocationInformation {
     type Writer<'c> = ProseInitialLocationInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1602,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1603,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1611,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseInitialLocationInformationWriter<'c> {

@@ -14251,13 +14251,6 @@ pub struct AssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AssistanceInfo {
     type Writer<'c> = AssistanceInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3820,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for AssistanceInfoWriter<'c> {
@@ -14309,41 +14302,6 @@ pub struct MatchReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MatchReport {
     type Writer<'c> = MatchReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3804,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3810,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3839,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3811,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3815,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3838,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3853,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3868,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for MatchReportWriter<'c> {
@@ -14429,25 +14387,6 @@ pub struct ProseDiscoveryFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseDiscoveryFilter {
     type Writer<'c> = ProseDiscoveryFilterWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3805,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3811,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3815,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3810,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 15;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseDiscoveryFilterWriter<'c> {
@@ -14517,34 +14456,6 @@ pub struct WifiP2pAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WifiP2pAssistanceInfo {
     type Writer<'c> = WifiP2pAssistanceInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1524,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 464, vendor: 0 },
-        rt::AvpKey {
-            code: 3809,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3821,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3822,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3808,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3803,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for WifiP2pAssistanceInfoWriter<'c> {
@@ -14625,13 +14536,6 @@ pub struct WlanAssistanceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanAssistanceInfo {
     type Writer<'c> = WlanAssistanceInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3819,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanAssistanceInfoWriter<'c> {
@@ -14676,8 +14580,6 @@ pub struct WlanLinkLayerIdListWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanLinkLayerIdList {
     type Writer<'c> = WlanLinkLayerIdListWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanLinkLayerIdListWriter<'c> {
@@ -14719,21 +14621,6 @@ pub struct ProseAppCodeInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseAppCodeInfo {
     type Writer<'c> = ProseAppCodeInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3810,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3836,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3837,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseAppCodeInfoWriter<'c> {
@@ -14787,21 +14674,6 @@ pub struct LocationUpdateTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LocationUpdateTrigger {
     type Writer<'c> = LocationUpdateTriggerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3824,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3825,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3829,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocationUpdateTriggerWriter<'c> {
@@ -14865,21 +14737,6 @@ pub struct ChangeOfAreaTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChangeOfAreaType {
     type Writer<'c> = ChangeOfAreaTypeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3826,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3827,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3828,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChangeOfAreaTypeWriter<'c> {
@@ -14932,17 +14789,6 @@ pub struct PeriodicLocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PeriodicLocationType {
     type Writer<'c> = PeriodicLocationTypeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3830,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3831,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for PeriodicLocationTypeWriter<'c> {
@@ -15003,69 +14849,6 @@ pub struct DiscoveryAuthRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DiscoveryAuthRequest {
     type Writer<'c> = DiscoveryAuthRequestWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3804,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 700,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3811,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3810,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3867,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3815,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3840,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3843,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3844,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3845,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3846,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3858,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3859,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3146,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3868,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthRequestWriter<'c> {
@@ -15218,41 +15001,6 @@ pub struct DiscoveryAuthResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DiscoveryAuthResponse {
     type Writer<'c> = DiscoveryAuthResponseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3804,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3846,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3815,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3861,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3860,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3863,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3868,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for DiscoveryAuthResponseWriter<'c> {
@@ -15359,25 +15107,6 @@ pub struct MatchRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MatchRequest {
     type Writer<'c> = MatchRequestWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3804,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 700,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3868,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for MatchRequestWriter<'c> {
@@ -15453,17 +15182,6 @@ pub struct MatchReportInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MatchReportInfo {
     type Writer<'c> = MatchReportInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3804,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 700,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for MatchReportInfoWriter<'c> {
@@ -15521,17 +15239,6 @@ pub struct AppIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AppIdentifier {
     type Writer<'c> = AppIdentifierWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3841,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3842,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for AppIdentifierWriter<'c> {
@@ -15581,29 +15288,6 @@ pub struct CodeReceivingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CodeReceivingSecurityMaterial {
     type Writer<'c> = CodeReceivingSecurityMaterialWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3862,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3863,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3865,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3864,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3866,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for CodeReceivingSecurityMaterialWriter<'c> {
@@ -15670,25 +15354,6 @@ pub struct CodeSendingSecurityMaterialWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CodeSendingSecurityMaterial {
     type Writer<'c> = CodeSendingSecurityMaterialWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3862,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3863,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3864,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3866,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "pc6", feature = "ts29345"))]
 impl<'c> rt::writer::MemberWriter<'c> for CodeSendingSecurityMaterialWriter<'c> {

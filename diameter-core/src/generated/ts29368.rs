@@ -3181,38 +3181,6 @@ pub struct DeviceActionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DeviceAction {
     type Writer<'c> = DeviceActionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3005,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3104,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3011,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3003,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 448, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeviceActionWriter<'c> {
@@ -3306,41 +3274,6 @@ pub struct DeviceNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DeviceNotification {
     type Writer<'c> = DeviceNotificationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3005,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3104,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3203,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3009,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'c> rt::writer::MemberWriter<'c> for DeviceNotificationWriter<'c> {
@@ -3424,21 +3357,6 @@ pub struct TriggerDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TriggerData {
     type Writer<'c> = TriggerDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3004,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3006,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3010,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl<'c> rt::writer::MemberWriter<'c> for TriggerDataWriter<'c> {

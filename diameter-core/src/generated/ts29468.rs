@@ -5826,25 +5826,6 @@ pub struct MbmsBearerEventNotificationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbmsBearerEventNotification {
     type Writer<'c> = MbmsBearerEventNotificationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 900,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 920,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3502,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3533,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerEventNotificationWriter<'c> {
@@ -5928,57 +5909,6 @@ pub struct MbmsBearerRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbmsBearerRequest {
     type Writer<'c> = MbmsBearerRequestWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 902,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 900,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 920,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 903,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3507,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3517,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 934,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3518,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3519,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3525,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3532,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerRequestWriter<'c> {
@@ -6121,33 +6051,6 @@ pub struct MbmsBearerResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbmsBearerResponse {
     type Writer<'c> = MbmsBearerResponseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 900,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 920,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 904,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3506,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3501,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3517,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsBearerResponseWriter<'c> {
@@ -6241,13 +6144,6 @@ pub struct TmgiAllocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TmgiAllocationRequest {
     type Writer<'c> = TmgiAllocationRequestWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3516,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationRequestWriter<'c> {
@@ -6295,17 +6191,6 @@ pub struct TmgiAllocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TmgiAllocationResponse {
     type Writer<'c> = TmgiAllocationResponseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 904,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3511,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiAllocationResponseWriter<'c> {
@@ -6357,8 +6242,6 @@ pub struct TmgiDeallocationRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TmgiDeallocationRequest {
     type Writer<'c> = TmgiDeallocationRequestWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationRequestWriter<'c> {
@@ -6399,17 +6282,6 @@ pub struct TmgiDeallocationResponseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TmgiDeallocationResponse {
     type Writer<'c> = TmgiDeallocationResponseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 900,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3514,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiDeallocationResponseWriter<'c> {
@@ -6455,13 +6327,6 @@ pub struct TmgiExpiryWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TmgiExpiry {
     type Writer<'c> = TmgiExpiryWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 900,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for TmgiExpiryWriter<'c> {
@@ -6504,29 +6369,6 @@ pub struct LocalM1InformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LocalM1Information {
     type Writer<'c> = LocalM1InformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3520,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3521,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3522,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3523,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3524,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocalM1InformationWriter<'c> {
@@ -6593,13 +6435,6 @@ pub struct LocalMb2UInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LocalMb2UInformation {
     type Writer<'c> = LocalMb2UInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3501,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocalMb2UInformationWriter<'c> {
@@ -6647,21 +6482,6 @@ pub struct RohcRequestWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RohcRequest {
     type Writer<'c> = RohcRequestWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 507,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3528,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3527,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for RohcRequestWriter<'c> {
@@ -6715,17 +6535,6 @@ pub struct UserplaneProtocolResultWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserplaneProtocolResult {
     type Writer<'c> = UserplaneProtocolResultWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3530,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3531,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl<'c> rt::writer::MemberWriter<'c> for UserplaneProtocolResultWriter<'c> {

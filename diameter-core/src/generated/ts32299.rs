@@ -41866,17 +41866,6 @@ pub struct AccessNetworkInfoChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessNetworkInfoChange {
     type Writer<'c> = AccessNetworkInfoChangeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3924,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessNetworkInfoChangeWriter<'c> {
@@ -41936,38 +41925,6 @@ pub struct AccessTransferInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccessTransferInformation {
     type Writer<'c> = AccessTransferInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2710,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3924,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3902,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 458, vendor: 0 },
-        rt::AvpKey {
-            code: 3402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2711,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2712,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccessTransferInformationWriter<'c> {
@@ -42063,11 +42020,6 @@ pub struct AccumulatedCostWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccumulatedCost {
     type Writer<'c> = AccumulatedCostWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 447, vendor: 0 },
-        rt::AvpKey { code: 429, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccumulatedCostWriter<'c> {
@@ -42115,21 +42067,6 @@ pub struct AdditionalContentInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdditionalContentInformation {
     type Writer<'c> = AdditionalContentInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1204,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1205,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1206,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdditionalContentInformationWriter<'c> {
@@ -42182,17 +42119,6 @@ pub struct AddressDomainWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AddressDomain {
     type Writer<'c> = AddressDomainWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1200,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 8,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AddressDomainWriter<'c> {
@@ -42239,13 +42165,6 @@ pub struct AfCorrelationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AfCorrelationInformation {
     type Writer<'c> = AfCorrelationInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 505,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AfCorrelationInformationWriter<'c> {
@@ -42303,37 +42222,6 @@ pub struct AnnouncementInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AnnouncementInformation {
     type Writer<'c> = AnnouncementInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3905,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3911,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3912,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3906,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3913,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3915,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3914,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AnnouncementInformationWriter<'c> {
@@ -42422,14 +42310,6 @@ pub struct AocCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AocCostInformation {
     type Writer<'c> = AocCostInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2052,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 425, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocCostInformationWriter<'c> {
@@ -42493,21 +42373,6 @@ pub struct AocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AocInformation {
     type Writer<'c> = AocInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2053,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2060,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2314,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocInformationWriter<'c> {
@@ -42575,17 +42440,6 @@ pub struct AocServiceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AocService {
     type Writer<'c> = AocServiceWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2312,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2313,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocServiceWriter<'c> {
@@ -42636,17 +42490,6 @@ pub struct AocSubscriptionInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AocSubscriptionInformation {
     type Writer<'c> = AocSubscriptionInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2310,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2315,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for AocSubscriptionInformationWriter<'c> {
@@ -42704,17 +42547,6 @@ pub struct ApnRateControlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnRateControl {
     type Writer<'c> = ApnRateControlWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3935,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3934,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlWriter<'c> {
@@ -42772,21 +42604,6 @@ pub struct ApnRateControlDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnRateControlDownlink {
     type Writer<'c> = ApnRateControlDownlinkWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3936,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3939,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3938,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlDownlinkWriter<'c> {
@@ -42843,21 +42660,6 @@ pub struct ApnRateControlUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApnRateControlUplink {
     type Writer<'c> = ApnRateControlUplinkWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3939,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3938,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3937,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApnRateControlUplinkWriter<'c> {
@@ -42911,17 +42713,6 @@ pub struct ApplicationServerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ApplicationServerInformation {
     type Writer<'c> = ApplicationServerInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 836,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2702,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ApplicationServerInformationWriter<'c> {
@@ -42974,17 +42765,6 @@ pub struct BasicServiceCodeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BasicServiceCode {
     type Writer<'c> = BasicServiceCodeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 854,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3413,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for BasicServiceCodeWriter<'c> {
@@ -43031,17 +42811,6 @@ pub struct CalledIdentityChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CalledIdentityChange {
     type Writer<'c> = CalledIdentityChangeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3916,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CalledIdentityChangeWriter<'c> {
@@ -43089,17 +42858,6 @@ pub struct CoverageInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CoverageInfo {
     type Writer<'c> = CoverageInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3428,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CoverageInfoWriter<'c> {
@@ -43160,29 +42918,6 @@ pub struct CpdtInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CpdtInformation {
     type Writer<'c> = CpdtInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3929,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2065,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3928,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CpdtInformationWriter<'c> {
@@ -43253,14 +42988,6 @@ pub struct CurrentTariffWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CurrentTariff {
     type Writer<'c> = CurrentTariffWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 425, vendor: 0 },
-        rt::AvpKey {
-            code: 2059,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CurrentTariffWriter<'c> {
@@ -43323,17 +43050,6 @@ pub struct DcdInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DcdInformation {
     type Writer<'c> = DcdInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2116,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2117,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for DcdInformationWriter<'c> {
@@ -43382,25 +43098,6 @@ pub struct DestinationInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DestinationInterface {
     type Writer<'c> = DestinationInterfaceWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2003,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2005,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2004,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2006,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for DestinationInterfaceWriter<'c> {
@@ -43460,13 +43157,6 @@ pub struct EarlyMediaDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EarlyMediaDescription {
     type Writer<'c> = EarlyMediaDescriptionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1273,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EarlyMediaDescriptionWriter<'c> {
@@ -43528,8 +43218,6 @@ pub struct EnhancedDiagnosticsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EnhancedDiagnostics {
     type Writer<'c> = EnhancedDiagnosticsWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnhancedDiagnosticsWriter<'c> {
@@ -43574,20 +43262,6 @@ pub struct EnvelopeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Envelope {
     type Writer<'c> = EnvelopeWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1269,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1267,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 421, vendor: 0 },
-        rt::AvpKey { code: 412, vendor: 0 },
-        rt::AvpKey { code: 414, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EnvelopeWriter<'c> {
@@ -43659,21 +43333,6 @@ pub struct EventTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for EventType {
     type Writer<'c> = EventTypeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 824,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 825,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 888,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for EventTypeWriter<'c> {
@@ -43728,25 +43387,6 @@ pub struct ImInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ImInformation {
     type Writer<'c> = ImInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2114,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2113,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2112,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2111,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ImInformationWriter<'c> {
@@ -43856,153 +43496,6 @@ pub struct ImsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ImsInformation {
     type Writer<'c> = ImsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 862,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 823,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 829,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 830,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2320,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 650,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 832,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3917,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2024,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2023,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1280,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 833,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 841,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 848,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 603,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 851,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 854,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 855,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 861,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3924,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1281,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2601,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2303,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2305,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2309,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2321,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2708,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2322,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2713,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2711,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2712,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3403,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3404,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2717,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4413,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ImsInformationWriter<'c> {
@@ -44429,11 +43922,6 @@ pub struct IncrementalCostWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IncrementalCost {
     type Writer<'c> = IncrementalCostWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 447, vendor: 0 },
-        rt::AvpKey { code: 429, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for IncrementalCostWriter<'c> {
@@ -44480,17 +43968,6 @@ pub struct InterOperatorIdentifierWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InterOperatorIdentifier {
     type Writer<'c> = InterOperatorIdentifierWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 839,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 840,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for InterOperatorIdentifierWriter<'c> {
@@ -44538,21 +44015,6 @@ pub struct IsupCauseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IsupCause {
     type Writer<'c> = IsupCauseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3423,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3424,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3422,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for IsupCauseWriter<'c> {
@@ -44609,33 +44071,6 @@ pub struct LcsClientIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsClientId {
     type Writer<'c> = LcsClientIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1241,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1234,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1233,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1235,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1231,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1239,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsClientIdWriter<'c> {
@@ -44717,21 +44152,6 @@ pub struct LcsClientNameWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsClientName {
     type Writer<'c> = LcsClientNameWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1236,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1238,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1237,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsClientNameWriter<'c> {
@@ -44788,33 +44208,6 @@ pub struct LcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsInformation {
     type Writer<'c> = LcsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1232,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1244,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1242,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1245,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 701,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsInformationWriter<'c> {
@@ -44895,17 +44288,6 @@ pub struct LcsRequestorIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LcsRequestorId {
     type Writer<'c> = LcsRequestorIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1236,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1240,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LcsRequestorIdWriter<'c> {
@@ -44952,17 +44334,6 @@ pub struct LocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LocationInfo {
     type Writer<'c> = LocationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocationInfoWriter<'c> {
@@ -45009,17 +44380,6 @@ pub struct LocationTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LocationType {
     type Writer<'c> = LocationTypeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1243,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1230,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for LocationTypeWriter<'c> {
@@ -45079,61 +44439,6 @@ pub struct MbmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbmsInformation {
     type Writer<'c> = MbmsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 900,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 906,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1225,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1224,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 901,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 907,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 909,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 908,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 921,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2307,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2323,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 929,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 930,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 7;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbmsInformationWriter<'c> {
@@ -45269,25 +44574,6 @@ pub struct MessageBodyWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MessageBody {
     type Writer<'c> = MessageBodyWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 826,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 827,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 828,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 864,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MessageBodyWriter<'c> {
@@ -45346,17 +44632,6 @@ pub struct MessageClassWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MessageClass {
     type Writer<'c> = MessageClassWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1214,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1215,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MessageClassWriter<'c> {
@@ -45405,21 +44680,6 @@ pub struct MmContentTypeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MmContentType {
     type Writer<'c> = MmContentTypeWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1204,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1205,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1206,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmContentTypeWriter<'c> {
@@ -45501,85 +44761,6 @@ pub struct MmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MmsInformation {
     type Writer<'c> = MmsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 886,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1202,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1203,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1209,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1210,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1211,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1212,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1213,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1216,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1222,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1248,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1218,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1223,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1219,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1220,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1221,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1217,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1101,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1102,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmsInformationWriter<'c> {
@@ -45759,8 +44940,6 @@ pub struct MmtelInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MmtelInformation {
     type Writer<'c> = MmtelInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MmtelInformationWriter<'c> {
@@ -45819,62 +44998,6 @@ pub struct MonitoringEventInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitoringEventInformation {
     type Writer<'c> = MonitoringEventInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3922,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 55, vendor: 0 },
-        rt::AvpKey {
-            code: 3919,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3127,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3128,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3130,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 857,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3131,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3129,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3136,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3137,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4306,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventInformationWriter<'c> {
@@ -46024,43 +45147,6 @@ pub struct MonitoringEventReportDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MonitoringEventReportData {
     type Writer<'c> = MonitoringEventReportDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 55, vendor: 0 },
-        rt::AvpKey {
-            code: 3124,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3125,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3923,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 857,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 443, vendor: 0 },
-        rt::AvpKey {
-            code: 3127,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3140,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1496,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4300,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for MonitoringEventReportDataWriter<'c> {
@@ -46182,14 +45268,6 @@ pub struct NextTariffWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NextTariff {
     type Writer<'c> = NextTariffWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 425, vendor: 0 },
-        rt::AvpKey {
-            code: 2059,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for NextTariffWriter<'c> {
@@ -46254,16 +45332,6 @@ pub struct NiddSubmissionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NiddSubmission {
     type Writer<'c> = NiddSubmissionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 55, vendor: 0 },
-        rt::AvpKey { code: 363, vendor: 0 },
-        rt::AvpKey { code: 364, vendor: 0 },
-        rt::AvpKey {
-            code: 2037,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for NiddSubmissionWriter<'c> {
@@ -46324,25 +45392,6 @@ pub struct NniInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NniInformation {
     type Writer<'c> = NniInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2707,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2704,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2706,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2705,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for NniInformationWriter<'c> {
@@ -46403,21 +45452,6 @@ pub struct OfflineChargingWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OfflineCharging {
     type Writer<'c> = OfflineChargingWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 881,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1270,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1268,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OfflineChargingWriter<'c> {
@@ -46490,21 +45524,6 @@ pub struct OriginatorAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OriginatorAddress {
     type Writer<'c> = OriginatorAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 899,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 897,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 898,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginatorAddressWriter<'c> {
@@ -46564,25 +45583,6 @@ pub struct OriginatorInterfaceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OriginatorInterface {
     type Writer<'c> = OriginatorInterfaceWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2003,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2005,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2004,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2006,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginatorInterfaceWriter<'c> {
@@ -46642,21 +45642,6 @@ pub struct OriginatorReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OriginatorReceivedAddress {
     type Writer<'c> = OriginatorReceivedAddressWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 899,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 897,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 898,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginatorReceivedAddressWriter<'c> {
@@ -46715,21 +45700,6 @@ pub struct ParticipantGroupWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ParticipantGroup {
     type Writer<'c> = ParticipantGroupWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 832,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1259,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1279,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ParticipantGroupWriter<'c> {
@@ -46796,49 +45766,6 @@ pub struct PocInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PocInformation {
     type Writer<'c> = PocInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 883,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 884,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1252,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1277,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2025,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 885,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 858,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 859,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1229,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 857,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PocInformationWriter<'c> {
@@ -46969,17 +45896,6 @@ pub struct PocUserRoleWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PocUserRole {
     type Writer<'c> = PocUserRoleWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1253,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1254,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PocUserRoleWriter<'c> {
@@ -47036,46 +45952,6 @@ pub struct ProseDirectCommunicationReceptionDataContainerWriter<'b>(
 impl rt::writer::Group for ProseDirectCommunicationReceptionDataContainer {
     type Writer<'c> = ProseDirectCommunicationReceptionDataContainerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2063,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3428,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 363, vendor: 0 },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2037,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3439,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3465,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3508,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c>
@@ -47181,46 +46057,6 @@ pub struct ProseDirectCommunicationTransmissionDataContainerWriter<'b>(
 impl rt::writer::Group for ProseDirectCommunicationTransmissionDataContainer {
     type Writer<'c> = ProseDirectCommunicationTransmissionDataContainerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2063,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3428,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 364, vendor: 0 },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2037,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3439,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3465,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3508,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c>
@@ -47368,205 +46204,6 @@ pub struct ProseInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ProseInformation {
     type Writer<'c> = ProseInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 628,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3426,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3427,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3431,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3433,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4404,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4405,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4403,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3430,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3438,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3811,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3440,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3458,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3443,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3442,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3444,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3602,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3815,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3451,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3450,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3434,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3432,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3457,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3437,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3600,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3821,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3816,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3601,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3436,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3818,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3448,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3454,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3455,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3456,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3449,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3435,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3453,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3452,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3429,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3446,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3467,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3466,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4408,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4410,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4411,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4409,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4412,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1300,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ProseInformationWriter<'c> {
@@ -47968,21 +46605,6 @@ pub struct PsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PsFurnishChargingInformation {
     type Writer<'c> = PsFurnishChargingInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 866,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 867,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PsFurnishChargingInformationWriter<'c> {
@@ -48109,247 +46731,6 @@ pub struct PsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PsInformation {
     type Writer<'c> = PsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 628,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2050,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2064,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2606,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2051,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2068,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2047,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2065,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 8,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2308,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 9,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 10,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 30, vendor: 0 },
-        rt::AvpKey {
-            code: 11,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 12,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 13,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2066,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 18,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 23,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1095,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2812,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2822,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 9010,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 2714,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3918,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 21,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 865,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1247,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1278,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 458, vendor: 0 },
-        rt::AvpKey {
-            code: 1401,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2041,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2042,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2037,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2039,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2602,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2830,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2831,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1645,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2402,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2408,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 302,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 313,
-            vendor: 13019,
-        },
-        rt::AvpKey {
-            code: 2825,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3421,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3901,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3931,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3930,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3932,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4310,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3933,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4400,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4318,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4406,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3940,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4407,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for PsInformationWriter<'c> {
@@ -48939,17 +47320,6 @@ pub struct RadioParameterSetInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RadioParameterSetInfo {
     type Writer<'c> = RadioParameterSetInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3464,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RadioParameterSetInfoWriter<'c> {
@@ -49000,27 +47370,6 @@ pub struct RanSecondaryRatUsageReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RanSecondaryRatUsageReport {
     type Writer<'c> = RanSecondaryRatUsageReportWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1304,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1303,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1301,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 363, vendor: 0 },
-        rt::AvpKey { code: 364, vendor: 0 },
-        rt::AvpKey {
-            code: 2,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RanSecondaryRatUsageReportWriter<'c> {
@@ -49094,23 +47443,6 @@ pub struct RateElementWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RateElement {
     type Writer<'c> = RateElementWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 454, vendor: 0 },
-        rt::AvpKey {
-            code: 2118,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 445, vendor: 0 },
-        rt::AvpKey {
-            code: 2061,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1226,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RateElementWriter<'c> {
@@ -49182,17 +47514,6 @@ pub struct RealTimeTariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RealTimeTariffInformation {
     type Writer<'c> = RealTimeTariffInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2060,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2306,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RealTimeTariffInformationWriter<'c> {
@@ -49246,25 +47567,6 @@ pub struct RecipientAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RecipientAddress {
     type Writer<'c> = RecipientAddressWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 899,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 897,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 898,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1208,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RecipientAddressWriter<'c> {
@@ -49331,21 +47633,6 @@ pub struct RecipientInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RecipientInfo {
     type Writer<'c> = RecipientInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2002,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2013,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RecipientInfoWriter<'c> {
@@ -49426,21 +47713,6 @@ pub struct RecipientReceivedAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RecipientReceivedAddress {
     type Writer<'c> = RecipientReceivedAddressWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 899,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 897,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 898,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RecipientReceivedAddressWriter<'c> {
@@ -49504,37 +47776,6 @@ pub struct RelatedChangeConditionInformationWriter<'b>(rt::writer::AvpWriter<'b>
 impl rt::writer::Group for RelatedChangeConditionInformation {
     type Writer<'c> = RelatedChangeConditionInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1228,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 9010,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 3918,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2823,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 21,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RelatedChangeConditionInformationWriter<'c> {
@@ -49626,8 +47867,6 @@ pub struct RelatedTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RelatedTrigger {
     type Writer<'c> = RelatedTriggerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RelatedTriggerWriter<'c> {
@@ -49668,11 +47907,6 @@ pub struct RemainingBalanceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RemainingBalance {
     type Writer<'c> = RemainingBalanceWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 445, vendor: 0 },
-        rt::AvpKey { code: 425, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for RemainingBalanceWriter<'c> {
@@ -49723,11 +47957,6 @@ pub struct ScaleFactorWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScaleFactor {
     type Writer<'c> = ScaleFactorWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 447, vendor: 0 },
-        rt::AvpKey { code: 429, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScaleFactorWriter<'c> {
@@ -49774,17 +48003,6 @@ pub struct ScsAsAddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScsAsAddress {
     type Writer<'c> = ScsAsAddressWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3942,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3941,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScsAsAddressWriter<'c> {
@@ -49839,45 +48057,6 @@ pub struct SdpMediaComponentWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SdpMediaComponent {
     type Writer<'c> = SdpMediaComponentWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 844,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2604,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2603,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2605,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 882,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1288,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 503,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2036,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SdpMediaComponentWriter<'c> {
@@ -49981,17 +48160,6 @@ pub struct SdpTimestampsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SdpTimestamps {
     type Writer<'c> = SdpTimestampsWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1274,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1275,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SdpTimestampsWriter<'c> {
@@ -50069,117 +48237,6 @@ pub struct ServiceDataContainerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceDataContainer {
     type Writer<'c> = ServiceDataContainerWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1276,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1004,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 363, vendor: 0 },
-        rt::AvpKey { code: 364, vendor: 0 },
-        rt::AvpKey {
-            code: 2063,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 432, vendor: 0 },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 439, vendor: 0 },
-        rt::AvpKey {
-            code: 1095,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1228,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2043,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2044,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2045,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 9010,
-            vendor: 5535,
-        },
-        rt::AvpKey {
-            code: 3918,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2714,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 531,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 532,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2823,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 21,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3925,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4310,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3933,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4406,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2836,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2837,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1323,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceDataContainerWriter<'c> {
@@ -50469,25 +48526,6 @@ pub struct ServiceGenericInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceGenericInformation {
     type Writer<'c> = ServiceGenericInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2101,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2102,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2103,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2104,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGenericInformationWriter<'c> {
@@ -50561,73 +48599,6 @@ pub struct ServiceInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceInformation {
     type Writer<'c> = ServiceInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2054,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 874,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 876,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 877,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 878,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 879,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 880,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2000,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3410,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2030,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3447,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1256,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2110,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2115,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1011,
-            vendor: 45687,
-        },
-        rt::AvpKey {
-            code: 3927,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceInformationWriter<'c> {
@@ -50849,17 +48820,6 @@ pub struct ServiceSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceSpecificInfo {
     type Writer<'c> = ServiceSpecificInfoWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 863,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1257,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceSpecificInfoWriter<'c> {
@@ -50910,30 +48870,6 @@ pub struct SmDeviceTriggerInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmDeviceTriggerInformation {
     type Writer<'c> = SmDeviceTriggerInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3406,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2401,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 448, vendor: 0 },
-        rt::AvpKey {
-            code: 3006,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3010,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmDeviceTriggerInformationWriter<'c> {
@@ -51033,97 +48969,6 @@ pub struct SmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SmsInformation {
     type Writer<'c> = SmsInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2016,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2018,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2008,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2017,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2001,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2012,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2007,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2009,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2013,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2011,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2014,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2015,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2019,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3408,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2027,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2029,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3409,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3407,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3405,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3406,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3010,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3111,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SmsInformationWriter<'c> {
@@ -51327,49 +49172,6 @@ pub struct SupplementaryServiceWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SupplementaryService {
     type Writer<'c> = SupplementaryServiceWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2031,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2032,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2034,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2035,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 855,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 885,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2049,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2304,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2314,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for SupplementaryServiceWriter<'c> {
@@ -51476,45 +49278,6 @@ pub struct TalkBurstExchangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TalkBurstExchange {
     type Writer<'c> = TalkBurstExchangeWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1262,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1283,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1287,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1286,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1282,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1285,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1284,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 885,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1261,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TalkBurstExchangeWriter<'c> {
@@ -51604,18 +49367,6 @@ pub struct TariffInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TariffInformation {
     type Writer<'c> = TariffInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2056,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 451, vendor: 0 },
-        rt::AvpKey {
-            code: 2057,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TariffInformationWriter<'c> {
@@ -51677,17 +49428,6 @@ pub struct TimeQuotaMechanismWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TimeQuotaMechanism {
     type Writer<'c> = TimeQuotaMechanismWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1271,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1265,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMechanismWriter<'c> {
@@ -51736,25 +49476,6 @@ pub struct TimeStampsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TimeStamps {
     type Writer<'c> = TimeStampsWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 834,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 835,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2301,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2302,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TimeStampsWriter<'c> {
@@ -51830,75 +49551,6 @@ pub struct TrafficDataVolumesWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TrafficDataVolumes {
     type Writer<'c> = TrafficDataVolumesWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1016,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 363, vendor: 0 },
-        rt::AvpKey { code: 364, vendor: 0 },
-        rt::AvpKey {
-            code: 2037,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2038,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 22,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3918,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2823,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2319,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 21,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2833,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3925,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2039,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3901,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3930,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 4310,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3933,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TrafficDataVolumesWriter<'c> {
@@ -52090,17 +49742,6 @@ pub struct TransmitterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TransmitterInfo {
     type Writer<'c> = TransmitterInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3452,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3453,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TransmitterInfoWriter<'c> {
@@ -52146,8 +49787,6 @@ pub struct TriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Trigger {
     type Writer<'c> = TriggerWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TriggerWriter<'c> {
@@ -52188,17 +49827,6 @@ pub struct TrunkGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TrunkGroupId {
     type Writer<'c> = TrunkGroupIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 852,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 853,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TrunkGroupIdWriter<'c> {
@@ -52248,29 +49876,6 @@ pub struct TwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TwanUserLocationInfo {
     type Writer<'c> = TwanUserLocationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1524,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2716,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1305,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1306,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 302,
-            vendor: 13019,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for TwanUserLocationInfoWriter<'c> {
@@ -52339,11 +49944,6 @@ pub struct UnitCostWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UnitCost {
     type Writer<'c> = UnitCostWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 447, vendor: 0 },
-        rt::AvpKey { code: 429, vendor: 0 },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for UnitCostWriter<'c> {
@@ -52429,21 +50029,6 @@ pub struct UserCsgInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UserCsgInformation {
     type Writer<'c> = UserCsgInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1437,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2317,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2318,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(
     any(
@@ -52542,37 +50127,6 @@ pub struct UwanUserLocationInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for UwanUserLocationInfo {
     type Writer<'c> = UwanUserLocationInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 2805,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2806,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1524,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2716,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2843,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1305,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1306,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 1;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for UwanUserLocationInfoWriter<'c> {
@@ -52655,21 +50209,6 @@ pub struct VariablePartWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VariablePart {
     type Writer<'c> = VariablePartWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3909,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3910,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3908,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for VariablePartWriter<'c> {
@@ -52732,57 +50271,6 @@ pub struct VcsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VcsInformation {
     type Writer<'c> = VcsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 3412,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3418,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3417,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3411,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3414,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3420,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3415,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3416,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2041,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 3419,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 2042,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 866,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for VcsInformationWriter<'c> {
@@ -52896,17 +50384,6 @@ pub struct VolteInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VolteInformation {
     type Writer<'c> = VolteInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 831,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 565,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for VolteInformationWriter<'c> {
@@ -52958,17 +50435,6 @@ pub struct WlanOperatorIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanOperatorId {
     type Writer<'c> = WlanOperatorIdWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1308,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 1307,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanOperatorIdWriter<'c> {
@@ -53015,17 +50481,6 @@ pub struct CauseWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Cause {
     type Writer<'c> = CauseWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 861,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 862,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 3;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for CauseWriter<'c> {
@@ -53077,37 +50532,6 @@ pub struct WlanInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanInformation {
     type Writer<'c> = WlanInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey {
-            code: 1246,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 895,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 896,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 890,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 891,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 892,
-            vendor: 10415,
-        },
-        rt::AvpKey {
-            code: 894,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanInformationWriter<'c> {
@@ -53191,19 +50615,6 @@ pub struct WlanRadioContainerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for WlanRadioContainer {
     type Writer<'c> = WlanRadioContainerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 126, vendor: 0 },
-        rt::AvpKey {
-            code: 1244,
-            vendor: 10415,
-        },
-        rt::AvpKey { code: 127, vendor: 0 },
-        rt::AvpKey {
-            code: 893,
-            vendor: 10415,
-        },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'c> rt::writer::MemberWriter<'c> for WlanRadioContainerWriter<'c> {

@@ -609,8 +609,6 @@ pub struct DetailedResultWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DetailedResult {
     type Writer<'c> = DetailedResultWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'c> rt::writer::MemberWriter<'c> for DetailedResultWriter<'c> {
@@ -643,8 +641,6 @@ pub struct ChargingPolicyReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingPolicyReport {
     type Writer<'c> = ChargingPolicyReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingPolicyReportWriter<'c> {
@@ -677,8 +673,6 @@ pub struct PolicyCounterWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyCounter {
     type Writer<'c> = PolicyCounterWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyCounterWriter<'c> {

@@ -17647,8 +17647,6 @@ pub struct QosGroupRuleInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosGroupRuleInstall {
     type Writer<'c> = QosGroupRuleInstallWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosGroupRuleInstallWriter<'c> {
@@ -17681,8 +17679,6 @@ pub struct QosGroupRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosGroupRuleDefinition {
     type Writer<'c> = QosGroupRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosGroupRuleDefinitionWriter<'c> {
@@ -17715,8 +17711,6 @@ pub struct MbrLimitExceedActionUlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbrLimitExceedActionUl {
     type Writer<'c> = MbrLimitExceedActionUlWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbrLimitExceedActionUlWriter<'c> {
@@ -17749,8 +17743,6 @@ pub struct MbrLimitExceedActionDlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MbrLimitExceedActionDl {
     type Writer<'c> = MbrLimitExceedActionDlWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for MbrLimitExceedActionDlWriter<'c> {
@@ -17783,8 +17775,6 @@ pub struct OverrideControlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OverrideControl {
     type Writer<'c> = OverrideControlWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideControlWriter<'c> {
@@ -17817,8 +17807,6 @@ pub struct OverrideChargingActionParametersWriter<'b>(rt::writer::AvpWriter<'b>)
 impl rt::writer::Group for OverrideChargingActionParameters {
     type Writer<'c> = OverrideChargingActionParametersWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideChargingActionParametersWriter<'c> {
@@ -17851,8 +17839,6 @@ pub struct OverrideChargingParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OverrideChargingParameters {
     type Writer<'c> = OverrideChargingParametersWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideChargingParametersWriter<'c> {
@@ -17885,8 +17871,6 @@ pub struct OverridePolicyParametersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OverridePolicyParameters {
     type Writer<'c> = OverridePolicyParametersWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverridePolicyParametersWriter<'c> {
@@ -17919,8 +17903,6 @@ pub struct OverrideQosInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OverrideQosInformation {
     type Writer<'c> = OverrideQosInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideQosInformationWriter<'c> {
@@ -17953,8 +17935,6 @@ pub struct OverrideAllocationRetentionPriorityWriter<'b>(rt::writer::AvpWriter<'
 impl rt::writer::Group for OverrideAllocationRetentionPriority {
     type Writer<'c> = OverrideAllocationRetentionPriorityWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideAllocationRetentionPriorityWriter<'c> {
@@ -17987,8 +17967,6 @@ pub struct OverrideTosValueWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OverrideTosValue {
     type Writer<'c> = OverrideTosValueWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OverrideTosValueWriter<'c> {
@@ -18021,8 +17999,6 @@ pub struct CiscoChargingRuleDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoChargingRuleDefinition {
     type Writer<'c> = CiscoChargingRuleDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoChargingRuleDefinitionWriter<'c> {
@@ -18055,8 +18031,6 @@ pub struct ContentDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ContentDefinition {
     type Writer<'c> = ContentDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentDefinitionWriter<'c> {
@@ -18089,8 +18063,6 @@ pub struct BillingPolicyDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingPolicyDefinition {
     type Writer<'c> = BillingPolicyDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyDefinitionWriter<'c> {
@@ -18123,8 +18095,6 @@ pub struct PolicyMapDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyMapDefinition {
     type Writer<'c> = PolicyMapDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapDefinitionWriter<'c> {
@@ -18157,8 +18127,6 @@ pub struct ServiceDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceDefinition {
     type Writer<'c> = ServiceDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceDefinitionWriter<'c> {
@@ -18191,8 +18159,6 @@ pub struct ContentPolicyMapWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ContentPolicyMap {
     type Writer<'c> = ContentPolicyMapWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentPolicyMapWriter<'c> {
@@ -18225,8 +18191,6 @@ pub struct ServiceInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceInfo {
     type Writer<'c> = ServiceInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceInfoWriter<'c> {
@@ -18259,8 +18223,6 @@ pub struct BillingPlanDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingPlanDefinition {
     type Writer<'c> = BillingPlanDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPlanDefinitionWriter<'c> {
@@ -18293,8 +18255,6 @@ pub struct ServiceStatusWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceStatus {
     type Writer<'c> = ServiceStatusWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceStatusWriter<'c> {
@@ -18327,8 +18287,6 @@ pub struct PolicyMapMatchWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyMapMatch {
     type Writer<'c> = PolicyMapMatchWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchWriter<'c> {
@@ -18361,8 +18319,6 @@ pub struct AdviceOfChargeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdviceOfCharge {
     type Writer<'c> = AdviceOfChargeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdviceOfChargeWriter<'c> {
@@ -18395,8 +18351,6 @@ pub struct OnlineReauthorizationTimeoutWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OnlineReauthorizationTimeout {
     type Writer<'c> = OnlineReauthorizationTimeoutWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for OnlineReauthorizationTimeoutWriter<'c> {
@@ -18429,8 +18383,6 @@ pub struct MeteringGranularityWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MeteringGranularity {
     type Writer<'c> = MeteringGranularityWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for MeteringGranularityWriter<'c> {
@@ -18463,8 +18415,6 @@ pub struct VerifyWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Verify {
     type Writer<'c> = VerifyWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for VerifyWriter<'c> {
@@ -18497,8 +18447,6 @@ pub struct ChargingRuleEventWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleEvent {
     type Writer<'c> = ChargingRuleEventWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleEventWriter<'c> {
@@ -18531,8 +18479,6 @@ pub struct AccountingWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Accounting {
     type Writer<'c> = AccountingWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccountingWriter<'c> {
@@ -18565,8 +18511,6 @@ pub struct ServiceCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceCdrThreshold {
     type Writer<'c> = ServiceCdrThresholdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceCdrThresholdWriter<'c> {
@@ -18599,8 +18543,6 @@ pub struct IntermediateCdrThresholdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for IntermediateCdrThreshold {
     type Writer<'c> = IntermediateCdrThresholdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for IntermediateCdrThresholdWriter<'c> {
@@ -18633,8 +18575,6 @@ pub struct ReplicateSessionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ReplicateSession {
     type Writer<'c> = ReplicateSessionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ReplicateSessionWriter<'c> {
@@ -18667,8 +18607,6 @@ pub struct ChargingRuleEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleEventTrigger {
     type Writer<'c> = ChargingRuleEventTriggerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleEventTriggerWriter<'c> {
@@ -18701,8 +18639,6 @@ pub struct ContentFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ContentFlowDescription {
     type Writer<'c> = ContentFlowDescriptionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentFlowDescriptionWriter<'c> {
@@ -18735,8 +18671,6 @@ pub struct ContentFlowFilterWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ContentFlowFilter {
     type Writer<'c> = ContentFlowFilterWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentFlowFilterWriter<'c> {
@@ -18769,8 +18703,6 @@ pub struct ClientGroupIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ClientGroupId {
     type Writer<'c> = ClientGroupIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ClientGroupIdWriter<'c> {
@@ -18803,8 +18735,6 @@ pub struct FailedPreloadObjectWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FailedPreloadObject {
     type Writer<'c> = FailedPreloadObjectWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for FailedPreloadObjectWriter<'c> {
@@ -18837,8 +18767,6 @@ pub struct CiscoTimeUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoTimeUsage {
     type Writer<'c> = CiscoTimeUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoTimeUsageWriter<'c> {
@@ -18871,8 +18799,6 @@ pub struct CiscoFlowDescriptionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoFlowDescription {
     type Writer<'c> = CiscoFlowDescriptionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoFlowDescriptionWriter<'c> {
@@ -18905,8 +18831,6 @@ pub struct TerminateBearerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TerminateBearer {
     type Writer<'c> = TerminateBearerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for TerminateBearerWriter<'c> {
@@ -18939,8 +18863,6 @@ pub struct PolicyMapMatchInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyMapMatchInstall {
     type Writer<'c> = PolicyMapMatchInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchInstallWriter<'c> {
@@ -18973,8 +18895,6 @@ pub struct PolicyMapMatchRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyMapMatchRemove {
     type Writer<'c> = PolicyMapMatchRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapMatchRemoveWriter<'c> {
@@ -19007,8 +18927,6 @@ pub struct ServiceQosWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceQos {
     type Writer<'c> = ServiceQosWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceQosWriter<'c> {
@@ -19041,8 +18959,6 @@ pub struct QosRateLimitUlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRateLimitUl {
     type Writer<'c> = QosRateLimitUlWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitUlWriter<'c> {
@@ -19075,8 +18991,6 @@ pub struct QosRateLimitDlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRateLimitDl {
     type Writer<'c> = QosRateLimitDlWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitDlWriter<'c> {
@@ -19109,8 +19023,6 @@ pub struct QosRateLimitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for QosRateLimit {
     type Writer<'c> = QosRateLimitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for QosRateLimitWriter<'c> {
@@ -19143,8 +19055,6 @@ pub struct RateLimitConformActionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RateLimitConformAction {
     type Writer<'c> = RateLimitConformActionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for RateLimitConformActionWriter<'c> {
@@ -19177,8 +19087,6 @@ pub struct RateLimitExceedActionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for RateLimitExceedAction {
     type Writer<'c> = RateLimitExceedActionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for RateLimitExceedActionWriter<'c> {
@@ -19211,8 +19119,6 @@ pub struct PolicyMapInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyMapInstall {
     type Writer<'c> = PolicyMapInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapInstallWriter<'c> {
@@ -19245,8 +19151,6 @@ pub struct PolicyMapRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PolicyMapRemove {
     type Writer<'c> = PolicyMapRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for PolicyMapRemoveWriter<'c> {
@@ -19279,8 +19183,6 @@ pub struct BillingPolicyInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingPolicyInstall {
     type Writer<'c> = BillingPolicyInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyInstallWriter<'c> {
@@ -19313,8 +19215,6 @@ pub struct BillingPolicyRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingPolicyRemove {
     type Writer<'c> = BillingPolicyRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPolicyRemoveWriter<'c> {
@@ -19347,8 +19247,6 @@ pub struct ContentInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ContentInstall {
     type Writer<'c> = ContentInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentInstallWriter<'c> {
@@ -19381,8 +19279,6 @@ pub struct ContentRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ContentRemove {
     type Writer<'c> = ContentRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ContentRemoveWriter<'c> {
@@ -19415,8 +19311,6 @@ pub struct ServiceInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceInstall {
     type Writer<'c> = ServiceInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceInstallWriter<'c> {
@@ -19449,8 +19343,6 @@ pub struct ServiceRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceRemove {
     type Writer<'c> = ServiceRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceRemoveWriter<'c> {
@@ -19483,8 +19375,6 @@ pub struct BillingPlanInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingPlanInstall {
     type Writer<'c> = BillingPlanInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPlanInstallWriter<'c> {
@@ -19517,8 +19407,6 @@ pub struct BillingPlanRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingPlanRemove {
     type Writer<'c> = BillingPlanRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingPlanRemoveWriter<'c> {
@@ -19551,8 +19439,6 @@ pub struct FailedPreloadObjNameWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for FailedPreloadObjName {
     type Writer<'c> = FailedPreloadObjNameWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for FailedPreloadObjNameWriter<'c> {
@@ -19585,8 +19471,6 @@ pub struct CiscoEventTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoEventTrigger {
     type Writer<'c> = CiscoEventTriggerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoEventTriggerWriter<'c> {
@@ -19619,8 +19503,6 @@ pub struct CiscoEventWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoEvent {
     type Writer<'c> = CiscoEventWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoEventWriter<'c> {
@@ -19653,8 +19535,6 @@ pub struct ControlUrlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ControlUrl {
     type Writer<'c> = ControlUrlWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ControlUrlWriter<'c> {
@@ -19687,8 +19567,6 @@ pub struct DomainGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DomainGroupDefinition {
     type Writer<'c> = DomainGroupDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DomainGroupDefinitionWriter<'c> {
@@ -19721,8 +19599,6 @@ pub struct DomainGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DomainGroupInstall {
     type Writer<'c> = DomainGroupInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DomainGroupInstallWriter<'c> {
@@ -19755,8 +19631,6 @@ pub struct DomainGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DomainGroupRemove {
     type Writer<'c> = DomainGroupRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DomainGroupRemoveWriter<'c> {
@@ -19789,8 +19663,6 @@ pub struct HeaderGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderGroupDefinition {
     type Writer<'c> = HeaderGroupDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupDefinitionWriter<'c> {
@@ -19823,8 +19695,6 @@ pub struct HeaderGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderGroupInstall {
     type Writer<'c> = HeaderGroupInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupInstallWriter<'c> {
@@ -19857,8 +19727,6 @@ pub struct HeaderGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderGroupRemove {
     type Writer<'c> = HeaderGroupRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderGroupRemoveWriter<'c> {
@@ -19891,8 +19759,6 @@ pub struct HeaderClassWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderClass {
     type Writer<'c> = HeaderClassWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderClassWriter<'c> {
@@ -19925,8 +19791,6 @@ pub struct HeaderItemRadiusWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderItemRadius {
     type Writer<'c> = HeaderItemRadiusWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderItemRadiusWriter<'c> {
@@ -19959,8 +19823,6 @@ pub struct HeaderItemsEncryptedWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderItemsEncrypted {
     type Writer<'c> = HeaderItemsEncryptedWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderItemsEncryptedWriter<'c> {
@@ -19993,8 +19855,6 @@ pub struct HeaderInsertDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderInsertDefinition {
     type Writer<'c> = HeaderInsertDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertDefinitionWriter<'c> {
@@ -20027,8 +19887,6 @@ pub struct HeaderInsertInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderInsertInstall {
     type Writer<'c> = HeaderInsertInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertInstallWriter<'c> {
@@ -20061,8 +19919,6 @@ pub struct HeaderInsertRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for HeaderInsertRemove {
     type Writer<'c> = HeaderInsertRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for HeaderInsertRemoveWriter<'c> {
@@ -20095,8 +19951,6 @@ pub struct CiscoQosProfileWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoQosProfile {
     type Writer<'c> = CiscoQosProfileWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileWriter<'c> {
@@ -20129,8 +19983,6 @@ pub struct CiscoQosProfileInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoQosProfileInstall {
     type Writer<'c> = CiscoQosProfileInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileInstallWriter<'c> {
@@ -20163,8 +20015,6 @@ pub struct CiscoQosProfileRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoQosProfileRemove {
     type Writer<'c> = CiscoQosProfileRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileRemoveWriter<'c> {
@@ -20197,8 +20047,6 @@ pub struct CiscoQosProfileUplinkWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoQosProfileUplink {
     type Writer<'c> = CiscoQosProfileUplinkWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileUplinkWriter<'c> {
@@ -20231,8 +20079,6 @@ pub struct CiscoQosProfileDownlinkWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoQosProfileDownlink {
     type Writer<'c> = CiscoQosProfileDownlinkWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoQosProfileDownlinkWriter<'c> {
@@ -20265,8 +20111,6 @@ pub struct ServiceGroupDefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceGroupDefinition {
     type Writer<'c> = ServiceGroupDefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupDefinitionWriter<'c> {
@@ -20299,8 +20143,6 @@ pub struct ServiceGroupInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceGroupInstall {
     type Writer<'c> = ServiceGroupInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupInstallWriter<'c> {
@@ -20333,8 +20175,6 @@ pub struct ServiceGroupRemoveWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceGroupRemove {
     type Writer<'c> = ServiceGroupRemoveWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupRemoveWriter<'c> {
@@ -20367,8 +20207,6 @@ pub struct ServiceGroupEventWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceGroupEvent {
     type Writer<'c> = ServiceGroupEventWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceGroupEventWriter<'c> {
@@ -20401,8 +20239,6 @@ pub struct CiscoReportUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoReportUsage {
     type Writer<'c> = CiscoReportUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoReportUsageWriter<'c> {
@@ -20435,8 +20271,6 @@ pub struct CiscoAnswerUserUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoAnswerUserUsage {
     type Writer<'c> = CiscoAnswerUserUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerUserUsageWriter<'c> {
@@ -20469,8 +20303,6 @@ pub struct CiscoRequestChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoRequestChargingRuleUsage {
     type Writer<'c> = CiscoRequestChargingRuleUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoRequestChargingRuleUsageWriter<'c> {
@@ -20503,8 +20335,6 @@ pub struct CiscoRequestServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoRequestServiceGroupUsage {
     type Writer<'c> = CiscoRequestServiceGroupUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoRequestServiceGroupUsageWriter<'c> {
@@ -20537,8 +20367,6 @@ pub struct CiscoAnswerChargingRuleUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoAnswerChargingRuleUsage {
     type Writer<'c> = CiscoAnswerChargingRuleUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerChargingRuleUsageWriter<'c> {
@@ -20571,8 +20399,6 @@ pub struct CiscoAnswerServiceGroupUsageWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CiscoAnswerServiceGroupUsage {
     type Writer<'c> = CiscoAnswerServiceGroupUsageWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for CiscoAnswerServiceGroupUsageWriter<'c> {
@@ -20605,8 +20431,6 @@ pub struct DelegatedIpInstallWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DelegatedIpInstall {
     type Writer<'c> = DelegatedIpInstallWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpInstallWriter<'c> {
@@ -20639,8 +20463,6 @@ pub struct DelegatedIpv4DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DelegatedIpv4Definition {
     type Writer<'c> = DelegatedIpv4DefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpv4DefinitionWriter<'c> {
@@ -20673,8 +20495,6 @@ pub struct DelegatedIpv6DefinitionWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DelegatedIpv6Definition {
     type Writer<'c> = DelegatedIpv6DefinitionWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for DelegatedIpv6DefinitionWriter<'c> {
@@ -20707,8 +20527,6 @@ pub struct ServiceIdentifierRangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ServiceIdentifierRange {
     type Writer<'c> = ServiceIdentifierRangeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_cisco"))]
 impl<'c> rt::writer::MemberWriter<'c> for ServiceIdentifierRangeWriter<'c> {

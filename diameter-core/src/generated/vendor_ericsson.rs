@@ -2821,8 +2821,6 @@ pub struct ActiveTimeReportWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ActiveTimeReport {
     type Writer<'c> = ActiveTimeReportWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ActiveTimeReportWriter<'c> {
@@ -2855,8 +2853,6 @@ pub struct TimeQuotaMeasurementWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for TimeQuotaMeasurement {
     type Writer<'c> = TimeQuotaMeasurementWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for TimeQuotaMeasurementWriter<'c> {
@@ -2889,8 +2885,6 @@ pub struct ScapSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapSubscriptionId {
     type Writer<'c> = ScapSubscriptionIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapSubscriptionIdWriter<'c> {
@@ -2923,8 +2917,6 @@ pub struct OriginalSubscriptionIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OriginalSubscriptionId {
     type Writer<'c> = OriginalSubscriptionIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for OriginalSubscriptionIdWriter<'c> {
@@ -2957,8 +2949,6 @@ pub struct ScapGrantedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapGrantedServiceUnit {
     type Writer<'c> = ScapGrantedServiceUnitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapGrantedServiceUnitWriter<'c> {
@@ -2991,8 +2981,6 @@ pub struct ScapCostInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapCostInformation {
     type Writer<'c> = ScapCostInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapCostInformationWriter<'c> {
@@ -3025,8 +3013,6 @@ pub struct ScapRequestedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapRequestedServiceUnit {
     type Writer<'c> = ScapRequestedServiceUnitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapRequestedServiceUnitWriter<'c> {
@@ -3059,8 +3045,6 @@ pub struct ScapServiceParameterInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapServiceParameterInfo {
     type Writer<'c> = ScapServiceParameterInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapServiceParameterInfoWriter<'c> {
@@ -3093,8 +3077,6 @@ pub struct ScapUnitValueWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapUnitValue {
     type Writer<'c> = ScapUnitValueWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapUnitValueWriter<'c> {
@@ -3127,8 +3109,6 @@ pub struct ScapUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ScapUsedServiceUnit {
     type Writer<'c> = ScapUsedServiceUnitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ScapUsedServiceUnitWriter<'c> {
@@ -3161,8 +3141,6 @@ pub struct ChargingRuleAuthorizationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ChargingRuleAuthorization {
     type Writer<'c> = ChargingRuleAuthorizationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for ChargingRuleAuthorizationWriter<'c> {
@@ -3195,8 +3173,6 @@ pub struct OtherPartyIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for OtherPartyId {
     type Writer<'c> = OtherPartyIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for OtherPartyIdWriter<'c> {
@@ -3229,8 +3205,6 @@ pub struct CumulativeUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CumulativeUsedServiceUnit {
     type Writer<'c> = CumulativeUsedServiceUnitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_ericsson"))]
 impl<'c> rt::writer::MemberWriter<'c> for CumulativeUsedServiceUnitWriter<'c> {

@@ -410,8 +410,6 @@ pub struct PeerStateChangeWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PeerStateChange {
     type Writer<'c> = PeerStateChangeWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl<'c> rt::writer::MemberWriter<'c> for PeerStateChangeWriter<'c> {
@@ -444,8 +442,6 @@ pub struct MorePeersWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MorePeers {
     type Writer<'c> = MorePeersWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_hp"))]
 impl<'c> rt::writer::MemberWriter<'c> for MorePeersWriter<'c> {

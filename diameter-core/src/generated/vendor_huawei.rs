@@ -272,8 +272,6 @@ pub struct P2psmsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for P2psmsInformation {
     type Writer<'c> = P2psmsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_huawei"))]
 impl<'c> rt::writer::MemberWriter<'c> for P2psmsInformationWriter<'c> {

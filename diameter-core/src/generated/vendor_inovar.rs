@@ -619,8 +619,6 @@ pub struct InovarServiceIdWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InovarServiceId {
     type Writer<'c> = InovarServiceIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'c> rt::writer::MemberWriter<'c> for InovarServiceIdWriter<'c> {
@@ -653,8 +651,6 @@ pub struct InovarUnsuccessfulCallReasonWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InovarUnsuccessfulCallReason {
     type Writer<'c> = InovarUnsuccessfulCallReasonWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'c> rt::writer::MemberWriter<'c> for InovarUnsuccessfulCallReasonWriter<'c> {
@@ -687,8 +683,6 @@ pub struct InovarCallingPartyInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InovarCallingPartyInfo {
     type Writer<'c> = InovarCallingPartyInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_inovar"))]
 impl<'c> rt::writer::MemberWriter<'c> for InovarCallingPartyInfoWriter<'c> {

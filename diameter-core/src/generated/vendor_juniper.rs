@@ -262,8 +262,6 @@ pub struct SteeringInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SteeringInformation {
     type Writer<'c> = SteeringInformationWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl<'c> rt::writer::MemberWriter<'c> for SteeringInformationWriter<'c> {

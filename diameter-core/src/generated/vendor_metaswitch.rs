@@ -817,8 +817,6 @@ pub struct MetaswitchInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for MetaswitchInformation {
     type Writer<'c> = MetaswitchInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for MetaswitchInformationWriter<'c> {
@@ -851,8 +849,6 @@ pub struct AdjacencyNameWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AdjacencyName {
     type Writer<'c> = AdjacencyNameWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for AdjacencyNameWriter<'c> {
@@ -885,8 +881,6 @@ pub struct AccountNameWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for AccountName {
     type Writer<'c> = AccountNameWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for AccountNameWriter<'c> {
@@ -919,8 +913,6 @@ pub struct InputOutputOctetsWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for InputOutputOctets {
     type Writer<'c> = InputOutputOctetsWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'c> rt::writer::MemberWriter<'c> for InputOutputOctetsWriter<'c> {

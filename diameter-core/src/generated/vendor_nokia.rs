@@ -1038,8 +1038,6 @@ pub struct DefaultQuotaWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for DefaultQuota {
     type Writer<'c> = DefaultQuotaWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for DefaultQuotaWriter<'c> {
@@ -1072,8 +1070,6 @@ pub struct NsnInInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for NsnInInformation {
     type Writer<'c> = NsnInInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for NsnInInformationWriter<'c> {
@@ -1106,8 +1102,6 @@ pub struct SubscriberSpecificInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SubscriberSpecificInfo {
     type Writer<'c> = SubscriberSpecificInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for SubscriberSpecificInfoWriter<'c> {
@@ -1140,8 +1134,6 @@ pub struct ActiveProductOfferWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for ActiveProductOffer {
     type Writer<'c> = ActiveProductOfferWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for ActiveProductOfferWriter<'c> {
@@ -1174,8 +1166,6 @@ pub struct BillingAccountWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for BillingAccount {
     type Writer<'c> = BillingAccountWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'c> rt::writer::MemberWriter<'c> for BillingAccountWriter<'c> {

@@ -2217,8 +2217,6 @@ pub struct SnTotalUsedServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SnTotalUsedServiceUnit {
     type Writer<'c> = SnTotalUsedServiceUnitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c> for SnTotalUsedServiceUnitWriter<'c> {
@@ -2251,8 +2249,6 @@ pub struct SnUsageMonitoringControlWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SnUsageMonitoringControl {
     type Writer<'c> = SnUsageMonitoringControlWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c> for SnUsageMonitoringControlWriter<'c> {
@@ -2285,8 +2281,6 @@ pub struct SnRemainingServiceUnitWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for SnRemainingServiceUnit {
     type Writer<'c> = SnRemainingServiceUnitWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c> for SnRemainingServiceUnitWriter<'c> {
@@ -2319,8 +2313,6 @@ pub struct AccessNetworkChargingPhysicalAccessIdWriter<'b>(rt::writer::AvpWriter
 impl rt::writer::Group for AccessNetworkChargingPhysicalAccessId {
     type Writer<'c> = AccessNetworkChargingPhysicalAccessIdWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl<'c> rt::writer::MemberWriter<'c>

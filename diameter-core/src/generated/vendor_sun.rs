@@ -234,11 +234,6 @@ pub struct PingTimestampWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for PingTimestamp {
     type Writer<'c> = PingTimestampWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[
-        rt::AvpKey { code: 1, vendor: 42 },
-        rt::AvpKey { code: 2, vendor: 42 },
-    ];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl<'c> rt::writer::MemberWriter<'c> for PingTimestampWriter<'c> {

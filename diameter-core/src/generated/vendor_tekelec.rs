@@ -222,8 +222,6 @@ pub struct MsgcopyanswerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for Msgcopyanswer {
     type Writer<'c> = MsgcopyanswerWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_tekelec"))]
 impl<'c> rt::writer::MemberWriter<'c> for MsgcopyanswerWriter<'c> {

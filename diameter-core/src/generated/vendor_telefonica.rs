@@ -1565,8 +1565,6 @@ pub struct CsAnnouncementWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsAnnouncement {
     type Writer<'c> = CsAnnouncementWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementWriter<'c> {
@@ -1599,8 +1597,6 @@ pub struct CsAnnouncementDataWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsAnnouncementData {
     type Writer<'c> = CsAnnouncementDataWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsAnnouncementDataWriter<'c> {
@@ -1633,8 +1629,6 @@ pub struct CsFurnishChargingInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsFurnishChargingInformation {
     type Writer<'c> = CsFurnishChargingInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsFurnishChargingInformationWriter<'c> {
@@ -1667,8 +1661,6 @@ pub struct CsInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsInformation {
     type Writer<'c> = CsInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsInformationWriter<'c> {
@@ -1701,8 +1693,6 @@ pub struct CsLocationInformationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsLocationInformation {
     type Writer<'c> = CsLocationInformationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsLocationInformationWriter<'c> {
@@ -1735,8 +1725,6 @@ pub struct CsAocInfoWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsAocInfo {
     type Writer<'c> = CsAocInfoWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsAocInfoWriter<'c> {
@@ -1769,8 +1757,6 @@ pub struct CsMultipartyCallIndicationWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for CsMultipartyCallIndication {
     type Writer<'c> = CsMultipartyCallIndicationWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_telefonica"))]
 impl<'c> rt::writer::MemberWriter<'c> for CsMultipartyCallIndicationWriter<'c> {

@@ -468,8 +468,6 @@ pub struct LiIndicatorGxWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LiIndicatorGx {
     type Writer<'c> = LiIndicatorGxWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'c> rt::writer::MemberWriter<'c> for LiIndicatorGxWriter<'c> {
@@ -502,8 +500,6 @@ pub struct LiTargetmfaddressWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for LiTargetmfaddress {
     type Writer<'c> = LiTargetmfaddressWriter<'c>;
     const FLAGS: u8 = 128;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'c> rt::writer::MemberWriter<'c> for LiTargetmfaddressWriter<'c> {

@@ -267,8 +267,6 @@ pub struct VodafoneTriggerWriter<'b>(rt::writer::AvpWriter<'b>);
 impl rt::writer::Group for VodafoneTrigger {
     type Writer<'c> = VodafoneTriggerWriter<'c>;
     const FLAGS: u8 = 192;
-    const MEMBERS: &'static [rt::AvpKey] = &[];
-    const REQUIRED: u64 = 0;
 }
 #[cfg(any(feature = "vendor_vodafone"))]
 impl<'c> rt::writer::MemberWriter<'c> for VodafoneTriggerWriter<'c> {
