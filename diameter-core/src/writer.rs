@@ -308,82 +308,46 @@ impl<'b> AvpWriter<'b> {
         self.mark(bit, once);
     }
 
+    /// Appends an AVP of a fixed-size value, the member given as a [`Slot`].
+    #[inline(always)]
+    fn put_fixed<const N: usize>(&mut self, s: Slot, data: [u8; N]) {
+        self.put_array(code(s), flags(s), vendor(s), bit(s), once(s), data);
+    }
+
     /// Appends an Unsigned32 AVP.
     #[inline(always)]
     pub fn put_u32(&mut self, s: Slot, v: u32) {
-        self.put_array(
-            code(s),
-            flags(s),
-            vendor(s),
-            bit(s),
-            once(s),
-            v.to_be_bytes(),
-        );
+        self.put_fixed(s, v.to_be_bytes());
     }
 
     /// Appends an Integer32 (or Enumerated) AVP.
     #[inline(always)]
     pub fn put_i32(&mut self, s: Slot, v: i32) {
-        self.put_array(
-            code(s),
-            flags(s),
-            vendor(s),
-            bit(s),
-            once(s),
-            v.to_be_bytes(),
-        );
+        self.put_fixed(s, v.to_be_bytes());
     }
 
     /// Appends an Unsigned64 AVP.
     #[inline(always)]
     pub fn put_u64(&mut self, s: Slot, v: u64) {
-        self.put_array(
-            code(s),
-            flags(s),
-            vendor(s),
-            bit(s),
-            once(s),
-            v.to_be_bytes(),
-        );
+        self.put_fixed(s, v.to_be_bytes());
     }
 
     /// Appends an Integer64 AVP.
     #[inline(always)]
     pub fn put_i64(&mut self, s: Slot, v: i64) {
-        self.put_array(
-            code(s),
-            flags(s),
-            vendor(s),
-            bit(s),
-            once(s),
-            v.to_be_bytes(),
-        );
+        self.put_fixed(s, v.to_be_bytes());
     }
 
     /// Appends a Float32 AVP.
     #[inline(always)]
     pub fn put_f32(&mut self, s: Slot, v: f32) {
-        self.put_array(
-            code(s),
-            flags(s),
-            vendor(s),
-            bit(s),
-            once(s),
-            v.to_be_bytes(),
-        );
+        self.put_fixed(s, v.to_be_bytes());
     }
 
     /// Appends a Float64 AVP.
     #[inline(always)]
     pub fn put_f64(&mut self, s: Slot, v: f64) {
-        self.put_array(
-            code(s),
-            flags(s),
-            vendor(s),
-            bit(s),
-            once(s),
-            v.to_be_bytes(),
-        );
+        self.put_fixed(s, v.to_be_bytes());
     }
 
     /// Appends an OctetString AVP (or the bytes of a text type), padded.

@@ -294,16 +294,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn debug_is_the_derived_text() {
-        let s = Sample {
+    /// A sample with every kind of field set.
+    fn sample() -> Sample {
+        Sample {
             header: 7,
             a: 1,
             b: Some(2),
             c: vec![3, 4],
             extra: vec![raw()],
             ..Sample::default()
-        };
+        }
+    }
+
+    #[test]
+    fn debug_is_the_derived_text() {
+        let s = sample();
         let d = Derived {
             header: 7,
             a: 1,
@@ -318,14 +323,7 @@ mod tests {
 
     #[test]
     fn eq_compares_every_field_as_the_derive_does() {
-        let s = Sample {
-            header: 7,
-            a: 1,
-            b: Some(2),
-            c: vec![3, 4],
-            extra: vec![raw()],
-            ..Sample::default()
-        };
+        let s = sample();
         assert!(eq_fields(&s, &s));
         let mut flags = FlagOverrides::default();
         flags.set(
