@@ -426,3 +426,20 @@ impl Ctx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same member as diameter-core's `writer` test `a_slot_packs_a_member`, whose
+    /// `writer::slot` must read it back: the generator and the runtime agree on the layout.
+    #[test]
+    fn a_slot_literal_is_the_runtimes_number() {
+        let lit = slot_lit(451, 10415, 0xc0, 1 << 5, true).to_string();
+        assert_eq!(lit, "0x1c3_000028af_c0_86");
+        assert_eq!(
+            slot_lit(1, 0, 0x40, 0, false).to_string(),
+            "0x1_00000000_40_00"
+        );
+    }
+}
