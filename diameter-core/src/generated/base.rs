@@ -1178,8 +1178,6 @@ impl rt::typed::Generated for FailedAvp {
 }
 impl rt::typed::Grouped for FailedAvp {
     const KEY: rt::AvpKey = rt::AvpKey { code: 279, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1398,8 +1396,6 @@ impl rt::typed::Generated for E2eSequence {
 }
 impl rt::typed::Grouped for E2eSequence {
     const KEY: rt::AvpKey = rt::AvpKey { code: 300, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

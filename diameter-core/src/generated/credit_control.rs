@@ -1995,8 +1995,6 @@ impl rt::typed::Generated for MultipleServicesCreditControl {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for MultipleServicesCreditControl {
     const KEY: rt::AvpKey = rt::AvpKey { code: 456, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2332,8 +2330,6 @@ impl rt::typed::Generated for GrantedServiceUnit {
 )]
 impl rt::typed::Grouped for GrantedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey { code: 431, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2497,8 +2493,6 @@ impl rt::typed::Generated for RequestedServiceUnit {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RequestedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey { code: 437, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2795,8 +2789,6 @@ impl rt::typed::Generated for UsedServiceUnit {
 )]
 impl rt::typed::Grouped for UsedServiceUnit {
     const KEY: rt::AvpKey = rt::AvpKey { code: 446, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4838,8 +4830,6 @@ impl rt::typed::Generated for UserEquipmentInfoExtension {
 )]
 impl rt::typed::Grouped for UserEquipmentInfoExtension {
     const KEY: rt::AvpKey = rt::AvpKey { code: 653, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5015,8 +5005,6 @@ impl rt::typed::Generated for SubscriptionIdExtension {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for SubscriptionIdExtension {
     const KEY: rt::AvpKey = rt::AvpKey { code: 659, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5165,8 +5153,6 @@ impl rt::typed::Generated for RedirectServerExtension {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl rt::typed::Grouped for RedirectServerExtension {
     const KEY: rt::AvpKey = rt::AvpKey { code: 665, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

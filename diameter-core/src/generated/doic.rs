@@ -853,8 +853,6 @@ impl rt::typed::Generated for OcSupportedFeatures {
 )]
 impl rt::typed::Grouped for OcSupportedFeatures {
     const KEY: rt::AvpKey = rt::AvpKey { code: 621, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -913,8 +913,6 @@ impl rt::typed::Grouped for GloballyUniqueAddress {
         code: 300,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1065,8 +1063,6 @@ impl rt::typed::Grouped for InitialGateSetting {
         code: 303,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1245,8 +1241,6 @@ impl rt::typed::Grouped for QosProfile {
         code: 304,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1550,8 +1544,6 @@ impl rt::typed::Grouped for EtsiLocationInformation {
         code: 350,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1833,8 +1825,6 @@ impl rt::typed::Grouped for BindingInputList {
         code: 451,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1971,8 +1961,6 @@ impl rt::typed::Grouped for BindingOutputList {
         code: 452,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2976,8 +2964,6 @@ impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
         code: 503,
         vendor: 13019,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -308,8 +308,6 @@ impl rt::typed::Generated for Mip6AgentInfo {
 )]
 impl rt::typed::Grouped for Mip6AgentInfo {
     const KEY: rt::AvpKey = rt::AvpKey { code: 486, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

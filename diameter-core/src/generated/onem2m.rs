@@ -354,8 +354,6 @@ impl rt::typed::Grouped for M2mInformation {
         code: 1011,
         vendor: 45687,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

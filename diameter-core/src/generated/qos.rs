@@ -2067,8 +2067,6 @@ impl rt::typed::Generated for FilterRule {
 )]
 impl rt::typed::Grouped for FilterRule {
     const KEY: rt::AvpKey = rt::AvpKey { code: 509, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2752,8 +2750,6 @@ impl rt::typed::Generated for FromSpec {
 )]
 impl rt::typed::Grouped for FromSpec {
     const KEY: rt::AvpKey = rt::AvpKey { code: 515, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3122,8 +3118,6 @@ impl rt::typed::Generated for ToSpec {
 )]
 impl rt::typed::Grouped for ToSpec {
     const KEY: rt::AvpKey = rt::AvpKey { code: 516, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3438,8 +3432,6 @@ impl rt::typed::Generated for IpAddressRange {
 )]
 impl rt::typed::Grouped for IpAddressRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 519, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4417,8 +4409,6 @@ impl rt::typed::Generated for PortRange {
 )]
 impl rt::typed::Grouped for PortRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 531, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5896,8 +5886,6 @@ impl rt::typed::Generated for EthProtoType {
 )]
 impl rt::typed::Grouped for EthProtoType {
     const KEY: rt::AvpKey = rt::AvpKey { code: 549, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6143,8 +6131,6 @@ impl rt::typed::Generated for VlanIdRange {
 )]
 impl rt::typed::Grouped for VlanIdRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 552, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6369,8 +6355,6 @@ impl rt::typed::Generated for UserPriorityRange {
 )]
 impl rt::typed::Grouped for UserPriorityRange {
     const KEY: rt::AvpKey = rt::AvpKey { code: 557, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6647,8 +6631,6 @@ impl rt::typed::Generated for TimeOfDayCondition {
 )]
 impl rt::typed::Grouped for TimeOfDayCondition {
     const KEY: rt::AvpKey = rt::AvpKey { code: 560, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7142,8 +7124,6 @@ impl rt::typed::Generated for QosParameters {
 )]
 impl rt::typed::Grouped for QosParameters {
     const KEY: rt::AvpKey = rt::AvpKey { code: 576, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

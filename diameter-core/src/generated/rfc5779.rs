@@ -100,8 +100,6 @@ impl rt::typed::Generated for ServiceConfiguration {
 #[cfg(any(feature = "rfc5779"))]
 impl rt::typed::Grouped for ServiceConfiguration {
     const KEY: rt::AvpKey = rt::AvpKey { code: 507, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -884,8 +884,6 @@ impl rt::typed::Generated for Load {
 )]
 impl rt::typed::Grouped for Load {
     const KEY: rt::AvpKey = rt::AvpKey { code: 650, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -571,8 +571,6 @@ impl rt::typed::Generated for SipAccountingInformation {
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAccountingInformation {
     const KEY: rt::AvpKey = rt::AvpKey { code: 368, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -709,8 +707,6 @@ impl rt::typed::Generated for SipServerCapabilities {
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipServerCapabilities {
     const KEY: rt::AvpKey = rt::AvpKey { code: 372, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1516,8 +1512,6 @@ impl rt::typed::Generated for SipAuthenticationInfo {
 #[cfg(any(feature = "sip"))]
 impl rt::typed::Grouped for SipAuthenticationInfo {
     const KEY: rt::AvpKey = rt::AvpKey { code: 381, vendor: 0 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -442,8 +442,6 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
         code: 801,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -888,8 +886,6 @@ impl rt::typed::Grouped for Tgpp2QosInformation {
         code: 804,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1059,8 +1055,6 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
         code: 805,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1221,8 +1215,6 @@ impl rt::typed::Grouped for FlowInfo {
         code: 809,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1374,8 +1366,6 @@ impl rt::typed::Grouped for GrantedQos {
         code: 811,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1517,8 +1507,6 @@ impl rt::typed::Grouped for RequestedQos {
         code: 812,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1654,8 +1642,6 @@ impl rt::typed::Grouped for FlowDescriptionInfo {
         code: 813,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1794,8 +1780,6 @@ impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {
         code: 900,
         vendor: 5535,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -760,8 +760,6 @@ impl rt::typed::Grouped for SmDeliveryOutcome {
         code: 3316,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -939,8 +937,6 @@ impl rt::typed::Grouped for MmeSmDeliveryOutcome {
         code: 3317,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1074,8 +1070,6 @@ impl rt::typed::Grouped for MscSmDeliveryOutcome {
         code: 3318,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1209,8 +1203,6 @@ impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
         code: 3319,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1344,8 +1336,6 @@ impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
         code: 3320,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1479,8 +1469,6 @@ impl rt::typed::Grouped for SmsmiCorrelationId {
         code: 3324,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1617,8 +1605,6 @@ impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
         code: 3336,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1752,8 +1738,6 @@ impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
         code: 3337,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1887,8 +1871,6 @@ impl rt::typed::Grouped for Smsf3gppAddress {
         code: 3344,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2027,8 +2009,6 @@ impl rt::typed::Grouped for SmsfNon3gppAddress {
         code: 3345,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -473,8 +473,6 @@ impl rt::typed::Grouped for ProseAllowedPlmn {
         code: 3703,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -629,8 +627,6 @@ impl rt::typed::Grouped for ProseInitialLocationInformation {
         code: 3707,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

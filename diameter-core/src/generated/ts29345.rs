@@ -482,8 +482,6 @@ impl rt::typed::Grouped for AssistanceInfo {
         code: 3802,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1100,8 +1098,6 @@ impl rt::typed::Grouped for WifiP2pAssistanceInfo {
         code: 3819,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1254,8 +1250,6 @@ impl rt::typed::Grouped for WlanAssistanceInfo {
         code: 3820,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1374,8 +1368,6 @@ impl rt::typed::Grouped for WlanLinkLayerIdList {
         code: 3822,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3228,8 +3220,6 @@ impl rt::typed::Grouped for CodeReceivingSecurityMaterial {
         code: 3860,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3374,8 +3364,6 @@ impl rt::typed::Grouped for CodeSendingSecurityMaterial {
         code: 3861,
         vendor: 10415,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -128,8 +128,6 @@ impl rt::typed::Grouped for DetailedResult {
         code: 15,
         vendor: 637,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -234,8 +232,6 @@ impl rt::typed::Grouped for ChargingPolicyReport {
         code: 1134,
         vendor: 637,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -340,8 +336,6 @@ impl rt::typed::Grouped for PolicyCounter {
         code: 1135,
         vendor: 637,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

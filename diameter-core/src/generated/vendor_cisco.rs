@@ -1258,8 +1258,6 @@ impl rt::typed::Grouped for QosGroupRuleInstall {
         code: 132001,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1364,8 +1362,6 @@ impl rt::typed::Grouped for QosGroupRuleDefinition {
         code: 132003,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1470,8 +1466,6 @@ impl rt::typed::Grouped for MbrLimitExceedActionUl {
         code: 132006,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1576,8 +1570,6 @@ impl rt::typed::Grouped for MbrLimitExceedActionDl {
         code: 132008,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1682,8 +1674,6 @@ impl rt::typed::Grouped for OverrideControl {
         code: 132017,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1788,8 +1778,6 @@ impl rt::typed::Grouped for OverrideChargingActionParameters {
         code: 132019,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1894,8 +1882,6 @@ impl rt::typed::Grouped for OverrideChargingParameters {
         code: 132022,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2000,8 +1986,6 @@ impl rt::typed::Grouped for OverridePolicyParameters {
         code: 132029,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2106,8 +2090,6 @@ impl rt::typed::Grouped for OverrideQosInformation {
         code: 132030,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2212,8 +2194,6 @@ impl rt::typed::Grouped for OverrideAllocationRetentionPriority {
         code: 132036,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2318,8 +2298,6 @@ impl rt::typed::Grouped for OverrideTosValue {
         code: 132046,
         vendor: 9,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2424,8 +2402,6 @@ impl rt::typed::Grouped for CiscoChargingRuleDefinition {
         code: 131072,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2530,8 +2506,6 @@ impl rt::typed::Grouped for ContentDefinition {
         code: 131073,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2636,8 +2610,6 @@ impl rt::typed::Grouped for BillingPolicyDefinition {
         code: 131074,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2742,8 +2714,6 @@ impl rt::typed::Grouped for PolicyMapDefinition {
         code: 131075,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2848,8 +2818,6 @@ impl rt::typed::Grouped for ServiceDefinition {
         code: 131076,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -2954,8 +2922,6 @@ impl rt::typed::Grouped for ContentPolicyMap {
         code: 131077,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3060,8 +3026,6 @@ impl rt::typed::Grouped for ServiceInfo {
         code: 131078,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3166,8 +3130,6 @@ impl rt::typed::Grouped for BillingPlanDefinition {
         code: 131079,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3272,8 +3234,6 @@ impl rt::typed::Grouped for ServiceStatus {
         code: 131086,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3378,8 +3338,6 @@ impl rt::typed::Grouped for PolicyMapMatch {
         code: 131090,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3484,8 +3442,6 @@ impl rt::typed::Grouped for AdviceOfCharge {
         code: 131097,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3590,8 +3546,6 @@ impl rt::typed::Grouped for OnlineReauthorizationTimeout {
         code: 131106,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3696,8 +3650,6 @@ impl rt::typed::Grouped for MeteringGranularity {
         code: 131112,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3802,8 +3754,6 @@ impl rt::typed::Grouped for Verify {
         code: 131116,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -3908,8 +3858,6 @@ impl rt::typed::Grouped for ChargingRuleEvent {
         code: 131124,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4014,8 +3962,6 @@ impl rt::typed::Grouped for Accounting {
         code: 131126,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4120,8 +4066,6 @@ impl rt::typed::Grouped for ServiceCdrThreshold {
         code: 131129,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4226,8 +4170,6 @@ impl rt::typed::Grouped for IntermediateCdrThreshold {
         code: 131130,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4332,8 +4274,6 @@ impl rt::typed::Grouped for ReplicateSession {
         code: 131132,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4438,8 +4378,6 @@ impl rt::typed::Grouped for ChargingRuleEventTrigger {
         code: 131139,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4544,8 +4482,6 @@ impl rt::typed::Grouped for ContentFlowDescription {
         code: 131141,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4650,8 +4586,6 @@ impl rt::typed::Grouped for ContentFlowFilter {
         code: 131142,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4756,8 +4690,6 @@ impl rt::typed::Grouped for ClientGroupId {
         code: 131143,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4862,8 +4794,6 @@ impl rt::typed::Grouped for FailedPreloadObject {
         code: 131152,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -4968,8 +4898,6 @@ impl rt::typed::Grouped for CiscoTimeUsage {
         code: 131156,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5074,8 +5002,6 @@ impl rt::typed::Grouped for CiscoFlowDescription {
         code: 131160,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5180,8 +5106,6 @@ impl rt::typed::Grouped for TerminateBearer {
         code: 131161,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5286,8 +5210,6 @@ impl rt::typed::Grouped for PolicyMapMatchInstall {
         code: 131166,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5392,8 +5314,6 @@ impl rt::typed::Grouped for PolicyMapMatchRemove {
         code: 131167,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5498,8 +5418,6 @@ impl rt::typed::Grouped for ServiceQos {
         code: 131170,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5604,8 +5522,6 @@ impl rt::typed::Grouped for QosRateLimitUl {
         code: 131171,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5710,8 +5626,6 @@ impl rt::typed::Grouped for QosRateLimitDl {
         code: 131172,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5816,8 +5730,6 @@ impl rt::typed::Grouped for QosRateLimit {
         code: 131173,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -5922,8 +5834,6 @@ impl rt::typed::Grouped for RateLimitConformAction {
         code: 131175,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6028,8 +5938,6 @@ impl rt::typed::Grouped for RateLimitExceedAction {
         code: 131176,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6134,8 +6042,6 @@ impl rt::typed::Grouped for PolicyMapInstall {
         code: 131179,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6240,8 +6146,6 @@ impl rt::typed::Grouped for PolicyMapRemove {
         code: 131180,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6346,8 +6250,6 @@ impl rt::typed::Grouped for BillingPolicyInstall {
         code: 131181,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6452,8 +6354,6 @@ impl rt::typed::Grouped for BillingPolicyRemove {
         code: 131182,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6558,8 +6458,6 @@ impl rt::typed::Grouped for ContentInstall {
         code: 131183,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6664,8 +6562,6 @@ impl rt::typed::Grouped for ContentRemove {
         code: 131184,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6770,8 +6666,6 @@ impl rt::typed::Grouped for ServiceInstall {
         code: 131185,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6876,8 +6770,6 @@ impl rt::typed::Grouped for ServiceRemove {
         code: 131186,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -6982,8 +6874,6 @@ impl rt::typed::Grouped for BillingPlanInstall {
         code: 131187,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7088,8 +6978,6 @@ impl rt::typed::Grouped for BillingPlanRemove {
         code: 131188,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7194,8 +7082,6 @@ impl rt::typed::Grouped for FailedPreloadObjName {
         code: 131191,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7300,8 +7186,6 @@ impl rt::typed::Grouped for CiscoEventTrigger {
         code: 131193,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7406,8 +7290,6 @@ impl rt::typed::Grouped for CiscoEvent {
         code: 131195,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7512,8 +7394,6 @@ impl rt::typed::Grouped for ControlUrl {
         code: 131197,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7618,8 +7498,6 @@ impl rt::typed::Grouped for DomainGroupDefinition {
         code: 131203,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7724,8 +7602,6 @@ impl rt::typed::Grouped for DomainGroupInstall {
         code: 131204,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7830,8 +7706,6 @@ impl rt::typed::Grouped for DomainGroupRemove {
         code: 131205,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -7936,8 +7810,6 @@ impl rt::typed::Grouped for HeaderGroupDefinition {
         code: 131216,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8042,8 +7914,6 @@ impl rt::typed::Grouped for HeaderGroupInstall {
         code: 131217,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8148,8 +8018,6 @@ impl rt::typed::Grouped for HeaderGroupRemove {
         code: 131218,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8254,8 +8122,6 @@ impl rt::typed::Grouped for HeaderClass {
         code: 131223,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8360,8 +8226,6 @@ impl rt::typed::Grouped for HeaderItemRadius {
         code: 131227,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8466,8 +8330,6 @@ impl rt::typed::Grouped for HeaderItemsEncrypted {
         code: 131230,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8572,8 +8434,6 @@ impl rt::typed::Grouped for HeaderInsertDefinition {
         code: 131231,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8678,8 +8538,6 @@ impl rt::typed::Grouped for HeaderInsertInstall {
         code: 131232,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8784,8 +8642,6 @@ impl rt::typed::Grouped for HeaderInsertRemove {
         code: 131233,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8890,8 +8746,6 @@ impl rt::typed::Grouped for CiscoQosProfile {
         code: 131237,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -8996,8 +8850,6 @@ impl rt::typed::Grouped for CiscoQosProfileInstall {
         code: 131238,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9102,8 +8954,6 @@ impl rt::typed::Grouped for CiscoQosProfileRemove {
         code: 131239,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9208,8 +9058,6 @@ impl rt::typed::Grouped for CiscoQosProfileUplink {
         code: 131240,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9314,8 +9162,6 @@ impl rt::typed::Grouped for CiscoQosProfileDownlink {
         code: 131241,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9420,8 +9266,6 @@ impl rt::typed::Grouped for ServiceGroupDefinition {
         code: 131244,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9526,8 +9370,6 @@ impl rt::typed::Grouped for ServiceGroupInstall {
         code: 131245,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9632,8 +9474,6 @@ impl rt::typed::Grouped for ServiceGroupRemove {
         code: 131246,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9738,8 +9578,6 @@ impl rt::typed::Grouped for ServiceGroupEvent {
         code: 131247,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9844,8 +9682,6 @@ impl rt::typed::Grouped for CiscoReportUsage {
         code: 131248,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -9950,8 +9786,6 @@ impl rt::typed::Grouped for CiscoAnswerUserUsage {
         code: 131250,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10056,8 +9890,6 @@ impl rt::typed::Grouped for CiscoRequestChargingRuleUsage {
         code: 131252,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10162,8 +9994,6 @@ impl rt::typed::Grouped for CiscoRequestServiceGroupUsage {
         code: 131253,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10268,8 +10098,6 @@ impl rt::typed::Grouped for CiscoAnswerChargingRuleUsage {
         code: 131254,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10374,8 +10202,6 @@ impl rt::typed::Grouped for CiscoAnswerServiceGroupUsage {
         code: 131255,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10480,8 +10306,6 @@ impl rt::typed::Grouped for DelegatedIpInstall {
         code: 131259,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10586,8 +10410,6 @@ impl rt::typed::Grouped for DelegatedIpv4Definition {
         code: 131260,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10692,8 +10514,6 @@ impl rt::typed::Grouped for DelegatedIpv6Definition {
         code: 131261,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -10798,8 +10618,6 @@ impl rt::typed::Grouped for ServiceIdentifierRange {
         code: 131265,
         vendor: 5771,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -533,8 +533,6 @@ impl rt::typed::Grouped for ActiveTimeReport {
         code: 323,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -639,8 +637,6 @@ impl rt::typed::Grouped for TimeQuotaMeasurement {
         code: 326,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -745,8 +741,6 @@ impl rt::typed::Grouped for ScapSubscriptionId {
         code: 553,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -851,8 +845,6 @@ impl rt::typed::Grouped for OriginalSubscriptionId {
         code: 559,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -957,8 +949,6 @@ impl rt::typed::Grouped for ScapGrantedServiceUnit {
         code: 602,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1063,8 +1053,6 @@ impl rt::typed::Grouped for ScapCostInformation {
         code: 604,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1169,8 +1157,6 @@ impl rt::typed::Grouped for ScapRequestedServiceUnit {
         code: 606,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1275,8 +1261,6 @@ impl rt::typed::Grouped for ScapServiceParameterInfo {
         code: 607,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1381,8 +1365,6 @@ impl rt::typed::Grouped for ScapUnitValue {
         code: 612,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1487,8 +1469,6 @@ impl rt::typed::Grouped for ScapUsedServiceUnit {
         code: 613,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1593,8 +1573,6 @@ impl rt::typed::Grouped for ChargingRuleAuthorization {
         code: 1055,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1699,8 +1677,6 @@ impl rt::typed::Grouped for OtherPartyId {
         code: 1075,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1805,8 +1781,6 @@ impl rt::typed::Grouped for CumulativeUsedServiceUnit {
         code: 1145,
         vendor: 193,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

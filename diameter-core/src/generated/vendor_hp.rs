@@ -113,8 +113,6 @@ impl rt::typed::Grouped for PeerStateChange {
         code: 203,
         vendor: 11,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -219,8 +217,6 @@ impl rt::typed::Grouped for MorePeers {
         code: 204,
         vendor: 11,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -153,8 +153,6 @@ impl rt::typed::Grouped for P2psmsInformation {
         code: 20400,
         vendor: 2011,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -138,8 +138,6 @@ impl rt::typed::Grouped for InovarServiceId {
         code: 4004,
         vendor: 41897,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -244,8 +242,6 @@ impl rt::typed::Grouped for InovarUnsuccessfulCallReason {
         code: 4005,
         vendor: 41897,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -350,8 +346,6 @@ impl rt::typed::Grouped for InovarCallingPartyInfo {
         code: 4011,
         vendor: 41897,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -143,8 +143,6 @@ impl rt::typed::Grouped for SteeringInformation {
         code: 1108,
         vendor: 2636,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -158,8 +158,6 @@ impl rt::typed::Grouped for MetaswitchInformation {
         code: 10000,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -264,8 +262,6 @@ impl rt::typed::Grouped for AdjacencyName {
         code: 10001,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -370,8 +366,6 @@ impl rt::typed::Grouped for AccountName {
         code: 10004,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -476,8 +470,6 @@ impl rt::typed::Grouped for InputOutputOctets {
         code: 10008,
         vendor: 19444,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

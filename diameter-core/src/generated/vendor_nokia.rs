@@ -198,8 +198,6 @@ impl rt::typed::Grouped for DefaultQuota {
         code: 5111,
         vendor: 94,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -304,8 +302,6 @@ impl rt::typed::Grouped for NsnInInformation {
         code: 100,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -410,8 +406,6 @@ impl rt::typed::Grouped for SubscriberSpecificInfo {
         code: 60530,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -516,8 +510,6 @@ impl rt::typed::Grouped for ActiveProductOffer {
         code: 60553,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -622,8 +614,6 @@ impl rt::typed::Grouped for BillingAccount {
         code: 60557,
         vendor: 28458,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -1553,8 +1553,6 @@ impl rt::typed::Grouped for SnTotalUsedServiceUnit {
         code: 504,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1659,8 +1657,6 @@ impl rt::typed::Grouped for SnUsageMonitoringControl {
         code: 517,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1765,8 +1761,6 @@ impl rt::typed::Grouped for SnRemainingServiceUnit {
         code: 526,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -1871,8 +1865,6 @@ impl rt::typed::Grouped for AccessNetworkChargingPhysicalAccessId {
         code: 1472,
         vendor: 8164,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -95,8 +95,6 @@ impl rt::typed::Generated for PingTimestamp {
 #[cfg(any(feature = "vendor_sun"))]
 impl rt::typed::Grouped for PingTimestamp {
     const KEY: rt::AvpKey = rt::AvpKey { code: 3, vendor: 42 };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

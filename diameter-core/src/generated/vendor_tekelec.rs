@@ -103,8 +103,6 @@ impl rt::typed::Grouped for Msgcopyanswer {
         code: 2516,
         vendor: 323,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -363,8 +363,6 @@ impl rt::typed::Grouped for CsAnnouncement {
         code: 2,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -469,8 +467,6 @@ impl rt::typed::Grouped for CsAnnouncementData {
         code: 4,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -575,8 +571,6 @@ impl rt::typed::Grouped for CsFurnishChargingInformation {
         code: 15,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -681,8 +675,6 @@ impl rt::typed::Grouped for CsInformation {
         code: 17,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -787,8 +779,6 @@ impl rt::typed::Grouped for CsLocationInformation {
         code: 18,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -893,8 +883,6 @@ impl rt::typed::Grouped for CsAocInfo {
         code: 43,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -999,8 +987,6 @@ impl rt::typed::Grouped for CsMultipartyCallIndication {
         code: 53,
         vendor: 27640,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -168,8 +168,6 @@ impl rt::typed::Grouped for LiIndicatorGx {
         code: 6092,
         vendor: 12951,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,
@@ -274,8 +272,6 @@ impl rt::typed::Grouped for LiTargetmfaddress {
         code: 6096,
         vendor: 12951,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -148,8 +148,6 @@ impl rt::typed::Grouped for VodafoneTrigger {
         code: 265,
         vendor: 12645,
     };
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [rt::typed::Required] = &[];
     fn decode_members(
         &mut self,
         parent: &rt::AvpRef<'_>,

@@ -23,8 +23,9 @@ pub trait Grouped: Fields + Default + fmt::Debug + PartialEq + 'static {
     /// not the received AVP's fields, which the view's walk would keep live across its
     /// loop (14 more instructions to view a CCR).
     const KEY: AvpKey;
-    /// The members the ABNF requires, checked after decoding (and by the view).
-    const REQUIRED: &'static [Required];
+    /// The members the ABNF requires, checked after decoding (and by the view): none
+    /// unless the type says so.
+    const REQUIRED: &'static [Required] = &[];
 
     /// Decodes the members of `parent` into `self`, a `Default` value, in place (large
     /// structs are never moved while decoding); errors are reported within `parent`.
