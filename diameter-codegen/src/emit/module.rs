@@ -167,8 +167,10 @@ impl Ctx<'_> {
     /// The type's table of required members (`< x >`, `{ x }`, `n*` with n > 0), in ABNF
     /// order: read by the owned struct's decoding (`Walk::finish`) and by its view's
     /// trackers, which is why it holds each repeated member's position among the repeated
-    /// ones (`rep`, the view's count array) too.
-    fn required_table(&self, fields: &[Field<'_>]) -> TokenStream {
+    /// ones (`rep`, the view's count array) too. `None` when no member is required and
+    /// the table may be left to `Grouped::REQUIRED`'s default (`!always`); a command's is an
+    /// inherent constant its decoding and view name, so it is always written.
+    fn required_table(&self, fields: &[Field<'_>], always: bool) -> Option<TokenStream> {
         let rt = &self.rt;
         let mut repeated = 0u16;
         let required = fields.iter().enumerate().filter_map(|(i, f)| {
@@ -196,10 +198,12 @@ impl Ctx<'_> {
             },))
         });
         let required: Vec<TokenStream> = required.collect();
-        quote! {
-            /// The members the ABNF requires, checked after decoding (and by the view).
-            const REQUIRED: &'static [#rt::typed::Required] = &[#(#required)*];
-        }
+        (always || !required.is_empty()).then(|| {
+            quote! {
+                /// The members the ABNF requires, checked after decoding (and by the view).
+                const REQUIRED: &'static [#rt::typed::Required] = &[#(#required)*];
+            }
+        })
     }
 
     /// Statements that decode the members from `iter` into `self` in place (the struct
@@ -513,11 +517,8 @@ impl Ctx<'_> {
         ));
         let eq = self.eq_impl(&name, &fields);
         // None when no member is required: `Grouped::REQUIRED` is empty by default (about
-        // 400 Grouped types of 860 with every dictionary on).
-        let required = fields
-            .iter()
-            .any(|f| f.card == Card::One || (f.card == Card::Many && f.rule.min > 0))
-            .then(|| self.required_table(&fields));
+        // 400 Grouped types of 600 with every dictionary on).
+        let required = self.required_table(&fields, false);
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(
             &fields,
@@ -617,12 +618,7 @@ impl Ctx<'_> {
                 .unwrap_or_default()
         ));
         let eq = self.eq_impl(&name, &fields);
-        // None when no member is required: `Grouped::REQUIRED` is empty by default (about
-        // 400 Grouped types of 860 with every dictionary on).
-        let required = fields
-            .iter()
-            .any(|f| f.card == Card::One || (f.card == Card::Many && f.rule.min > 0))
-            .then(|| self.required_table(&fields));
+        let required = self.required_table(&fields, true);
         let body = self.struct_fields(&fields);
         let decode = self.decode_body(
             &fields,
